@@ -1,0 +1,29 @@
+"""The CVM kernel: immutable values, their CAD3 encoding and identity.
+
+Public entry points:
+    encode(value) -> bytes        canonical top-cell encoding
+    decode(data) -> value         strict inverse of encode (DecodeError on bad bytes)
+    value_id(value) -> bytes      SHA3-256 of the encoding
+    memory_size(value) -> int     CAD006 memory size
+"""
+from .cell import (BranchRef, Cell, DecodeError, MissingData, encoding, memory_size, value_id,
+                   write_ref)
+from .scalars import NAN, Address, ByteFlag, Char, Extension, Keyword, Symbol
+from .blobs import Blob, PartialBlob, String
+from .vectors import List, Vector
+from .hashmaps import Map, Set
+from .index import Index
+from .syntax import Syntax
+from .records import CodedValue, DenseRecord, Signed
+from .decoding import decode, decode_multi, encode_multi
+from .equality import dict_key, equals
+
+encode = encoding
+
+__all__ = [
+    "encode", "decode", "value_id", "memory_size", "encode_multi", "decode_multi", "equals",
+    "dict_key", "write_ref", "Cell", "BranchRef", "DecodeError", "MissingData", "NAN",
+    "Address", "ByteFlag", "Char", "Extension", "Keyword", "Symbol", "Blob", "String",
+    "PartialBlob", "Vector", "List", "Map", "Set", "Index", "Syntax", "DenseRecord",
+    "CodedValue", "Signed",
+]
