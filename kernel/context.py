@@ -1,0 +1,206 @@
+"""The execution context: who is running, against which state, with how much juice.
+
+Like the reference's Context it is mutable for speed; forks are explicit (`fork`) where a
+boundary may roll back (query, try, actor calls). Lexical bindings are not kept here: ops
+receive them as an argument (`env`), together with their depth `d`.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from . import juice as J
+from .errors import (ARITY, CAST, DEPTH, EXCEPTION, NOBODY, UNDECLARED, ErrorValue, Exceptional, Halt,
+                     Recur, Reduced, Return, Rollback, TailCall, error, juice_failure)
+from .scalars import Address, Symbol
+from .state import CORE_ADDRESS, Account, State
+
+MAX_DEPTH = 256
+LOOKUP_DEPTH = 16
+_MISSING = object()
+
+
+class Context:
+    __slots__ = ("state", "address", "caller", "origin", "offer", "scope", "juice", "limit",
+                 "log", "result")
+
+    def __init__(self, state: State, address: int, juice_limit: int = 10_000_000,
+                 origin: Optional[int] = None, caller: Optional[int] = None, offer: int = 0):
+        self.state = state
+        self.address = address          # account numbers (ints) internally
+        self.origin = address if origin is None else origin
+        self.caller = caller
+        self.offer = offer
+        self.scope = None
+        self.juice = 0                  # juice used so far
+        self.limit = juice_limit
+        self.log = None
+        self.result = None              # last result at the top level (*result*)
+
+    # --- juice -------------------------------------------------------------------------------
+    def charge(self, amount: int) -> None:
+        j = self.juice + amount
+        if j > self.limit:
+            self.juice = self.limit
+            raise juice_failure()
+        self.juice = j
+
+    def check_juice(self, amount: int) -> None:
+        """Fail early (as the reference does) when a known cost cannot be paid."""
+        if self.juice + amount > self.limit:
+            self.juice = self.limit
+            raise juice_failure()
+
+    @property
+    def juice_left(self) -> int:
+        return self.limit - self.juice
+
+    # --- accounts and environments ------------------------------------------------------------
+    def account(self, n: Optional[int] = None) -> Optional[Account]:
+        return self.state.account(self.address if n is None else n)
+
+    def lookup_value(self, addr: Optional[int], sym: Symbol, default: Any = _MISSING) -> Any:
+        """Environment lookup through the parent chain (ending at the core account)."""
+        state = self.state
+        n = self.address if addr is None else addr
+        for _ in range(LOOKUP_DEPTH):
+            acct = state.account(n)
+            if acct is None:
+                acct = state.account(CORE_ADDRESS)
+                if acct is None:
+                    break
+                v = acct.environment.get(sym, _MISSING)
+                return v if v is not _MISSING else default
+            v = acct.environment.get(sym, _MISSING)
+            if v is not _MISSING:
+                return v
+            n = CORE_ADDRESS if acct.parent is None else acct.parent.n
+        return default
+
+    def lookup(self, addr: Optional[int], sym: Symbol) -> Any:
+        if addr is not None and self.state.account(addr) is None:
+            raise error(NOBODY, f"No account found for: #{addr}")
+        v = self.lookup_value(addr, sym)
+        if v is _MISSING:
+            raise error(UNDECLARED, sym.name)
+        return v
+
+    def defining_address(self, addr: Optional[int], sym: Symbol) -> Optional[int]:
+        n = self.address if addr is None else addr
+        for _ in range(LOOKUP_DEPTH):
+            acct = self.state.account(n)
+            if acct is None:
+                return None
+            if acct.environment.contains(sym):
+                return n
+            if n == CORE_ADDRESS:
+                break
+            n = CORE_ADDRESS if acct.parent is None else acct.parent.n
+        return None
+
+    def lookup_meta(self, addr: Optional[int], sym: Symbol) -> Any:
+        """Metadata map of a definition (empty map if none), or None if undeclared."""
+        from .hashmaps import Map
+
+        n = self.address if addr is None else addr
+        for _ in range(LOOKUP_DEPTH):
+            acct = self.state.account(n)
+            if acct is None:
+                return None
+            if acct.environment.contains(sym):
+                return acct.metadata.get(sym, Map.EMPTY)
+            if n == CORE_ADDRESS:
+                break
+            n = CORE_ADDRESS if acct.parent is None else acct.parent.n
+        return None
+
+    def define(self, sym: Symbol, value: Any, meta: Any = None) -> None:
+        acct = self.state.account(self.address)
+        env = acct.environment.assoc(sym, value)
+        if meta is None:
+            acct = acct.with_(environment=env)
+        else:
+            acct = acct.with_(environment=env, metadata=acct.metadata.assoc(sym, meta))
+        self.state = self.state.put_account(self.address, acct)
+
+    def undefine(self, sym: Symbol) -> None:
+        acct = self.state.account(self.address)
+        acct = acct.with_(environment=acct.environment.dissoc(sym),
+                          metadata=acct.metadata.dissoc(sym))
+        self.state = self.state.put_account(self.address, acct)
+
+    def fork(self) -> "Context":
+        c = Context.__new__(Context)
+        for s in Context.__slots__:
+            setattr(c, s, getattr(self, s))
+        return c
+
+    def restore(self, saved: "Context") -> None:
+        """Roll this context's state-like fields back to a fork taken earlier (juice stays)."""
+        self.state = saved.state
+        self.log = saved.log
+        self.offer = saved.offer
+
+
+def check_depth(d: int) -> None:
+    if d > MAX_DEPTH:
+        raise error(DEPTH, f"Invalid depth: {d}")
+
+
+def invoke(ctx: Context, f: Any, args: list, d: int) -> Any:
+    """Call any CVM function value, handling recur, tailcall and return at the boundary."""
+    while True:
+        try:
+            return f.invoke(ctx, args, d)
+        except Recur as r:
+            if getattr(f, "is_recur", False):
+                raise
+            args = r.args_
+        except TailCall as t:
+            if getattr(f, "is_tailcall", False):
+                raise
+            f = t.fn
+            args = t.args_
+        except Return as r:
+            if getattr(f, "is_return", False):
+                raise
+            return r.value
+        except AttributeError:
+            if not hasattr(f, "invoke"):
+                from .types import type_name
+
+                raise error(CAST, f"Can't convert value of type {type_name(f)} to type Function")
+            raise
+
+
+def exit_error(ex: Exceptional) -> ErrorValue:
+    """The error a non-local exit becomes when it escapes to a boundary that can't handle it."""
+    if isinstance(ex, (Recur, TailCall)):
+        return error(EXCEPTION, "attempt to recur or tail call outside of a function body")
+    if isinstance(ex, Reduced):
+        return error(EXCEPTION, "reduced used outside of a reduce operation")
+    return error(EXCEPTION, "Unhandled Exception")
+
+
+def run_boundary(ctx: Context, body, rollback: bool = False) -> Any:
+    """Run `body()` as a state boundary (transaction, actor call, query): halt and rollback
+    end it, errors roll state back and propagate, and stray exits become :EXCEPTION errors."""
+    saved = ctx.fork()
+    try:
+        result = body()
+    except Rollback as r:
+        ctx.restore(saved)
+        return r.value
+    except (Halt, Return) as h:
+        result = h.value
+    except ErrorValue:
+        ctx.restore(saved)
+        raise
+    except (Recur, TailCall, Reduced) as x:
+        ctx.restore(saved)
+        raise exit_error(x) from None
+    if rollback:
+        ctx.restore(saved)
+    return result
+
+
+__all__ = ["Context", "invoke", "check_depth", "run_boundary", "MAX_DEPTH", "Address", "ARITY"]

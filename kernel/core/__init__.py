@@ -1,0 +1,6 @@
+"""The convex.core runtime: every core function, registered by name and reference code.
+
+Importing this package loads all groups of core functions into `registry.CORE`.
+"""
+from .registry import CORE, BY_CODE, DOCS, core  # noqa: F401
+from . import control, numeric, collections, strings, predicates, accounts, meta  # noqa: F401,E402

@@ -1,0 +1,364 @@
+"""Expansion (CAD009): expansion-passing style, where an expander is `(fn [x e] ...)` that
+gets the form and the continuation expander `e` to apply to the result.
+
+The initial expander walks data structures and hands lists headed by an expander
+(a definition with `:expander true` metadata) to that expander. `quote`, `quasiquote`,
+`defmacro` and `macro` are expanders defined here; everything else (if, defn, when, ...) is
+written in Convex Lisp in stdlib/core.cvx.
+
+`eval`, `expand`, `expand-1` and `compile` are core functions: they charge juice and run
+inside the CVM like any other call.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from kernel import juice as J
+from kernel.binding import unwrap
+from kernel.context import MAX_DEPTH, Context, invoke
+from kernel.core.registry import core
+from kernel.errors import ARITY, CAST, DEPTH, error, arg_cast_error
+from kernel.fn import is_fn
+from kernel.hashmaps import Map, Set
+from kernel.ops import Op
+from kernel.scalars import Address, Keyword, Symbol
+from kernel.syntax import Syntax
+from kernel.vectors import List, Vector
+
+from .compiler import EMPTY_SCOPE, Scope, compile_form
+
+EXPANDER = Keyword("expander")
+S = Symbol
+LOOKUP, QUOTE, QUASIQUOTE, UNQUOTE, UNQUOTE_SPLICING = map(
+    S, ("lookup", "quote", "quasiquote", "unquote", "unquote-splicing"))
+
+
+def _enter(d: int) -> int:
+    d += 1
+    if d > MAX_DEPTH:
+        raise error(DEPTH, f"Invalid depth: {d}")
+    return d
+
+
+def lookup_expander(ctx: Context, form: Any) -> Any:
+    """The expander a list head names, or None."""
+    addr: Optional[int] = None
+    if type(form) is Symbol:
+        sym = form
+    elif isinstance(form, List):
+        n = len(form)
+        if n < 2 or unwrap(form[0]) is not LOOKUP:
+            return None
+        sym = unwrap(form[n - 1])
+        if type(sym) is not Symbol:
+            return None
+        if n == 3:
+            a = unwrap(form[1])
+            if type(a) is Symbol:
+                a = ctx.lookup_value(None, a, None)
+            if type(a) is not Address:
+                return None
+            addr = a.n
+        elif n != 2:
+            return None
+    else:
+        return None
+    meta = ctx.lookup_meta(addr, sym)
+    if meta is None:
+        return None
+    flag = meta.get(EXPANDER)
+    if flag is None or flag is False:
+        return None
+    f = ctx.lookup_value(addr, sym, None)
+    return f if is_fn(f) else None
+
+
+def expand(ctx: Context, expander: Any, form: Any, cont: Any, d: int) -> Any:
+    """Apply an expander to a form with a continuation, one level deeper."""
+    d = _enter(d)
+    return invoke(ctx, expander, [form, cont], d)
+
+
+def _initial(ctx: Context, args: list, d: int) -> Any:
+    x, cont = args
+    if not is_fn(cont):
+        raise arg_cast_error(1, cont, "Function")
+    if type(x) is Syntax:
+        expanded = invoke(ctx, INITIAL_EXPANDER, [x.datum, cont], d)
+        ctx.charge(J.EXPAND_CONSTANT)
+        return _merge_syntax(expanded, x)
+    if isinstance(x, List):
+        if len(x) == 0:
+            ctx.charge(J.EXPAND_CONSTANT)
+            return x
+        ex = lookup_expander(ctx, unwrap(x[0]))
+        if ex is not None:
+            return expand(ctx, ex, x, cont, d)
+        return _expand_items(ctx, x, cont, d, List.from_seq)
+    if isinstance(x, Vector):
+        if len(x) == 0:
+            ctx.charge(J.EXPAND_CONSTANT)
+            return x
+        return _expand_items(ctx, x, cont, d, Vector.from_seq)
+    if isinstance(x, Set):
+        out = [expand(ctx, cont, e, cont, d) for e in x]
+        ctx.charge(J.EXPAND_SEQUENCE)
+        return Set.from_seq(out)
+    if isinstance(x, Map):
+        pairs = []
+        for k, v in x.items():
+            pairs.append((expand(ctx, cont, k, cont, d), expand(ctx, cont, v, cont, d)))
+        ctx.charge(J.EXPAND_SEQUENCE)
+        return Map.from_pairs(pairs)
+    ctx.charge(J.EXPAND_CONSTANT)
+    return x
+
+
+def _expand_items(ctx: Context, seq: Any, cont: Any, d: int, build) -> Any:
+    items = list(seq)
+    changed = False
+    for i, e in enumerate(items):
+        n = expand(ctx, cont, e, cont, d)
+        if n is not e:
+            items[i] = n
+            changed = True
+    ctx.charge(J.EXPAND_SEQUENCE)
+    return build(items) if changed else seq
+
+
+def _merge_syntax(expanded: Any, original: Syntax) -> Syntax:
+    if type(expanded) is Syntax:
+        meta = expanded.meta
+        for k, v in original.meta.items():
+            meta = meta.assoc(k, v)
+        return Syntax(expanded.datum, meta)
+    return Syntax(expanded, original.meta)
+
+
+INITIAL_EXPANDER = core("*initial-expander*", 259, arity=2, doc={
+    "description": "The expander every form starts with: expands macros in list heads and "
+                   "walks into vectors, maps and sets, passing each part to the continuation.",
+    "signature": ["[form cont]"],
+    "examples": [{"code": "(*initial-expander* '(if a b) *initial-expander*)"}],
+})(_initial)
+
+
+def expand_compile(ctx: Context, form: Any, d: int, scope: Scope = EMPTY_SCOPE) -> Op:
+    """Expand with the initial expander, then compile (what `compile` and `eval` do)."""
+    d = _enter(d)
+    expanded = invoke(ctx, INITIAL_EXPANDER, [form, INITIAL_EXPANDER], d)
+    return compile_form(ctx, expanded, scope, d)
+
+
+def eval_form(ctx: Context, form: Any, d: int = 0) -> Any:
+    """Evaluate a form in the current account: ops run directly, anything else is expanded
+    and compiled first. Runs with no lexical bindings, one level below `d`."""
+    op = form if isinstance(form, Op) else expand_compile(ctx, form, d)
+    return op.run(ctx, None, d + 1)
+
+
+# --- core functions -------------------------------------------------------------------------
+
+@core("eval", 17, arity=1, doc={
+    "description": "Evaluates a form as code in the current account: expands, compiles and "
+                   "runs it. Local bindings of the caller are not visible.",
+    "signature": ["[form]"],
+    "examples": [{"code": "(eval '(+ 1 2))", "result": "3"}],
+    "errors": {"UNDECLARED": "if the form uses a symbol that is not defined"}})
+def _eval(ctx: Context, args: list, d: int) -> Any:
+    ctx.charge(J.EVAL)
+    return eval_form(ctx, args[0], d)
+
+
+@core("compile", 257, arity=1, doc={
+    "description": "Expands and compiles a form into an op, the CVM's executable code value.",
+    "signature": ["[form]"],
+    "examples": [{"code": "(compile '(+ 1 2))"}]})
+def _compile(ctx: Context, args: list, d: int) -> Any:
+    return expand_compile(ctx, args[0], d)
+
+
+@core("expand", 258, arity=(1, 3), doc={
+    "description": "Expands a form. With one argument uses the initial expander; with an "
+                   "expander `e` calls `(e form e)`; with a continuation `c` calls `(e form c)`.",
+    "signature": ["[form]", "[form expander]", "[form expander cont]"],
+    "examples": [{"code": "(expand '(if a b))", "result": "(cond a b)"}],
+    "errors": {"CAST": "if the expander or continuation is not a function"}})
+def _expand(ctx: Context, args: list, d: int) -> Any:
+    form = args[0]
+    ex = args[1] if len(args) > 1 else INITIAL_EXPANDER
+    cont = args[2] if len(args) > 2 else ex
+    if not is_fn(ex):
+        raise arg_cast_error(1, ex, "Function")
+    if not is_fn(cont):
+        raise arg_cast_error(2, cont, "Function")
+    return expand(ctx, ex, form, cont, d)
+
+
+@core("expand-1", 1001, arity=1, doc={
+    "description": "Expands a form one step: macros in the head are applied once, without "
+                   "expanding their result further.",
+    "signature": ["[form]"],
+    "examples": [{"code": "(expand-1 '(when a b))", "result": "(cond a (do b))"}]})
+def _expand_1(ctx: Context, args: list, d: int) -> Any:
+    return expand(ctx, INITIAL_EXPANDER, args[0], IDENTITY_EXPANDER, d)
+
+
+def _identity(ctx: Context, args: list, d: int) -> Any:
+    ctx.charge(J.EXPAND_CONSTANT)
+    return args[0]
+
+
+IDENTITY_EXPANDER = core("identity-expander", 1002, arity=2, doc={
+    "description": "An expander that returns its form unchanged.",
+    "signature": ["[form cont]"]})(_identity)
+
+
+# --- expanders for quote, quasiquote, macro, defmacro ----------------------------------------
+
+def _quote(ctx: Context, args: list, d: int) -> Any:
+    ctx.charge(J.EXPAND_CONSTANT)
+    return args[0]
+
+
+QUOTE_EXPANDER = core("quote", 0, arity=2, doc={
+    "description": "Returns its argument unevaluated: 'x is (quote x).",
+    "signature": ["[form]"],
+    "examples": [{"code": "'(+ 1 2)", "result": "(+ 1 2)"}]})(_quote)
+
+
+def _qq(form: Any, level: int) -> Any:
+    """Code that builds `form` with unquoted parts evaluated (at quasiquote depth `level`)."""
+    x = unwrap(form)
+    if isinstance(x, List) and len(x) > 0:
+        head = unwrap(x[0])
+        if head is UNQUOTE and len(x) == 2:
+            if level == 1:
+                return x[1]
+            return List.of(S("list"), List.of(QUOTE, UNQUOTE), _qq(x[1], level - 1))
+        if head is QUASIQUOTE and len(x) == 2:
+            return List.of(S("list"), List.of(QUOTE, QUASIQUOTE), _qq(x[1], level + 1))
+        return _qq_seq(x, level, S("list"))
+    if isinstance(x, Vector):
+        if len(x) == 0:
+            return x
+        return _qq_seq(x, level, S("vector"))
+    if isinstance(x, Map):
+        if len(x) == 0:
+            return x
+        items = [S("hash-map")]
+        for k, v in x.items():
+            items += [_qq(k, level), _qq(v, level)]
+        return List.from_seq(items)
+    if isinstance(x, Set):
+        if len(x) == 0:
+            return x
+        return List.from_seq([S("hash-set")] + [_qq(e, level) for e in x])
+    if type(x) is Symbol or isinstance(x, List):
+        return List.of(QUOTE, x)
+    return x
+
+
+def _qq_seq(items: Any, level: int, builder: Symbol) -> Any:
+    parts, chunk, spliced = [], [], False
+    for e in items:
+        u = unwrap(e)
+        if (isinstance(u, List) and len(u) == 2 and unwrap(u[0]) is UNQUOTE_SPLICING
+                and level == 1):
+            if chunk:
+                parts.append(List.from_seq([S("vector")] + chunk))
+                chunk = []
+            parts.append(u[1])
+            spliced = True
+        else:
+            chunk.append(_qq(e, level))
+    if not spliced:
+        return List.from_seq([builder] + chunk)
+    if chunk:
+        parts.append(List.from_seq([S("vector")] + chunk))
+    cat = List.from_seq([S("concat")] + parts)
+    if builder is S("vector"):
+        return List.of(S("vec"), cat)
+    return List.of(S("apply"), S("list"), cat)
+
+
+def _quasiquote(ctx: Context, args: list, d: int) -> Any:
+    x, e = args
+    x = unwrap(x)
+    if len(x) != 2:
+        raise error(ARITY, "quasiquote expects one argument.")
+    ctx.charge(J.EXPAND_SEQUENCE)
+    return expand(ctx, e, _qq(x[1], 1), e, d)
+
+
+QUASIQUOTE_EXPANDER = core("quasiquote", 1004, arity=2, doc={
+    "description": "Builds a form from a template: parts marked ~x are evaluated and ~@xs "
+                   "are spliced in; everything else is quoted.",
+    "signature": ["[form]"],
+    "examples": [{"code": "(let [a 2] `[1 ~a ~@[3 4]])", "result": "[1 2 3 4]"}]})(_quasiquote)
+
+
+def _unquote(ctx: Context, args: list, d: int) -> Any:
+    ctx.charge(J.EXPAND_CONSTANT)
+    return args[0]
+
+
+def _macro_fn(spec: list) -> Any:
+    """`(fn [x e] (e (apply (fn spec...) (next x)) e))` -- a macro body as an expander."""
+    x, e = S("x"), S("e")
+    inner = List.from_seq([S("fn")] + spec)
+    call = List.of(S("apply"), inner, List.of(S("next"), x))
+    return List.of(S("fn"), Vector.of(x, e), List.of(e, call, e))
+
+
+def _defmacro(ctx: Context, args: list, d: int) -> Any:
+    x, e = args
+    x = unwrap(x)
+    if len(x) < 3:
+        raise error(ARITY, "defmacro requires a name and a function definition")
+    name = x[1]
+    spec = list(x)[2:]
+    meta = {EXPANDER: True}
+    if spec and isinstance(unwrap(spec[0]), type(None)) is False and _is_string(spec[0]):
+        meta[Keyword("doc")] = unwrap(spec[0])
+        spec = spec[1:]
+    m = Map.from_pairs(meta.items())
+    key = Syntax(unwrap(name), m if type(name) is not Syntax else _merge(name.meta, m))
+    form = List.of(S("def"), key, _macro_fn(spec))
+    ctx.charge(J.EXPAND_SEQUENCE)
+    return expand(ctx, e, form, e, d)
+
+
+def _macro(ctx: Context, args: list, d: int) -> Any:
+    x, e = args
+    x = unwrap(x)
+    ctx.charge(J.EXPAND_SEQUENCE)
+    return expand(ctx, e, _macro_fn(list(x)[1:]), e, d)
+
+
+def _is_string(v: Any) -> bool:
+    from kernel.blobs import String
+    return isinstance(unwrap(v), String)
+
+
+def _merge(a: Map, b: Map) -> Map:
+    for k, v in b.items():
+        a = a.assoc(k, v)
+    return a
+
+
+UNQUOTE_EXPANDER = core("unquote", 1005, arity=2)(_unquote)
+DEFMACRO = core("defmacro", 1006, arity=2, doc={
+    "description": "Defines a macro: a function from forms to a form, applied at expansion "
+                   "time to the arguments of every call.",
+    "signature": ["[name params & body]"],
+    "examples": [{"code": "(defmacro twice [x] `(do ~x ~x))"}]})(_defmacro)
+MACRO = core("macro", 1007, arity=2, doc={
+    "description": "Makes an expander from a function over forms (the value a defmacro "
+                   "defines).",
+    "signature": ["[params & body]"]})(_macro)
+
+EXPANDER_DEFS = ("quote", "quasiquote", "unquote", "defmacro", "macro")
+
+__all__ = ["expand_compile", "eval_form", "lookup_expander", "INITIAL_EXPANDER",
+           "EXPANDER_DEFS", "CAST", "Optional"]

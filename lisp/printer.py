@@ -1,0 +1,2 @@
+def print_value(v): return repr(v)
+def display(v): return repr(v)
