@@ -150,7 +150,14 @@ def invoke(ctx: Context, f: Any, args: list, d: int) -> Any:
     """Call any CVM function value, handling recur, tailcall and return at the boundary."""
     while True:
         try:
-            return f.invoke(ctx, args, d)
+            call = f.invoke
+        except AttributeError:
+            call = data_fn_for(f)
+            if call is None:
+                from .types import type_name
+                raise error(CAST, f"Can't convert value of type {type_name(f)} to type Function")
+        try:
+            return call(ctx, args, d)
         except Recur as r:
             if getattr(f, "is_recur", False):
                 raise
@@ -164,12 +171,12 @@ def invoke(ctx: Context, f: Any, args: list, d: int) -> Any:
             if getattr(f, "is_return", False):
                 raise
             return r.value
-        except AttributeError:
-            if not hasattr(f, "invoke"):
-                from .types import type_name
 
-                raise error(CAST, f"Can't convert value of type {type_name(f)} to type Function")
-            raise
+
+def data_fn_for(f: Any):
+    """Data structures and keywords used as functions: (m k), (s x), (v i), (:k m)."""
+    from . import datafn
+    return datafn.lookup(f)
 
 
 def exit_error(ex: Exceptional) -> ErrorValue:

@@ -1,0 +1,1 @@
+"""Account and actor core functions (balance, transfer, deploy, call ...): the state issue."""

@@ -1,0 +1,86 @@
+"""Syntax objects and metadata: syntax, meta, unsyntax, syntax?, lookup-meta."""
+from __future__ import annotations
+
+from typing import Any
+
+from .. import juice as J
+from ..errors import arg_cast_error
+from ..hashmaps import Map
+from ..scalars import Address, Symbol
+from ..syntax import Syntax
+from .registry import core
+
+
+@core("syntax", 21, arity=(1, 2), doc={
+    "description": "Wraps a value in a syntax object with a metadata map (merged with any "
+                   "metadata it already has).",
+    "signature": ["[value]", "[value meta]"],
+    "examples": [{"code": "(meta (syntax 1 {:a 2}))", "result": "{:a 2}"}],
+    "errors": {"CAST": "if meta is not a map"}})
+def _syntax(ctx, args: list, d: int) -> Any:
+    v = args[0]
+    meta = args[1] if len(args) > 1 else None
+    if meta is not None and not isinstance(meta, Map):
+        raise arg_cast_error(1, meta, "Map")
+    ctx.charge(J.SYNTAX)
+    if type(v) is Syntax:
+        m = v.meta
+        if meta is not None:
+            for k, x in meta.items():
+                m = m.assoc(k, x)
+        return Syntax(v.datum, m)
+    return Syntax(v, meta if meta is not None else Map.EMPTY)
+
+
+@core("meta", 23, arity=1, doc={
+    "description": "The metadata map of a syntax object, or nil for any other value.",
+    "signature": ["[x]"],
+    "examples": [{"code": "(meta (syntax :a {:doc \"x\"}))", "result": "{:doc \"x\"}"}]})
+def _meta(ctx, args: list, d: int) -> Any:
+    ctx.charge(J.META)
+    v = args[0]
+    return v.meta if type(v) is Syntax else None
+
+
+@core("syntax?", 24, arity=1, doc={
+    "description": "True if the value is a syntax object.",
+    "signature": ["[x]"],
+    "examples": [{"code": "(syntax? (syntax 1))", "result": "true"}]})
+def _syntax_q(ctx, args: list, d: int) -> Any:
+    ctx.charge(J.CHEAP_OP)
+    return type(args[0]) is Syntax
+
+
+@core("unsyntax", 22, arity=1, doc={
+    "description": "The value inside a syntax object; any other value is returned unchanged.",
+    "signature": ["[x]"],
+    "examples": [{"code": "(unsyntax (syntax 1))", "result": "1"}]})
+def _unsyntax(ctx, args: list, d: int) -> Any:
+    ctx.charge(J.META)
+    v = args[0]
+    return v.datum if type(v) is Syntax else v
+
+
+@core("lookup-meta", 33, arity=(1, 2), doc={
+    "description": "The metadata map of a definition in an account (the current one by "
+                   "default), or nil if the symbol is not defined there.",
+    "signature": ["[sym]", "[addr sym]"],
+    "examples": [{"code": "(do (def ^{:doc \"hi\"} x 1) (lookup-meta 'x))"}],
+    "errors": {"CAST": "if sym is not a symbol or addr not an address"}})
+def _lookup_meta(ctx, args: list, d: int) -> Any:
+    if len(args) == 2:
+        a, sym = args
+        if type(a) is not Address:
+            raise arg_cast_error(0, a, "Address")
+        addr = a.n
+    else:
+        addr, sym = None, args[0]
+    if type(sym) is not Symbol:
+        raise arg_cast_error(len(args) - 1, sym, "Symbol")
+    ctx.charge(J.LOOKUP_DYNAMIC)
+    if addr is not None:
+        acct = ctx.state.account(addr)
+        if acct is None or not acct.environment.contains(sym):
+            return None
+        return acct.metadata.get(sym, Map.EMPTY)
+    return ctx.lookup_meta(None, sym)
