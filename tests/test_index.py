@@ -136,19 +136,19 @@ def _tamper(enc: bytes) -> None:
 
 
 def test_rejects_structural_errors():
-    good = encode(idx((b("12"), 0), (b("1234"), 1)))   # 8402 80 310112 10 02 0008 child
+    good = encode(idx((b("12"), 0), (b("1234"), 1)))   # 8402 80 310112 10, 02, 0008, child
     assert decode(good)
     _tamper(good[:2] + b"\x20" + good[3:])            # CAD003's marker is not Java's
-    _tamper(good[:2] + b"\x00" + good[9:])            # entry removed: one child needs entry
-    _tamper(good[:8] + b"\x03" + good[9:])            # depth disagrees with the entry key
-    _tamper(good[:9] + b"\x00\x04" + good[11:])       # child under the wrong digit
-    _tamper(good[:9] + b"\x00\x0c" + good[11:])       # mask popcount != children
+    _tamper(good[:2] + b"\x00" + good[7:])            # no entry: one child is too few
+    _tamper(good[:7] + b"\x03" + good[8:])            # depth disagrees with the entry key
+    _tamper(good[:8] + b"\x00\x04" + good[10:])       # child under the wrong digit
+    _tamper(good[:8] + b"\x00\x0c" + good[10:])       # mask popcount != children
     _tamper(good[:1] + b"\x03" + good[2:])            # count disagrees with entries
     _tamper(b"\x84\x01\x11\x01\x11\x02")              # integer key
     two = encode(idx((b("01"), 1), (b("02"), 2)))
     _tamper(two[:3] + b"\x40" + two[4:])              # depth 64 with several entries
     _tamper(two[:3] + b"\x02" + two[4:])              # children not deeper than the node
-    _tamper(b"\x84\x02\x00\x00\x00\x02" + encode(idx((b("11"), 1), (b("12"), 2))))
+    _tamper(b"\x84\x03\x80\x31\x00\x00\x00\x00\x02" + encode(idx((b("11"), 1), (b("12"), 2))))
     _tamper(b"\x84\x00\x00")
 
 
