@@ -34,7 +34,7 @@ def key_hash(k: Any) -> bytes:
     if type(k) is int:
         h = _int_hashes.get(k)
         if h is None:
-            if len(_int_hashes) >= 1 << 16:
+            if len(_int_hashes) >= 1 << 14:
                 _int_hashes.clear()
             h = _int_hashes[k] = value_id(k)
         return h
@@ -357,6 +357,8 @@ class Map(_HashTrie):
 
     def merge(self, other: "Map") -> "Map":
         """This map with every entry of `other` added; other's values win."""
+        if not self.count:
+            return other
         if other.count * 8 <= self.count:
             m = self
             for e in other._entries():

@@ -27,7 +27,7 @@ from kernel.vectors import List, Vector
 
 from .compiler import EMPTY_SCOPE, Scope, compile_form
 
-EXPANDER = Keyword("expander")
+EXPANDER = Keyword("expander?")
 S = Symbol
 LOOKUP, QUOTE, QUASIQUOTE, UNQUOTE, UNQUOTE_SPLICING = map(
     S, ("lookup", "quote", "quasiquote", "unquote", "unquote-splicing"))
@@ -227,39 +227,44 @@ QUOTE_EXPANDER = core("quote", 0, arity=2, doc={
     "examples": [{"code": "'(+ 1 2)", "result": "(+ 1 2)"}]})(_quote)
 
 
-def _qq(form: Any, level: int) -> Any:
-    """Code that builds `form` with unquoted parts evaluated (at quasiquote depth `level`)."""
+def _qq(form: Any, level: int, gensyms: dict) -> Any:
+    """Code that builds `form` with unquoted parts evaluated (at quasiquote depth `level`).
+    Symbols ending in # become generated symbols, the same within one quasiquote."""
     x = unwrap(form)
     if isinstance(x, List) and len(x) > 0:
         head = unwrap(x[0])
         if head is UNQUOTE and len(x) == 2:
             if level == 1:
                 return x[1]
-            return List.of(S("list"), List.of(QUOTE, UNQUOTE), _qq(x[1], level - 1))
+            return List.of(S("list"), List.of(QUOTE, UNQUOTE), _qq(x[1], level - 1, gensyms))
         if head is QUASIQUOTE and len(x) == 2:
-            return List.of(S("list"), List.of(QUOTE, QUASIQUOTE), _qq(x[1], level + 1))
-        return _qq_seq(x, level, S("list"))
+            return List.of(S("list"), List.of(QUOTE, QUASIQUOTE), _qq(x[1], level + 1, gensyms))
+        return _qq_seq(x, level, S("list"), gensyms)
     if isinstance(x, Vector):
         if len(x) == 0:
             return x
-        return _qq_seq(x, level, S("vector"))
+        return _qq_seq(x, level, S("vector"), gensyms)
     if isinstance(x, Map):
         if len(x) == 0:
             return x
         items = [S("hash-map")]
         for k, v in x.items():
-            items += [_qq(k, level), _qq(v, level)]
+            items += [_qq(k, level, gensyms), _qq(v, level, gensyms)]
         return List.from_seq(items)
     if isinstance(x, Set):
         if len(x) == 0:
             return x
-        return List.from_seq([S("hash-set")] + [_qq(e, level) for e in x])
-    if type(x) is Symbol or isinstance(x, List):
+        return List.from_seq([S("hash-set")] + [_qq(e, level, gensyms) for e in x])
+    if type(x) is Symbol:
+        if x.name.endswith("#") and len(x.name) > 1:
+            x = gensyms.setdefault(x, Symbol(f"{x.name[:-1]}__{gensyms['#seed']}"))
+        return List.of(QUOTE, x)
+    if isinstance(x, List):
         return List.of(QUOTE, x)
     return x
 
 
-def _qq_seq(items: Any, level: int, builder: Symbol) -> Any:
+def _qq_seq(items: Any, level: int, builder: Symbol, gensyms: dict) -> Any:
     parts, chunk, spliced = [], [], False
     for e in items:
         u = unwrap(e)
@@ -271,7 +276,7 @@ def _qq_seq(items: Any, level: int, builder: Symbol) -> Any:
             parts.append(u[1])
             spliced = True
         else:
-            chunk.append(_qq(e, level))
+            chunk.append(_qq(e, level, gensyms))
     if not spliced:
         return List.from_seq([builder] + chunk)
     if chunk:
@@ -288,7 +293,9 @@ def _quasiquote(ctx: Context, args: list, d: int) -> Any:
     if len(x) != 2:
         raise error(ARITY, "quasiquote expects one argument.")
     ctx.charge(J.EXPAND_SEQUENCE)
-    return expand(ctx, e, _qq(x[1], 1), e, d)
+    from kernel import value_id
+    seed = value_id(x[1]).hex()[:8]   # deterministic: generated names depend only on the form
+    return expand(ctx, e, _qq(x[1], 1, {"#seed": seed}), e, d)
 
 
 QUASIQUOTE_EXPANDER = core("quasiquote", 1004, arity=2, doc={
@@ -318,13 +325,15 @@ def _defmacro(ctx: Context, args: list, d: int) -> Any:
         raise error(ARITY, "defmacro requires a name and a function definition")
     name = x[1]
     spec = list(x)[2:]
-    meta = {EXPANDER: True}
-    if spec and isinstance(unwrap(spec[0]), type(None)) is False and _is_string(spec[0]):
-        meta[Keyword("doc")] = unwrap(spec[0])
+    meta = Map.from_pairs([(EXPANDER, True)])
+    if _is_string(spec[0]) and len(spec) > 1:      # Clojure-style docstring
+        meta = meta.assoc(Keyword("doc"), unwrap(spec[0]))
         spec = spec[1:]
-    m = Map.from_pairs(meta.items())
-    key = Syntax(unwrap(name), m if type(name) is not Syntax else _merge(name.meta, m))
-    form = List.of(S("def"), key, _macro_fn(spec))
+    if type(spec[0]) is Syntax:                     # ^{:doc ...} on the parameter vector
+        meta = _merge(spec[0].meta, meta)
+    if type(name) is Syntax:
+        meta = _merge(name.meta, meta)
+    form = List.of(S("def"), Syntax(unwrap(name), meta), _macro_fn(spec))
     ctx.charge(J.EXPAND_SEQUENCE)
     return expand(ctx, e, form, e, d)
 

@@ -1,2 +1,280 @@
-def print_value(v): return repr(v)
-def display(v): return repr(v)
+"""The Convex Lisp printer: CVM values to their canonical text, as the reference prints them.
+
+`print_value` is how results are shown and compared: the text reads back (`lisp.read`) to an
+equal value for every value the reader can produce. Values with no literal syntax (records,
+coded values, byte flags, extension values, non-canonical NaNs) print as `#[hex]`, their
+CAD3 encoding; so does a container holding data that is only known by hash.
+
+`display` is what Convex `str` makes of a value: a string's or character's own text, else the
+printed form.
+"""
+from __future__ import annotations
+
+import struct
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from typing import Any, Callable
+
+from kernel import (Address, Blob, BranchRef, Cell, Char, DenseRecord, Index, Keyword, List,
+                    Map, MissingData, Set, Signed, String, Symbol, Syntax, Vector, encode)
+from kernel.scalars import CANONICAL_NAN_BITS
+from kernel.vectors import VectorLeaf, VectorTree
+
+_Out = list   # printed pieces, joined once at the end
+_pack_double = struct.Struct(">d").pack
+
+
+def print_value(v: Any) -> str:
+    """The canonical printed text of any CVM value."""
+    if type(v) is BranchRef:
+        return f"#Ref 0x{v.hash.hex()}"     # no encoding to show: only the hash is known
+    out: _Out = []
+    _print(v, out)
+    return "".join(out)
+
+
+def display(v: Any) -> str:
+    """Text as Convex `str` gives it: strings and characters bare, other values printed."""
+    t = type(v)
+    if t is String:
+        return v.text
+    if t is Char:
+        return chr(v.cp)
+    return print_value(v)
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+def _int_text(n: int) -> str:
+    """Decimal text of n, splitting huge values to stay under Python's conversion limit."""
+    if n.bit_length() <= 12_000:
+        return str(n)
+    if n < 0:
+        return "-" + _int_text(-n)
+    half = n.bit_length() * 3 // 20           # about half of its decimal digits
+    hi, lo = divmod(n, 10 ** half)
+    return _int_text(hi) + _int_text(lo).rjust(half, "0")
+
+
+def _shortest_digits(x: float) -> "tuple[str, int]":
+    """(digits, exponent) with x == 0.d1d2... * 10**(exponent + 1), as Java's Double.toString.
+
+    Java takes the shortest decimal that rounds to x (Python's repr does the same), except
+    that a one-digit result yields to a closer two-digit one (4.9E-324 rather than 5e-324).
+    """
+    mant, _, e = repr(x).partition("e")
+    ip, _, fp = mant.partition(".")
+    exp = int(e) if e else 0
+    if ip != "0":
+        sci = len(ip) - 1 + exp
+    else:
+        sci = len(fp.lstrip("0")) - len(fp) - 1 + exp
+    digits = (ip + fp).lstrip("0").rstrip("0") or "0"
+    if len(digits) == 1:
+        digits, sci = _closer_two_digits(x, digits, sci)
+    return digits, sci
+
+
+def _closer_two_digits(x: float, digit: str, sci: int) -> "tuple[str, int]":
+    """The closest two-digit decimal that still rounds to x, if closer than `digit`e`sci`."""
+    with localcontext() as ctx:
+        ctx.prec = 1200                       # every double is exact in 767 digits
+        exact = Decimal(x)
+        step = Decimal(1).scaleb(exact.adjusted() - 1)
+        near = exact.quantize(step, rounding=ROUND_HALF_EVEN)
+        best = Decimal(digit).scaleb(sci)
+        for p in (near - step, near, near + step):
+            if p > 0 and float(p) == x and abs(p - exact) < abs(best - exact):
+                best = p
+        t = best.normalize().as_tuple()
+    digits = "".join(map(str, t.digits))
+    return digits, len(digits) - 1 + t.exponent
+
+
+def _double_text(d: float) -> str:
+    if d != d:
+        bits = _pack_double(d)
+        return "##NaN" if bits == CANONICAL_NAN_BITS else f"#[1d{bits.hex()}]"
+    if d in (float("inf"), float("-inf")):
+        return "##Inf" if d > 0 else "##-Inf"
+    if d == 0:
+        return "-0.0" if _pack_double(d)[0] & 0x80 else "0.0"
+    sign = "-" if d < 0 else ""
+    m = abs(d)
+    digits, sci = _shortest_digits(m)
+    if 1e-3 <= m < 1e7:
+        if sci >= 0:
+            whole = digits[:sci + 1].ljust(sci + 1, "0")
+            return f"{sign}{whole}.{digits[sci + 1:] or '0'}"
+        return f"{sign}0.{'0' * (-sci - 1)}{digits}"
+    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{sci}"
+
+
+# --- text ------------------------------------------------------------------------------------
+
+_CHAR_NAMES = {10: "\\newline", 13: "\\return", 32: "\\space", 9: "\\tab"}
+_BYTE_ESCAPES = {0x22: b'\\"', 0x5C: b"\\\\", 0x09: b"\\t", 0x08: b"\\b", 0x0A: b"\\n",
+                 0x0D: b"\\r", 0x0C: b"\\f"}
+_BAD_CHARACTER = "\ufffd".encode()
+
+
+def _utf8_at(data: bytes, i: int) -> "tuple[int, int]":
+    """(code point, its UTF-8 length) at a lead byte >= 0x80, or (-1, 0) if not decodable.
+
+    Mirrors the reference's lenient decoder: it checks the bit patterns and the final range,
+    not overlong forms or surrogates.
+    """
+    b = data[i]
+    if b & 0xC0 != 0xC0 or b >= 0xF8:
+        return -1, 0
+    n = 2 if b < 0xE0 else 3 if b < 0xF0 else 4
+    cp = b & (0x7F >> n)
+    for j in range(i + 1, i + n):
+        if j >= len(data) or data[j] & 0xC0 != 0x80:
+            return -1, 0
+        cp = (cp << 6) | (data[j] & 0x3F)
+    if cp > 0x10FFFF:
+        return -1, 0
+    return cp, 1 if cp < 0x80 else 2 if cp < 0x800 else 3 if cp < 0x10000 else 4
+
+
+def _string_text(data: bytes) -> str:
+    """A string literal as the reference prints it, escaping per UTF-8 byte.
+
+    Bytes that do not start a valid character print as U+FFFD and, as in the reference, take
+    the following byte with them.
+    """
+    if data.isascii() and not any(b in _BYTE_ESCAPES for b in data):
+        return '"' + data.decode("ascii") + '"'
+    out = bytearray(b'"')
+    i, n = 0, len(data)
+    while i < n:
+        b = data[i]
+        if b < 0x80:
+            out += _BYTE_ESCAPES.get(b) or bytes((b,))
+            i += 1
+            continue
+        cp, size = _utf8_at(data, i)
+        if cp < 0:
+            out += _BAD_CHARACTER
+            i += 2
+        else:
+            out += data[i:i + size]
+            i += size
+    out += b'"'
+    return out.decode("utf-8", "replace")
+
+
+# --- the printer ---------------------------------------------------------------------------
+
+def _seq(open_: str, items: Any, close: str, out: _Out) -> None:
+    out.append(open_)
+    first = True
+    for x in items:
+        if not first:
+            out.append(" ")
+        first = False
+        _print(x, out)
+    out.append(close)
+
+
+def _entries(pairs: Any, out: _Out) -> None:
+    out.append("{")
+    first = True
+    for k, v in pairs:
+        if not first:
+            out.append(",")
+        first = False
+        _print(k, out)
+        out.append(" ")
+        _print(v, out)
+    out.append("}")
+
+
+_K_RESULT = Keyword("result")
+_SIGNED_KEYS = (Keyword("public-key"), Keyword("signature"), Keyword("value"))
+_RESULT_KEYS = (Keyword("id"), _K_RESULT, Keyword("error"), Keyword("log"), Keyword("info"))
+_RESULT_TAG = 0xDD
+
+
+def _print_record(v: DenseRecord, out: _Out) -> None:
+    fields = v.fields
+    if v.tag != _RESULT_TAG or len(fields) != len(_RESULT_KEYS):
+        _print_encoded(v, out)
+        return
+    out.append("#Result ")
+    _entries([(k, x) for k, x in zip(_RESULT_KEYS, fields) if k is _K_RESULT or x is not None],
+             out)
+
+
+def _print_syntax(v: Syntax, out: _Out) -> None:
+    out.append("^")
+    _entries(v.meta.items(), out)
+    out.append(" ")
+    _print(v.datum, out)
+
+
+def _print_signed(v: Signed, out: _Out) -> None:
+    out.append("#Signed ")
+    _entries(zip(_SIGNED_KEYS, v.fields), out)
+
+
+def _print_encoded(v: Any, out: _Out) -> None:
+    out.append(f"#[{encode(v).hex()}]")
+
+
+def _print_index(v: Index, out: _Out) -> None:
+    out.append("#Index ")
+    _entries(v.items(), out)
+
+
+def _print_vector(v: Vector, out: _Out) -> None:
+    _seq("[", v, "]", out)
+
+
+_PRINTERS: "dict[type, Callable[[Any, _Out], None]]" = {
+    type(None): lambda v, out: out.append("nil"),
+    bool: lambda v, out: out.append("true" if v else "false"),
+    int: lambda v, out: out.append(_int_text(v)),
+    float: lambda v, out: out.append(_double_text(v)),
+    Symbol: lambda v, out: out.append(v.name),
+    Keyword: lambda v, out: out.append(":" + v.name),
+    Char: lambda v, out: out.append(_CHAR_NAMES.get(v.cp) or "\\" + chr(v.cp)),
+    String: lambda v, out: out.append(_string_text(v.data)),
+    Blob: lambda v, out: out.append("0x" + v.data.hex()),
+    Address: lambda v, out: out.append(f"#{v.n}"),
+}
+
+# Containers: if a child is missing (known only by hash), the container prints as its encoding.
+_CONTAINER_PRINTERS: "dict[type, Callable[[Any, _Out], None]]" = {
+    VectorLeaf: _print_vector,
+    VectorTree: _print_vector,
+    List: lambda v, out: _seq("(", v, ")", out),
+    Set: lambda v, out: _seq("#{", v, "}", out),
+    Map: lambda v, out: _entries(v.items(), out),
+    Index: _print_index,
+    Syntax: _print_syntax,
+    Signed: _print_signed,
+    DenseRecord: _print_record,
+}
+
+
+def _print(v: Any, out: _Out) -> None:
+    t = type(v)
+    p = _PRINTERS.get(t)
+    if p is not None:
+        p(v, out)
+        return
+    p = _CONTAINER_PRINTERS.get(t)
+    if p is not None:
+        mark = len(out)
+        try:
+            p(v, out)
+        except MissingData:
+            del out[mark:]
+            _print_encoded(v, out)
+    elif t is BranchRef:
+        raise MissingData(v.hash)
+    elif isinstance(v, Cell):
+        _print_encoded(v, out)
+    else:
+        raise TypeError(f"not a CVM value: {t.__name__}")

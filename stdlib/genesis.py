@@ -61,7 +61,7 @@ def _core_account() -> Account:
     from kernel.core.registry import CORE, DOCS
 
     env, meta = [], []
-    static, expander = K("static"), K("expander")
+    static, expander = K("static"), K("expander?")
     for name, f in CORE.items():
         sym = Symbol(name)
         env.append((sym, f))

@@ -148,7 +148,8 @@ def test_rejects_structural_errors():
     two = encode(idx((b("01"), 1), (b("02"), 2)))
     _tamper(two[:3] + b"\x40" + two[4:])              # depth 64 with several entries
     _tamper(two[:3] + b"\x02" + two[4:])              # children not deeper than the node
-    _tamper(b"\x84\x03\x80\x31\x00\x00\x00\x00\x02" + encode(idx((b("11"), 1), (b("12"), 2))))
+    _tamper(b"\x84\x02\x00\x02\x00\x18" + encode(idx((b("1234"), 1)))
+            + encode(idx((b("5644"), 2))))              # children disagree on the prefix
     _tamper(b"\x84\x00\x00")
 
 
