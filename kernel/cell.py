@@ -5,9 +5,8 @@ interpreter, kept native for speed) or instances of `Cell`. Every value has exac
 canonical CAD3 encoding; its SHA3-256 is the value ID. A child whose own top-cell encoding is at
 most 140 bytes is embedded in its parent, otherwise the parent holds a branch ref (0x20 + ID).
 
-Cells cache their encoding, ID and memory size lazily in slots that are left unset until first
-use (reading an unset slot raises AttributeError, which the accessors catch), so building
-values in the interpreter costs nothing extra.
+Cells cache their encoding, ID and memory size lazily, so building values in the interpreter
+costs nothing extra.
 """
 from __future__ import annotations
 
@@ -36,10 +35,15 @@ class MissingData(LookupError):
 
 
 class Cell:
-    """Base class of every non-native CVM value."""
+    """Base class of every non-native CVM value.
 
-    __slots__ = ("_enc", "_vid", "_msize")
+    The three caches live in the instance dict, defaulting to None at class level, so a
+    cache miss is one attribute read (subclasses keep their own fields in __slots__)."""
+
     tag: int = 0xFF
+    _enc: "bytes | None" = None
+    _vid: "bytes | None" = None
+    _msize: "int | None" = None
 
     # --- to be provided by subclasses -------------------------------------------------------
     def encode_cell(self) -> bytes:
@@ -52,29 +56,26 @@ class Cell:
 
     # --- cached derived data ----------------------------------------------------------------
     def encoding(self) -> bytes:
-        try:
-            return self._enc
-        except AttributeError:
+        enc = self._enc
+        if enc is None:
             enc = self._enc = self.encode_cell()
-            return enc
+        return enc
 
     def value_id(self) -> bytes:
-        try:
-            return self._vid
-        except AttributeError:
+        vid = self._vid
+        if vid is None:
             vid = self._vid = _sha3(self.encoding()).digest()
-            return vid
+        return vid
 
     def memory_size(self) -> int:
-        try:
-            return self._msize
-        except AttributeError:
+        size = self._msize
+        if size is None:
             enc = self.encoding()
             size = 0 if len(enc) <= MAX_EMBEDDED else len(enc) + MEMORY_OVERHEAD
             for c in self.children():
                 size += memory_size(c)
             self._msize = size
-            return size
+        return size
 
     def is_embedded(self) -> bool:
         return len(self.encoding()) <= MAX_EMBEDDED

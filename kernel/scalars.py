@@ -50,7 +50,7 @@ class Char(Cell):
 class _Named(Cell):
     """Interned name (Symbol or Keyword): 1-128 bytes of UTF-8."""
 
-    __slots__ = ("name", "_utf8", "__weakref__")
+    __slots__ = ("name", "_utf8")
     _table: dict
 
     def __new__(cls, name: str):

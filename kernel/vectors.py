@@ -145,10 +145,10 @@ class Vector(Cell):
             return type(other) is BranchRef and other.hash == self.value_id()
         if self.count != other.count:
             return False
-        try:
-            return self._vid == other._vid
-        except AttributeError:
-            return _same_nodes(self, other)
+        a, b = self._vid, other._vid
+        if a is not None and b is not None:
+            return a == b
+        return _same_nodes(self, other)
 
     __hash__ = Cell.__hash__
 

@@ -15,20 +15,53 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any, Callable
 
 from kernel import (Address, Blob, BranchRef, Cell, Char, DenseRecord, Index, Keyword, List,
-                    Map, MissingData, Set, Signed, String, Symbol, Syntax, Vector, encode)
+                    Map, MissingData, Set, Signed, String, Symbol, Syntax, encode)
 from kernel.scalars import CANONICAL_NAN_BITS
 from kernel.vectors import VectorLeaf, VectorTree
 
-_Out = list   # printed pieces, joined once at the end
 _pack_double = struct.Struct(">d").pack
 
 
 def print_value(v: Any) -> str:
-    """The canonical printed text of any CVM value."""
+    """The canonical printed text of any CVM value (iterative: any nesting depth)."""
     if type(v) is BranchRef:
         return f"#Ref 0x{v.hash.hex()}"     # no encoding to show: only the hash is known
-    out: _Out = []
-    _print(v, out)
+    out: list = []
+    work: list = [v]        # values still to print, literal text (str) and _CLOSE markers
+    frames: list = []       # open containers: (value, len(out), len(work)) when opened
+    while work:
+        x = work.pop()
+        t = type(x)
+        if t is str:
+            out.append(x)
+            continue
+        atom = _ATOMS.get(t)
+        if atom is not None:
+            out.append(atom(x))
+            continue
+        if x is _CLOSE:
+            frames.pop()
+            continue
+        expand = _CONTAINERS.get(t)
+        if expand is not None:
+            try:
+                parts = expand(x)
+            except MissingData:
+                out.append(_encoded(x))
+                continue
+            frames.append((x, len(out), len(work)))
+            work.append(_CLOSE)
+            work.extend(reversed(parts))
+        elif t is BranchRef:
+            # Only a hash is known: the innermost open container prints as its encoding.
+            c, out_mark, work_mark = frames.pop()
+            del out[out_mark:]
+            del work[work_mark:]
+            out.append(_encoded(c))
+        elif isinstance(x, Cell):
+            out.append(_encoded(x))
+        else:
+            raise TypeError(f"not a CVM value: {t.__name__}")
     return "".join(out)
 
 
@@ -164,30 +197,30 @@ def _string_text(data: bytes) -> str:
     return out.decode("utf-8", "replace")
 
 
-# --- the printer ---------------------------------------------------------------------------
+# --- containers: each expands to its printed parts, text and child values ------------------
 
-def _seq(open_: str, items: Any, close: str, out: _Out) -> None:
-    out.append(open_)
-    first = True
+_CLOSE = object()
+
+
+def _seq(open_: str, items: Any, close: str) -> list:
+    parts = [open_]
     for x in items:
-        if not first:
-            out.append(" ")
-        first = False
-        _print(x, out)
-    out.append(close)
+        parts.append(x)
+        parts.append(" ")
+    if len(parts) > 1:
+        parts.pop()
+    parts.append(close)
+    return parts
 
 
-def _entries(pairs: Any, out: _Out) -> None:
-    out.append("{")
-    first = True
+def _entries(open_: str, pairs: Any) -> list:
+    parts = [open_]
     for k, v in pairs:
-        if not first:
-            out.append(",")
-        first = False
-        _print(k, out)
-        out.append(" ")
-        _print(v, out)
-    out.append("}")
+        parts += (k, " ", v, ",")
+    if len(parts) > 1:
+        parts.pop()
+    parts.append("}")
+    return parts
 
 
 _K_RESULT = Keyword("result")
@@ -196,85 +229,40 @@ _RESULT_KEYS = (Keyword("id"), _K_RESULT, Keyword("error"), Keyword("log"), Keyw
 _RESULT_TAG = 0xDD
 
 
-def _print_record(v: DenseRecord, out: _Out) -> None:
+def _record(v: DenseRecord) -> list:
+    """A Result record prints as `#Result {..}` (nil fields but :result left out)."""
     fields = v.fields
     if v.tag != _RESULT_TAG or len(fields) != len(_RESULT_KEYS):
-        _print_encoded(v, out)
-        return
-    out.append("#Result ")
-    _entries([(k, x) for k, x in zip(_RESULT_KEYS, fields) if k is _K_RESULT or x is not None],
-             out)
+        return [_encoded(v)]
+    return _entries("#Result {", [(k, x) for k, x in zip(_RESULT_KEYS, fields)
+                                  if k is _K_RESULT or x is not None])
 
 
-def _print_syntax(v: Syntax, out: _Out) -> None:
-    out.append("^")
-    _entries(v.meta.items(), out)
-    out.append(" ")
-    _print(v.datum, out)
+def _encoded(v: Any) -> str:
+    return f"#[{encode(v).hex()}]"
 
 
-def _print_signed(v: Signed, out: _Out) -> None:
-    out.append("#Signed ")
-    _entries(zip(_SIGNED_KEYS, v.fields), out)
-
-
-def _print_encoded(v: Any, out: _Out) -> None:
-    out.append(f"#[{encode(v).hex()}]")
-
-
-def _print_index(v: Index, out: _Out) -> None:
-    out.append("#Index ")
-    _entries(v.items(), out)
-
-
-def _print_vector(v: Vector, out: _Out) -> None:
-    _seq("[", v, "]", out)
-
-
-_PRINTERS: "dict[type, Callable[[Any, _Out], None]]" = {
-    type(None): lambda v, out: out.append("nil"),
-    bool: lambda v, out: out.append("true" if v else "false"),
-    int: lambda v, out: out.append(_int_text(v)),
-    float: lambda v, out: out.append(_double_text(v)),
-    Symbol: lambda v, out: out.append(v.name),
-    Keyword: lambda v, out: out.append(":" + v.name),
-    Char: lambda v, out: out.append(_CHAR_NAMES.get(v.cp) or "\\" + chr(v.cp)),
-    String: lambda v, out: out.append(_string_text(v.data)),
-    Blob: lambda v, out: out.append("0x" + v.data.hex()),
-    Address: lambda v, out: out.append(f"#{v.n}"),
+_ATOMS: "dict[type, Callable[[Any], str]]" = {
+    type(None): lambda v: "nil",
+    bool: lambda v: "true" if v else "false",
+    int: _int_text,
+    float: _double_text,
+    Symbol: lambda v: v.name,
+    Keyword: lambda v: ":" + v.name,
+    Char: lambda v: _CHAR_NAMES.get(v.cp) or "\\" + chr(v.cp),
+    String: lambda v: _string_text(v.data),
+    Blob: lambda v: "0x" + v.data.hex(),
+    Address: lambda v: f"#{v.n}",
 }
 
-# Containers: if a child is missing (known only by hash), the container prints as its encoding.
-_CONTAINER_PRINTERS: "dict[type, Callable[[Any, _Out], None]]" = {
-    VectorLeaf: _print_vector,
-    VectorTree: _print_vector,
-    List: lambda v, out: _seq("(", v, ")", out),
-    Set: lambda v, out: _seq("#{", v, "}", out),
-    Map: lambda v, out: _entries(v.items(), out),
-    Index: _print_index,
-    Syntax: _print_syntax,
-    Signed: _print_signed,
-    DenseRecord: _print_record,
+_CONTAINERS: "dict[type, Callable[[Any], list]]" = {
+    VectorLeaf: lambda v: _seq("[", v, "]"),
+    VectorTree: lambda v: _seq("[", v, "]"),
+    List: lambda v: _seq("(", v, ")"),
+    Set: lambda v: _seq("#{", v, "}"),
+    Map: lambda v: _entries("{", v.items()),
+    Index: lambda v: _entries("#Index {", v.items()),
+    Syntax: lambda v: ["^", v.meta, " ", v.datum],
+    Signed: lambda v: _entries("#Signed {", zip(_SIGNED_KEYS, v.fields)),
+    DenseRecord: _record,
 }
-
-
-def _print(v: Any, out: _Out) -> None:
-    t = type(v)
-    p = _PRINTERS.get(t)
-    if p is not None:
-        p(v, out)
-        return
-    p = _CONTAINER_PRINTERS.get(t)
-    if p is not None:
-        mark = len(out)
-        try:
-            p(v, out)
-        except MissingData:
-            del out[mark:]
-            _print_encoded(v, out)
-    elif t is BranchRef:
-        raise MissingData(v.hash)
-    elif isinstance(v, Cell):
-        _print_encoded(v, out)
-    else:
-        raise TypeError(f"not a CVM value: {t.__name__}")

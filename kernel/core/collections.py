@@ -1,0 +1,1228 @@
+"""Collection and sequence core functions: construction, lookup, update, traversal.
+
+The helpers at the top give every countable value one uniform view, following the reference's
+runtime rules:
+
+* countable: nil (count 0), vectors, lists, maps and Indexes (elements are [k v] entry vectors),
+  sets, blobs (elements are byte values), strings (elements are the characters starting at each
+  byte position, nil inside a multi-byte character), keywords and symbols (the characters of
+  their names) and addresses (their 8 big-endian bytes);
+* data structures (get / assoc / conj / empty): vectors, lists, maps, Indexes and sets;
+* sequences for traversal: nil is the empty vector, sets and maps become vectors of their
+  elements / entries.
+
+Functions that the reference defines in Convex Lisp (core.cvx: mapv, filter, filterv, mapcat,
+update, update-in, dissoc-in, ...) are not here: they belong to the core library source.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from .. import juice as J
+from ..blobs import Blob, String
+from ..context import invoke
+from ..errors import (ARGUMENT, ARITY, BOUNDS, CAST, Reduced, arg_cast_error, error)
+from ..hashmaps import Map, Set
+from ..index import Index
+from ..scalars import Address, Char, Keyword, Symbol
+from ..types import type_name
+from ..vectors import List, Vector
+from .registry import CORE, core
+
+LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1
+_EMPTY_BLOB = Blob(b"")
+_EMPTY_STRING = String(b"")
+
+
+# ------------------------------------------------------------------------------------------------
+# Helpers (shared with strings.py)
+# ------------------------------------------------------------------------------------------------
+
+def cast_value_error(value: Any, type_name_: str):
+    """A :CAST error about a value (not a numbered argument)."""
+    return error(CAST, f"Can't convert value of type {type_name(value)} to type {type_name_}")
+
+
+def bounds_error(i: Any):
+    return error(BOUNDS, f"Index out of bounds: {i}")
+
+
+def is_long(x: Any) -> bool:
+    """An integer (not a boolean) within the 64-bit signed range."""
+    return type(x) is int and LONG_MIN <= x <= LONG_MAX
+
+
+def utf8_char_at(data: bytes, i: int) -> Optional[Char]:
+    """The character whose UTF-8 encoding starts at byte i, or None if none starts there."""
+    n = len(data)
+    if not 0 <= i < n:
+        return None
+    b = data[i]
+    if b < 0x80:
+        return Char(b)
+    if b & 0xC0 != 0xC0:
+        return None
+    if b & 0xE0 == 0xC0:
+        length, cp = 2, b & 0x1F
+    elif b & 0xF0 == 0xE0:
+        length, cp = 3, b & 0x0F
+    elif b & 0xF8 == 0xF0:
+        length, cp = 4, b & 0x07
+    else:
+        return None
+    if i + length > n:
+        return None
+    for k in range(1, length):
+        c = data[i + k]
+        if c & 0xC0 != 0x80:
+            return None
+        cp = (cp << 6) | (c & 0x3F)
+    if cp > 0x10FFFF:
+        return None
+    return Char(cp)
+
+
+def _name_bytes(v: Any) -> bytes:
+    return v.name.encode("utf-8", "surrogatepass")
+
+
+def _entry(pair: tuple) -> Vector:
+    return Vector.of(pair[0], pair[1])
+
+
+def is_data_structure(v: Any) -> bool:
+    t = type(v)
+    return t is Map or t is Set or t is Index or isinstance(v, (Vector, List))
+
+
+def is_sequence(v: Any) -> bool:
+    return isinstance(v, (Vector, List))
+
+
+def count_of(v: Any) -> Optional[int]:
+    """Element count of a countable value (nil counts 0), or None if not countable."""
+    if v is None:
+        return 0
+    if isinstance(v, (Vector, List, Map, Set, Index, Blob, String)):
+        return len(v)
+    t = type(v)
+    if t is Keyword or t is Symbol:
+        return len(_name_bytes(v))
+    if t is Address:
+        return 8
+    return None
+
+
+def nth_of(v: Any, i: int) -> Any:
+    """Element i of a countable value (caller checks 0 <= i < count)."""
+    if isinstance(v, (Vector, List)):
+        return v[i]
+    t = type(v)
+    if t is Map or t is Index:
+        return _entry(v.entry_at(i))
+    if t is Set:
+        return v.element_at(i)
+    if t is Blob:
+        return v.data[i]
+    if t is String:
+        return utf8_char_at(v.data, i)
+    if t is Keyword or t is Symbol:
+        return utf8_char_at(_name_bytes(v), i)
+    if t is Address:
+        return v.n.to_bytes(8, "big")[i]
+    raise TypeError(f"not countable: {type_name(v)}")
+
+
+def elements(v: Any) -> tuple:
+    """All elements of a countable value, in order."""
+    if v is None:
+        return ()
+    if isinstance(v, (Vector, List)):
+        return v.to_tuple()
+    t = type(v)
+    if t is Map or t is Index:
+        return tuple(_entry(p) for p in v.items())
+    if t is Set:
+        return tuple(v)
+    n = count_of(v)
+    return tuple(nth_of(v, i) for i in range(n))
+
+
+def sequence_of(v: Any) -> Any:
+    """The value as a sequence for traversal (nil -> [], sets and maps -> vectors), else None."""
+    if v is None:
+        return Vector.EMPTY
+    if isinstance(v, (Vector, List)):
+        return v
+    t = type(v)
+    if t is Set or t is Map or t is Index:
+        return Vector.from_seq(elements(v))
+    return None
+
+
+def ensure_sequence(v: Any) -> Any:
+    """A vector or list as-is, nil as the empty vector, else None."""
+    if v is None:
+        return Vector.EMPTY
+    if isinstance(v, (Vector, List)):
+        return v
+    return None
+
+
+def ensure_set(v: Any) -> Optional[Set]:
+    if v is None:
+        return Set.EMPTY
+    return v if type(v) is Set else None
+
+
+def ensure_map(v: Any) -> Any:
+    """A hash map or Index as-is, nil as the empty map, else None."""
+    if v is None:
+        return Map.EMPTY
+    t = type(v)
+    return v if t is Map or t is Index else None
+
+
+def ensure_associative(v: Any) -> Any:
+    if v is None:
+        return Map.EMPTY
+    return v if is_data_structure(v) else None
+
+
+def vector_of(v: Any) -> Vector:
+    """Vector of the elements of a countable value."""
+    if isinstance(v, Vector):
+        return v
+    return Vector.from_seq(elements(v))
+
+
+def empty_of(v: Any) -> Any:
+    """The empty value of the same type (None when the type has no empty value)."""
+    if isinstance(v, Vector):
+        return Vector.EMPTY
+    if isinstance(v, List):
+        return List.EMPTY
+    t = type(v)
+    if t is Map:
+        return Map.EMPTY
+    if t is Set:
+        return Set.EMPTY
+    if t is Index:
+        return Index.EMPTY
+    if t is Blob:
+        return _EMPTY_BLOB
+    if t is String:
+        return _EMPTY_STRING
+    return None
+
+
+def slice_of(v: Any, start: int, end: int) -> Any:
+    """Elements [start, end) of a countable value, as a value of the same kind where possible."""
+    if isinstance(v, (Vector, List)):
+        return v.slice(start, end)
+    t = type(v)
+    if t is Map:
+        n = len(v)
+        if start == 0 and end == n:
+            return v
+        return Map.from_pairs(v.entry_at(i) for i in range(start, end))
+    if t is Index:
+        n = len(v)
+        if start == 0 and end == n:
+            return v
+        return Index.from_pairs(v.entry_at(i) for i in range(start, end))
+    if t is Set:
+        n = len(v)
+        if start == 0 and end == n:
+            return v
+        return Set.from_seq(v.element_at(i) for i in range(start, end))
+    if t is Blob:
+        return Blob(v.data[start:end])
+    if t is String:
+        return String(v.data[start:end])
+    if t is Keyword or t is Symbol:
+        part = _name_bytes(v)[start:end]
+        if not part:
+            return None
+        try:
+            return t(part.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return None
+    if t is Address:
+        return Blob(v.n.to_bytes(8, "big")[start:end])
+    return None
+
+
+def ds_get(ds: Any, k: Any) -> Any:
+    """(get ds k): the value for key k, or nil (false for a set) when absent."""
+    t = type(ds)
+    if t is Map or t is Index:
+        return ds.get(k)
+    if t is Set:
+        return ds.contains(k)
+    # sequences: integer keys within range
+    if is_long(k) and 0 <= k < len(ds):
+        return ds[k]
+    return None
+
+
+def ds_get_default(ds: Any, k: Any, not_found: Any) -> Any:
+    """(get ds k not-found)."""
+    t = type(ds)
+    if t is Map or t is Index:
+        e = ds.get(k, _ABSENT)
+        return not_found if e is _ABSENT else e
+    if t is Set:
+        return True if ds.contains(k) else not_found
+    if is_long(k) and 0 <= k < len(ds):
+        return ds[k]
+    return not_found
+
+
+_ABSENT = object()
+
+
+def ds_contains_key(ds: Any, k: Any) -> bool:
+    t = type(ds)
+    if t is Map or t is Index or t is Set:
+        return ds.contains(k)
+    return is_long(k) and 0 <= k < len(ds)
+
+
+def ds_assoc(ds: Any, k: Any, v: Any) -> Any:
+    """ds with key k set to v, or None if k (or v) is not valid for this data structure."""
+    t = type(ds)
+    if t is Map:
+        return ds.assoc(k, v)
+    if t is Index:
+        try:
+            return ds.assoc(k, v)
+        except TypeError:
+            return None
+    if t is Set:
+        if v is True:
+            return ds.conj(k)
+        if v is False:
+            return ds.disj(k)
+        return None
+    if is_long(k) and 0 <= k < len(ds):
+        return ds.assoc(k, v)
+    return None
+
+
+def ds_conj(ds: Any, x: Any) -> Any:
+    """ds with x added in its natural place, or None if x is not a valid element."""
+    if isinstance(ds, (Vector, List, Set)):
+        return ds.conj(x)
+    # maps take [k v] entries
+    if isinstance(x, Vector) and len(x) == 2:
+        return ds_assoc(ds, x[0], x[1])
+    return None
+
+
+def ds_merge(a: Any, b: Any) -> Any:
+    """Map a with all entries of map b added (b's values win), or None if a key is invalid."""
+    if type(a) is type(b):
+        return a.merge(b)
+    r = a
+    for k, v in b.items():
+        r = ds_assoc(r, k, v)
+        if r is None:
+            return None
+    return r
+
+
+class DataFn:
+    """A data value used as a function: maps, sequences and sets look up their argument,
+    keywords look themselves up in their argument."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def invoke(self, ctx: Any, args: list, d: int) -> Any:
+        v = self.value
+        n = len(args)
+        t = type(v)
+        if t is Keyword:
+            if n == 1:
+                ds = ensure_associative(args[0])
+                if ds is None:
+                    raise arg_cast_error(0, args[0], "DataStructure")
+                return ds_get(ds, v)
+            if n == 2:
+                if args[0] is None:
+                    return args[1]
+                ds = ensure_associative(args[0])
+                if ds is None:
+                    raise arg_cast_error(0, args[0], "DataStructure")
+                return ds_get_default(ds, v, args[1])
+            raise error(ARITY, f"Expected arity 1 or 2 for keyword lookup but got: {n}")
+        if t is Set:
+            if n == 1:
+                return v.contains(args[0])
+            if n == 2:
+                return True if v.contains(args[0]) else args[1]
+            raise error(ARITY, f"Expected arity 1 or 2 for set lookup but got: {n}")
+        if t is Map or t is Index:
+            if n == 1:
+                return ds_get(v, args[0])
+            if n == 2:
+                return ds_get_default(v, args[0], args[1])
+            raise error(ARITY, f"Expected arity 1 or 2 for map lookup but got: {n}")
+        # sequences
+        if n not in (1, 2):
+            raise error(ARITY, "Expected arity 1 or 2 for sequence lookup")
+        k = args[0]
+        if not is_long(k):
+            raise arg_cast_error(0, k, "Long")
+        if 0 <= k < len(v):
+            return v[k]
+        if n == 2:
+            return args[1]
+        raise bounds_error(k)
+
+
+def as_function(f: Any) -> Any:
+    """f as something invokable (functions as-is, data values wrapped), or None."""
+    if getattr(f, "invoke", None) is not None:
+        return f
+    if is_data_structure(f) or type(f) is Keyword:
+        return DataFn(f)
+    return None
+
+
+def _doc(description: str, signature: list, examples: list, errors: Optional[dict] = None) -> dict:
+    d = {"description": description, "signature": signature,
+         "examples": [{"code": c, "result": r} for c, r in examples]}
+    if errors:
+        d["errors"] = errors
+    return d
+
+
+# ------------------------------------------------------------------------------------------------
+# Construction
+# ------------------------------------------------------------------------------------------------
+
+@core("vector", 1, doc=_doc(
+    "Makes a vector holding the arguments in order.",
+    ["[& elements]"],
+    [("(vector 1 2 3)", "[1 2 3]"), ("(vector)", "[]")]))
+def _vector(ctx, args, d):
+    juice = J.BUILD_DATA + len(args) * J.BUILD_PER_ELEMENT
+    ctx.check_juice(juice)
+    result = Vector.from_seq(args)
+    ctx.charge(juice)
+    return result
+
+
+@core("list", 9, doc=_doc(
+    "Makes a list holding the arguments in order.",
+    ["[& elements]"],
+    [("(list 1 2 3)", "(1 2 3)"), ("(list)", "()")]))
+def _list(ctx, args, d):
+    juice = J.build_data_cost(len(args))
+    ctx.check_juice(juice)
+    result = List.of(*args)
+    ctx.charge(juice)
+    return result
+
+
+@core("hash-map", 80, doc=_doc(
+    "Makes a hash map from alternating keys and values. A repeated key keeps its last value.",
+    ["[& key-values]"],
+    [("(hash-map :a 1 :b 2)", "{:a 1,:b 2}"), ("(hash-map)", "{}")],
+    {"ARITY": "if given an odd number of arguments"}))
+def _hash_map(ctx, args, d):
+    n = len(args)
+    if n & 1:
+        raise error(ARITY, "hash-map requires an even number of arguments")
+    juice = J.BUILD_DATA + n * J.BUILD_PER_ELEMENT
+    result = Map.from_pairs((args[i], args[i + 1]) for i in range(0, n, 2))
+    ctx.charge(juice)
+    return result
+
+
+@core("index", 81, doc=_doc(
+    "Makes an Index (a map sorted by blob-like keys) from alternating keys and values. Keys "
+    "must be blobs, strings, keywords, symbols or addresses; they are compared by their bytes.",
+    ["[& key-values]"],
+    [("(index 0x01 :a 0x02 :b)", "(index 0x01 :a 0x02 :b)"), ("(index)", "(index)")],
+    {"ARITY": "if given an odd number of arguments",
+     "ARGUMENT": "if a key is not blob-like"}))
+def _index(ctx, args, d):
+    n = len(args)
+    if n & 1:
+        raise error(ARITY, "index requires an even number of arguments")
+    juice = J.BUILD_DATA + n * J.BUILD_PER_ELEMENT
+    ctx.check_juice(juice)
+    r = Index.EMPTY
+    for i in range(0, n, 2):
+        k = args[i]
+        try:
+            r = r.assoc(k, args[i + 1])
+        except TypeError:
+            raise error(ARGUMENT, f"Cannot have a key of Type {type_name(k)} in Index") from None
+    ctx.charge(juice)
+    return r
+
+
+@core("hash-set", 82, doc=_doc(
+    "Makes a set of the arguments; duplicates collapse.",
+    ["[& elements]"],
+    [("(hash-set 1 2 2)", "#{1,2}"), ("(hash-set)", "#{}")]))
+def _hash_set(ctx, args, d):
+    juice = J.BUILD_DATA + len(args) * J.BUILD_PER_ELEMENT
+    ctx.check_juice(juice)
+    result = Set.from_seq(args)
+    ctx.charge(juice)
+    return result
+
+
+@core("vec", 3, arity=1, doc=_doc(
+    "Converts any countable value to a vector of its elements: map entries, set members, "
+    "blob bytes or string characters. nil gives [].",
+    ["[coll]"],
+    [("(vec '(1 2))", "[1 2]"), ("(vec {1 2})", "[[1 2]]"), ("(vec nil)", "[]")],
+    {"CAST": "if the argument is not countable"}))
+def _vec(ctx, args, d):
+    o = args[0]
+    n = count_of(o)
+    if n is None:
+        raise arg_cast_error(0, o, "Vector")
+    juice = J.BUILD_DATA + n * J.BUILD_PER_ELEMENT
+    ctx.check_juice(juice)
+    result = vector_of(o)
+    ctx.charge(juice)
+    return result
+
+
+@core("set", 5, arity=1, doc=_doc(
+    "Converts any countable value to a set of its elements. nil gives #{}.",
+    ["[coll]"],
+    [("(set [1 2 2])", "#{1,2}"), ("(set nil)", "#{}")],
+    {"CAST": "if the argument is not countable"}))
+def _set(ctx, args, d):
+    o = args[0]
+    n = count_of(o)
+    if n is None:
+        raise arg_cast_error(0, o, "Sequence")
+    juice = J.add_mul(J.BUILD_DATA, n, J.BUILD_PER_ELEMENT)
+    ctx.check_juice(juice)
+    result = o if type(o) is Set else Set.from_seq(elements(o))
+    ctx.charge(juice)
+    return result
+
+
+@core("concat", 2, doc=_doc(
+    "Joins sequences end to end. The result has the type of the first non-nil argument "
+    "(maps and sets count as vectors of their elements); with no non-nil argument it is nil.",
+    ["[& seqs]"],
+    [("(concat [1 2] '(3))", "[1 2 3]"), ("(concat '(1) [2])", "(1 2)"), ("(concat)", "nil")],
+    {"CAST": "if an argument is not a sequence, set, map or nil"}))
+def _concat(ctx, args, d):
+    result = None
+    juice = J.CONSTANT
+    for ix, a in enumerate(args):
+        if a is None:
+            continue
+        seq = sequence_of(a)
+        if seq is None:
+            raise arg_cast_error(ix, a, "Sequence")
+        juice += J.BUILD_DATA + len(seq) * J.BUILD_PER_ELEMENT
+        ctx.check_juice(juice)
+        result = seq if result is None else result.concat(seq)
+    ctx.charge(juice)
+    return result
+
+
+@core("reverse", 4, arity=1, doc=_doc(
+    "Reverses a sequence. A vector becomes a list and a list becomes a vector, so both are "
+    "cheap. nil gives ().",
+    ["[seq]"],
+    [("(reverse [1 2 3])", "(3 2 1)"), ("(reverse '(1 2 3))", "[3 2 1]")],
+    {"CAST": "if the argument is not a vector, list or nil"}))
+def _reverse(ctx, args, d):
+    o = args[0]
+    seq = ensure_sequence(o)
+    if seq is None:
+        raise arg_cast_error(0, o, "Sequence")
+    result = List.from_reversed(seq) if isinstance(seq, Vector) else seq.reversed_vector()
+    ctx.charge(J.BUILD_DATA)
+    return result
+
+
+# ------------------------------------------------------------------------------------------------
+# Sets
+# ------------------------------------------------------------------------------------------------
+
+@core("union", 6, doc=_doc(
+    "The set of all elements in any of the given sets (nil counts as the empty set).",
+    ["[& sets]"],
+    [("(union #{1 2} #{2 3})", "#{1,2,3}"), ("(union)", "#{}")],
+    {"CAST": "if an argument is not a set or nil"}))
+def _union(ctx, args, d):
+    result = Set.EMPTY
+    juice = J.BUILD_DATA
+    for i, a in enumerate(args):
+        s = ensure_set(a)
+        if s is None:
+            raise arg_cast_error(i, a, "Set")
+        juice = J.add_mul(juice, len(s), J.BUILD_PER_ELEMENT)
+        ctx.check_juice(juice)
+        result = result.union(s)
+    ctx.charge(juice)
+    return result
+
+
+@core("intersection", 7, arity=(1, None), doc=_doc(
+    "The set of elements present in every given set (nil counts as the empty set).",
+    ["[set & more]"],
+    [("(intersection #{1 2 3} #{2 3 4})", "#{2,3}")],
+    {"CAST": "if an argument is not a set or nil"}))
+def _intersection(ctx, args, d):
+    result = ensure_set(args[0])
+    if result is None:
+        raise arg_cast_error(0, args[0], "Set")
+    juice = J.BUILD_DATA
+    for i in range(1, len(args)):
+        s = ensure_set(args[i])
+        if s is None:
+            raise arg_cast_error(i, args[i], "Set")
+        juice = J.add_mul(juice, len(s), J.BUILD_PER_ELEMENT)
+        ctx.check_juice(juice)
+        result = result.intersection(s)
+    ctx.charge(juice)
+    return result
+
+
+@core("difference", 8, arity=(1, None), doc=_doc(
+    "The elements of the first set that are in none of the others (nil counts as the empty "
+    "set).",
+    ["[set & more]"],
+    [("(difference #{1 2 3} #{2})", "#{1,3}")],
+    {"CAST": "if an argument is not a set or nil"}))
+def _difference(ctx, args, d):
+    result = ensure_set(args[0])
+    if result is None:
+        raise arg_cast_error(0, args[0], "Set")
+    juice = J.BUILD_DATA
+    for i in range(1, len(args)):
+        s = ensure_set(args[i])
+        if s is None:
+            raise arg_cast_error(i, args[i], "Set")
+        juice = J.add_mul(juice, len(s), J.BUILD_PER_ELEMENT)
+        ctx.check_juice(juice)
+        result = result.difference(s)
+    ctx.charge(juice)
+    return result
+
+
+@core("subset?", 115, arity=2, doc=_doc(
+    "True if every element of the first set is in the second (nil counts as the empty set).",
+    ["[set1 set2]"],
+    [("(subset? #{1} #{1 2})", "true"), ("(subset? #{3} #{1 2})", "false")],
+    {"CAST": "if an argument is not a set or nil"}))
+def _subset(ctx, args, d):
+    s0 = ensure_set(args[0])
+    if s0 is None:
+        raise cast_value_error(args[0], "Set")
+    juice = J.SIMPLE_FN + J.SET_COMPARE_PER_ELEMENT * len(s0)
+    ctx.check_juice(juice)
+    s1 = ensure_set(args[1])
+    if s1 is None:
+        raise cast_value_error(args[1], "Set")
+    result = len(s0) <= len(s1) and all(s1.contains(x) for x in s0)
+    ctx.charge(juice)
+    return result
+
+
+@core("disj", 118, arity=(1, None), doc=_doc(
+    "Removes the given values from a set (nil counts as the empty set).",
+    ["[set & values]"],
+    [("(disj #{1 2 3} 2)", "#{1,3}"), ("(disj nil 1)", "#{}")],
+    {"CAST": "if the first argument is not a set or nil"}))
+def _disj(ctx, args, d):
+    juice = J.BUILD_DATA + J.BUILD_PER_ELEMENT * (len(args) - 1)
+    ctx.check_juice(juice)
+    result = ensure_set(args[0])
+    if result is None:
+        raise arg_cast_error(0, args[0], "Set")
+    for x in args[1:]:
+        result = result.disj(x)
+    ctx.charge(juice)
+    return result
+
+
+# ------------------------------------------------------------------------------------------------
+# Maps
+# ------------------------------------------------------------------------------------------------
+
+@core("keys", 83, arity=1, doc=_doc(
+    "A vector of the keys of a map or Index, in the map's own order.",
+    ["[map]"],
+    [("(keys {:a 1})", "[:a]"), ("(keys {})", "[]")],
+    {"CAST": "if the argument is not a map"}))
+def _keys(ctx, args, d):
+    m = args[0]
+    if type(m) is not Map and type(m) is not Index:
+        raise arg_cast_error(0, m, "Map")
+    juice = J.BUILD_DATA + len(m) * J.BUILD_PER_ELEMENT
+    ctx.check_juice(juice)
+    result = Vector.from_seq(m.keys())
+    ctx.charge(juice)
+    return result
+
+
+@core("values", 84, arity=1, doc=_doc(
+    "A vector of the values of a map or Index, in the map's own order.",
+    ["[map]"],
+    [("(values {:a 1})", "[1]"), ("(values {})", "[]")],
+    {"CAST": "if the argument is not a map"}))
+def _values(ctx, args, d):
+    m = args[0]
+    if type(m) is not Map and type(m) is not Index:
+        raise arg_cast_error(0, m, "Map")
+    juice = J.BUILD_DATA + len(m) * J.BUILD_PER_ELEMENT
+    ctx.check_juice(juice)
+    result = Vector.from_seq(m.values())
+    ctx.charge(juice)
+    return result
+
+
+@core("dissoc", 116, arity=(1, None), doc=_doc(
+    "Removes keys from a map or Index. Absent keys are ignored; nil counts as the empty map.",
+    ["[map & keys]"],
+    [("(dissoc {1 2 3 4} 1)", "{3 4}"), ("(dissoc nil :a)", "{}")],
+    {"CAST": "if the first argument is not a map or nil"}))
+def _dissoc(ctx, args, d):
+    result = ensure_map(args[0])
+    if result is None:
+        raise cast_value_error(args[0], "Map")
+    for k in args[1:]:
+        result = result.dissoc(k)
+    ctx.charge(J.BUILD_DATA + (len(args) - 1) * J.BUILD_PER_ELEMENT)
+    return result
+
+
+@core("merge", 225, doc=_doc(
+    "Combines maps left to right; for a key present in several maps the rightmost value wins. "
+    "The result has the type of the first map; nil counts as the empty map.",
+    ["[& maps]"],
+    [("(merge {1 2} {1 3 4 5})", "{1 3,4 5}"), ("(merge)", "{}")],
+    {"CAST": "if an argument is not a map or nil, or its keys do not fit the result"}))
+def _merge(ctx, args, d):
+    if not args:
+        ctx.charge(J.BUILD_DATA)
+        return Map.EMPTY
+    result = ensure_map(args[0])
+    if result is None:
+        raise cast_value_error(args[0], "Map")
+    juice = J.BUILD_DATA
+    for a in args[1:]:
+        m = ensure_map(a)
+        if m is None:
+            raise cast_value_error(a, "Map")
+        juice = J.add_mul(juice, len(m), J.BUILD_PER_ELEMENT)
+        ctx.check_juice(juice)
+        result = ds_merge(result, m)
+        if result is None:
+            raise error(CAST, "Unable to merge")
+    ctx.charge(juice)
+    return result
+
+
+# ------------------------------------------------------------------------------------------------
+# Associative access and update
+# ------------------------------------------------------------------------------------------------
+
+@core("get", 112, arity=(2, 3), doc=_doc(
+    "Looks up a key in a data structure: a map key, a vector or list index, or set membership "
+    "(true / false). Returns not-found (default nil) when absent; nil counts as empty.",
+    ["[coll key]", "[coll key not-found]"],
+    [("(get {:a 1} :a)", "1"), ("(get [1 2] 5 :none)", ":none"), ("(get #{1} 1)", "true")],
+    {"CAST": "if coll is not a data structure or nil"}))
+def _get(ctx, args, d):
+    coll = args[0]
+    three = len(args) == 3
+    if coll is None:
+        result = args[2] if three else None
+    else:
+        if not is_data_structure(coll):
+            raise cast_value_error(coll, "DataStructure")
+        result = ds_get_default(coll, args[1], args[2]) if three else ds_get(coll, args[1])
+    ctx.charge(J.GET)
+    return result
+
+
+@core("get-in", 113, arity=(2, 3), doc=_doc(
+    "Follows a sequence of keys into nested data structures. Returns not-found (default nil) "
+    "as soon as a key is absent or nil is reached.",
+    ["[coll keys]", "[coll keys not-found]"],
+    [("(get-in {:a [1 2]} [:a 1])", "2"), ("(get-in {} [:x] :none)", ":none"),
+     ("(get-in 3 [])", "3")],
+    {"CAST": "if keys is not a sequence, or a value along the path is not a data structure"}))
+def _get_in(ctx, args, d):
+    ixs = ensure_sequence(args[1])
+    if ixs is None:
+        raise cast_value_error(args[1], "Sequence")
+    not_found = args[2] if len(args) == 3 else None
+    keys = ixs.to_tuple()
+    juice = J.GET * (1 + len(keys))
+    result = args[0]
+    for k in keys:
+        if result is None:
+            result = not_found
+            break
+        if not is_data_structure(result):
+            raise cast_value_error(result, "DataStructure")
+        if ds_contains_key(result, k):
+            result = ds_get(result, k)
+        else:
+            ctx.charge(juice)
+            return not_found
+    ctx.charge(juice)
+    return result
+
+
+@core("contains-key?", 114, arity=2, doc=_doc(
+    "True if a data structure has the key: a map key, a valid vector or list index, or a set "
+    "member. nil has no keys.",
+    ["[coll key]"],
+    [("(contains-key? {:a 1} :a)", "true"), ("(contains-key? [1 2] 2)", "false")],
+    {"CAST": "if coll is not a data structure or nil"}))
+def _contains_key(ctx, args, d):
+    coll = args[0]
+    if coll is None:
+        result = False
+    else:
+        if not is_data_structure(coll):
+            raise cast_value_error(coll, "DataStructure")
+        result = ds_contains_key(coll, args[1])
+    ctx.charge(J.GET)
+    return result
+
+
+@core("assoc", 85, arity=(1, None), doc=_doc(
+    "Sets keys to values in a data structure: map keys, existing vector or list indexes, or "
+    "set membership (value true adds the key, false removes it). nil counts as the empty map.",
+    ["[coll & key-values]"],
+    [("(assoc {} :a 1)", "{:a 1}"), ("(assoc [1 2] 0 :x)", "[:x 2]"),
+     ("(assoc #{} 1 true)", "#{1}")],
+    {"ARITY": "if keys and values do not pair up",
+     "CAST": "if coll is not a data structure or nil",
+     "ARGUMENT": "if a key or value is not valid for the data structure (e.g. index out of "
+                 "range)"}))
+def _assoc(ctx, args, d):
+    n = len(args)
+    if not n & 1:
+        raise error(ARITY, "assoc requires key/value pairs as successive args")
+    juice = J.BUILD_DATA + (n - 1) * J.BUILD_PER_ELEMENT
+    ctx.check_juice(juice)
+    o = args[0]
+    result = ensure_associative(o)
+    if result is None:
+        raise arg_cast_error(0, o, "DataStructure")
+    for i in range(1, n, 2):
+        k = args[i]
+        result = ds_assoc(result, k, args[i + 1])
+        if result is None:
+            raise error(ARGUMENT, f"Cannot assoc value - invalid (key type {type_name(k)} is "
+                                  f"invalid or out of bounds)")
+    ctx.charge(juice)
+    return result
+
+
+@core("assoc-in", 86, arity=3, doc=_doc(
+    "Sets a value inside nested data structures, following a sequence of keys; missing levels "
+    "(nil) become maps. With no keys, returns the value itself.",
+    ["[coll keys value]"],
+    [("(assoc-in {} [:a :b] 1)", "{:a {:b 1}}"), ("(assoc-in [1 2] [0] 5)", "[5 2]")],
+    {"CAST": "if keys is not a sequence or a value on the path is not a data structure",
+     "ARGUMENT": "if a key or value is not valid for the structure it goes into"}))
+def _assoc_in(ctx, args, d):
+    ixs = ensure_sequence(args[1])
+    if ixs is None:
+        raise arg_cast_error(1, args[1], "Sequence")
+    keys = ixs.to_tuple()
+    n = len(keys)
+    juice = (J.GET + J.ASSOC) * (1 + n)
+    data = args[0]
+    value = args[2]
+    if n == 0:
+        ctx.charge(juice)
+        return value
+    structs = []
+    for k in keys:
+        s = ensure_associative(data)
+        if s is None:
+            raise cast_value_error(data, "DataStructure")
+        structs.append(s)
+        data = ds_get(s, k)
+    for i in range(n - 1, -1, -1):
+        k = keys[i]
+        new = ds_assoc(structs[i], k, value)
+        if new is None:
+            raise error(ARGUMENT, f"Invalid key of type {type_name(k)} or value of type "
+                                  f"{type_name(value)} for assoc-in")
+        value = new
+    ctx.charge(juice)
+    return value
+
+
+@core("conj", 117, arity=(1, None), doc=_doc(
+    "Adds values to a data structure in its natural place: the end of a vector, the front of "
+    "a list, a set member, or a [key value] entry of a map. nil counts as the empty vector.",
+    ["[coll & values]"],
+    [("(conj [1] 2 3)", "[1 2 3]"), ("(conj '(1) 2)", "(2 1)"), ("(conj {} [:a 1])", "{:a 1}")],
+    {"CAST": "if coll is not a data structure or nil",
+     "ARGUMENT": "if a value cannot be added (e.g. a map entry that is not a [k v] vector)"}))
+def _conj(ctx, args, d):
+    juice = J.BUILD_DATA + J.BUILD_PER_ELEMENT * (len(args) - 1)
+    ctx.check_juice(juice)
+    o = args[0]
+    result = Vector.EMPTY if o is None else o
+    if not is_data_structure(result):
+        raise arg_cast_error(0, o, "DataStructure")
+    for pos in range(1, len(args)):
+        x = args[pos]
+        result = ds_conj(result, x)
+        if result is None:
+            raise error(ARGUMENT, f"Failure to 'conj' argument at position {pos} (with Type "
+                                  f"{type_name(x)}). Probably not a legal value for this data "
+                                  f"structure?")
+    ctx.charge(juice)
+    return result
+
+
+@core("cons", 119, arity=(2, None), doc=_doc(
+    "Makes a list of the leading arguments followed by the elements of the last one.",
+    ["[x seq]", "[x & more seq]"],
+    [("(cons 1 [2 3])", "(1 2 3)"), ("(cons 1 2 nil)", "(1 2)")],
+    {"CAST": "if the last argument is not a sequence, set, map or nil"}))
+def _cons(ctx, args, d):
+    n = len(args)
+    juice = J.BUILD_DATA + J.BUILD_PER_ELEMENT * (n - 1)
+    ctx.check_juice(juice)
+    last = n - 1
+    seq = sequence_of(args[last])
+    if seq is None:
+        raise arg_cast_error(last, args[last], "Sequence")
+    result = seq if isinstance(seq, List) else List.from_seq(seq)
+    for i in range(n - 2, -1, -1):
+        result = result.cons(args[i])
+    ctx.charge(juice)
+    return result
+
+
+# ------------------------------------------------------------------------------------------------
+# Element access
+# ------------------------------------------------------------------------------------------------
+
+@core("count", 183, arity=1, doc=_doc(
+    "The number of elements of a countable value: entries of a map, members of a set, bytes "
+    "of a blob or string. nil has 0.",
+    ["[coll]"],
+    [("(count [1 2 3])", "3"), ("(count \"abc\")", "3"), ("(count nil)", "0")],
+    {"CAST": "if the argument is not countable"}))
+def _count(ctx, args, d):
+    n = count_of(args[0])
+    if n is None:
+        raise arg_cast_error(0, args[0], "DataStructure")
+    ctx.charge(J.SIMPLE_FN)
+    return n
+
+
+@core("empty", 192, arity=1, doc=_doc(
+    "An empty value of the same type ([] for a vector, 0x for a blob ...). nil stays nil, and "
+    "types with no empty value (keywords, symbols, addresses) give nil.",
+    ["[coll]"],
+    [("(empty [1 2])", "[]"), ("(empty {1 2})", "{}"), ("(empty nil)", "nil")],
+    {"CAST": "if the argument is not countable"}))
+def _empty(ctx, args, d):
+    o = args[0]
+    if o is None:
+        ctx.charge(J.SIMPLE_FN)
+        return None
+    if count_of(o) is None:
+        raise arg_cast_error(0, o, "DataStructure")
+    result = empty_of(o)
+    ctx.charge(J.SIMPLE_FN)
+    return result
+
+
+def _first_like(ctx, args: list, i: int, bound: int) -> Any:
+    o = args[0]
+    n = count_of(o)
+    if n is None:
+        raise arg_cast_error(0, o, "Sequence")
+    ix = n - 1 if i < 0 else i
+    if n <= ix or ix < 0:
+        raise bounds_error(bound)
+    result = nth_of(o, ix)
+    ctx.charge(J.SIMPLE_FN)
+    return result
+
+
+@core("first", 120, arity=1, doc=_doc(
+    "The first element of a countable value.",
+    ["[coll]"],
+    [("(first [1 2])", "1"), ("(first {1 2})", "[1 2]")],
+    {"CAST": "if the argument is not countable", "BOUNDS": "if it is empty"}))
+def _first(ctx, args, d):
+    return _first_like(ctx, args, 0, 0)
+
+
+@core("second", 121, arity=1, doc=_doc(
+    "The second element of a countable value.",
+    ["[coll]"],
+    [("(second [1 2])", "2")],
+    {"CAST": "if the argument is not countable", "BOUNDS": "if it has fewer than 2 elements"}))
+def _second(ctx, args, d):
+    return _first_like(ctx, args, 1, 1)
+
+
+@core("last", 122, arity=1, doc=_doc(
+    "The last element of a countable value.",
+    ["[coll]"],
+    [("(last [1 2 3])", "3"), ("(last \"abc\")", "\\c")],
+    {"CAST": "if the argument is not countable", "BOUNDS": "if it is empty"}))
+def _last(ctx, args, d):
+    return _first_like(ctx, args, -1, -1)
+
+
+@core("nth", 193, arity=2, doc=_doc(
+    "The element at an index (from 0) of a countable value: a vector or list element, a map "
+    "entry, a blob byte, a string character.",
+    ["[coll index]"],
+    [("(nth [1 2 3] 1)", "2"), ("(nth \"abc\" 2)", "\\c"), ("(nth 0x0102 0)", "1")],
+    {"CAST": "if coll is not countable or the index is not an integer",
+     "BOUNDS": "if the index is outside the collection"}))
+def _nth(ctx, args, d):
+    o = args[0]
+    n = count_of(o)
+    if n is None:
+        raise cast_value_error(o, "Sequence")
+    i = args[1]
+    if type(i) is not int:
+        raise arg_cast_error(1, i, "Integer")
+    if not is_long(i):
+        raise error(BOUNDS, "Excessively large index")
+    if i < 0 or i >= n:
+        raise bounds_error(i)
+    result = nth_of(o, i)
+    ctx.charge(J.SIMPLE_FN)
+    return result
+
+
+@core("next", 194, arity=1, doc=_doc(
+    "The elements after the first, as a sequence of the same kind, or nil when fewer than two "
+    "remain. Maps and sets give vectors.",
+    ["[coll]"],
+    [("(next [1 2 3])", "[2 3]"), ("(next [1])", "nil"), ("(next nil)", "nil")],
+    {"CAST": "if the argument is not a sequence, set, map or nil"}))
+def _next(ctx, args, d):
+    seq = sequence_of(args[0])
+    if seq is None:
+        raise arg_cast_error(0, args[0], "Sequence")
+    result = None if len(seq) <= 1 else seq.slice(1, len(seq))
+    ctx.charge(J.SIMPLE_FN)
+    return result
+
+
+@core("slice", 195, arity=(2, 3), doc=_doc(
+    "The elements from start (inclusive) to end (exclusive, default the count) of a countable "
+    "value, of the same type where possible (strings and blobs slice by bytes).",
+    ["[coll start]", "[coll start end]"],
+    [("(slice [1 2 3 4] 1 3)", "[2 3]"), ("(slice \"Hello\" 1)", "\"ello\"")],
+    {"CAST": "if coll is not countable or start / end are not integers",
+     "BOUNDS": "if start is negative, end exceeds the count, or end is before start"}))
+def _slice(ctx, args, d):
+    counted = args[0]
+    n = count_of(counted) if counted is not None else None
+    if n is None:
+        raise arg_cast_error(0, counted, "Countable")
+    start = args[1]
+    if not is_long(start):
+        raise arg_cast_error(1, start, "Long")
+    if start < 0:
+        raise bounds_error(start)
+    end = n
+    if len(args) > 2:
+        end = args[2]
+        if not is_long(end):
+            raise arg_cast_error(2, end, "Long")
+        if end > n:
+            raise bounds_error(end)
+    if end < start:
+        raise error(BOUNDS, "End before start")
+    per = J.BUILD_PER_ELEMENT if is_data_structure(counted) else J.BUILD_PER_BYTE
+    juice = J.add_mul(J.BUILD_DATA, per, end - start)
+    ctx.check_juice(juice)
+    result = slice_of(counted, start, end)
+    ctx.charge(juice)
+    return result
+
+
+# ------------------------------------------------------------------------------------------------
+# Higher-order functions
+# ------------------------------------------------------------------------------------------------
+
+@core("apply", 198, arity=(2, None), doc=_doc(
+    "Calls a function with the given arguments followed by the elements of the last argument.",
+    ["[f & args coll]"],
+    [("(apply + 1 [2 3])", "6"), ("(apply vector [])", "[]")],
+    {"CAST": "if f is not callable or the last argument is not a sequence"}))
+def _apply(ctx, args, d):
+    fn = as_function(args[0])
+    if fn is None:
+        raise arg_cast_error(0, args[0], "Function")
+    last = len(args) - 1
+    coll = sequence_of(args[last])
+    if coll is None:
+        raise arg_cast_error(last, args[last], "Sequence")
+    call_args = list(args[1:last])
+    call_args.extend(coll.to_tuple())
+    result = invoke(ctx, fn, call_args, d)
+    ctx.charge(J.APPLY)
+    return result
+
+
+@core("into", 224, arity=2, doc=_doc(
+    "Adds every element of the second collection to the first, as conj would. If the first "
+    "is nil, returns the second unchanged.",
+    ["[to from]"],
+    [("(into [1] '(2 3))", "[1 2 3]"), ("(into {} [[:a 1]])", "{:a 1}"),
+     ("(into #{} [1 1 2])", "#{1,2}")],
+    {"CAST": "if an argument is not a data structure or nil",
+     "ARGUMENT": "if an element cannot be added to the target (e.g. a bad map entry)"}))
+def _into(ctx, args, d):
+    a0, a1 = args
+    if a0 is not None and not is_data_structure(a0):
+        raise arg_cast_error(0, a0, "DataStructure")
+    juice = J.BUILD_DATA
+    if a0 is None:
+        if a1 is not None and not is_data_structure(a1):
+            raise cast_value_error(a1, "DataStructure")
+        ctx.charge(juice)
+        return a1
+    n = count_of(a1)
+    if n is None:
+        raise cast_value_error(a1, "DataStructure")
+    juice += J.BUILD_PER_ELEMENT * n
+    ctx.check_juice(juice)
+    seq = sequence_of(a1)
+    if seq is None:
+        raise cast_value_error(a1, "DataStructure")
+    result = a0
+    if isinstance(result, Vector):
+        result = result.concat(seq)
+    else:
+        for x in seq.to_tuple():
+            result = ds_conj(result, x)
+            if result is None:
+                raise error(ARGUMENT, "Invalid element type for 'into'")
+    ctx.charge(juice)
+    return result
+
+
+@core("map", 226, arity=(2, None), doc=_doc(
+    "Calls f on corresponding elements of the collections (as many calls as the shortest has "
+    "elements) and collects the results into an empty collection of the first one's type.",
+    ["[f coll]", "[f coll & colls]"],
+    [("(map inc [1 2])", "[2 3]"), ("(map + [1 2] [10 20 30])", "[11 22]"),
+     ("(map inc '(1 2))", "(2 3)")],
+    {"CAST": "if f is not callable or a collection argument is not a data structure",
+     "ARGUMENT": "if a result cannot be added to the result collection"}))
+def _map(ctx, args, d):
+    f = as_function(args[0])
+    if f is None:
+        raise cast_value_error(args[0], "Function")
+    colls = args[1:]
+    seqs = []
+    length = None
+    for c in colls:
+        if not is_data_structure(c):
+            if c is not None:
+                raise cast_value_error(c, "Sequence")
+            # a nil collection: the result is empty
+            first = colls[0]
+            result = empty_of(first) if is_data_structure(first) else None
+            ctx.charge(J.MAP)
+            return result
+        seqs.append(c)
+        length = len(c) if length is None else min(length, len(c))
+    juice = J.add_mul(J.MAP, J.BUILD_DATA, length)
+    ctx.check_juice(juice)
+    views = [elements(s) for s in seqs]
+    result = empty_of(seqs[0])
+    reverse = isinstance(result, List)
+    for i in range(length):
+        src = length - 1 - i if reverse else i
+        r = invoke(ctx, f, [v[src] for v in views], d)
+        result = ds_conj(result, r)
+        if result is None:
+            raise error(ARGUMENT, f"Invalid element type for {type_name(seqs[0])}")
+    ctx.charge(juice)
+    return result
+
+
+@core("reduce", 227, arity=(2, 3), doc=_doc(
+    "Folds a collection with a two-argument function, from an initial value (or, without "
+    "one, from the first element). `reduced` stops early with its value.",
+    ["[f coll]", "[f init coll]"],
+    [("(reduce + [1 2 3])", "6"), ("(reduce + 10 [1 2])", "13"), ("(reduce + [])", "0")],
+    {"CAST": "if f is not callable or coll is not a data structure or nil"}))
+def _reduce(ctx, args, d):
+    fn = as_function(args[0])
+    if fn is None:
+        raise arg_cast_error(0, args[0], "Function")
+    last = len(args) - 1
+    coll = args[last]
+    if coll is not None and not is_data_structure(coll):
+        raise arg_cast_error(last, coll, "Sequence")
+    xs = elements(coll)
+    try:
+        if len(args) == 3:
+            result = args[1]
+            start = 0
+        else:
+            if len(xs) == 0:
+                result = invoke(ctx, fn, [], d)
+                ctx.charge(J.REDUCE)
+                return result
+            if len(xs) == 1:
+                result = invoke(ctx, fn, [xs[0]], d)
+                ctx.charge(J.REDUCE)
+                return result
+            result = xs[0]
+            start = 1
+        for i in range(start, len(xs)):
+            result = invoke(ctx, fn, [result, xs[i]], d)
+    except Reduced as r:
+        ctx.charge(J.REDUCE)
+        return r.value
+    ctx.charge(J.REDUCE)
+    return result
+
+
+def _reduced(ctx, args, d):
+    ctx.charge(J.RETURN)
+    raise Reduced(args[0])
+
+
+# `reduced` is the early exit of `reduce`; control flow may already provide it.
+if "reduced" not in CORE:
+    core("reduced", 228, arity=1, doc=_doc(
+        "Inside the function given to `reduce`, ends the reduction at once with this value.",
+        ["[value]"],
+        [("(reduce (fn [a x] (if (> x 2) (reduced a) (+ a x))) [1 2 3 4])", "3")],
+        {"EXCEPTION": "if used outside of a reduce"}))(_reduced)
+
+
+__all__ = ["count_of", "nth_of", "elements", "sequence_of", "ensure_sequence", "ensure_set",
+           "ensure_map", "ensure_associative", "is_data_structure", "is_sequence", "is_long",
+           "ds_get", "ds_get_default", "ds_contains_key", "ds_assoc", "ds_conj", "empty_of",
+           "slice_of", "vector_of", "as_function", "DataFn", "utf8_char_at", "cast_value_error",
+           "bounds_error"]
