@@ -90,6 +90,9 @@ class Session:
         except MemoryError:
             return Result(error="MEMORY", message="out of memory", juice=ctx.juice,
                           error_value=Keyword("MEMORY"))
+        except Exception as e:  # an interpreter bug must not escape as a Python exception
+            return Result(error="UNEXPECTED", message=f"internal error: {type(e).__name__}: {e}",
+                          juice=ctx.juice, error_value=Keyword("UNEXPECTED"))
         self.state = ctx.state
         return Result(value=value, juice=ctx.juice)
 

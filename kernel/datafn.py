@@ -66,8 +66,11 @@ def _keyword_fn(k: Keyword) -> Callable:
         n = len(args)
         if n not in (1, 2):
             raise range_arity(1, 2, n)
+        coll = args[0]
+        if coll is not None and not isinstance(coll, (Map, Index, Set, Vector, List)):
+            raise arg_cast_error(0, coll, "DataStructure")
         ctx.charge(J.GET)
-        return _get(args[0], k, args[1] if n == 2 else None)
+        return _get(coll, k, args[1] if n == 2 else None)
     return call
 
 

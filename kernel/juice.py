@@ -102,7 +102,7 @@ def numeric_cost(x) -> int:
     if t is int:
         if -(1 << 63) <= x < (1 << 63):
             return MIN_NUMERIC_COST
-        return max(MIN_NUMERIC_COST, (x.bit_length() + 8) // 8)
+        return max(MIN_NUMERIC_COST, (x + (x < 0)).bit_length() // 8 + 1)
     if t is float:
         return MIN_NUMERIC_COST
     return -1

@@ -229,7 +229,10 @@ QUOTE_EXPANDER = core("quote", 0, arity=2, doc={
 
 def _qq(form: Any, level: int, gensyms: dict) -> Any:
     """Code that builds `form` with unquoted parts evaluated (at quasiquote depth `level`).
-    Symbols ending in # become generated symbols, the same within one quasiquote."""
+    Symbols ending in # become generated symbols, the same within one quasiquote; syntax
+    metadata (^{...}) is kept by rebuilding the syntax object around the datum."""
+    if type(form) is Syntax and len(form.meta):
+        return List.of(S("syntax"), _qq(form.datum, level, gensyms), List.of(QUOTE, form.meta))
     x = unwrap(form)
     if isinstance(x, List) and len(x) > 0:
         head = unwrap(x[0])

@@ -74,6 +74,18 @@ def _core_account() -> Account:
     return Account(environment=Map.from_pairs(env), metadata=Map.from_pairs(meta))
 
 
+def genesis_key(n: int):
+    """Deterministic Ed25519 public key of genesis account #n (local network only)."""
+    import hashlib
+
+    from nacl.signing import SigningKey
+
+    from kernel.blobs import Blob
+
+    seed = hashlib.sha3_256(f"convex-repl local genesis account {n}".encode()).digest()
+    return Blob(bytes(SigningKey(seed).verify_key))
+
+
 @lru_cache(maxsize=1)
 def genesis_state() -> State:
     from lisp import read_all
@@ -82,7 +94,7 @@ def genesis_state() -> State:
     accounts = [Account() for _ in range(NUM_ACCOUNTS)]
     accounts[CORE_ADDRESS] = _core_account()
     for n in (GENESIS_USER, FIRST_USER):
-        accounts[n] = Account(balance=USER_BALANCE, key=b"")
+        accounts[n] = Account(balance=USER_BALANCE, key=genesis_key(n))
     state = State(Vector.from_seq(accounts))
     ctx = Context(state, CORE_ADDRESS, juice_limit=1 << 62)
     for form in read_all(source("core.cvx")):

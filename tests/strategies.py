@@ -18,8 +18,8 @@ _NAME_RE = r"[a-zA-Z*+!_?$%&=<>][a-zA-Z0-9*+!_?$%&=<>.:#-]{0,24}"
 _RESERVED = {"nil", "true", "false"}
 
 int64 = st.integers(-2**63, 2**63 - 1)
-big_integers = st.one_of(st.integers(-2**600, 2**600),
-                         st.integers(2**63, 2**32767 - 1), st.integers(-2**32767, -2**63 - 1))
+big_integers = st.binary(min_size=9, max_size=4096).map(
+    lambda b: int.from_bytes(b, "big", signed=True))    # up to the 4096-byte CVM limit
 integers = st.one_of(st.integers(-300, 300), int64, big_integers)
 
 doubles = st.one_of(
