@@ -27,12 +27,12 @@ def print_value(v: Any) -> str:
     if type(v) is BranchRef:
         return f"#Ref 0x{v.hash.hex()}"     # no encoding to show: only the hash is known
     out: list = []
-    work: list = [v]        # values still to print, literal text (str) and _CLOSE markers
+    work: list = [v]        # values still to print, _Text pieces and _CLOSE markers
     frames: list = []       # open containers: (value, len(out), len(work)) when opened
     while work:
         x = work.pop()
         t = type(x)
-        if t is str:
+        if t is _Text:
             out.append(x)
             continue
         atom = _ATOMS.get(t)
@@ -199,27 +199,34 @@ def _string_text(data: bytes) -> str:
 
 # --- containers: each expands to its printed parts, text and child values ------------------
 
+class _Text(str):
+    """Literal printed text among the parts of a container (distinct from any CVM value)."""
+
+
 _CLOSE = object()
+_PUNCT = {s: _Text(s) for s in ("[", "]", "(", ")", "#{", "{", "}", "#Index {", "#Signed {",
+                                "#Result {", " ", ",", "^")}
+_SPACE, _COMMA = _PUNCT[" "], _PUNCT[","]
 
 
 def _seq(open_: str, items: Any, close: str) -> list:
-    parts = [open_]
+    parts = [_PUNCT[open_]]
     for x in items:
         parts.append(x)
-        parts.append(" ")
+        parts.append(_SPACE)
     if len(parts) > 1:
         parts.pop()
-    parts.append(close)
+    parts.append(_PUNCT[close])
     return parts
 
 
 def _entries(open_: str, pairs: Any) -> list:
-    parts = [open_]
+    parts = [_PUNCT[open_]]
     for k, v in pairs:
-        parts += (k, " ", v, ",")
+        parts += (k, _SPACE, v, _COMMA)
     if len(parts) > 1:
         parts.pop()
-    parts.append("}")
+    parts.append(_PUNCT["}"])
     return parts
 
 
@@ -233,7 +240,7 @@ def _record(v: DenseRecord) -> list:
     """A Result record prints as `#Result {..}` (nil fields but :result left out)."""
     fields = v.fields
     if v.tag != _RESULT_TAG or len(fields) != len(_RESULT_KEYS):
-        return [_encoded(v)]
+        return [_Text(_encoded(v))]
     return _entries("#Result {", [(k, x) for k, x in zip(_RESULT_KEYS, fields)
                                   if k is _K_RESULT or x is not None])
 
@@ -262,7 +269,7 @@ _CONTAINERS: "dict[type, Callable[[Any], list]]" = {
     Set: lambda v: _seq("#{", v, "}"),
     Map: lambda v: _entries("{", v.items()),
     Index: lambda v: _entries("#Index {", v.items()),
-    Syntax: lambda v: ["^", v.meta, " ", v.datum],
+    Syntax: lambda v: [_PUNCT["^"], v.meta, _SPACE, v.datum],
     Signed: lambda v: _entries("#Signed {", zip(_SIGNED_KEYS, v.fields)),
     DenseRecord: _record,
 }
