@@ -330,7 +330,8 @@ def _defmacro(ctx: Context, args: list, d: int) -> Any:
     spec = list(x)[2:]
     meta = Map.from_pairs([(EXPANDER, True)])
     if _is_string(spec[0]) and len(spec) > 1:      # Clojure-style docstring
-        meta = meta.assoc(Keyword("doc"), unwrap(spec[0]))
+        meta = meta.assoc(Keyword("doc"),
+                          Map.from_pairs([(Keyword("description"), unwrap(spec[0]))]))
         spec = spec[1:]
     if type(spec[0]) is Syntax:                     # ^{:doc ...} on the parameter vector
         meta = _merge(spec[0].meta, meta)

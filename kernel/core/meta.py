@@ -78,9 +78,6 @@ def _lookup_meta(ctx, args: list, d: int) -> Any:
     if type(sym) is not Symbol:
         raise arg_cast_error(len(args) - 1, sym, "Symbol")
     ctx.charge(J.LOOKUP_DYNAMIC)
-    if addr is not None:
-        acct = ctx.state.account(addr)
-        if acct is None or not acct.environment.contains(sym):
-            return None
-        return acct.metadata.get(sym, Map.EMPTY)
-    return ctx.lookup_meta(None, sym)
+    if addr is not None and ctx.state.account(addr) is None:
+        return None
+    return ctx.lookup_meta(addr, sym)
