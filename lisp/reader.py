@@ -48,7 +48,7 @@ class IncompleteInput(ReaderError):
 # --- token conversions ------------------------------------------------------------------------
 
 _MAX_INT_BYTES = 4096            # largest CVM integer, in two's complement bytes
-_MAX_INT_DIGITS = 9865           # 2**32767 has 9865 digits: longer is always out of range
+_MAX_INT_DIGITS = 9864           # 2**32767 has 9864 digits: longer is always out of range
 _INT_CHUNK = 4000                # stays under Python's int/str conversion limit
 
 _NUMBER_BODY = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE]-?[0-9]+)?")
@@ -89,7 +89,7 @@ def _integer(text: str, tok: Token) -> int:
     return n
 
 
-def _double(body: str, suffix: str, tok: Token) -> float:
+def _double(body: str, suffix: str) -> float:
     """As Java's Double.parseDouble, which also takes a d/D (double) or f/F (float) suffix."""
     d = float(body)
     if suffix in ("f", "F"):
@@ -106,7 +106,7 @@ def _number(tok: Token) -> Any:
     rest = text[len(body):]
     if "." in body or "e" in body or "E" in body:
         if rest in ("", "d", "D", "f", "F"):
-            return _double(body, rest, tok)
+            return _double(body, rest)
         _fail(f"bad double: {_clip(text)}", tok)
     if rest:
         _fail(f"bad number: {_clip(text)}", tok)
@@ -157,21 +157,12 @@ def _named(cls: type, name: str, tok: Token) -> Any:
         _fail(f"{cls.__name__.lower()} name longer than 128 bytes: {_clip(name)}", tok)
 
 
-def _sym(name: str) -> Symbol:
-    return Symbol(name)
-
-
-_QUOTES = {"'": _sym("quote"), "`": _sym("quasiquote"), "~": _sym("unquote"),
-           "~@": _sym("unquote-splicing")}
-_LOOKUP, _RESOLVE = _sym("lookup"), _sym("resolve")
+_QUOTES = {"'": Symbol("quote"), "`": Symbol("quasiquote"), "~": Symbol("unquote"),
+           "~@": Symbol("unquote-splicing")}
+_LOOKUP, _RESOLVE = Symbol("lookup"), Symbol("resolve")
 _NAMED_LITERALS = {"nil": None, "true": True, "false": False}
-_K = {name: Keyword(name) for name in ("tag", "public-key", "signature", "value", "id", "result",
-                                       "error", "log", "info")}
-_DISCARDED = object()   # what a `#_ form` reduces to; dropped by every sequence
-
-
-def _forms(items: list) -> list:
-    return [x for x in items if x is not _DISCARDED] if _DISCARDED in items else items
+_KW = {name: Keyword(name) for name in ("tag", "public-key", "signature", "value", "id",
+                                        "result", "error", "log", "info")}
 
 
 # --- tagged forms and metadata --------------------------------------------------------------
@@ -181,7 +172,7 @@ def _unwrap_all(x: Any) -> Any:
     if type(x) is Syntax:
         x = x.datum
     t = type(x)
-    if isinstance(x, Vector):
+    if isinstance(x, Vector):     # leaf and tree classes
         return Vector.from_seq(_unwrap_all(e) for e in x)
     if t is List:
         return List.from_seq(_unwrap_all(e) for e in x)
@@ -198,7 +189,7 @@ def _metadata(form: Any) -> Map:
         return m
     if type(m) is Keyword:
         return Map.from_pairs([(m, True)])
-    return Map.from_pairs([(_K["tag"], m)])
+    return Map.from_pairs([(_KW["tag"], m)])
 
 
 def _blob_bytes(x: Any) -> "bytes | None":
@@ -213,20 +204,20 @@ def _tag_index(m: Map, tok: Token) -> Index:
 
 
 def _tag_signed(m: Map, tok: Token) -> Signed:
-    key, sig = _blob_bytes(m.get(_K["public-key"])), _blob_bytes(m.get(_K["signature"]))
+    key, sig = _blob_bytes(m.get(_KW["public-key"])), _blob_bytes(m.get(_KW["signature"]))
     if key is None or sig is None or len(key) != 32 or len(sig) != 64:
         _fail("#Signed needs a 32-byte :public-key blob and a 64-byte :signature blob", tok)
-    return Signed(key, sig, m.get(_K["value"]))
+    return Signed(key, sig, m.get(_KW["value"]))
 
 
 def _tag_result(m: Map, tok: Token) -> DenseRecord:
     """A Result record (tag 0xdd): fields :id :result :error :log :info, ill-typed ones nil."""
-    rid = m.get(_K["id"])
+    rid = m.get(_KW["id"])
     if type(rid) is not int or not -2**63 <= rid < 2**63:
         rid = None
-    log = m.get(_K["log"])
-    info = m.get(_K["info"])
-    return DenseRecord(0xDD, Vector.of(rid, m.get(_K["result"]), m.get(_K["error"]),
+    log = m.get(_KW["log"])
+    info = m.get(_KW["info"])
+    return DenseRecord(0xDD, Vector.of(rid, m.get(_KW["result"]), m.get(_KW["error"]),
                                        log if isinstance(log, Vector) else None,
                                        info if isinstance(info, (Map, Index)) else None))
 
@@ -240,24 +231,32 @@ _TAGS: "dict[str, Callable[[Map, Token], Any]]" = {
 class _Builder:
     """Rule callbacks for Lark: each gets the reduced children and returns the CVM value."""
 
-    # Sequences.
-    def start(self, items: list) -> list:
-        return _forms(items)
+    # Sequences: `items` collects the forms of a list, vector, set, map or the whole text.
+    def items_empty(self, _: list) -> list:
+        return []
 
-    def discard(self, _: list) -> object:
-        return _DISCARDED
+    def items_add(self, items: list) -> list:
+        forms, form = items
+        forms.append(form)
+        return forms
+
+    def items_skip(self, items: list) -> list:
+        return items[0]
+
+    def start(self, items: list) -> list:
+        return items[0]
 
     def list(self, items: list) -> List:
-        return List.from_seq(_forms(items))
+        return List.from_seq(items[0])
 
     def vector(self, items: list) -> Vector:
-        return Vector.from_seq(_forms(items))
+        return Vector.from_seq(items[0])
 
     def set(self, items: list) -> Set:
-        return Set.from_seq(_forms(items))
+        return Set.from_seq(items[0])
 
     def map(self, items: list) -> Map:
-        brace, forms = items[0], _forms(items[1:])
+        brace, forms = items
         if len(forms) % 2:
             _fail("a map needs an even number of forms", brace)
         it = iter(forms)

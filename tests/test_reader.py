@@ -232,3 +232,5 @@ def test_deep_nesting_reads():
         v = v[0]
     assert v == Vector.EMPTY
     assert read("'" * 5000 + "x") is not None
+    with pytest.raises(ReaderError, match="nested too deeply"):     # metadata is unwrapped
+        read("^" + "[" * 5000 + "]" * 5000 + " x")
