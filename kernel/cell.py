@@ -37,13 +37,11 @@ class MissingData(LookupError):
 class Cell:
     """Base class of every non-native CVM value.
 
-    The three caches live in the instance dict, defaulting to None at class level, so a
-    cache miss is one attribute read (subclasses keep their own fields in __slots__)."""
+    The caches live in one list in the instance dict (None at class level until first use):
+    a miss is one attribute read, and filling all three costs a single dict insert."""
 
     tag: int = 0xFF
-    _enc: "bytes | None" = None
-    _vid: "bytes | None" = None
-    _msize: "int | None" = None
+    _cache: "list | None" = None   # [encoding, value ID, memory size], made on first use
 
     # --- to be provided by subclasses -------------------------------------------------------
     def encode_cell(self) -> bytes:
@@ -56,25 +54,37 @@ class Cell:
 
     # --- cached derived data ----------------------------------------------------------------
     def encoding(self) -> bytes:
-        enc = self._enc
-        if enc is None:
-            enc = self._enc = self.encode_cell()
-        return enc
+        c = self._cache
+        if c is None:
+            enc = self.encode_cell()
+            self._cache = [enc, None, None]
+            return enc
+        return c[0]
 
     def value_id(self) -> bytes:
-        vid = self._vid
+        c = self._cache
+        if c is None:
+            self.encoding()
+            c = self._cache
+        vid = c[1]
         if vid is None:
-            vid = self._vid = _sha3(self.encoding()).digest()
+            vid = c[1] = _sha3(c[0]).digest()
         return vid
 
+    def cached_value_id(self) -> "bytes | None":
+        """The value ID if already computed (cheap equality shortcut), else None."""
+        c = self._cache
+        return None if c is None else c[1]
+
     def memory_size(self) -> int:
-        size = self._msize
+        enc = self.encoding()
+        c = self._cache
+        size = c[2]
         if size is None:
-            enc = self.encoding()
             size = 0 if len(enc) <= MAX_EMBEDDED else len(enc) + MEMORY_OVERHEAD
-            for c in self.children():
-                size += memory_size(c)
-            self._msize = size
+            for child in self.children():
+                size += memory_size(child)
+            c[2] = size
         return size
 
     def is_embedded(self) -> bool:
@@ -158,6 +168,9 @@ def encode_double(d: float) -> bytes:
     return b"\x1d" + _pack_double(d)
 
 
+_SMALL_INTS: list = []
+
+
 def encoding(v: Any) -> bytes:
     """The canonical top-cell encoding of any CVM value."""
     t = type(v)
@@ -197,9 +210,15 @@ def memory_size(v: Any) -> int:
 
 def write_ref(v: Any) -> bytes:
     """How a parent cell refers to child v: embedded encoding, or 0x20 + value ID."""
-    if type(v) is BranchRef:
+    t = type(v)
+    if t is int and -128 <= v < 128:
+        return _SMALL_INTS[v + 128]
+    if v is None:
+        return b"\x00"
+    if t is BranchRef:
         return b"\x20" + v.hash
-    enc = encoding(v)
+    c = v._cache if isinstance(v, Cell) else None
+    enc = encoding(v) if c is None else c[0]
     if len(enc) <= MAX_EMBEDDED:
         return enc
     return b"\x20" + value_id(v)
@@ -214,13 +233,16 @@ def is_branch(v: Any) -> bool:
 def vlq(n: int) -> bytes:
     """Unsigned VLQ count: 7 bits per byte, most significant first, high bit = more."""
     if n < 0x80:
-        return bytes((n,))
+        return _ONE_BYTE[n]
     out = [n & 0x7F]
     n >>= 7
     while n:
         out.append(0x80 | (n & 0x7F))
         n >>= 7
     return bytes(reversed(out))
+
+
+_ONE_BYTE = [bytes((i,)) for i in range(256)]
 
 
 def read_vlq(data: bytes, pos: int) -> tuple[int, int]:
@@ -262,3 +284,6 @@ def all_cells(v: Any) -> Iterable[Any]:
         top = False
         if isinstance(c, Cell):
             stack.extend(reversed(c.children()))
+
+
+_SMALL_INTS.extend(encode_integer(i) for i in range(-128, 128))

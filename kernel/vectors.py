@@ -145,7 +145,7 @@ class Vector(Cell):
             return type(other) is BranchRef and other.hash == self.value_id()
         if self.count != other.count:
             return False
-        a, b = self._vid, other._vid
+        a, b = self.cached_value_id(), other.cached_value_id()
         if a is not None and b is not None:
             return a == b
         return _same_nodes(self, other)

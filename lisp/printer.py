@@ -10,6 +10,7 @@ printed form.
 """
 from __future__ import annotations
 
+import re
 import struct
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any, Callable
@@ -147,6 +148,7 @@ def _double_text(d: float) -> str:
 _CHAR_NAMES = {10: "\\newline", 13: "\\return", 32: "\\space", 9: "\\tab"}
 _BYTE_ESCAPES = {0x22: b'\\"', 0x5C: b"\\\\", 0x09: b"\\t", 0x08: b"\\b", 0x0A: b"\\n",
                  0x0D: b"\\r", 0x0C: b"\\f"}
+_NEEDS_ESCAPE = re.compile(rb'["\\\t\b\n\r\f]')
 _BAD_CHARACTER = "\ufffd".encode()
 
 
@@ -176,7 +178,7 @@ def _string_text(data: bytes) -> str:
     Bytes that do not start a valid character print as U+FFFD and, as in the reference, take
     the following byte with them.
     """
-    if data.isascii() and not any(b in _BYTE_ESCAPES for b in data):
+    if data.isascii() and not _NEEDS_ESCAPE.search(data):
         return '"' + data.decode("ascii") + '"'
     out = bytearray(b'"')
     i, n = 0, len(data)
@@ -237,7 +239,8 @@ _RESULT_TAG = 0xDD
 
 
 def _record(v: DenseRecord) -> list:
-    """A Result record prints as `#Result {..}` (nil fields but :result left out)."""
+    """A Result prints as `#Result {..}`, leaving out nil fields but :result; any other dense
+    record as its encoding."""
     fields = v.fields
     if v.tag != _RESULT_TAG or len(fields) != len(_RESULT_KEYS):
         return [_Text(_encoded(v))]

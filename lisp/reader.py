@@ -389,7 +389,8 @@ def _bad_character(text: str, pos: int) -> ReaderError:
     if text.startswith("#[", pos):
         if _CAD3_PREFIX.fullmatch(text, pos):
             return IncompleteInput("unterminated #[ ]", line, col)
-        return ReaderError("#[ ] needs an even number of hex digits", line, col)
+        return ReaderError("malformed #[hex] literal: needs pairs of hex digits, then ]",
+                           line, col)
     return ReaderError(f"unexpected character {text[pos]!r}", line, col)
 
 

@@ -6,7 +6,7 @@ import struct
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from kernel import (Blob, BranchRef, ByteFlag, Char, CodedValue, DenseRecord, Extension, Index,
+from kernel import (Blob, BranchRef, ByteFlag, Char, CodedValue, DenseRecord, Extension,
                     Keyword, List, Map, Signed, String, Symbol, Syntax, Vector, decode, encode,
                     equals)
 from lisp import display, print_value, read
