@@ -276,3 +276,73 @@ _CONTAINERS: "dict[type, Callable[[Any], list]]" = {
     Signed: lambda v: _entries("#Signed {", zip(_SIGNED_KEYS, v.fields)),
     DenseRecord: _record,
 }
+
+
+# --- code: ops and functions print as the Lisp they came from ---------------------------------
+
+def _code_parts() -> None:
+    """Register printing for ops and functions (late: kernel.ops imports the context)."""
+    from kernel import ops as O
+    from kernel.fn import CoreFn, Fn, MultiFn
+
+    def form(head: str, *items: Any) -> list:
+        parts = [_Text("(" + head)]
+        for x in items:
+            parts += (_SPACE, x)
+        parts.append(_PUNCT[")"])
+        return parts
+
+    def fn_body(f: Fn) -> list:
+        return [_seq("[", f.params, "]"), _SPACE, f.body]
+
+    def flat(nested: list) -> list:
+        out = []
+        for p in nested:
+            out.extend(p if isinstance(p, list) else [p])
+        return out
+
+    def let(op: Any) -> list:
+        head = "(loop [" if op.is_loop else "(let ["
+        parts: list = [_Text(head)]
+        for i, b in enumerate(op.bindings):
+            if i:
+                parts.append(_SPACE)
+            parts += (b, _SPACE, op.ops[i])
+        parts.append(_PUNCT["]"])
+        for body in op.ops[len(op.bindings):]:
+            parts += (_SPACE, body)
+        parts.append(_PUNCT[")"])
+        return parts
+
+    def lookup(op: Any) -> list:
+        if op.address is None:
+            return [op.symbol]
+        return [op.address, _Text("/"), op.symbol]
+
+    _ATOMS[CoreFn] = lambda f: f.name
+    _ATOMS[O.Local] = lambda op: f"%{op.pos}"
+    _ATOMS[O.Special] = lambda op: op.symbol.name
+    _CONTAINERS.update({
+        Fn: lambda f: [_Text("(fn ")] + flat(fn_body(f)) + [_PUNCT[")"]],
+        MultiFn: lambda m: [_Text("(fn")] + flat(
+            [[_SPACE, _PUNCT["("]] + flat(fn_body(f)) + [_PUNCT[")"]] for f in m.fns])
+            + [_PUNCT[")"]],
+        O.Constant: lambda op: [op.value] if not _needs_quote(op.value) else form("quote", op.value),
+        O.Invoke: lambda op: _seq("(", (op.fn,) + op.args, ")"),
+        O.Do: lambda op: form("do", *op.ops),
+        O.Cond: lambda op: form("cond", *op.ops),
+        O.Query: lambda op: form("query", *op.ops),
+        O.Try: lambda op: form("try", *op.ops),
+        O.Def: lambda op: form("def", op.key) if op.op is None else form("def", op.key, op.op),
+        O.SetLocal: lambda op: [_Text(f"(set! %{op.pos} "), op.op, _PUNCT[")"]],
+        O.Lambda: lambda op: [op.fn],
+        O.Let: let,
+        O.Lookup: lookup,
+    })
+
+
+def _needs_quote(v: Any) -> bool:
+    return isinstance(v, (Symbol, List))
+
+
+_code_parts()

@@ -67,7 +67,7 @@ def _containers(children: st.SearchStrategy, readable: bool) -> st.SearchStrateg
     pairs = st.lists(st.tuples(children, children), max_size=6)
     meta = st.lists(st.tuples(atoms(readable), atoms(readable)), max_size=3).map(Map.from_pairs)
     # the reader unwraps syntax inside metadata, and never makes a syntax of a syntax
-    datum = children.filter(lambda v: type(v) is not Syntax)
+    datum = children.map(lambda v: v.datum if type(v) is Syntax else v)
     return st.one_of(
         small.map(Vector.from_seq),
         st.lists(children, max_size=40).map(Vector.from_seq),
