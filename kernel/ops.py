@@ -381,12 +381,14 @@ class Query(Op):
         if d > MAX_DEPTH:
             raise _depth_error(d)
         saved = ctx.fork()
+        saved_env = env[:]
         try:
             v = None
             for op in self.ops:
                 v = op.ex(ctx, env, d + 1)
         finally:
             ctx.restore(saved)
+            env[:] = saved_env      # set! on locals is rolled back too
         ctx.charge(J.QUERY)
         return v
 
@@ -418,13 +420,13 @@ class Try(Op):
         for i, op in enumerate(ops):
             ctx.charge(J.TRY)
             saved = ctx.fork()
-            base = len(env)
+            saved_env = env[:]
             try:
                 return op.ex(ctx, env, d + 1)
             except ErrorValue as e:
                 if not e.catchable or i + 1 >= n:
                     raise
-                del env[base:]
+                env[:] = saved_env
                 ctx.restore(saved)
                 ctx.result = e.code
         return None

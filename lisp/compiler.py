@@ -285,7 +285,7 @@ def _fn_instance(ctx, params, body_forms, scope, d):
 def _def(ctx, form, scope, d):
     n = len(form)
     if n < 2:
-        raise error(SYNTAX, "def requires a symbol as second argument")
+        raise error(COMPILE, "def requires a symbol as second argument")
     if n > 3:
         raise error(COMPILE, "Too many arguments to def")
     key = form[1]
