@@ -64,8 +64,10 @@ class Cell:
     def value_id(self) -> bytes:
         c = self._cache
         if c is None:
-            self.encoding()
-            c = self._cache
+            enc = self.encode_cell()
+            vid = _sha3(enc).digest()
+            self._cache = [enc, vid, None]
+            return vid
         vid = c[1]
         if vid is None:
             vid = c[1] = _sha3(c[0]).digest()
