@@ -58,60 +58,45 @@ class Context:
     def account(self, n: Optional[int] = None) -> Optional[Account]:
         return self.state.account(self.address if n is None else n)
 
-    def lookup_value(self, addr: Optional[int], sym: Symbol, default: Any = _MISSING) -> Any:
-        """Environment lookup through the parent chain (ending at the core account)."""
+    def _definer(self, addr: Optional[int], sym: Symbol) -> Optional[tuple]:
+        """(account number, account, value) of the definition of sym seen from account addr
+        (the current one by default), walking parents up to the core account; None if none."""
         state = self.state
         n = self.address if addr is None else addr
         for _ in range(LOOKUP_DEPTH):
             acct = state.account(n)
             if acct is None:
-                acct = state.account(CORE_ADDRESS)
-                if acct is None:
-                    break
-                v = acct.environment.get(sym, _MISSING)
-                return v if v is not _MISSING else default
+                return None
             v = acct.environment.get(sym, _MISSING)
             if v is not _MISSING:
-                return v
+                return n, acct, v
+            if n == CORE_ADDRESS:
+                return None
             n = CORE_ADDRESS if acct.parent is None else acct.parent.n
-        return default
+        return None
+
+    def lookup_value(self, addr: Optional[int], sym: Symbol, default: Any = _MISSING) -> Any:
+        found = self._definer(addr, sym)
+        return default if found is None else found[2]
 
     def lookup(self, addr: Optional[int], sym: Symbol) -> Any:
         if addr is not None and self.state.account(addr) is None:
             raise error(NOBODY, f"No account found for: #{addr}")
-        v = self.lookup_value(addr, sym)
-        if v is _MISSING:
+        found = self._definer(addr, sym)
+        if found is None:
             raise error(UNDECLARED, sym.name)
-        return v
+        return found[2]
 
     def defining_address(self, addr: Optional[int], sym: Symbol) -> Optional[int]:
-        n = self.address if addr is None else addr
-        for _ in range(LOOKUP_DEPTH):
-            acct = self.state.account(n)
-            if acct is None:
-                return None
-            if acct.environment.contains(sym):
-                return n
-            if n == CORE_ADDRESS:
-                break
-            n = CORE_ADDRESS if acct.parent is None else acct.parent.n
-        return None
+        found = self._definer(addr, sym)
+        return None if found is None else found[0]
 
     def lookup_meta(self, addr: Optional[int], sym: Symbol) -> Any:
         """Metadata map of a definition (empty map if none), or None if undeclared."""
         from .hashmaps import Map
 
-        n = self.address if addr is None else addr
-        for _ in range(LOOKUP_DEPTH):
-            acct = self.state.account(n)
-            if acct is None:
-                return None
-            if acct.environment.contains(sym):
-                return acct.metadata.get(sym, Map.EMPTY)
-            if n == CORE_ADDRESS:
-                break
-            n = CORE_ADDRESS if acct.parent is None else acct.parent.n
-        return None
+        found = self._definer(addr, sym)
+        return None if found is None else found[1].metadata.get(sym, Map.EMPTY)
 
     def define(self, sym: Symbol, value: Any, meta: Any = None) -> None:
         acct = self.state.account(self.address)
