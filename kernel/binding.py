@@ -48,7 +48,7 @@ def binding_symbols(form: Any) -> list:
             out.extend(binding_symbols(x))
             i += 1
         return out
-    raise BadBinding(f"Bad binding form")
+    raise BadBinding("Bad binding form")
 
 
 def as_sequence(v: Any) -> "tuple | None":

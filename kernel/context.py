@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from . import juice as J
-from .errors import (ARITY, CAST, DEPTH, EXCEPTION, NOBODY, UNDECLARED, ErrorValue, Exceptional, Halt,
-                     Recur, Reduced, Return, Rollback, TailCall, error, juice_failure)
-from .scalars import Address, Symbol
+from .errors import (CAST, EXCEPTION, NOBODY, UNDECLARED, ErrorValue, Exceptional, Recur, Reduced, Return, TailCall, error, juice_failure)
+from .scalars import Symbol
 from .state import CORE_ADDRESS, Account, State
 
 MAX_DEPTH = 256
@@ -126,11 +124,6 @@ class Context:
         self.offer = saved.offer
 
 
-def check_depth(d: int) -> None:
-    if d > MAX_DEPTH:
-        raise error(DEPTH, f"Invalid depth: {d}")
-
-
 def invoke(ctx: Context, f: Any, args: list, d: int) -> Any:
     """Call any CVM function value, handling recur, tailcall and return at the boundary."""
     while True:
@@ -173,26 +166,4 @@ def exit_error(ex: Exceptional) -> ErrorValue:
     return error(EXCEPTION, "Unhandled Exception")
 
 
-def run_boundary(ctx: Context, body, rollback: bool = False) -> Any:
-    """Run `body()` as a state boundary (transaction, actor call, query): halt and rollback
-    end it, errors roll state back and propagate, and stray exits become :EXCEPTION errors."""
-    saved = ctx.fork()
-    try:
-        result = body()
-    except Rollback as r:
-        ctx.restore(saved)
-        return r.value
-    except (Halt, Return) as h:
-        result = h.value
-    except ErrorValue:
-        ctx.restore(saved)
-        raise
-    except (Recur, TailCall, Reduced) as x:
-        ctx.restore(saved)
-        raise exit_error(x) from None
-    if rollback:
-        ctx.restore(saved)
-    return result
-
-
-__all__ = ["Context", "invoke", "check_depth", "run_boundary", "MAX_DEPTH", "Address", "ARITY"]
+__all__ = ["Context", "invoke", "exit_error", "MAX_DEPTH"]

@@ -5,10 +5,10 @@ runs at d + 1. Recur, tailcall and return are handled by `context.invoke` around
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from .binding import AMP, binder, unwrap
-from .cell import Cell, vlq, write_ref
+from .cell import Cell, vlq
 from .context import MAX_DEPTH, Context
 from .errors import ARITY, DEPTH, error
 from .scalars import Symbol
@@ -144,4 +144,4 @@ def _show(v: Any) -> str:
     return print_value(v)
 
 
-__all__ = ["Fn", "MultiFn", "CoreFn", "is_fn", "write_ref", "Optional"]
+__all__ = ["Fn", "MultiFn", "CoreFn", "is_fn"]

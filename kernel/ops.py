@@ -11,10 +11,9 @@ from typing import Any, Sequence
 from . import juice as J
 from .cell import Cell, write_ref
 from .context import MAX_DEPTH, Context, invoke
-from .errors import (BOUNDS, CAST, DEPTH, ErrorValue, Exceptional, Recur, arity_error, error,
+from .errors import (BOUNDS, CAST, DEPTH, ErrorValue, Recur, arity_error, error,
                      juice_failure)
-from .hashmaps import Map
-from .scalars import ByteFlag, Symbol
+from .scalars import Symbol
 from .vectors import Vector
 
 _depth_msg = "Invalid depth: "
@@ -468,5 +467,4 @@ class SetLocal(Op):
 NIL = Constant(None)
 
 __all__ = ["Op", "Constant", "Local", "Lookup", "Special", "Invoke", "Do", "Cond", "Let",
-           "Def", "Lambda", "Query", "Try", "SetLocal", "NIL", "SPECIAL_NAMES", "Map",
-           "ByteFlag", "Exceptional", "CAST"]
+           "Def", "Lambda", "Query", "Try", "SetLocal", "NIL", "SPECIAL_NAMES"]

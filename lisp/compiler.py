@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from kernel import juice as J
-from kernel.binding import AMP, BadBinding, binding_symbols, unwrap
+from kernel.binding import BadBinding, binding_symbols, unwrap
 from kernel.context import MAX_DEPTH, Context
 from kernel.errors import ARITY, COMPILE, DEPTH, SYNTAX, UNDECLARED, error
 from kernel.fn import Fn, MultiFn
@@ -235,17 +235,6 @@ def _strip(form: Any) -> Any:
     raise error(COMPILE, f"Bad binding form: {_show(form)}")
 
 
-def _check_binding_symbols(form: Any) -> None:
-    form = unwrap(form)
-    if type(form) is Symbol:
-        return
-    if isinstance(form, Vector):
-        for x in form:
-            _check_binding_symbols(x)
-        return
-    raise error(COMPILE, f"Bad binding form: {_show(form)}")
-
-
 def _fn(ctx, form, scope, d):
     if len(form) < 2:
         raise error(SYNTAX, "fn requires a parameter vector and body")
@@ -359,4 +348,4 @@ def _show(v: Any) -> str:
     return print_value(v)
 
 
-__all__ = ["compile_form", "Scope", "EMPTY_SCOPE", "AMP", "Optional"]
+__all__ = ["compile_form", "Scope", "EMPTY_SCOPE"]

@@ -17,7 +17,7 @@ from kernel import juice as J
 from kernel.binding import unwrap
 from kernel.context import MAX_DEPTH, Context, invoke
 from kernel.core.registry import core
-from kernel.errors import ARITY, CAST, DEPTH, error, arg_cast_error
+from kernel.errors import ARITY, DEPTH, error, arg_cast_error
 from kernel.fn import is_fn
 from kernel.hashmaps import Map, Set
 from kernel.ops import Op
@@ -374,4 +374,4 @@ MACRO = core("macro", 1007, arity=2, doc={
 EXPANDER_DEFS = ("quote", "quasiquote", "unquote", "defmacro", "macro")
 
 __all__ = ["expand_compile", "eval_form", "lookup_expander", "INITIAL_EXPANDER",
-           "EXPANDER_DEFS", "CAST", "Optional"]
+           "EXPANDER_DEFS"]

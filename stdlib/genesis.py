@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from kernel.context import Context
 from kernel.hashmaps import Map
-from kernel.scalars import Address, Keyword, Symbol
+from kernel.scalars import Keyword, Symbol
 from kernel.state import CORE_ADDRESS, Account, State
 from kernel.vectors import Vector
 
@@ -102,4 +102,4 @@ def genesis_state() -> State:
     return ctx.state
 
 
-__all__ = ["genesis_state", "FIRST_USER", "Address"]
+__all__ = ["genesis_state", "genesis_key", "FIRST_USER"]

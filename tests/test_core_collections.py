@@ -3,37 +3,16 @@ from __future__ import annotations
 
 import pytest
 
-from convex_repl.api import Session
 from kernel import juice as J
-from kernel.context import Context
 from kernel.core.registry import BY_CODE, CORE
 from kernel.errors import ErrorValue
-from kernel.state import Account, State
 from kernel.vectors import Vector
+
+from cvm import err, fresh_ctx, ok, same
 
 
 def ev(src: str):
-    r = Session().eval(src)
-    assert r.error is None, f"{src}: {r.error} {r.message}"
-    return r.printed
-
-
-def same(src: str, expect: str) -> None:
-    """src evaluates to a value Convex-equal to that of expect."""
-    r = Session().eval(f"(= {src} {expect})")
-    assert r.error is None, f"{src}: {r.error} {r.message}"
-    assert r.value is True, f"{src} gave {Session().eval(src).printed}, wanted {expect}"
-
-
-def err(src: str) -> str:
-    r = Session().eval(src)
-    assert r.error is not None, f"{src} should fail but gave {r.printed}"
-    return r.error
-
-
-def fresh_ctx(limit: int = 1_000_000) -> Context:
-    state = State(Vector.from_seq([Account() for _ in range(14)]))
-    return Context(state, 13, juice_limit=limit)
+    return ok(src).printed
 
 
 # --- registration --------------------------------------------------------------------------------

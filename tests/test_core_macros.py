@@ -6,22 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from convex_repl.api import Session
 
-_SESSION = None
-
-
-def session() -> Session:
-    global _SESSION
-    if _SESSION is None:
-        _SESSION = Session()
-    return _SESSION.fork()
+from cvm import ok, session
 
 
 def printed(src: str) -> str:
-    r = session().eval(src)
-    assert r.error is None, f"{src} failed with {r.error}: {r.message}"
-    return r.printed
+    return ok(src).printed
 
 
 def err(src: str):
@@ -217,7 +207,6 @@ def test_errors(src, code):
 def test_doc_metadata_on_every_lisp_definition():
     """Every definition made by core.cvx carries a :doc map with a description."""
     from kernel.core.registry import CORE
-    from kernel.scalars import Keyword, Symbol
     from stdlib import source
     from lisp import read_all
     from kernel.binding import unwrap

@@ -11,24 +11,15 @@ import struct
 
 import pytest
 
-from convex_repl.api import Session
 from kernel.equality import equals
 from kernel.scalars import CANONICAL_NAN_BITS
 
-_SESSION = None
+from cvm import ok, session
 
-
-def session() -> Session:
-    global _SESSION
-    if _SESSION is None:
-        _SESSION = Session()
-    return _SESSION.fork()
 
 
 def ev(src: str):
-    r = session().eval(src)
-    assert r.error is None, f"{src} failed with {r.error}: {r.message}"
-    return r.value
+    return ok(src).value
 
 
 def err(src: str):

@@ -3,22 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from convex_repl.api import Session
 
-_SESSION = None
-
-
-def session() -> Session:
-    global _SESSION
-    if _SESSION is None:
-        _SESSION = Session()
-    return _SESSION.fork()
+from cvm import ok, session
 
 
 def ev(src: str):
-    r = session().eval(src)
-    assert r.error is None, f"{src} failed with {r.error}: {r.message}"
-    return r.value
+    return ok(src).value
 
 
 def err(src: str):

@@ -8,12 +8,11 @@ import pytest
 from convex_repl.api import Session
 from kernel import juice as J
 from kernel.blobs import Blob, String
-from kernel.context import Context
 from kernel.core.registry import BY_CODE, CORE, DOCS
 from kernel.core.strings import keccak256
 from kernel.errors import ErrorValue
-from kernel.state import Account, State
-from kernel.vectors import Vector
+
+from cvm import err, fresh_ctx, same
 
 
 def ev(src: str):
@@ -31,23 +30,6 @@ def text(src: str) -> str:
     v = ev(src).value
     assert type(v) is String, f"{src} gave {type(v).__name__}"
     return v.data.decode("utf-8")
-
-
-def same(src: str, expect: str) -> None:
-    r = Session().eval(f"(= {src} {expect})")
-    assert r.error is None, f"{src}: {r.error} {r.message}"
-    assert r.value is True, f"{src} gave {Session().eval(src).printed}, wanted {expect}"
-
-
-def err(src: str) -> str:
-    r = Session().eval(src)
-    assert r.error is not None, f"{src} should fail but gave {r.printed}"
-    return r.error
-
-
-def fresh_ctx(limit: int = 1_000_000) -> Context:
-    state = State(Vector.from_seq([Account() for _ in range(14)]))
-    return Context(state, 13, juice_limit=limit)
 
 
 CODES = {"str": 10, "print": 11, "split": 12, "join": 13, "name": 14, "keyword": 15,
