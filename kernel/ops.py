@@ -13,7 +13,7 @@ from .cell import Cell, write_ref
 from .context import MAX_DEPTH, Context, invoke
 from .errors import (BOUNDS, CAST, DEPTH, ErrorValue, Recur, arity_error, error,
                      juice_failure)
-from .scalars import Symbol
+from .scalars import Address, Symbol
 from .vectors import Vector
 
 _depth_msg = "Invalid depth: "
@@ -126,7 +126,6 @@ class Lookup(Op):
 
 
 def address_number(v: Any) -> "int | None":
-    from .scalars import Address
     return v.n if type(v) is Address else None
 
 

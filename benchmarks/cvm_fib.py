@@ -1,0 +1,43 @@
+"""CVM speed: (fib 25) on the CVM as a ratio to native Python fib(25), measured side by side,
+plus juice per second. Goal for the CVM issue: at most 30x.
+
+Run: python benchmarks/cvm_fib.py
+"""
+from __future__ import annotations
+
+import time
+
+from convex_repl.api import Session
+
+N = 25
+FIB = "(defn fib [n] (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))"
+
+
+def fib(n: int) -> int:
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def best_of(fn, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    s = Session(juice_limit=10**12)
+    assert s.eval(FIB).ok
+    results = []
+    t_native = best_of(lambda: fib(N))
+    t_cvm = best_of(lambda: results.append(s.fork().eval(f"(fib {N})")))
+    r = results[-1]
+    assert r.ok and r.value == fib(N), r.message
+    print(f"(fib {N}): native {t_native * 1000:.1f} ms, CVM {t_cvm * 1000:.0f} ms, "
+          f"ratio {t_cvm / t_native:.0f}x (goal <= 30x); juice {r.juice:,}, "
+          f"{r.juice / t_cvm:,.0f} juice/s")
+
+
+if __name__ == "__main__":
+    main()
