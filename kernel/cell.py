@@ -41,6 +41,7 @@ class Cell:
     a miss is one attribute read, and filling all three costs a single dict insert."""
 
     tag: int = 0xFF
+    always_branch = False          # True for types the reference never embeds (signed data)
     _cache: "list | None" = None   # [encoding, value ID, memory size], made on first use
 
     # --- to be provided by subclasses -------------------------------------------------------
@@ -83,7 +84,8 @@ class Cell:
         c = self._cache
         size = c[2]
         if size is None:
-            size = 0 if len(enc) <= MAX_EMBEDDED else len(enc) + MEMORY_OVERHEAD
+            embedded = len(enc) <= MAX_EMBEDDED and not self.always_branch
+            size = 0 if embedded else len(enc) + MEMORY_OVERHEAD
             for child in self.children():
                 size += memory_size(child)
             c[2] = size
@@ -219,15 +221,21 @@ def write_ref(v: Any) -> bytes:
         return b"\x00"
     if t is BranchRef:
         return b"\x20" + v.hash
-    c = v._cache if isinstance(v, Cell) else None
-    enc = encoding(v) if c is None else c[0]
+    if isinstance(v, Cell):
+        c = v._cache
+        enc = v.encoding() if c is None else c[0]
+        if v.always_branch:
+            return b"\x20" + v.value_id()
+    else:
+        enc = encoding(v)
     if len(enc) <= MAX_EMBEDDED:
         return enc
     return b"\x20" + value_id(v)
 
 
 def is_branch(v: Any) -> bool:
-    return type(v) is BranchRef or len(encoding(v)) > MAX_EMBEDDED
+    return (type(v) is BranchRef or getattr(v, "always_branch", False)
+            or len(encoding(v)) > MAX_EMBEDDED)
 
 
 # --- VLQ counts ---------------------------------------------------------------------------

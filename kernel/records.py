@@ -96,6 +96,7 @@ class Signed(Cell):
 
     __slots__ = ("public_key", "signature", "value")
     tag = 0x90
+    always_branch = True    # the reference always refers to signed data by hash
 
     def __init__(self, public_key: bytes, signature: bytes, value: Any):
         if len(public_key) != 32 or len(signature) != 64:

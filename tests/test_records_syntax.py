@@ -228,3 +228,17 @@ def test_later_registration_overrides_generic_reader():
         assert type(d) is Special and d == CodedValue(0xCE, 1, None)
     finally:
         decoding.register(tag, original)
+
+
+def test_signed_is_always_a_branch_inside_other_values():
+    """The reference never embeds signed data, however small: a parent holds 0x20 + its ID."""
+    import kernel
+    from kernel import Signed, Vector
+
+    s = Signed(bytes(32), bytes(64), 1)
+    assert len(kernel.encode(s)) <= 140
+    v = Vector.of(s)
+    assert kernel.encode(v) == b"\x80\x01\x20" + kernel.value_id(s)
+    assert kernel.memory_size(s) == len(kernel.encode(s)) + 64
+    back = kernel.decode_multi(kernel.encode_multi(v))
+    assert kernel.equals(back, v) and kernel.equals(back[0], s)
