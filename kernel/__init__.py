@@ -17,6 +17,7 @@ from .syntax import Syntax
 from .records import CodedValue, DenseRecord, Signed
 from .decoding import decode, decode_multi, encode_multi
 from .equality import dict_key, equals
+from . import op_decoding  # noqa: F401,E402  (code values decode to executable ops)
 
 encode = encoding
 

@@ -145,10 +145,12 @@ class Extension(Cell):
         return bytes((self.tag,)) + vlq(self.n)
 
     def __eq__(self, other: Any) -> bool:
-        return isinstance(other, Extension) and other.tag == self.tag and other.n == self.n
+        if isinstance(other, Extension):
+            return other.tag == self.tag and other.n == self.n
+        # an op or core definition decoded from the same bytes is the same value
+        return isinstance(other, Cell) and other.encoding() == self.encoding()
 
-    def __hash__(self) -> int:
-        return hash(("ext", self.tag, self.n))
+    __hash__ = Cell.__hash__
 
 
 def double_bits(d: float) -> bytes:

@@ -242,3 +242,20 @@ def test_signed_is_always_a_branch_inside_other_values():
     assert kernel.memory_size(s) == len(kernel.encode(s)) + 64
     back = kernel.decode_multi(kernel.encode_multi(v))
     assert kernel.equals(back, v) and kernel.equals(back[0], s)
+
+
+def test_code_values_decode_to_executable_ops():
+    """Encoded ops, closures and core definitions decode to values that run again."""
+    import kernel
+    from convex_repl.api import Session
+
+    s = Session()
+    op = s.eval("(compile '(let [x 2] (+ x 1)))").value
+    back = kernel.decode_multi(kernel.encode_multi(op))
+    assert kernel.equals(back, op) and type(back) is type(op)
+    assert s.eval("(eval #[db03c10032012bc0b01101c0b01102])").printed == "3"   # (+ 1 2)
+    assert s.eval("(#[ed8137] [1 2 3])").printed == "3"                        # core count
+    f = s.eval("(fn [a b] (* a b))").value
+    g = kernel.decode_multi(kernel.encode_multi(f))
+    assert type(g).__name__ == "Fn" and kernel.equals(g, f)
+    assert type(kernel.decode(bytes.fromhex("df03110111021103"))).__name__ == "DenseRecord"
