@@ -330,8 +330,12 @@ class Def(Op):
         from .syntax import Syntax
         if d > MAX_DEPTH:
             raise _depth_error(d)
-        v = None if self.op is None else self.op.ex(ctx, env, d + 1)
         k = self.key
+        if self.op is None:        # (def x) keeps the value x already has here, or nil
+            acct = ctx.account()
+            v = acct.environment.get(k.datum if type(k) is Syntax else k)
+        else:
+            v = self.op.ex(ctx, env, d + 1)
         if type(k) is Syntax:
             ctx.define(k.datum, v, k.meta)
         else:
@@ -378,6 +382,7 @@ class Query(Op):
     def ex(self, ctx: Context, env: list, d: int) -> Any:
         if d > MAX_DEPTH:
             raise _depth_error(d)
+        ctx.charge(J.QUERY)
         saved = ctx.fork()
         saved_env = env[:]
         try:
@@ -387,7 +392,6 @@ class Query(Op):
         finally:
             ctx.restore(saved)
             env[:] = saved_env      # set! on locals is rolled back too
-        ctx.charge(J.QUERY)
         return v
 
     def encode_cell(self) -> bytes:

@@ -1,0 +1,32 @@
+"""Op semantics that the reference defines precisely: def without a value, query and try
+rolling back state and local set!, the *result* register and *depth*."""
+from __future__ import annotations
+
+import pytest
+
+from cvm import ok, session
+
+CASES = [
+    ("(do (def a 1) (def a) a)", "1"),          # (def x) keeps the existing value
+    ("(do (def fresh-sym) fresh-sym)", "nil"),
+    ("(let [a 3] (+ (query (set! a 5) (+ a 2)) a))", "10"),
+    ("(let [a 1] (try (do (set! a 2) (fail)) a))", "1"),
+    ("(do (def x 1) (query (def x 2)) x)", "1"),
+    ("(do (def x 1) (try (do (def x 2) (fail)) x))", "1"),
+    ("(do :foo *result*)", ":foo"),
+    ("(cond nil 1 *result*)", "nil"),
+    ("(do 2 *depth*)", "1"),
+    ("((fn [a] *depth*) 3)", "1"),
+    ("(do (defn f [] *depth*) (f))", "2"),
+]
+
+
+@pytest.mark.parametrize("src,want", CASES)
+def test_op_semantics(src, want):
+    assert ok(src).printed == want
+
+
+def test_query_charges_its_juice_even_when_rolled_back():
+    base = session().eval("(do 1)").juice
+    with_query = session().eval("(query 1)").juice
+    assert with_query > base
