@@ -211,7 +211,8 @@ def _identity(ctx: Context, args: list, d: int) -> Any:
 
 IDENTITY_EXPANDER = core("identity-expander", 1002, arity=2, doc={
     "description": "An expander that returns its form unchanged.",
-    "signature": ["[form cont]"]})(_identity)
+    "signature": ["[form cont]"],
+    "examples": [{"code": "(expand '(if a b) *initial-expander* identity-expander)"}]})(_identity)
 
 
 # --- expanders for quote, quasiquote, macro, defmacro ----------------------------------------
@@ -360,7 +361,11 @@ def _merge(a: Map, b: Map) -> Map:
     return a
 
 
-UNQUOTE_EXPANDER = core("unquote", 1005, arity=2)(_unquote)
+UNQUOTE_EXPANDER = core("unquote", 1005, arity=2, doc={
+    "description": "Inside a quasiquote template, marks a form to evaluate: `[1 ~(+ 1 1)] "
+                   "gives [1 2]. Outside a template it evaluates its form at compile time.",
+    "signature": ["[form]"],
+    "examples": [{"code": "`[1 ~(+ 1 1)]", "result": "[1 2]"}]})(_unquote)
 DEFMACRO = core("defmacro", 1006, arity=2, doc={
     "description": "Defines a macro: a function from forms to a form, applied at expansion "
                    "time to the arguments of every call.",
@@ -369,7 +374,8 @@ DEFMACRO = core("defmacro", 1006, arity=2, doc={
 MACRO = core("macro", 1007, arity=2, doc={
     "description": "Makes an expander from a function over forms (the value a defmacro "
                    "defines).",
-    "signature": ["[params & body]"]})(_macro)
+    "signature": ["[params & body]"],
+    "examples": [{"code": "(def twice ^{:expander? true} (macro [x] (list 'do x x)))"}]})(_macro)
 
 EXPANDER_DEFS = ("quote", "quasiquote", "unquote", "defmacro", "macro")
 

@@ -30,3 +30,17 @@ def test_query_charges_its_juice_even_when_rolled_back():
     base = session().eval("(do 1)").juice
     with_query = session().eval("(query 1)").juice
     assert with_query > base
+
+
+def test_every_core_definition_is_documented():
+    """The REPL shows :doc for every convex.core definition: description, signature, example."""
+    from kernel.scalars import Keyword
+    from stdlib.genesis import genesis_state
+
+    core = genesis_state().account(8)
+    doc, desc, sig = Keyword("doc"), Keyword("description"), Keyword("signature")
+    for sym, _ in core.environment.items():
+        meta = core.metadata.get(sym)
+        d = None if meta is None else meta.get(doc)
+        assert d is not None and d.get(desc) is not None, sym.name
+        assert d.get(sig) is not None, sym.name

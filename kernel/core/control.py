@@ -27,6 +27,7 @@ def _recur(ctx, args: list, d: int) -> Any:
     "description": "Calls a function in tail position without growing the call depth; "
                    "usually written as (tailcall (f args...)).",
     "signature": ["[f & args]"],
+    "examples": [{"code": "(do (defn count-down [n] (if (> n 0) (tailcall (count-down (dec n))) :done)) (count-down 100))", "result": ":done"}],
     "errors": {"CAST": "if f is not a function"}})
 def _tailcall(ctx, args: list, d: int) -> Any:
     f = args[0]
