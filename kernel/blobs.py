@@ -24,10 +24,11 @@ def _child_size(n: int) -> int:
 
 
 class _Bytes(Cell):
-    __slots__ = ("data", "_kids")
+    __slots__ = ("data", "_kids", "_cache")
 
     def __init__(self, data: bytes):
         self.data = data
+        self._cache = None
 
     def __len__(self) -> int:
         return len(self.data)

@@ -61,7 +61,7 @@ class _HashTrie(Cell):
     Tree: `nodes` holds the children in digit order (same class, or BranchRef if not loaded).
     """
 
-    __slots__ = ("count", "shift", "mask", "nodes", "_index", "_probes")
+    __slots__ = ("count", "shift", "mask", "nodes", "_index", "_probes", "_cache")
 
     def __init__(self, shift: int, mask: int, nodes: tuple, count: int):
         self.shift = shift
@@ -70,6 +70,7 @@ class _HashTrie(Cell):
         self.count = count
         self._index = None
         self._probes = 0
+        self._cache = None
 
     # --- construction ---------------------------------------------------------------------
     @classmethod

@@ -70,7 +70,7 @@ class Index(Cell):
     the prefix information a node needs: its first `depth` hex digits are the common prefix.
     """
 
-    __slots__ = ("count", "depth", "entry", "mask", "kids", "prefix")
+    __slots__ = ("count", "depth", "entry", "mask", "kids", "prefix", "_cache")
     tag = 0x84
     EMPTY: "Index"
 
@@ -80,6 +80,7 @@ class Index(Cell):
         self.entry = entry
         self.mask = mask
         self.kids = kids
+        self._cache = None
         if entry is not None:
             self.prefix = entry[0]
         else:

@@ -58,7 +58,7 @@ def _bounds(start: int, end: "int | None", n: int) -> int:
 class Vector(Cell):
     """A persistent vector (tag 0x80). Concrete nodes are `VectorLeaf` and `VectorTree`."""
 
-    __slots__ = ("count", "_tup")
+    __slots__ = ("count", "_tup", "_cache")
     tag = 0x80
     EMPTY: "VectorLeaf"
 
@@ -182,6 +182,7 @@ class VectorLeaf(Vector):
         self.items = items
         self.prefix = prefix
         self.count = count
+        self._cache = None
         if prefix is None:
             self._tup = items
 
@@ -253,6 +254,7 @@ class VectorTree(Vector):
         self.kids = kids
         self.count = count
         self.shift = _shift(count) if shift is None else shift
+        self._cache = None
 
     def encode_cell(self) -> bytes:
         return b"\x80" + vlq(self.count) + b"".join(map(write_ref, self.kids))
@@ -352,12 +354,13 @@ def _same_refs(a: Any, b: Any) -> bool:
 class List(Cell):
     """A persistent list (tag 0x81), stored as the vector of its elements in reverse order."""
 
-    __slots__ = ("rvec", "_tup")
+    __slots__ = ("rvec", "_tup", "_cache")
     tag = 0x81
     EMPTY: "List"
 
     def __init__(self, rvec: Vector):
         self.rvec = rvec
+        self._cache = None
 
     @staticmethod
     def of(*items: Any) -> "List":
