@@ -18,6 +18,7 @@ from .records import CodedValue, DenseRecord, Signed
 from .decoding import decode, decode_multi, encode_multi
 from .equality import dict_key, equals
 from . import op_decoding  # noqa: F401,E402  (code values decode to executable ops)
+from .state import Account, PeerStatus, Record, State  # noqa: E402  (records decode as such)
 
 encode = encoding
 
@@ -26,5 +27,5 @@ __all__ = [
     "dict_key", "write_ref", "Cell", "BranchRef", "DecodeError", "MissingData", "NAN",
     "Address", "ByteFlag", "Char", "Extension", "Keyword", "Symbol", "Blob", "String",
     "PartialBlob", "Vector", "List", "Map", "Set", "Index", "Syntax", "DenseRecord",
-    "CodedValue", "Signed",
+    "CodedValue", "Signed", "Record", "State", "Account", "PeerStatus",
 ]

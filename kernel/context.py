@@ -2,7 +2,9 @@
 
 Like the reference's Context it is mutable for speed; forks are explicit (`fork`) where a
 boundary may roll back (query, try, actor calls). Lexical bindings are not kept here: ops
-receive them as an argument (`env`), together with their depth `d`.
+receive them as an argument (`env`), together with their depth `d`. Switching to another
+account (actor calls, deploy, eval-as, query-as) and the rules for returning from it live in
+kernel/core/accounts.py.
 """
 from __future__ import annotations
 
@@ -107,9 +109,28 @@ class Context:
 
     def undefine(self, sym: Symbol) -> None:
         acct = self.state.account(self.address)
-        acct = acct.with_(environment=acct.environment.dissoc(sym),
-                          metadata=acct.metadata.dissoc(sym))
+        env, meta = acct.environment, acct.metadata
+        new_env, new_meta = env.dissoc(sym), meta.dissoc(sym)
+        f = acct.fields
+        if new_env is env and new_meta is meta and f[6] is not None and f[7] is not None:
+            return
+        acct = acct.with_(environment=new_env, metadata=new_meta)
         self.state = self.state.put_account(self.address, acct)
+
+    def set_state(self, new: State) -> None:
+        """Move to a new state. As in the reference, if the origin's balance went down the
+        juice limit shrinks to what the remaining balance can pay for."""
+        old = self.state
+        self.state = new
+        o = self.origin
+        before = old.account(o)
+        after = new.account(o)
+        if before is not None and after is not None and after is not before:
+            b = after.balance
+            if b < before.balance:
+                price = new.juice_price
+                if price > 0:
+                    self.limit = min(self.limit, b // price)
 
     def fork(self) -> "Context":
         c = Context.__new__(Context)
@@ -122,6 +143,7 @@ class Context:
         self.state = saved.state
         self.log = saved.log
         self.offer = saved.offer
+        self.limit = saved.limit
 
 
 def invoke(ctx: Context, f: Any, args: list, d: int) -> Any:

@@ -38,16 +38,11 @@ _GETTERS = {
     18: lambda ctx, d: _acct(ctx, "environment"),
     19: lambda ctx, d: _acct(ctx, "parent"),
     20: lambda ctx, d: ctx.result,
-    21: lambda ctx, d: _memory_price(ctx),
+    21: lambda ctx, d: ctx.state.memory_price,
     22: lambda ctx, d: None,
     23: lambda ctx, d: None,
     24: lambda ctx, d: None,
 }
-
-
-def _memory_price(ctx: Context) -> float:
-    g = ctx.state.globals
-    return float(getattr(g, "memory_price", 0.0) or 0.0)
 
 
 def value(code: int, ctx: Context, d: int) -> Any:

@@ -31,6 +31,8 @@ def type_name(v: Any) -> str:
     for cls, name in _NAMES:
         if isinstance(v, cls):
             return name
+    if getattr(t, "cvm_record", False):
+        return "Record"
     if getattr(v, "invoke", None) is not None:
         return "Function"
     from .ops import Op

@@ -278,6 +278,16 @@ _CONTAINERS: "dict[type, Callable[[Any], list]]" = {
 }
 
 
+def _register_records() -> None:
+    """State, account and peer records print like the maps they are (keys in field order)."""
+    from kernel.state import Account, PeerStatus, State
+    for cls in (State, Account, PeerStatus):
+        _CONTAINERS[cls] = lambda v: _entries("{", v.items())
+
+
+_register_records()
+
+
 # --- code: ops and functions print as the Lisp they came from ---------------------------------
 
 def _code_parts() -> None:

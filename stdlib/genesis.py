@@ -1,5 +1,16 @@
-"""The genesis state: reference account layout, the core account (#8) holding convex.core
-(Python core functions plus the Convex Lisp definitions in core.cvx), and funded users.
+"""The genesis state, with the reference's account layout and coin distribution.
+
+    #0   null account (burn address)     #1   init account
+    #2   foundation governance           #3-#5 foundation reserve and release funds
+    #6   network governance              #7   admin
+    #8   core library (convex.core)      #9   registry actor   #10 trust actor
+    #11  genesis user                    #12  genesis peer controller
+    #13  first user (the account a Session acts as)
+
+#2-#7 hold the unissued coins (999 of the 1000 emeralds); #2 controls #3-#7. The memory pool
+starts with its reference coins; of what remains 80% goes to the users (half to #11, the rest
+split between #12 and #13) and 20% is the stake of the single genesis peer, controlled by #12.
+Every coin is accounted for: `State.total_funds()` is the maximum supply.
 
 Building it evaluates Convex Lisp, so it is cached per process; states are immutable, so
 every Session can start from the same object.
@@ -10,16 +21,21 @@ from functools import lru_cache
 
 from kernel.context import Context
 from kernel.hashmaps import Map
-from kernel.scalars import Keyword, Symbol
-from kernel.state import CORE_ADDRESS, Account, State
+from kernel.index import Index
+from kernel.scalars import Address, Keyword, Symbol
+from kernel.state import (CORE_ADDRESS, DIAMOND, EMERALD, INITIAL_ACCOUNT_ALLOWANCE,
+                          MAX_SUPPLY, Account, PeerStatus, State)
 from kernel.vectors import Vector
 
 from . import source
 
-NUM_ACCOUNTS = 14          # #0 .. #13
+NULL_ADDRESS, INIT_ADDRESS, FOUNDATION, RESERVE, UNRELEASED, DISTRIBUTION, GOVERNANCE, \
+    ADMIN = range(8)
+REGISTRY, TRUST = 9, 10
 GENESIS_USER = 11
+GENESIS_PEER = 12
 FIRST_USER = 13
-USER_BALANCE = 1_000_000_000_000_000   # provisional until the state issue sets reference supply
+NUM_GOVERNANCE_ACCOUNTS = 8
 
 K = Keyword
 
@@ -86,20 +102,71 @@ def genesis_key(n: int):
     return Blob(bytes(SigningKey(seed).verify_key))
 
 
+def _governance_accounts(key) -> list:
+    """#0-#7: null and init (no key, no coins), then the funds holding unissued coins."""
+    ctl = Address(FOUNDATION)
+    return [
+        Account(),
+        Account(),
+        Account(balance=1 * EMERALD, key=key),
+        Account(balance=248 * EMERALD, key=key, controller=ctl),
+        Account(balance=740 * EMERALD, key=key, controller=ctl),
+        Account(balance=10 * EMERALD - 2 * DIAMOND, key=key, controller=ctl),
+        Account(balance=1 * DIAMOND, key=key, controller=ctl),
+        Account(balance=1 * DIAMOND, key=key, controller=ctl),
+    ]
+
+
+def _deploy_library(state: State, name: str) -> State:
+    """Deploy a library actor from the governance account, which becomes its controller.
+    The file's first form names the library; the rest is the actor's code."""
+    from lisp import read_all
+
+    from kernel.core.accounts import deploy
+
+    forms = list(read_all(source(name)))[1:]
+    ctx = Context(state, GOVERNANCE, juice_limit=1 << 62)
+    deploy(ctx, read_all(f"(set-controller #{GOVERNANCE})") + forms, 0)
+    return ctx.state
+
+
 @lru_cache(maxsize=1)
 def genesis_state() -> State:
     from lisp import read_all
     from lisp.expander import eval_form
 
-    accounts = [Account() for _ in range(NUM_ACCOUNTS)]
-    accounts[CORE_ADDRESS] = _core_account()
-    for n in (GENESIS_USER, FIRST_USER):
-        accounts[n] = Account(balance=USER_BALANCE, key=genesis_key(n))
+    key = genesis_key(GENESIS_USER)         # the genesis key, as in a one-key reference genesis
+    accounts = _governance_accounts(key) + [_core_account()]
     state = State(Vector.from_seq(accounts))
+    supply = MAX_SUPPLY - sum(a.balance for a in accounts) - state.memory_value
+
     ctx = Context(state, CORE_ADDRESS, juice_limit=1 << 62)
     for form in read_all(source("core.cvx")):
         eval_form(ctx, form)
-    return ctx.state
+    state = ctx.state
+    state = _deploy_library(state, "registry.cvx")
+    state = _deploy_library(state, "trust.cvx")
+    assert len(state.accounts) == GENESIS_USER
+
+    # Users: 80% of the remaining coins, half to the genesis user, the rest shared out
+    user_funds = int(supply * 0.8)
+    supply -= user_funds
+    users = [(GENESIS_USER, key, user_funds // 2)]
+    user_funds -= users[0][2]
+    rest = [(GENESIS_PEER, key), (FIRST_USER, genesis_key(FIRST_USER))]
+    for i, (n, k) in enumerate(rest):
+        share = user_funds // (len(rest) - i)
+        users.append((n, k, share))
+        user_funds -= share
+    for n, k, balance in users:
+        state = state.put_account(n, Account(balance=balance, key=k,
+                                             memory=INITIAL_ACCOUNT_ALLOWANCE))
+
+    # The genesis peer stakes everything left, controlled by #12
+    peer = PeerStatus.create(Address(GENESIS_PEER), supply)
+    state = state.with_peers(Index.EMPTY.assoc(key, peer))
+    assert state.total_funds() == MAX_SUPPLY
+    return state
 
 
-__all__ = ["genesis_state", "genesis_key", "FIRST_USER"]
+__all__ = ["genesis_state", "genesis_key", "FIRST_USER", "GENESIS_USER", "GENESIS_PEER"]

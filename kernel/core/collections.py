@@ -25,6 +25,7 @@ from ..errors import (ARGUMENT, ARITY, BOUNDS, CAST, Reduced, arg_cast_error, er
 from ..hashmaps import Map, Set
 from ..index import Index
 from ..scalars import Address, Char, Keyword, Symbol
+from ..state import Record
 from ..types import type_name
 from ..vectors import List, Vector
 from .registry import CORE, core
@@ -92,7 +93,14 @@ def _entry(pair: tuple) -> Vector:
 
 def is_data_structure(v: Any) -> bool:
     t = type(v)
-    return t is Map or t is Set or t is Index or isinstance(v, (Vector, List))
+    return (t is Map or t is Set or t is Index or isinstance(v, (Vector, List))
+            or isinstance(v, Record))
+
+
+def _is_mapping(v: Any) -> bool:
+    """Hash maps, Indexes and records (which are maps with fixed keyword keys)."""
+    t = type(v)
+    return t is Map or t is Index or isinstance(v, Record)
 
 
 def is_sequence(v: Any) -> bool:
@@ -103,7 +111,7 @@ def count_of(v: Any) -> Optional[int]:
     """Element count of a countable value (nil counts 0), or None if not countable."""
     if v is None:
         return 0
-    if isinstance(v, (Vector, List, Map, Set, Index, Blob, String)):
+    if isinstance(v, (Vector, List, Map, Set, Index, Blob, String, Record)):
         return len(v)
     t = type(v)
     if t is Keyword or t is Symbol:
@@ -118,7 +126,7 @@ def nth_of(v: Any, i: int) -> Any:
     if isinstance(v, (Vector, List)):
         return v[i]
     t = type(v)
-    if t is Map or t is Index:
+    if _is_mapping(v):
         return _entry(v.entry_at(i))
     if t is Set:
         return v.element_at(i)
@@ -140,7 +148,7 @@ def elements(v: Any) -> tuple:
     if isinstance(v, (Vector, List)):
         return v.to_tuple()
     t = type(v)
-    if t is Map or t is Index:
+    if _is_mapping(v):
         return tuple(_entry(p) for p in v.items())
     if t is Set:
         return tuple(v)
@@ -154,8 +162,7 @@ def sequence_of(v: Any) -> Any:
         return Vector.EMPTY
     if isinstance(v, (Vector, List)):
         return v
-    t = type(v)
-    if t is Set or t is Map or t is Index:
+    if type(v) is Set or _is_mapping(v):
         return Vector.from_seq(elements(v))
     return None
 
@@ -179,8 +186,7 @@ def ensure_map(v: Any) -> Any:
     """A hash map or Index as-is, nil as the empty map, else None."""
     if v is None:
         return Map.EMPTY
-    t = type(v)
-    return v if t is Map or t is Index else None
+    return v if _is_mapping(v) else None
 
 
 def ensure_associative(v: Any) -> Any:
@@ -209,6 +215,8 @@ def empty_of(v: Any) -> Any:
         return Set.EMPTY
     if t is Index:
         return Index.EMPTY
+    if isinstance(v, Record):
+        return Map.EMPTY
     if t is Blob:
         return _EMPTY_BLOB
     if t is String:
@@ -231,6 +239,11 @@ def slice_of(v: Any, start: int, end: int) -> Any:
         if start == 0 and end == n:
             return v
         return Index.from_pairs(v.entry_at(i) for i in range(start, end))
+    if isinstance(v, Record):
+        n = len(v)
+        if start == 0 and end == n:
+            return v
+        return Map.from_pairs(v.entry_at(i) for i in range(start, end))
     if t is Set:
         n = len(v)
         if start == 0 and end == n:
@@ -255,9 +268,9 @@ def slice_of(v: Any, start: int, end: int) -> Any:
 
 def ds_get(ds: Any, k: Any) -> Any:
     """(get ds k): the value for key k, or nil (false for a set) when absent."""
-    t = type(ds)
-    if t is Map or t is Index:
+    if _is_mapping(ds):
         return ds.get(k)
+    t = type(ds)
     if t is Set:
         return ds.contains(k)
     # sequences: integer keys within range
@@ -268,10 +281,10 @@ def ds_get(ds: Any, k: Any) -> Any:
 
 def ds_get_default(ds: Any, k: Any, not_found: Any) -> Any:
     """(get ds k not-found)."""
-    t = type(ds)
-    if t is Map or t is Index:
+    if _is_mapping(ds):
         e = ds.get(k, _ABSENT)
         return not_found if e is _ABSENT else e
+    t = type(ds)
     if t is Set:
         return True if ds.contains(k) else not_found
     if is_long(k) and 0 <= k < len(ds):
@@ -283,8 +296,7 @@ _ABSENT = object()
 
 
 def ds_contains_key(ds: Any, k: Any) -> bool:
-    t = type(ds)
-    if t is Map or t is Index or t is Set:
+    if type(ds) is Set or _is_mapping(ds):
         return ds.contains(k)
     return is_long(k) and 0 <= k < len(ds)
 
@@ -292,7 +304,7 @@ def ds_contains_key(ds: Any, k: Any) -> bool:
 def ds_assoc(ds: Any, k: Any, v: Any) -> Any:
     """ds with key k set to v, or None if k (or v) is not valid for this data structure."""
     t = type(ds)
-    if t is Map:
+    if t is Map or isinstance(ds, Record):
         return ds.assoc(k, v)
     if t is Index:
         try:
@@ -365,7 +377,7 @@ class DataFn:
             if n == 2:
                 return True if v.contains(args[0]) else args[1]
             raise error(ARITY, f"Expected arity 1 or 2 for set lookup but got: {n}")
-        if t is Map or t is Index:
+        if _is_mapping(v):
             if n == 1:
                 return ds_get(v, args[0])
             if n == 2:
@@ -666,7 +678,7 @@ def _disj(ctx, args, d):
     {"CAST": "if the argument is not a map"}))
 def _keys(ctx, args, d):
     m = args[0]
-    if type(m) is not Map and type(m) is not Index:
+    if not _is_mapping(m):
         raise arg_cast_error(0, m, "Map")
     juice = J.BUILD_DATA + len(m) * J.BUILD_PER_ELEMENT
     ctx.check_juice(juice)
@@ -682,7 +694,7 @@ def _keys(ctx, args, d):
     {"CAST": "if the argument is not a map"}))
 def _values(ctx, args, d):
     m = args[0]
-    if type(m) is not Map and type(m) is not Index:
+    if not _is_mapping(m):
         raise arg_cast_error(0, m, "Map")
     juice = J.BUILD_DATA + len(m) * J.BUILD_PER_ELEMENT
     ctx.check_juice(juice)

@@ -31,12 +31,13 @@ _RECORDS: tuple = ()
 
 
 def _record_types() -> tuple:
-    """Record values (account status and generic dense records), maps in the reference.
-    A class can also declare itself a record with a true `cvm_record` class attribute."""
+    """Record values (state, account and peer records and generic dense records), maps in
+    the reference. A class can also declare itself a record with a true `cvm_record` class
+    attribute."""
     global _RECORDS
     if not _RECORDS:
-        from ..state import Account  # late import: state imports the data structures
-        _RECORDS = (Account, DenseRecord)
+        from ..state import Record  # late import: state imports the data structures
+        _RECORDS = (Record, DenseRecord)
     return _RECORDS
 
 
