@@ -5,10 +5,16 @@
     r = s.eval("(+ 1 2)")       # all forms, in order, as ONE atomic transaction
     r.value, r.printed, r.error, r.message, r.juice
     s.fork()                    # an independent copy
+    r = s.transact("(def x 1)") # a signed transaction: sequence, fees, memory accounting
+    r.fee, r.memory, r.source   # coins paid, memory charged for, CODE / CVM on error
+    s.as_account(11)            # a session acting as #11 on the same state (its genesis key)
+    s.advance(60_000)           # time moves on; scheduled operations that fall due run
+    s.state_hash()              # hex value ID of the state
 """
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -44,6 +50,46 @@ class Result:
         return self.error is None
 
 
+@dataclass
+class TxResult(Result):
+    """Outcome of a signed transaction (Session.transact / submit). `juice` is execution
+    juice; `fee` every coin paid (juice, per-transaction cost and memory bought); `memory`
+    the change of the state's memory size it was charged for (0 if none or it failed)."""
+
+    elapsed: float = 0.0                 # wall-clock seconds
+    juice_price: int = 1                 # coins per unit of juice when it ran
+    memory: Optional[int] = None         # memory size change charged for
+    fee: int = 0                         # total coins paid
+    source: Optional[str] = None         # CODE (raised by code) or CVM (by the transition)
+    sequence: Optional[int] = None       # the transaction's sequence number
+    tx_hash: Optional[str] = None        # hex value ID of the signed transaction
+    log: Any = None                      # log entries (a CVM vector) or None
+    record: Any = None                   # the CVM Result record (#Result {...})
+
+    @classmethod
+    def from_outcome(cls, o: Any, signed: Any, unwrap: bool = False) -> "TxResult":
+        from kernel.transactions import Result as CVMResult
+        value, code = o.value, o.error
+        if unwrap and o.error is None and value is not None and len(value) > 0:
+            value = value[len(value) - 1].value          # the last form's value
+        elif unwrap and code == Keyword("CHILD") and value is not None and len(value) > 0:
+            last = value[len(value) - 1]                   # the form that failed
+            if isinstance(last, CVMResult):
+                value, code = last.value, last.error
+        r = cls(value=None if code is not None else value, juice=o.juice,
+                juice_price=o.juice_price, memory=o.mem, fee=o.fees, log=o.log,
+                sequence=getattr(signed.value, "sequence", None),
+                tx_hash=signed.value_id().hex(), record=o.result())
+        if code is not None:
+            r.error = code.name if type(code) is Keyword else print_value(code)
+            r.error_value = code
+            r.message = None if value is None else display(value)
+            r.trace = [display(t) for t in (o.trace or ())]
+        if o.source is not None:
+            r.source = o.source.name
+        return r
+
+
 class Session:
     """A local CVM: a state, the account acting, and transaction-at-a-time evaluation."""
 
@@ -51,15 +97,19 @@ class Session:
                  juice_limit: int = DEFAULT_JUICE_LIMIT):
         from stdlib.genesis import FIRST_USER, genesis_state
 
+        self._ledger: list = [None]      # shared with the sessions made by as_account
         self.state = genesis_state() if state is None else state
         self.address = FIRST_USER if address is None else address
         self.juice_limit = juice_limit
+        self.key: Any = None            # signing key (None: the account's genesis key)
 
     def fork(self) -> "Session":
         return Session(self.state, self.address, self.juice_limit)
 
     def eval(self, source: str) -> Result:
-        """Read and evaluate every form of `source` as one atomic transaction."""
+        """Read and evaluate every form of `source` as one atomic transaction, in development
+        mode: unsigned, with no fees, sequence number or memory accounting (`transact` runs
+        a real signed transaction)."""
         try:
             forms = read_all(source)
         except ReaderError as e:
@@ -95,6 +145,111 @@ class Session:
                           juice=ctx.juice, error_value=Keyword("UNEXPECTED"))
         self.state = ctx.state
         return Result(value=value, juice=ctx.juice)
+
+    # --- signed transactions and time (kernel/ledger.py, kernel/transition.py) ------------
+    # `eval` is the development mode: forms run directly as this account, unsigned, with no
+    # fees, no sequence number and no memory accounting. `transact` does what the network
+    # does: a signed transaction in a block, checked, charged and accounted.
+
+    @property
+    def state(self) -> State:
+        """The current state (shared with the sessions `as_account` makes)."""
+        return self._ledger[0]
+
+    @state.setter
+    def state(self, new: State) -> None:
+        self._ledger[0] = new
+
+    @property
+    def timestamp(self) -> int:
+        return self.state.timestamp
+
+    def advance(self, ms: int) -> int:
+        """Move time forward by `ms` milliseconds as an empty block would: the memory pool
+        grows at each growth interval and the scheduled operations that fall due run, each
+        paying for its juice and memory (CAD018). Returns the new timestamp."""
+        if ms < 0:
+            raise ValueError("time only moves forward")
+        from kernel.ledger import advance_time
+        self.state, _ = advance_time(self.state, ms)
+        return self.state.timestamp
+
+    def state_hash(self) -> str:
+        """Hex SHA3-256 value ID of the state: equal states, equal hashes."""
+        return self.state.value_id().hex()
+
+    @property
+    def signing_key(self) -> Any:
+        """The nacl SigningKey this session signs with: the one given to `as_account`, else
+        the account's local genesis key (None if its key is not a genesis key)."""
+        if self.key is not None:
+            return self.key
+        from kernel.ledger import signing_key_for
+        return signing_key_for(self.state, self.address)
+
+    def as_account(self, address: int, key: Any = None) -> "Session":
+        """A session acting as account #address on the same state: what either does, both
+        see. It signs with `key` (a nacl SigningKey or its 32-byte seed), by default the
+        account's genesis key when it is a genesis account."""
+        s = Session(self.state, address, self.juice_limit)
+        s._ledger = self._ledger
+        if key is not None and not hasattr(key, "verify_key"):
+            from nacl.signing import SigningKey
+            key = SigningKey(bytes(key))
+        s.key = key
+        return s
+
+    def transact(self, source: Any) -> "TxResult":
+        """Run source text (or already-read forms) as ONE signed transaction from this
+        account, in a block of its own at the current time: the sequence number must be the
+        next one and goes up; fees (juice used plus the per-transaction juice, at the juice
+        price) are paid; memory the state grows by comes out of the allowance, else is bought
+        from the pool, else the transaction fails with MEMORY and is rolled back (fees still
+        paid). Several forms run in order, all or nothing (a Multi transaction)."""
+        t0 = time.perf_counter()
+        if isinstance(source, str):
+            try:
+                forms = read_all(source)
+            except ReaderError as e:
+                return TxResult(error="SYNTAX", message=str(e), error_value=Keyword("SYNTAX"))
+        else:
+            forms = list(source)
+        try:
+            from kernel.ledger import command_transaction
+            from kernel.transactions import sign
+            key = self.signing_key
+            if key is None:             # no key we know: the CVM refuses the signature
+                from nacl.signing import SigningKey
+                key = SigningKey.generate()
+            tx = command_transaction(self.state, self.address, forms or [None])
+            signed = sign(key, tx)
+        except Exception as e:          # an interpreter bug must not escape
+            return TxResult(error="FATAL", message=f"{type(e).__name__}: {e}",
+                            error_value=Keyword("FATAL"))
+        return self.submit(signed, _unwrap=len(forms) > 1, _t0=t0)
+
+    def submit(self, signed: Any, _unwrap: bool = False, _t0: Optional[float] = None
+               ) -> "TxResult":
+        """Apply a prepared Signed transaction (of any account) in a block of its own."""
+        t0 = time.perf_counter() if _t0 is None else _t0
+        try:
+            from kernel.ledger import submit
+            self.state, outcome = submit(self.state, signed)
+            r = TxResult.from_outcome(outcome, signed, _unwrap)
+        except Exception as e:
+            r = TxResult(error="FATAL", message=f"{type(e).__name__}: {e}",
+                         error_value=Keyword("FATAL"))
+        r.elapsed = time.perf_counter() - t0
+        return r
+
+    def apply_block(self, block: Any, peer_key: Any = None) -> Any:
+        """Apply a Block (a bare one from a trusted local peer, whose key may be given, or
+        one signed by a staked peer); returns the BlockResult record."""
+        from kernel.transition import apply_block, local_peer
+        br = apply_block(self.state, block,
+                         local_peer(self.state) if peer_key is None else peer_key)
+        self.state = br.state
+        return br
 
 
 def _error_result(e: ErrorValue, juice: int) -> Result:

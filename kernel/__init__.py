@@ -19,6 +19,7 @@ from .decoding import decode, decode_multi, encode_multi
 from .equality import dict_key, equals
 from . import op_decoding  # noqa: F401,E402  (code values decode to executable ops)
 from .state import Account, PeerStatus, Record, State  # noqa: E402  (records decode as such)
+from . import transactions  # noqa: F401,E402  (transactions, blocks and results too)
 
 encode = encoding
 

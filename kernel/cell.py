@@ -206,7 +206,13 @@ def value_id(v: Any) -> bytes:
 
 def memory_size(v: Any) -> int:
     """CAD006 memory size: storage of all non-embedded cells reachable from v (0 if none)."""
-    if isinstance(v, Cell):
+    t = type(v)
+    if t is int:
+        if -(1 << 1000) < v < (1 << 1000):     # at most 127 bytes: always embedded
+            return 0
+    elif v is None or t is bool or t is float:
+        return 0
+    elif isinstance(v, Cell):
         return v.memory_size()
     enc = encoding(v)  # native: only a very large integer can be a branch
     return 0 if len(enc) <= MAX_EMBEDDED else len(enc) + MEMORY_OVERHEAD

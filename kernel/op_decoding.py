@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .cell import MissingData
 from .decoding import Decoder, register
 from .fn import CoreFn, Fn
 from .ops import (Cond, Constant, Def, Do, Invoke, Lambda, Let, Local, Lookup, Op, Query,
@@ -19,10 +20,14 @@ from .syntax import Syntax
 from .vectors import Vector
 
 def _ops(v: Any) -> "tuple | None":
-    """The elements of v as ops, or None if v is not a vector of ops."""
-    if not isinstance(v, Vector) or not all(isinstance(x, Op) for x in v):
+    """The elements of v as ops, or None if v is not a vector of ops (or, decoded from a
+    single cell, some of its elements are not available)."""
+    try:
+        if not isinstance(v, Vector) or not all(isinstance(x, Op) for x in v):
+            return None
+        return v.to_tuple()
+    except MissingData:
         return None
-    return v.to_tuple()
 
 
 def _coded(dec: Decoder, tag: int, pos: int):

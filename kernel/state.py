@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from .cell import Cell
+from .cell import Cell, write_ref
 from .decoding import register
 from .hashmaps import Map
 from .index import Index
@@ -127,10 +127,14 @@ class Record(Cell):
 
     # --- cell ----------------------------------------------------------------------------
     def encode_cell(self) -> bytes:
-        return bytes((self.tag,)) + Vector.from_seq(self._f).encoding()[1:]
+        f = self._f
+        if len(f) <= 16:    # the body of a vector leaf, built directly
+            return bytes((self.tag, len(f))) + b"".join(map(write_ref, f))
+        return bytes((self.tag,)) + Vector.from_seq(f).encoding()[1:]
 
     def children(self) -> tuple:
-        return Vector.from_seq(self._f).children()
+        f = self._f
+        return f if len(f) <= 16 else Vector.from_seq(f).children()
 
     def __eq__(self, other: Any) -> bool:
         if self is other:

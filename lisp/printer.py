@@ -283,6 +283,8 @@ def _register_records() -> None:
     from kernel.state import Account, PeerStatus, State
     for cls in (State, Account, PeerStatus):
         _CONTAINERS[cls] = lambda v: _entries("{", v.items())
+    from kernel.transactions import Result     # #Result {..}, as a generic 0xdd record prints
+    _CONTAINERS[Result] = _record
 
 
 _register_records()

@@ -108,7 +108,9 @@ def _boundary(ctx: Context, saved: tuple, run: Callable[[], Any], rollback: bool
         value, rollback = r.value, True
     except (Halt, Return) as h:
         value = h.value
-    except ErrorValue:
+    except ErrorValue as e:
+        if e.address is None:   # where the error was raised (the Result's :eaddr)
+            e.address = ctx.address
         _restore(ctx, saved)
         raise
     except Exceptional as x:
