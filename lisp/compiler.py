@@ -314,7 +314,14 @@ def _set_bang(ctx, form, scope, d):
         acct = ctx.account()
         if acct is not None and acct.environment.contains(sym):
             return Def(sym, exp)
-        raise error(UNDECLARED, sym.name)
+        # Not defined yet (e.g. a def earlier in the same form): as in the reference, check
+        # when it runs: (cond (lookup-meta *address* 'sym) (def sym exp) (fail :UNDECLARED 'sym))
+        ctx.charge(2 * J.COMPILE_NODE)
+        name = Constant(sym)
+        return Cond((Invoke(Constant(_core("lookup-meta")),
+                            (Special.by_symbol[Symbol("*address*")], name)),
+                     Def(sym, exp),
+                     Invoke(Constant(_core("fail")), (Constant(Keyword("UNDECLARED")), name))))
     return SetLocal(pos, exp)
 
 

@@ -6,6 +6,11 @@
     #8   core library (convex.core)      #9   registry actor   #10 trust actor
     #11  genesis user                    #12  genesis peer controller
     #13  first user (the account a Session acts as)
+    #14- the standard libraries (convex.asset, convex.fungible, asset.nft.simple, ...)
+
+Every library is registered in the Convex Name System (CNS) kept by the registry #9, under
+the name its file starts with, together with convex.core, convex.registry, convex.trust,
+the alias convex.cns and init.
 
 #2-#7 hold the unissued coins (999 of the 1000 emeralds); #2 controls #3-#7. The memory pool
 starts with its reference coins; of what remains 80% goes to the users (half to #11, the rest
@@ -117,17 +122,65 @@ def _governance_accounts(key) -> list:
     ]
 
 
-def _deploy_library(state: State, name: str) -> State:
+def _run_as(state: State, address: int, src: str) -> State:
+    """Evaluate Convex Lisp as an account during genesis (no juice limit, no fees)."""
+    from lisp import read_all
+    from lisp.expander import eval_form
+
+    ctx = Context(state, address, juice_limit=1 << 62)
+    for form in read_all(src):
+        eval_form(ctx, form)
+    return ctx.state
+
+
+def _deploy_library(state: State, name: str) -> tuple:
     """Deploy a library actor from the governance account, which becomes its controller.
-    The file's first form names the library; the rest is the actor's code."""
+    The file's first form names the library ('convex.fungible); the rest is the actor's
+    code. Returns the new state and the library's CNS name."""
     from lisp import read_all
 
+    from kernel.binding import unwrap
     from kernel.core.accounts import deploy
 
-    forms = list(read_all(source(name)))[1:]
+    forms = list(read_all(source(name)))
+    cns_name = unwrap(unwrap(forms[0])[1])
     ctx = Context(state, GOVERNANCE, juice_limit=1 << 62)
-    deploy(ctx, read_all(f"(set-controller #{GOVERNANCE})") + forms, 0)
-    return ctx.state
+    deploy(ctx, read_all(f"(set-controller #{GOVERNANCE})") + forms[1:], 0)
+    return ctx.state, cns_name
+
+
+def _register(state: State, name, address: int) -> State:
+    """Create the CNS record name -> #address, controlled by governance (#6, the root owner)."""
+    return _run_as(state, GOVERNANCE, f"(#{REGISTRY}/create '{name} #{address})")
+
+
+# Libraries deployed after the user accounts (#14 onwards), in order, each registered in CNS
+# under the name its file starts with. Later ones import earlier ones.
+STANDARD_LIBRARIES = (
+    "asset.cvx",                # convex.asset
+    "fungible.cvx",             # convex.fungible
+    "nft/simple.cvx",           # asset.nft.simple
+    "nft/basic.cvx",            # asset.nft.basic
+    "trust/whitelist.cvx",      # convex.trust.whitelist
+    "trust/delegate.cvx",       # convex.trust.delegate
+    "trust/ownership.cvx",      # convex.trust.ownership-monitor
+    "trust/monitors.cvx",       # convex.trust.monitors
+)
+
+
+def _cns_base(state: State) -> State:
+    """The genesis CNS records for the built-in accounts: convex.core (#8), convex.registry
+    (#9), convex.trust (#10), the alias convex.cns (the registry, whose child node is the CNS
+    root, so convex.cns.X names the same as X) and init (#1)."""
+    for name, n in (("convex.core", CORE_ADDRESS), ("convex.registry", REGISTRY),
+                    ("convex.trust", TRUST), ("init", INIT_ADDRESS)):
+        state = _register(state, name, n)
+    state = _run_as(state, GOVERNANCE,
+                    f"(#{REGISTRY}/create 'convex.cns #{REGISTRY} #{GOVERNANCE} nil "
+                    f"[#{REGISTRY} []])")
+    return _run_as(state, CORE_ADDRESS,
+                   '(call *registry* (register {:name "Convex core library" :description '
+                   '"Core functions and macros, visible from every account."}))')
 
 
 @lru_cache(maxsize=1)
@@ -144,8 +197,9 @@ def genesis_state() -> State:
     for form in read_all(source("core.cvx")):
         eval_form(ctx, form)
     state = ctx.state
-    state = _deploy_library(state, "registry.cvx")
-    state = _deploy_library(state, "trust.cvx")
+    state, _ = _deploy_library(state, "registry.cvx")
+    state, _ = _deploy_library(state, "trust.cvx")
+    state = _cns_base(state)
     assert len(state.accounts) == GENESIS_USER
 
     # Users: 80% of the remaining coins, half to the genesis user, the rest shared out
@@ -166,7 +220,15 @@ def genesis_state() -> State:
     peer = PeerStatus.create(Address(GENESIS_PEER), supply)
     state = state.with_peers(Index.EMPTY.assoc(key, peer))
     assert state.total_funds() == MAX_SUPPLY
+
+    # The standard libraries, as actors after the first user, registered in CNS
+    for lib in STANDARD_LIBRARIES:
+        n = len(state.accounts)
+        state, name = _deploy_library(state, lib)
+        state = _register(state, name, n)
+    assert state.total_funds() == MAX_SUPPLY
     return state
 
 
-__all__ = ["genesis_state", "genesis_key", "FIRST_USER", "GENESIS_USER", "GENESIS_PEER"]
+__all__ = ["genesis_state", "genesis_key", "FIRST_USER", "GENESIS_USER", "GENESIS_PEER",
+           "STANDARD_LIBRARIES"]

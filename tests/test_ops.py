@@ -18,6 +18,11 @@ CASES = [
     ("(do 2 *depth*)", "1"),
     ("((fn [a] *depth*) 3)", "1"),
     ("(do (defn f [] *depth*) (f))", "2"),
+    # set! of a definition made earlier in the same form: checked when it runs, as in the
+    # reference (the tutorials' actors define state and set! it in one deploy form)
+    ("(do (def s1 1) (set! s1 2) s1)", "2"),
+    ("(do (def s2 1) (defn bump [] (set! s2 (inc s2))) (bump) (bump))", "3"),
+    ("(try (set! never-defined 1) :undeclared)", ":undeclared"),
 ]
 
 

@@ -147,8 +147,11 @@ def test_state_with_keeps_the_repl_api():
 # --- genesis ------------------------------------------------------------------------------------
 
 def test_genesis_layout():
+    from stdlib.genesis import STANDARD_LIBRARIES
     s = genesis_state()
-    assert len(s.accounts) == 14
+    assert len(s.accounts) == 14 + len(STANDARD_LIBRARIES)     # libraries from #14 on
+    for n in range(14, len(s.accounts)):
+        assert s.account(n).is_actor and s.account(n).controller == Address(6)
     for n in (0, 1):
         a = s.account(n)
         assert a.key is None and a.balance == 0
