@@ -11,6 +11,7 @@ from .binding import AMP, binder, unwrap
 from .cell import Cell, vlq
 from .context import MAX_DEPTH, Context
 from .errors import ARITY, DEPTH, error
+from .jit import run_body
 from .scalars import Symbol
 from .vectors import Vector
 
@@ -65,7 +66,7 @@ class Fn(Cell):
         else:
             env = list(self.env)
             self._bind(env, args)
-        return self.body.ex(ctx, env, d1)
+        return run_body(self.body, ctx, env, d1)
 
     def encode_cell(self) -> bytes:
         return b"\xdf" + Vector.of(self.params, self.body, Vector.from_seq(self.env)).encoding()[1:]

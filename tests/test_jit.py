@@ -1,0 +1,253 @@
+"""Differential tests of the JIT (kernel/jit.py): every program must end the same way with
+the JIT off and with every closure body compiled on its first call -- same error code and
+message or printed value, same juice, same error trace, same account environment -- also when
+juice runs out in the middle of a compiled batch of charges, or depth runs out near a compiled
+body's entry test."""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cvm import session
+from kernel import jit
+from lisp import print_value
+
+CASES = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "cvm-public.jsonl"
+
+FIB = "(defn fib [n] (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))"
+
+
+def outcome(src: str, threshold: "int | None", limit: "int | None" = None, s=None) -> tuple:
+    """How evaluating src ends, with the given JIT threshold and juice limit."""
+    s = session() if s is None else s.fork()
+    if limit is not None:
+        s.juice_limit = limit
+    with jit.threshold(threshold):
+        r = s.eval(src)
+    env = print_value(s.state.account(s.address).environment)
+    return r.error, r.printed if r.error is None else r.message, r.juice, r.trace, env
+
+
+def same(src: str, limit: "int | None" = None, s=None) -> tuple:
+    """src ends the same with the JIT off and forced on; that outcome."""
+    off = outcome(src, None, limit, s)
+    on = outcome(src, 0, limit, s)
+    assert on == off, src
+    return off
+
+
+def same_at_limits(src: str, limits, s=None) -> None:
+    for limit in limits:
+        same(src, limit, s)
+
+
+# --- the JIT really runs ----------------------------------------------------------------------
+
+def test_fib_compiles_without_interpreter_fallbacks():
+    s = session()
+    s.eval(FIB)
+    with jit.threshold(0):
+        r = s.eval("(fib 15)")
+    assert r.value == 610
+    code = s.eval("fib").value.body.jit_code
+    assert "jit_body" in code.source and ".ex(ctx, el" not in code.source
+
+
+def test_threshold_counts_interpreted_calls_first():
+    s = session()
+    s.eval("(defn f [x] (inc x))")
+    body = s.eval("f").value.body
+    with jit.threshold(2):
+        s.eval("(f 1)")
+        s.eval("(f 1)")
+        assert getattr(body, "jit_code", None) is None
+        s.eval("(f 1)")
+    assert callable(body.jit_code)
+
+
+def test_jit_off_never_runs_compiled_code():
+    s = session()
+    s.eval("(defn f [x] (inc x))")
+    body = s.eval("f").value.body
+
+    def compiled(ctx, env, d):
+        raise AssertionError("compiled code ran with the JIT off")
+    body.jit_code = compiled
+    with jit.threshold(None):
+        assert s.eval("(f 1)").value == 2
+    with jit.threshold(0):
+        assert s.eval("(f 1)").error == "UNEXPECTED"
+
+
+# --- conformance programs ---------------------------------------------------------------------
+
+def _conformance_sources() -> list:
+    if not CASES.exists():
+        return []
+    out = []
+    for line in CASES.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            case = json.loads(line)
+            out += [case[k] for k in ("expr", "expect") if isinstance(case.get(k), str)]
+    return out
+
+
+@pytest.mark.skipif(not CASES.exists(), reason="../shared conformance suite not present")
+def test_conformance_programs_same_with_jit():
+    rng = random.Random(7)
+    for src in _conformance_sources():
+        juice = same(src)[2]
+        if juice:
+            same(src, rng.randrange(juice))     # out of juice somewhere along the way
+
+
+# --- juice: every limit ----------------------------------------------------------------------
+
+PROGRAMS = [  # (definitions, call)
+    (FIB, "(fib 4)"),
+    ("(defn f [v i] (let [x (nth v i) y (count v)] (cond (= x 1) :one (> y 2) (first v) :else "
+     "(get {:a 1} :a))))", "[(f [1 2] 0) (f [5 6 7] 1) (f [3 4] 1)]"),
+    ("(defn s [n] (loop [i 0 acc 0] (if (< i n) (recur (inc i) (+ acc i)) acc)))", "(s 5)"),
+    ("(defn g [a b] (do (def z (vector a b)) (let [[p q] z] (* p q (- a) (dec b)))))",
+     "(g 3 4)"),
+    ("(defn h [x] (let [c (fn [y] (+ x y *depth*))] (c (c 1))))", "(h 10)"),
+    ("(defn k [x] (query (def q x) (set! x 2) x))", "(k 7)"),
+    ("(defn t [x] (try (fail :BOOM \"no\") (+ x *juice*)))", "(t 1)"),
+    ("(defn b [x] (if (> x 1) (+ x 9223372036854775807) (- x 1.5)))", "[(b 5) (b 0)]"),
+]
+
+
+@pytest.mark.parametrize("defs,call", PROGRAMS)
+def test_every_juice_limit(defs, call):
+    """All limits up to the juice the call needs, so a failure lands on every charge."""
+    base = session()
+    assert base.eval(defs).error is None
+    r = same(call, s=base)
+    assert r[0] is None, r
+    same_at_limits(call, range(r[2] + 2), s=base)
+
+
+# --- depth near the limit ---------------------------------------------------------------------
+
+def test_depth_errors_at_every_recursion_depth():
+    deep_body = "(let [a 1] " * 12 + "(do (cond (<= n 0) *depth* (r (dec n))))" + ")" * 12
+    base = session()
+    base.eval(f"(defn r [n] {deep_body})")
+    for n in range(0, 30):
+        same(f"(r {n})", s=base)
+    base.eval("(defn r2 [n] (if (<= n 0) *depth* (inc (r2 (dec n)))))")
+    for n in range(80, 90):
+        same(f"(r2 {n})", s=base)
+
+
+# --- state changes seen by compiled lookups --------------------------------------------------
+
+def test_redefinition_is_seen_by_compiled_code():
+    r = same("(def x 1) (defn f [] x) (def a (f)) (def x 2) [a (f)]")
+    assert r[1] == "[1 2]"
+    base = session()
+    base.eval("(def x 1) (defn f [] x)")
+    with jit.threshold(0):
+        assert base.eval("(f)").value == 1
+        base.eval("(def x 5)")
+        assert base.eval("(f)").value == 5
+        assert base.eval("(do (undef x) (f))").error == "UNDECLARED"
+
+
+# --- random programs -------------------------------------------------------------------------
+
+# core functions with their usual argument counts (other counts are drawn now and then)
+CORE_CALLS = {"+": (0, 1, 2, 3), "-": (1, 2, 3), "*": (0, 2, 3), "<": (2, 3), ">": (2,),
+              "<=": (2,), ">=": (2,), "=": (2,), "==": (2, 3), "!=": (2,), "inc": (1,),
+              "dec": (1,), "not": (1,), "nil?": (1,), "count": (1,), "first": (1,),
+              "nth": (2,), "get": (2, 3), "vector": (0, 2, 3), "str": (1, 2), "max": (1, 2),
+              "apply": (2,), "assoc": (3,), "conj": (2,)}
+LEAVES = ["0", "1", "2", "-3", "7", "9223372036854775807", "-9223372036854775808",
+          "18446744073709551616", "1.5", "##NaN", "nil", "true", "false", ":k", "\"s\"", "[]",
+          "[1 2 3]", "{:a 1}", "#{1}", "*juice*", "*depth*", "*result*", "g0", "g1"]
+
+
+@st.composite
+def exprs(draw, scope: tuple, depth: int) -> str:
+    """A random expression over the locals in scope."""
+    choices = ["leaf", "local"] if depth <= 0 else [
+        "leaf", "local", "call", "call", "call", "if", "cond", "do", "let", "loop", "fn",
+        "def", "set", "query", "try", "user", "exit", "closure"]
+    kind = draw(st.sampled_from(choices))
+    sub = lambda s=scope: draw(exprs(s, depth - 1))  # noqa: E731
+    if kind == "local" and scope:
+        return draw(st.sampled_from(scope))
+    if kind in ("leaf", "local"):
+        return draw(st.sampled_from(LEAVES))
+    if kind == "call":
+        f = draw(st.sampled_from(sorted(CORE_CALLS)))
+        n = draw(st.sampled_from(CORE_CALLS[f] * 6 + (0, 1, 2, 3)))
+        if f == "apply":
+            return f"(apply {draw(st.sampled_from(['+', 'vector', 'f0']))} [{sub()} {sub()}])"
+        return "(" + " ".join([f] + [sub() for _ in range(n)]) + ")"
+    if kind == "if":
+        return f"(if {sub()} {sub()} {sub()})"
+    if kind == "cond":
+        return "(cond " + " ".join(sub() for _ in range(draw(st.integers(0, 5)))) + ")"
+    if kind == "do":
+        return "(do " + " ".join(sub() for _ in range(draw(st.integers(0, 3)))) + ")"
+    if kind == "let":
+        name = f"l{len(scope)}"
+        if draw(st.booleans()):
+            return f"(let [{name} {sub()}] {sub(scope + (name,))})"
+        other = f"m{len(scope)}"
+        return f"(let [[{name} {other}] {sub()}] {sub(scope + (name, other))})"
+    if kind == "loop":
+        i, acc = f"i{len(scope)}", f"a{len(scope)}"
+        inner = scope + (i, acc)
+        k = draw(st.integers(0, 4))
+        step = draw(st.sampled_from([f"(recur (inc {i}) {sub(inner)})", f"(recur (inc {i}))",
+                                     f"(do {sub(inner)} (recur (inc {i}) {acc}))",
+                                     f"(let [t {sub(inner)}] (recur (inc {i}) t))"]))
+        return f"(loop [{i} 0 {acc} {sub()}] (if (< {i} {k}) {step} {sub(inner)}))"
+    if kind == "fn":
+        p = f"p{len(scope)}"
+        return f"((fn [{p}] {sub(scope + (p,))}) {sub()})"
+    if kind == "closure":
+        c, p, q = f"c{len(scope)}", f"p{len(scope)}", f"q{len(scope)}"
+        fn = draw(st.sampled_from([
+            f"(fn [{p}] {sub(scope + (p,))})",
+            f"(fn ([{p}] {sub(scope + (p,))}) ([{p} {q}] {sub(scope + (p, q))}))",
+            f"(fn [{p} & {q}] {sub(scope + (p, q))})",
+            f"(fn [{p}] (if {sub(scope + (p,))} (recur {sub(scope + (p,))}) {p}))"]))
+        return f"(let [{c} {fn}] ({c} ({c} {sub()})))"
+    if kind == "def":
+        return f"(def {draw(st.sampled_from(['g0', 'g1']))} {sub()})"
+    if kind == "set" and scope:
+        return f"(set! {draw(st.sampled_from(scope))} {sub()})"
+    if kind == "query":
+        return f"(query {sub()})"
+    if kind == "try":
+        return f"(try {sub()} {sub()})"
+    if kind == "user":
+        f = draw(st.sampled_from(["f0", "f1", "f2"]))
+        return f"({f} {sub()})"
+    return draw(st.sampled_from([f"(return {sub()})", f"(fail :X {sub()})",
+                                 f"(tailcall (f0 {sub()}))", f"(halt {sub()})",
+                                 f"(rollback {sub()})", f"(reduce + 0 [1 {sub()}])"]))
+
+
+@st.composite
+def programs(draw) -> str:
+    fns = [f"(defn f{i} [x] {draw(exprs(('x',), 4))})" for i in range(3)]
+    main = f"(defn main [y z] {draw(exprs(('y', 'z'), 5))})"
+    return (f"(def g0 1) {' '.join(fns)} {main} "
+            f"[(main 1 [2]) (main {draw(exprs((), 2))} nil) {draw(exprs((), 3))}]")
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(programs(), st.lists(st.floats(0, 1), min_size=1, max_size=3))
+def test_random_programs_same_with_jit(src, fractions):
+    juice = same(src, limit=200_000)[2]
+    same_at_limits(src, sorted({int(juice * f) for f in fractions}))
