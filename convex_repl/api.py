@@ -54,7 +54,9 @@ class Result:
 class TxResult(Result):
     """Outcome of a signed transaction (Session.transact / submit). `juice` is execution
     juice; `fee` every coin paid (juice, per-transaction cost and memory bought); `memory`
-    the change of the state's memory size it was charged for (0 if none or it failed)."""
+    the change of the state's memory size it was charged for (negative: allowance given
+    back; for a MEMORY failure, the growth that could not be paid for; 0 if it failed
+    otherwise)."""
 
     elapsed: float = 0.0                 # wall-clock seconds
     juice_price: int = 1                 # coins per unit of juice when it ran

@@ -42,7 +42,8 @@ class Meter:
     __slots__ = ("known",)
 
     def __init__(self) -> None:
-        self.known: dict = {}       # id(cell) -> (cell, encoding length, memory size)
+        # id(cell) -> (cell, encoding length, memory size, length of a ref to it)
+        self.known: dict = {}
 
     def size(self, v: Any) -> int:
         """The memory size of v (equal to kernel.memory_size(v))."""
@@ -58,12 +59,15 @@ class Meter:
             return 1, 0
         if t is float:
             return 9, 0
-        c = v._cache
-        if c is not None and c[2] is not None:
-            return len(c[0]), c[2]
         k = self.known.get(id(v))
         if k is not None:
             return k[1], k[2]
+        c = v._cache
+        if c is not None and c[2] is not None:
+            n = len(c[0])
+            self.known[id(v)] = (v, n, c[2], _BRANCH_REF if n > MAX_EMBEDDED or v.always_branch
+                                 else n)
+            return n, c[2]
         if isinstance(v, Record):
             f = v._f
             if len(f) > 16:
@@ -84,6 +88,8 @@ class Meter:
             if tx is int:
                 if -128 <= x < 128:
                     length += 1 if x == 0 else 2
+                elif -(1 << 63) <= x < (1 << 63):
+                    length += (x + (x < 0)).bit_length() // 8 + 2
                 else:
                     n = _int_length(x)
                     if n > MAX_EMBEDDED:
@@ -95,6 +101,11 @@ class Meter:
             if x is None or tx is bool:
                 length += 1
                 continue
+            k = known.get(id(x))
+            if k is not None:
+                length += k[3]
+                mem += k[2]
+                continue
             if tx is float:
                 length += 9
                 continue
@@ -103,26 +114,28 @@ class Meter:
             c = x._cache
             if c is not None and c[2] is not None:
                 n, m = len(c[0]), c[2]
+                length += _BRANCH_REF if n > MAX_EMBEDDED or x.always_branch else n
             else:
-                k = known.get(id(x))
-                if k is not None:
-                    n, m = k[1], k[2]
-                else:
-                    n, m = self._measure(x)
-            length += _BRANCH_REF if n > MAX_EMBEDDED or x.always_branch else n
+                self._measure(x)
+                k = known[id(x)]
+                length += k[3]
+                m = k[2]
             mem += m
-        if length > MAX_EMBEDDED or v.always_branch:
+        branch = length > MAX_EMBEDDED or v.always_branch
+        if branch:
             mem += length + MEMORY_OVERHEAD
-        self.known[id(v)] = (v, length, mem)
+        known[id(v)] = (v, length, mem, _BRANCH_REF if branch else length)
         return length, mem
 
     def known_size(self, v: Any) -> "tuple | None":
         """(encoding length, memory size) if already known (cached or measured), else None."""
+        k = self.known.get(id(v))
+        if k is not None:
+            return k[1], k[2]
         c = getattr(v, "_cache", None)
         if c is not None and c[2] is not None:
             return len(c[0]), c[2]
-        k = self.known.get(id(v))
-        return None if k is None else (k[1], k[2])
+        return None
 
     def note_account_change(self, base: Any, new: Any, n: int, old_acct: Any,
                             new_acct: Any) -> None:
@@ -147,12 +160,16 @@ class Meter:
             if hlen <= MAX_EMBEDDED or hlen + n1 - n0 <= MAX_EMBEDDED:
                 return
             delta += n1 - n0
-        self.known[id(new)] = (new, kb[0], kb[1] + delta)
+        self.known[id(new)] = (new, kb[0], kb[1] + delta,
+                               _BRANCH_REF if kb[0] > MAX_EMBEDDED else kb[0])
 
     def _exact(self, v: Any) -> tuple:
         m = memory_size(v)
         if isinstance(v, Cell):
-            return len(v.encoding()), m
+            n = len(v.encoding())
+            ref = _BRANCH_REF if n > MAX_EMBEDDED or v.always_branch else n
+            self.known[id(v)] = (v, n, m, ref)
+            return n, m
         from .cell import encoding
         return len(encoding(v)), m
 

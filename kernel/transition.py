@@ -44,10 +44,12 @@ from . import juice as J
 from .blobs import Blob, String
 from .cell import BranchRef
 from .context import Context, exit_error
+from .core.accounts import actor_call, swap_price, transfer
 from .errors import (DEPTH, FATAL, JUICE, MEMORY, NOBODY, SEQUENCE, SIGNATURE, STATE, TRUST,
-                     ErrorValue, Exceptional, Halt, Return, Rollback)
+                     ErrorValue, Exceptional, Halt, Return, Rollback, error)
 from .hashmaps import Map
 from .memory import Meter
+from .ops import Op
 from .records import Signed
 from .scalars import Address, Keyword
 from .state import (MAX_TRANSACTION_JUICE, MEMORY_POOL_GROWTH, MEMORY_POOL_GROWTH_INTERVAL,
@@ -143,9 +145,12 @@ def _fail(state: State, code: Keyword, message: str, source: Keyword = CVM) -> O
 # Transactions
 # ------------------------------------------------------------------------------------------------
 
-def apply_signed(state: State, signed: Any, meter: Optional[Meter] = None) -> Outcome:
+def apply_signed(state: State, signed: Any, meter: Optional[Meter] = None,
+                 signature_ok: Optional[bool] = None) -> Outcome:
     """Check and apply one signed transaction (State.applyTransaction(SignedData)).
-    `meter` measures memory sizes (share one across the transactions of a block)."""
+    `meter` measures memory sizes (share one across the transactions of a block);
+    `signature_ok`, if known, says whether the signature is valid for the public key it
+    carries (that key must still be the origin's key)."""
     tx = signed.value if type(signed) is Signed else None
     if not isinstance(tx, Transaction):
         return _fail(state, K("FORMAT"), "Not a signed transaction")
@@ -160,7 +165,11 @@ def apply_signed(state: State, signed: Any, meter: Optional[Meter] = None) -> Ou
     key = acct._f[1]
     if key is None:
         return _fail(state, STATE, f"Transaction for account that is an Actor: #{n}")
-    if not verify(signed, key):
+    if signature_ok is None:
+        signature_ok = verify(signed, key)
+    elif signature_ok:
+        signature_ok = signed.public_key == key.data
+    if not signature_ok:
         return _fail(state, SIGNATURE, "Bad signature")
     return apply_transaction(state, tx, meter)
 
@@ -229,30 +238,36 @@ def run_transaction(ctx: Context, tx: Any) -> tuple:
 def _execute(ctx: Context, tx: Transaction, d: int = 0) -> Any:
     t = type(tx)
     if t is Transfer:
-        from .core.accounts import transfer
         ctx.charge(J.TRANSFER)
         return transfer(ctx, tx._f[2].n, tx._f[3], d)
     if t is Invoke:
-        from lisp.expander import eval_form
-        value = eval_form(ctx, tx._f[2], d)
+        value = _eval_form()(ctx, tx._f[2], d)
         ctx.result = value
         return value
     if t is Call:
-        from .core.accounts import actor_call
         return actor_call(ctx, tx._f[2], tx._f[3], tx._f[4], list(tx.args), d)
     if t is Multi:
         return _execute_multi(ctx, tx, d)
-    from .errors import error
-    from .ops import Op
     if isinstance(tx, Op):
         return tx.run(ctx, None, d + 1)
     raise error(STATE, f"Unknown transaction type: {t.__name__}")
 
 
+_EVAL: Any = None
+
+
+def _eval_form() -> Any:
+    """lisp.expander.eval_form (the kernel does not import the compiler when loaded)."""
+    global _EVAL
+    if _EVAL is None:
+        from lisp.expander import eval_form
+        _EVAL = eval_form
+    return _EVAL
+
+
 def _execute_multi(ctx: Context, tx: Multi, d: int) -> Any:
     """Run the children in turn; each child's failure rolls back only that child, except in
     mode ALL where the first failure rolls back everything (:CHILD error, results as value)."""
-    from .errors import error
     mode = tx.mode
     txs = tx.txs
     if type(txs) is BranchRef:
@@ -358,7 +373,6 @@ def complete(ctx: Context, state0: State, origin: int, tx_juice: int, price: int
             if purchase > 0:
                 pool, pool_value = state.memory_pool, state.memory_value
                 try:
-                    from .core.accounts import swap_price
                     memory_spend = swap_price(purchase, pool, pool_value)
                 except ValueError:
                     memory_spend = J.LONG_MAX
@@ -474,7 +488,6 @@ def _run_scheduled(with_entry: State, state: State, address: Any, op: Any,
                    meter: Optional[Meter] = None) -> Outcome:
     """Run one scheduled op as its account. Memory is measured from the state that still held
     the entry (so its memory comes back); any failure returns to the state without it."""
-    from .ops import Op
     if type(address) is not Address or not isinstance(op, Op):
         return _fail(state, STATE, "Invalid schedule entry")
     n = address.n
@@ -524,6 +537,11 @@ def apply_block(state: State, block: Any, peer_key: Any = None) -> BlockResult:
     """State.applyBlock: apply a signed Block (signed by a staked peer) or, for a trusted
     local peer, a bare Block with that peer's key given (fees for an unknown peer all go to
     the reward pool). The same blocks from the same state always give the same state hash."""
+    with gc_paused():
+        return _apply_block_checked(state, block, peer_key)
+
+
+def _apply_block_checked(state: State, block: Any, peer_key: Any) -> BlockResult:
     if type(block) is Signed:
         b = block.value
         if type(b) is not Block:
@@ -539,42 +557,75 @@ def apply_block(state: State, block: Any, peer_key: Any = None) -> BlockResult:
         return _invalid(state, None, "Not a block")
     if type(peer_key) is bytes:
         peer_key = Blob(peer_key)
-    with gc_paused():
-        return _apply_block(state, block, peer_key)
-
-
-def _apply_block(state: State, block: Block, peer_key: Any) -> BlockResult:
-    meter = Meter()
-    state = apply_time(state, block.timestamp)
-    state, _scheduled, fees = apply_scheduled(state, meter=meter)
-    results = []
-    for i, signed in enumerate(block.transactions):
-        o = apply_signed(state, signed, meter)
-        results.append(o.result(i))
-        fees += o.juice_fees
-        state = o.state
-    state = distribute_fees(state, peer_key, fees, block.timestamp)
-    return BlockResult.create(state, results)
+    state, outcomes = _run_block(state, block, peer_key)
+    return BlockResult.create(state, [o.result(i) for i, o in enumerate(outcomes)])
 
 
 def apply_block_outcomes(state: State, block: Block, peer_key: Any = None) -> tuple:
     """Like apply_block for a bare trusted Block, but returning the Outcome of each
     transaction (state, outcomes) for callers that want more than the Result records."""
     with gc_paused():
-        return _apply_block_outcomes(state, block, peer_key)
+        return _run_block(state, block, peer_key)
 
 
-def _apply_block_outcomes(state: State, block: Block, peer_key: Any) -> tuple:
+def _run_block(state: State, block: Block, peer_key: Any) -> tuple:
+    """Time, scheduled operations, the transactions, fees: (state, transaction outcomes)."""
     meter = Meter()
     state = apply_time(state, block.timestamp)
     state, _scheduled, fees = apply_scheduled(state, meter=meter)
+    txs = block.transactions
+    checks = prefetch_signatures(txs)
     outcomes = []
-    for signed in block.transactions:
-        o = apply_signed(state, signed, meter)
+    for i, signed in enumerate(txs):
+        ok = None if checks is None else checks(i)
+        o = apply_signed(state, signed, meter, ok)
         outcomes.append(o)
         fees += o.juice_fees
         state = o.state
     return distribute_fees(state, peer_key, fees, block.timestamp), outcomes
+
+
+# Signatures of a large block are checked on other cores while its transactions run:
+# libsodium releases the GIL, and whether a signature is valid for the key it carries does
+# not depend on the state (each is compared with the origin's key when its turn comes).
+PARALLEL_MIN = 64           # fewer transactions than this: verify in turn
+_CHUNK = 32
+_POOL: Any = None
+
+
+def prefetch_signatures(txs: Any) -> Any:
+    """A function i -> whether signed transaction i's signature is valid for its own key,
+    computed ahead on worker threads; None when not worth it (small block, one core)."""
+    import os
+    n = len(txs)
+    if n < PARALLEL_MIN or (os.cpu_count() or 1) < 2:
+        return None
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+        _POOL = ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 2) - 1),
+                                   thread_name_prefix="verify")
+    items = list(txs)
+    futures = [_POOL.submit(_verify_chunk, items[j:j + _CHUNK]) for j in range(0, n, _CHUNK)]
+    done: dict = {}
+
+    def check(i: int) -> bool:
+        c = i // _CHUNK
+        r = done.get(c)
+        if r is None:
+            r = done[c] = futures[c].result()
+        return r[i - c * _CHUNK]
+    return check
+
+
+def _verify_chunk(items: list) -> list:
+    out = []
+    for x in items:
+        try:
+            out.append(type(x) is Signed and verify(x))
+        except Exception:       # malformed: the transaction will fail its own checks
+            out.append(False)
+    return out
 
 
 def distribute_fees(state: State, peer_key: Any, fees: int, timestamp: int) -> State:

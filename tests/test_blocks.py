@@ -194,3 +194,30 @@ def test_session_apply_block():
     assert br.results[0].value == 9 and s.state is br.state
     assert s.timestamp == b.timestamp
     assert isinstance(local_peer(s.state), Blob)
+
+
+def test_large_blocks_check_signatures_ahead_with_the_same_results():
+    import kernel.transition as T
+    from nacl.signing import SigningKey
+    st = genesis_state()
+    new_key = SigningKey(b"\x09" * 32)
+    txs = [sign(K13, Transfer.create(FIRST_USER, i + 1 - 4 * (i > 8), GENESIS_PEER, 1))
+           for i in range(70)]                  # #13's sequence numbers skip positions 5-8
+    txs[5] = sign(new_key, Transfer.create(GENESIS_USER, 1, FIRST_USER, 1))     # wrong key
+    txs[6] = invoke(K11, GENESIS_USER, 1,                                        # key changes
+                    f"(set-key 0x{bytes(new_key.verify_key).hex()})")
+    txs[7] = sign(K11, Transfer.create(GENESIS_USER, 2, FIRST_USER, 1))         # old key now
+    txs[8] = sign(new_key, Transfer.create(GENESIS_USER, 2, FIRST_USER, 1))     # new key
+    block = sign(PEER_KEY, Block.create(st.timestamp + 1, txs))
+    assert len(txs) >= T.PARALLEL_MIN
+    ahead = apply_block(st, block)
+    saved = T.PARALLEL_MIN
+    T.PARALLEL_MIN = 10**9
+    try:
+        in_turn = apply_block(st, block)
+    finally:
+        T.PARALLEL_MIN = saved
+    assert value_id(ahead) == value_id(in_turn)
+    errors = [r.error for r in ahead.results]
+    assert errors[5:9] == [Keyword("SIGNATURE"), None, Keyword("SIGNATURE"), None]
+    assert errors.count(None) == 70 - 2

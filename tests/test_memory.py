@@ -120,7 +120,7 @@ def test_out_of_allowance_and_coins_fails_with_memory_and_changes_only_the_fee()
 
 
 def test_memory_failure_keeps_the_fee_but_not_a_transfer():
-    s, n = new_account(Session(), 10**8)
+    s, _ = new_account(Session(), 10**8)
     peer_before = s.state.account(12).balance
     r = s.transact(f"(transfer #12 1000) (def big {big_vector(300)})")
     assert r.error == "MEMORY"

@@ -290,7 +290,9 @@ def test_multi_transaction_modes():
     t_ok = Invoke.create(USER, 0, read("(def a 1)"))
     t_bad = Invoke.create(USER, 0, read("(fail :BAD \"bad\")"))
     t_ok2 = Invoke.create(USER, 0, read("(def b 2)"))
-    env = lambda o: account(o.state).environment  # noqa: E731
+    def env(o):
+        return account(o.state).environment
+
     o = apply_signed(s.state, sign(KEY, Multi.create(USER, 1, Multi.ANY, [t_ok, t_bad, t_ok2])))
     assert o.error is None and [r.error for r in o.value] == [None, Keyword("BAD"), None]
     assert env(o).get(Symbol("a")) == 1 and env(o).get(Symbol("b")) == 2
