@@ -1,7 +1,7 @@
 """The public CVM conformance suite (../shared/conformance), run through our Session API.
 
-The pass rate may only go up: MIN_PASS_RATE is the rate this project has reached. Cases
-tagged `fixture` need setup the suite does not describe and are excluded, as by the tool.
+Every case must pass except the few listed in KNOWN, each with the reason it cannot pass.
+Cases tagged `fixture` need setup the suite does not describe and are excluded, as by the tool.
 """
 from __future__ import annotations
 
@@ -14,7 +14,31 @@ import pytest
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CASES = SHARED / "conformance" / "cvm-public.jsonl"
 TOOL = SHARED / "tools" / "conformance.py"
-MIN_PASS_RATE = 0.990  # reached 99.0% (1134/1145); raised as conformance improves, never lowered
+
+# The tool re-checks `eq` cases by evaluating `(= expr expect)`. That wrapper changes what these
+# expressions observe, so they fail for any implementation with the reference's semantics:
+_DEPTH = ("*depth* counts op nesting, so inside the tool's (= ...) wrapper it is one deeper "
+          "than when the expression runs alone (the value printed alone matches)")
+_EXIT = ("halt/rollback end the whole transaction, including the tool's (= ...) wrapper, "
+         "which then returns the value instead of true (the value printed alone matches)")
+KNOWN = {
+    "CompilerTest.testComments.0": "the expression ends in a ;; comment that swallows the rest "
+                                   "of the tool's (= expr expect) wrapper (SYNTAX)",
+    "CompilerTest.testDo.2": _DEPTH,
+    "CompilerTest.testLambda.2": _DEPTH,
+    "CompilerTest.testIf.6": _DEPTH,
+    "ContextTest.testDepth.5": _DEPTH,
+    "ContextTest.testDepth.6": _DEPTH,
+    "ContextTest.testDepth.7": _DEPTH,
+    "ContextTest.testDepth.9": _DEPTH,
+    "CoreTest.testRollback.1": _EXIT,
+    "ExceptionTest.testHalt.0": _EXIT,
+    # The reference compiles core symbols statically (Constants.OPT_STATIC): its own test
+    # expects the core `count` here, and 13 only when static linking is off. We link
+    # statically like the reference; the case was taken from the non-static branch.
+    "CompilerTest.testDefOverCore.1": "static core linking returns the core count, as the "
+                                      "reference does with OPT_STATIC",
+}
 
 pytestmark = pytest.mark.skipif(not CASES.exists() or not TOOL.exists(),
                                 reason="../shared conformance suite not present")
@@ -27,21 +51,25 @@ def _load_tool():
     return mod
 
 
-def test_public_conformance_rate():
+def test_public_conformance():
     from convex_repl.api import Session
 
     tool = _load_tool()
     cases = [json.loads(line) for line in CASES.read_text(encoding="utf-8").splitlines()
              if line.strip()]
     cases = [c for c in cases if "fixture" not in c.get("tags", [])]
-    failures = []
+    failures, unexpectedly_passing = [], []
     for case in cases:
         try:
             ok, why = tool.check(Session, case)
         except Exception as e:  # a Python exception escaping the API is a failure
             ok, why = False, f"Python exception {type(e).__name__}: {e}"
-        if not ok:
+        known = case["id"] in KNOWN
+        if not ok and not known:
             failures.append(f"{case['id']}: {case['expr']} -- {why}")
-    rate = 1 - len(failures) / len(cases)
-    print(f"conformance: {len(cases) - len(failures)}/{len(cases)} ({rate:.1%})")
-    assert rate >= MIN_PASS_RATE, "\n".join(failures[:40])
+        elif ok and known:
+            unexpectedly_passing.append(case["id"])
+    print(f"conformance: {len(cases) - len(failures) - len(KNOWN)} passed, "
+          f"{len(KNOWN)} known exceptions, of {len(cases)}")
+    assert not failures, "\n".join(failures[:40])
+    assert not unexpectedly_passing, f"now passing, remove from KNOWN: {unexpectedly_passing}"
