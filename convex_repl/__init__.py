@@ -1,7 +1,14 @@
 """convex-repl: the user's side of the toolchain (REPL, CLI, keys, peers, clients)."""
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("convex-repl")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0.0.0+source"
+
+def __getattr__(name: str):
+    # The version is looked up on first use: importlib.metadata costs ~40 ms at start-up.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            v = version("convex-repl")
+        except PackageNotFoundError:  # running from a source tree without installing
+            v = "0.0.0+source"
+        globals()["__version__"] = v
+        return v
+    raise AttributeError(name)

@@ -10,6 +10,12 @@
     s.as_account(11)            # a session acting as #11 on the same state (its genesis key)
     s.advance(60_000)           # time moves on; scheduled operations that fall due run
     s.state_hash()              # hex value ID of the state
+    s.query("(+ 1 2)")          # evaluate without keeping any state change
+    r.elapsed, r.fee, r.memory  # seconds, juice * juice price, memory delta (None if unknown)
+
+Evaluation never lets a Python exception out, except KeyboardInterrupt: it propagates to the
+caller (the REPL cancels with Ctrl-C) and the session's state is left as it was, because
+`state` is only replaced when a transaction completes.
 """
 from __future__ import annotations
 
@@ -40,6 +46,16 @@ class Result:
     juice: int = 0
     trace: list = field(default_factory=list)
     error_value: Any = None              # the CVM error code value itself
+    elapsed: float = 0.0                 # wall-clock seconds of the evaluation
+    juice_price: int = 1                 # coins per unit of juice when it ran
+    memory: Optional[int] = None         # change of the account's memory, None if not tracked
+    error_fn: Optional[str] = None       # name of the innermost function called when it failed
+    error_fn_address: Optional[int] = None   # account defining it, when known
+
+    @property
+    def fee(self) -> int:
+        """Coins this transaction costs: juice used times the juice price."""
+        return self.juice * self.juice_price
 
     @property
     def printed(self) -> Optional[str]:
@@ -118,7 +134,30 @@ class Session:
             return Result(error="SYNTAX", message=str(e), error_value=Keyword("SYNTAX"))
         return self.eval_forms(forms)
 
-    def eval_forms(self, forms: list) -> Result:
+    def query(self, source: str) -> Result:
+        """Evaluate like `eval`, but keep no state change (a query, as in the reference)."""
+        try:
+            forms = read_all(source)
+        except ReaderError as e:
+            return Result(error="SYNTAX", message=str(e), error_value=Keyword("SYNTAX"))
+        return self.eval_forms(forms, commit=False)
+
+    def eval_forms(self, forms: list, commit: bool = True) -> Result:
+        """Evaluate already-read forms as one transaction; `commit=False` makes it a query.
+        The result carries juice, fee (juice price), elapsed time and memory delta."""
+        before = self.state
+        t0 = time.perf_counter()
+        r = self._run(forms, commit)
+        r.elapsed = time.perf_counter() - t0
+        r.juice_price = getattr(before, "juice_price", 1) or 1
+        if r.error is None:
+            m0 = _memory(before, self.address)
+            m1 = _memory(self.state, self.address)
+            if m0 is not None and m1 is not None and m0 != m1:
+                r.memory = m1 - m0
+        return r
+
+    def _run(self, forms: list, commit: bool) -> Result:
         ctx = Context(self.state, self.address, juice_limit=self.juice_limit)
         try:
             value = None
@@ -145,8 +184,95 @@ class Session:
         except Exception as e:  # an interpreter bug must not escape as a Python exception
             return Result(error="UNEXPECTED", message=f"internal error: {type(e).__name__}: {e}",
                           juice=ctx.juice, error_value=Keyword("UNEXPECTED"))
-        self.state = ctx.state
+        if commit:
+            self.state = ctx.state
         return Result(value=value, juice=ctx.juice)
+
+    # --- looking at the state (no juice, no transaction) -----------------------------------
+    @property
+    def juice_price(self) -> int:
+        return getattr(self.state, "juice_price", 1) or 1
+
+    def account_count(self) -> int:
+        return len(self.state.accounts)
+
+    def account_info(self, addr: Optional[int] = None) -> Optional[dict]:
+        """Plain-Python facts about an account, or None if there is no such account."""
+        n = self.address if addr is None else addr
+        a = self.state.account(n)
+        if a is None:
+            return None
+        key = getattr(a, "key", None)
+        parent = getattr(a, "parent", None)
+        controller = getattr(a, "controller", None)
+        return {
+            "address": n,
+            "balance": a.balance,
+            "sequence": a.sequence,
+            "memory": a.memory,
+            "actor": key is None,
+            "key": None if key is None else print_value(key),
+            "controller": None if controller is None else print_value(controller),
+            "parent": None if parent is None else print_value(parent),
+            "definitions": len(a.environment),
+        }
+
+    def accounts(self) -> list:
+        return [self.account_info(n) for n in range(self.account_count())]
+
+    def definitions(self, addr: Optional[int] = None) -> list:
+        """(name, value, metadata) of the definitions in an account's own environment."""
+        n = self.address if addr is None else addr
+        a = self.state.account(n)
+        if a is None:
+            return []
+        out = []
+        for sym, v in a.environment.items():
+            out.append((sym.name, v, a.metadata.get(sym)))
+        out.sort(key=lambda t: t[0])
+        return out
+
+    def visible_names(self, addr: Optional[int] = None) -> list:
+        """Names a symbol can resolve to from an account: its own, its parents', the core."""
+        from kernel.state import CORE_ADDRESS
+
+        names, n, seen = set(), self.address if addr is None else addr, set()
+        while n is not None and n not in seen:
+            seen.add(n)
+            a = self.state.account(n)
+            if a is None:
+                break
+            names.update(sym.name for sym in a.environment.keys())
+            if n == CORE_ADDRESS:
+                break
+            parent = getattr(a, "parent", None)
+            n = CORE_ADDRESS if parent is None else parent.n
+        return sorted(names)
+
+    def metadata(self, name: str, addr: Optional[int] = None) -> Any:
+        """The metadata map of a definition as seen from `addr` (walking parents to the
+        core), or None if the name is not defined."""
+        from kernel.scalars import Symbol
+
+        ctx = Context(self.state, self.address)
+        return ctx.lookup_meta(addr, Symbol(name))
+
+    def doc(self, name: str, addr: Optional[int] = None) -> Optional[dict]:
+        """The :doc metadata of a definition as plain Python: description, signature
+        (list of parameter texts), examples, errors ({code: why}); None if undocumented."""
+        meta = self.metadata(name, addr)
+        if meta is None:
+            return None
+        d = meta.get(Keyword("doc"))
+        if d is None:
+            return None
+        return _doc_to_python(d)
+
+    def lookup(self, name: str, addr: Optional[int] = None) -> Any:
+        from kernel.scalars import Symbol
+
+        ctx = Context(self.state, self.address)
+        return ctx.lookup_value(addr, Symbol(name), None)
 
     # --- signed transactions and time (kernel/ledger.py, kernel/transition.py) ------------
     # `eval` is the development mode: forms run directly as this account, unsigned, with no
@@ -254,12 +380,77 @@ class Session:
         return br
 
 
+def _memory(state: State, n: int) -> Optional[int]:
+    a = state.account(n)
+    return None if a is None else getattr(a, "memory", None)
+
+
+def _doc_to_python(d: Any) -> dict:
+    from kernel.hashmaps import Map
+
+    if not isinstance(d, Map):
+        return {"description": display(d)}
+    out: dict = {}
+    v = d.get(Keyword("description"))
+    if v is not None:
+        out["description"] = display(v)
+    sigs = d.get(Keyword("signature"))
+    if sigs is not None:
+        try:
+            out["signature"] = [print_value(s.get(Keyword("params")) if isinstance(s, Map)
+                                            else s) for s in sigs]
+        except TypeError:
+            out["signature"] = [print_value(sigs)]
+    ex = d.get(Keyword("examples"))
+    if ex is not None:
+        items = []
+        try:
+            for e in ex:
+                if isinstance(e, Map):
+                    code, res = e.get(Keyword("code")), e.get(Keyword("result"))
+                    items.append({"code": display(code) if code is not None else "",
+                                  **({"result": display(res)} if res is not None else {})})
+        except TypeError:
+            pass
+        out["examples"] = items
+    errs = d.get(Keyword("errors"))
+    if isinstance(errs, Map):
+        out["errors"] = {(k.name if type(k) is Keyword else print_value(k)): display(v)
+                         for k, v in errs.items()}
+    return out
+
+
+def _failing_fn(e: ErrorValue) -> tuple:
+    """(name, defining address) of the function the innermost traced call invoked."""
+    from kernel import ops as O
+    from kernel.fn import CoreFn
+    from kernel.scalars import Address
+
+    for t in e.trace:
+        if isinstance(t, str):
+            continue
+        f = getattr(t, "fn", None)
+        if isinstance(f, O.Constant) and isinstance(f.value, CoreFn):
+            return f.value.name, 8
+        if isinstance(f, O.Lookup):
+            a = f.address
+            n = a.value.n if isinstance(a, O.Constant) and type(a.value) is Address else None
+            return f.symbol.name, n
+        return None, None
+    return None, None
+
+
 def _error_result(e: ErrorValue, juice: int) -> Result:
     code = e.code
     name = code.name if type(code) is Keyword else print_value(code)
     msg = None if e.message is None else display(e.message)
     trace = [t if isinstance(t, str) else f"In expression: {print_value(t)}" for t in e.trace]
-    return Result(error=name, message=msg, juice=juice, trace=trace, error_value=code)
+    try:
+        fn, fn_addr = _failing_fn(e)
+    except Exception:
+        fn, fn_addr = None, None
+    return Result(error=name, message=msg, juice=juice, trace=trace, error_value=code,
+                  error_fn=fn, error_fn_address=fn_addr)
 
 
 __all__ = ["Session", "Result"]

@@ -1,0 +1,43 @@
+"""The `convex` entry point. A bare `convex` (or `convex repl`, with only REPL flags) on a
+terminal starts the REPL without importing the command-line machinery (typer) or the kernel
+before the prompt is up: start-up time is the REPL's first impression. Everything else goes
+to `convex_repl.cli.main`."""
+from __future__ import annotations
+
+import os
+import sys
+
+_FLAGS = ("--fresh", "--no-save", "--vi", "--no-color")
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if args[:1] == ["repl"]:
+        args = args[1:]
+    if all(a in _FLAGS for a in args) and sys.stdin.isatty() and sys.stdout.isatty():
+        sys.exit(repl_fast("--fresh" in args, "--no-save" in args, "--vi" in args,
+                           "--no-color" in args))
+    from .cli import main as cli_main
+    cli_main()
+
+
+def repl_fast(fresh: bool, no_save: bool, vi: bool, no_color: bool) -> int:
+    from .repl import run_repl
+    from .workspace import convex_home, peek_address
+    try:
+        home = convex_home()
+    except OSError as e:
+        print(f"convex: error: can't use the convex directory: {e}", file=sys.stderr)
+        return 3
+
+    def make():
+        from .workspace import Workspace
+        return Workspace(home, fresh=fresh, save=not no_save)
+
+    color = not no_color and "NO_COLOR" not in os.environ
+    vi = vi or os.environ.get("CONVEX_EDITING_MODE", "").lower() == "vi"
+    return run_repl(make, vi=vi, color=color, home=home, address=peek_address(home, fresh))
+
+
+if __name__ == "__main__":
+    main()

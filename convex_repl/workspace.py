@@ -1,0 +1,494 @@
+"""The user's local CVM between runs: a Session plus its journal, undo/redo and checkpoints.
+
+Where it lives: the user's convex directory, `$CONVEX_HOME` or `~/.convex` (`convex_home()`).
+
+How it persists (format 1, "journal"): `session.json` holds the current lineage of committed
+transactions, each as `{"address": n, "source": text, "bindings": {"*1": printed, ...}}`, plus
+the acting address and named checkpoints (each its own entry list). Loading replays the
+journal from genesis. States are immutable values, so undo, redo and checkpoints in memory are
+just kept references to earlier states.
+
+State snapshots: `encode_state` / `decode_state` (CAD3 `encode_multi`: the top cell and every
+branch cell) are the one hook. `save` also writes `session.cad3` and records its hash in the
+journal; `load` decodes the snapshot instead of replaying, and falls back to replaying the
+journal if the snapshot is missing, does not match or does not decode. Genesis is cached the
+same way (`cache/genesis-<hash of kernel, lisp and stdlib sources>.cad3`, `cached_genesis`).
+Both are used only once a round trip of genesis through the encoding has been checked to
+give back the same definitions (`faithful`) for the current code; until then sessions are
+saved as the journal alone and replayed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:   # imported lazily: the kernel costs ~150 ms, off the REPL's start path
+    from .api import Result, Session
+
+FORMAT = 1
+DEFAULT_ADDRESS = 13      # stdlib.genesis.FIRST_USER, without importing the kernel
+REPL_VARS = ("*1", "*2", "*3", "*e")
+
+
+def convex_home(create: bool = True) -> Path:
+    """The user's convex directory: $CONVEX_HOME, else ~/.convex."""
+    env = os.environ.get("CONVEX_HOME")
+    p = Path(env).expanduser() if env else Path.home() / ".convex"
+    if create:
+        p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def peek_address(home: Optional[Path], fresh: bool = False) -> int:
+    """The acting address a saved session will have, read cheaply (no kernel import)."""
+    if home is None or fresh:
+        return DEFAULT_ADDRESS
+    try:
+        return int(json.loads((home / "session.json").read_text()).get("address",
+                                                                         DEFAULT_ADDRESS))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return DEFAULT_ADDRESS
+
+
+# --- state snapshot hook ------------------------------------------------------------------------
+
+def encode_state(state: Any) -> Optional[bytes]:
+    """The state as a self-contained CAD3 message (top cell and every branch cell), or None
+    if the kernel cannot encode it."""
+    try:
+        import kernel
+        data = kernel.encode_multi(state)
+    except Exception:
+        return None
+    return bytes(data) if isinstance(data, (bytes, bytearray)) else None
+
+
+def decode_state(data: bytes) -> Any:
+    """A State from `encode_state`'s message, or None if it does not decode to one."""
+    try:
+        import kernel
+        from kernel.state import State
+        v = kernel.decode_multi(data)
+    except Exception:
+        return None
+    return v if isinstance(v, State) else None
+
+
+def _code_fingerprint() -> str:
+    """Hash of everything genesis is made from: the kernel, the compiler, the stdlib."""
+    import kernel
+    import lisp
+    import stdlib
+    h = hashlib.sha3_256()
+    for pkg in (kernel, lisp, stdlib):
+        base = Path(pkg.__file__).parent
+        for f in sorted(base.rglob("*")):
+            if f.suffix in (".py", ".cvx", ".lark") and "__pycache__" not in f.parts:
+                h.update(str(f.relative_to(base)).encode())
+                h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def faithful(original: Any, decoded: Any) -> bool:
+    """Does a decoded state behave like the original? Equal value IDs and, for every
+    definition of every account, a value of the same Python type (so a closure that came back
+    as a generic record is caught)."""
+    try:
+        if decoded is None or decoded.value_id() != original.value_id():
+            return False
+        for n in range(len(original.accounts)):
+            a, b = original.account(n), decoded.account(n)
+            for k, v in a.environment.items():
+                if type(b.environment.get(k)) is not type(v):
+                    return False
+        return True
+    except Exception:
+        return False
+
+
+def cached_genesis(home: Optional[Path]) -> tuple:
+    """(genesis state, whether states survive CAD3 encoding here). Genesis is decoded from
+    `home/cache/genesis-<fingerprint>.cad3` when the kernel, compiler and stdlib are unchanged
+    since it was written and the round trip was checked then; else it is built, and the
+    round trip checked once for this code (the verdict is kept beside the cache)."""
+    from stdlib.genesis import genesis_state
+    if home is None:
+        return genesis_state(), False
+    try:
+        fp = _code_fingerprint()
+    except OSError:
+        return genesis_state(), False
+    cache = home / "cache"
+    path = cache / f"genesis-{fp}.cad3"
+    if (cache / f"genesis-{fp}.no-roundtrip").exists():
+        return genesis_state(), False
+    if path.exists():
+        st = decode_state(path.read_bytes())
+        if st is not None:
+            return st, True
+    st = genesis_state()
+    data = encode_state(st)
+    ok = data is not None and faithful(st, decode_state(data))
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        for old in cache.glob("genesis-*"):
+            old.unlink()
+        if ok:
+            _atomic_write(path, data)
+        else:
+            (cache / f"genesis-{fp}.no-roundtrip").write_text(
+                "states of this kernel do not survive CAD3 encoding yet: sessions are saved "
+                "as a journal of transactions and replayed\n")
+    except OSError:
+        pass
+    return st, ok
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+# --- substitution of *1 *2 *3 *e ----------------------------------------------------------------
+
+def substitute(forms: list, bindings: dict) -> tuple:
+    """Forms with the REPL variables replaced by quoted values; also the names used."""
+    from kernel.hashmaps import Map, Set
+    from kernel.scalars import Symbol
+    from kernel.syntax import Syntax
+    from kernel.vectors import List, Vector
+
+    syms = {Symbol(k): v for k, v in bindings.items()}
+    used: set = set()
+    quote = Symbol("quote")
+
+    def walk(x: Any) -> Any:
+        t = type(x)
+        if t is Symbol:
+            if x in syms:
+                used.add(x.name)
+                return List.of(quote, syms[x])
+            return x
+        if t is Syntax:
+            d = walk(x.datum)
+            return x if d is x.datum else Syntax(d, x.meta)
+        if isinstance(x, List):
+            items = [walk(e) for e in x]
+            return List.from_seq(items) if any(a is not b for a, b in zip(items, x)) else x
+        if isinstance(x, Vector):
+            items = [walk(e) for e in x]
+            return Vector.from_seq(items) if any(a is not b for a, b in zip(items, x)) else x
+        if isinstance(x, Map):
+            pairs = [(walk(k), walk(v)) for k, v in x.items()]
+            return Map.from_pairs(pairs)
+        if isinstance(x, Set):
+            return Set.from_seq([walk(e) for e in x])
+        return x
+
+    if not syms:
+        return forms, used
+    return [walk(f) for f in forms], used
+
+
+# --- the workspace --------------------------------------------------------------------------------
+
+class Workspace:
+    """A Session with a journal of its committed transactions, undo/redo and checkpoints,
+    saved in `home` (None: nothing is saved)."""
+
+    def __init__(self, home: Optional[Path] = None, fresh: bool = False, save: bool = True):
+        from .api import Session
+        self.home = home
+        self.save_enabled = save and home is not None
+        self.warnings: list = []
+        self.genesis, self.snapshots = cached_genesis(home)
+        self.session = Session(state=self.genesis)
+        self.entries: list = []
+        self.undo_stack: list = []   # (state, address, entries) before each change
+        self.redo_stack: list = []
+        self.checkpoints: dict = {}  # name -> {"entries", "address", "state" (if replayed)}
+        if home is not None and not fresh:
+            self.load()
+
+    # --- paths ---------------------------------------------------------------------------
+    @property
+    def journal_path(self) -> Optional[Path]:
+        return None if self.home is None else self.home / "session.json"
+
+    @property
+    def snapshot_path(self) -> Optional[Path]:
+        return None if self.home is None else self.home / "session.cad3"
+
+    @property
+    def address(self) -> int:
+        return self.session.address
+
+    # --- evaluation ------------------------------------------------------------------------
+    def _read(self, source: str, bindings: Optional[dict]):
+        from lisp import ReaderError, read_all
+        try:
+            forms = read_all(source)
+        except ReaderError as e:
+            from kernel.scalars import Keyword
+
+            from .api import Result
+            return None, set(), Result(error="SYNTAX", message=str(e),
+                                       error_value=Keyword("SYNTAX"))
+        forms, used = substitute(forms, bindings or {})
+        return forms, used, None
+
+    def transact(self, source: str, bindings: Optional[dict] = None,
+                 signed: bool = True, as_address: Optional[int] = None) -> Result:
+        """Evaluate `source` as one transaction: a signed one (sequence, fees, memory: what
+        the network does), or with `signed=False` an unsigned development-mode one. Every
+        transaction that changed the state is journaled; one that changed more than the
+        fees and sequence number is an undo step (undoing it also drops the reads after)."""
+        forms, used, err = self._read(source, bindings)
+        if err is not None:
+            return err
+        return self._commit(forms, source, {k: bindings[k] for k in used}, signed, as_address)
+
+    def transact_form(self, form: Any, signed: bool = True) -> Result:
+        """One already-read form as a transaction (journaled as its printed text, which
+        reads back to an equal form)."""
+        from lisp import print_value
+        return self._commit([form], print_value(form), {}, signed)
+
+    def _commit(self, forms: list, source: str, used: dict, signed: bool,
+                as_address: Optional[int] = None) -> Result:
+        before = self._snapshot()
+        acting = self.session.address
+        origin = acting if as_address is None else as_address
+        self.session.address = origin
+        try:
+            if signed:
+                r = self.session.transact(forms)
+            else:
+                r = self.session.eval_forms(forms)
+        finally:
+            self.session.address = acting
+        after = self.session.state
+        if after is not before[0]:
+            from lisp import print_value
+            entry: dict = {"address": origin, "source": source}
+            if not r.ok:
+                entry["ok"] = False         # failed, but paid its fees: replayed as such
+            if not signed:
+                entry["unsigned"] = True
+            if used:
+                entry["bindings"] = {k: print_value(v) for k, v in sorted(used.items())}
+            self.entries.append(entry)      # every change is journaled, for a faithful replay
+            if _meaningful(before[0], after, self.session.address):
+                self.undo_stack.append(before)   # but only real changes are undo steps
+                self.redo_stack.clear()
+        if after is not before[0]:
+            self.save()
+        return r
+
+    def query(self, source: str, bindings: Optional[dict] = None) -> Result:
+        forms, used, err = self._read(source, bindings)
+        if err is not None:
+            return err
+        return self.session.eval_forms(forms, commit=False)
+
+    # --- time travel ---------------------------------------------------------------------
+    def _snapshot(self) -> tuple:
+        return (self.session.state, self.session.address, list(self.entries))
+
+    def _apply(self, snap: tuple) -> None:
+        self.session.state, self.session.address, entries = snap
+        self.entries = list(entries)
+
+    def undo(self) -> bool:
+        if not self.undo_stack:
+            return False
+        self.redo_stack.append(self._snapshot())
+        self._apply(self.undo_stack.pop())
+        self.save()
+        return True
+
+    def redo(self) -> bool:
+        if not self.redo_stack:
+            return False
+        self.undo_stack.append(self._snapshot())
+        self._apply(self.redo_stack.pop())
+        self.save()
+        return True
+
+    def checkpoint(self, name: str) -> None:
+        self.checkpoints[name] = {"entries": list(self.entries), "address": self.address,
+                                  "state": self.session.state}
+        self.save()
+
+    def restore(self, name: str) -> bool:
+        cp = self.checkpoints.get(name)
+        if cp is None:
+            return False
+        state = cp.get("state")
+        if state is None:
+            replayed = self._replay(cp["entries"])
+            if replayed is None:
+                return False
+            state = cp["state"] = replayed
+        self.undo_stack.append(self._snapshot())
+        self.redo_stack.clear()
+        self._apply((state, cp["address"], cp["entries"]))
+        self.save()
+        return True
+
+    def reset(self) -> None:
+        """Back to genesis (undoable)."""
+        self.undo_stack.append(self._snapshot())
+        self.redo_stack.clear()
+        self._apply((self.genesis, _first_user(), []))
+        self.save()
+
+    def set_address(self, n: int, key: Any = None) -> None:
+        """Act as account #n, signing with `key` (a 32-byte seed or nacl SigningKey), by
+        default the account's genesis key. The key is not saved: after a restart the session
+        signs with the genesis key again."""
+        if key is not None and not hasattr(key, "verify_key"):
+            from nacl.signing import SigningKey
+            key = SigningKey(bytes(key))
+        self.session.address = n
+        self.session.key = key
+        self.save()
+
+    def advance(self, ms: int) -> int:
+        self.undo_stack.append(self._snapshot())
+        t = self.session.advance(ms)
+        self.entries.append({"address": self.address, "advance": ms})
+        self.save()
+        return t
+
+    # --- persistence ---------------------------------------------------------------------
+    def save(self) -> None:
+        if not self.save_enabled:
+            return
+        doc: dict = {"format": FORMAT, "address": self.address, "entries": self.entries,
+                     "checkpoints": {k: {"entries": v["entries"], "address": v["address"]}
+                                     for k, v in self.checkpoints.items()}}
+        data = encode_state(self.session.state) if self.snapshots else None
+        if data is not None:
+            _atomic_write(self.snapshot_path, data)
+            doc["snapshot"] = hashlib.sha3_256(data).hexdigest()
+        elif self.snapshot_path.exists():
+            self.snapshot_path.unlink()
+        try:
+            _atomic_write(self.journal_path, json.dumps(doc, indent=1).encode())
+        except OSError as e:
+            self.warnings.append(f"could not save the session: {e}")
+
+    def load(self) -> None:
+        path = self.journal_path
+        if path is None or not path.exists():
+            return
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            self.warnings.append(f"saved session unreadable ({e}); starting from genesis")
+            return
+        if doc.get("format") != FORMAT:
+            self.warnings.append("saved session has an unknown format; starting from genesis")
+            return
+        entries = doc.get("entries") or []
+        for name, cp in (doc.get("checkpoints") or {}).items():
+            self.checkpoints[name] = {"entries": cp.get("entries") or [],
+                                      "address": cp.get("address", _first_user())}
+        state = None
+        snap = doc.get("snapshot")
+        if snap and self.snapshots and self.snapshot_path.exists():
+            data = self.snapshot_path.read_bytes()
+            if hashlib.sha3_256(data).hexdigest() == snap:
+                state = decode_state(data)
+        if state is None:
+            state = self._replay(entries, partial=True)
+            entries = self._replayed_entries
+        self.session.state = state
+        self.entries = list(entries)
+        addr = doc.get("address", _first_user())
+        if self.session.state.account(addr) is not None:
+            self.session.address = addr
+
+    _replayed_entries: list = []
+
+    def _replay(self, entries: list, partial: bool = False) -> Any:
+        """The state after replaying entries from genesis; with `partial` stops at the first
+        entry that fails (warning) and keeps what replayed, else returns None on failure."""
+        from lisp import read
+
+        from .api import Session
+        s = Session(state=self.genesis)
+        s.juice_limit = self.session.juice_limit
+        done = []
+        for i, e in enumerate(entries):
+            ok = True
+            try:
+                if "advance" in e:
+                    s.advance(int(e["advance"]))
+                else:
+                    s.address = int(e.get("address", _first_user()))
+                    bindings = {k: read(v) for k, v in (e.get("bindings") or {}).items()}
+                    forms, _, err = self._read(e["source"], bindings)
+                    if err is not None:
+                        ok = False
+                    else:
+                        r = s.eval_forms(forms) if e.get("unsigned") else s.transact(forms)
+                        ok = r.ok == e.get("ok", True)
+            except Exception:
+                ok = False
+            if not ok:
+                if not partial:
+                    return None
+                self.warnings.append(
+                    f"saved session replay stopped at transaction {i + 1} of {len(entries)}"
+                    f" (it no longer evaluates); later ones were dropped")
+                break
+            done.append(e)
+        self._replayed_entries = done
+        return s.state
+
+
+REWARD_POOL = 0     # account receiving half of every fee (the other half goes to the peer)
+
+
+def _meaningful(before: Any, after: Any, addr: int) -> bool:
+    """Did a transaction change more than every transaction does (the acting account's
+    balance, sequence and memory; the fee arriving in the reward pool #0 and at the peer)?
+    Only such transactions are journaled and undone by :undo."""
+    try:
+        n = len(after.accounts)
+        if len(before.accounts) != n:
+            return True
+        a0, a1 = before.account(addr), after.account(addr)
+        if a0 is None or a1 is None:
+            return True
+        for f in ("environment", "metadata", "holdings", "controller", "key", "parent"):
+            x, y = getattr(a0, f, None), getattr(a1, f, None)
+            if x is not y and x != y:
+                return True
+        for i in range(n):
+            if i == addr:
+                continue
+            x, y = before.account(i), after.account(i)
+            if x is y or x.value_id() == y.value_id():
+                continue
+            if i != REWARD_POOL or x.with_(balance=y.balance).value_id() != y.value_id():
+                return True
+        return False
+    except Exception:
+        return True
+
+
+def _first_user() -> int:
+    from stdlib.genesis import FIRST_USER
+    return FIRST_USER
+
+
+__all__ = ["Workspace", "convex_home", "peek_address", "encode_state", "decode_state", "substitute"]
