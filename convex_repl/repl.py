@@ -126,8 +126,8 @@ class Completions:
         return (sig + "  " + line).strip() if sig else line
 
     def candidates(self, word: str) -> list:
-        from kernel.ops import SPECIAL_NAMES
-        s = self.ws.session
+        s = self.ws.session             # waits for the background import of the CVM first:
+        from kernel.ops import SPECIAL_NAMES  # importing before it would race with that thread
         out = []
         if "/" in word:                      # addr/sym or alias/sym
             head, _, prefix = word.rpartition("/")
