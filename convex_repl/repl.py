@@ -59,6 +59,7 @@ def open_brackets(text: str) -> list:
 def is_complete(text: str) -> bool:
     """True when the input can be submitted: its forms are balanced (or it is a plain
     error that more input cannot fix, which evaluation will report)."""
+    wait_for_cvm()
     from lisp import IncompleteInput, ReaderError, read_all
 
     body = text
@@ -201,6 +202,16 @@ class Quit(Exception):
     pass
 
 
+_loading: "Pending | None" = None     # the background load of the CVM, once started
+
+
+def wait_for_cvm() -> None:
+    """Wait for a background load of the CVM to finish: importing kernel or lisp from another
+    thread while it runs can meet half-initialised modules."""
+    if _loading is not None and _loading._started:
+        _loading._thread.join()
+
+
 class Pending:
     """A value computed in a background thread; `get()` waits for it (re-raising errors)."""
 
@@ -219,8 +230,10 @@ class Pending:
         self._started = False
 
     def start(self) -> None:
+        global _loading
         if not self._started:
             self._started = True
+            _loading = self
             self._thread.start()
 
     def get(self) -> Any:
