@@ -733,12 +733,16 @@ def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool 
 
     kb = KeyBindings()
 
+    from prompt_toolkit.filters import vi_navigation_mode
+
     @kb.add("enter")
     def _(event):
+        # Submit balanced input; in the middle of a multi-line input (insert mode) Enter
+        # opens a new line instead, so an earlier line can be edited.
         buf = event.current_buffer
         text = buf.document.text
         at_end = not buf.document.text_after_cursor.strip()
-        if at_end and is_complete(text):
+        if is_complete(text) and (at_end or "\n" not in text or vi_navigation_mode()):
             buf.validate_and_handle()
         else:
             before = buf.document.text_before_cursor

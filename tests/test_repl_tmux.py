@@ -194,3 +194,29 @@ def test_ctrl_d_quits_and_session_persists(tmp_path):
         assert "UNDECLARED" in s[s.rindex("convex #13> saved"):]
     finally:
         t.close()
+
+
+def test_bracketed_paste_of_several_lines_waits_for_enter(term):
+    term.tmux("set-buffer", "(defn add3 [a b c]\n  (+ a\n     b c))\n(add3 1 2 3)")
+    term.tmux("paste-buffer", "-p", "-t", "main")        # -p: as a bracketed paste
+    time.sleep(0.8)
+    assert "juice" not in term.screen()                  # pasted, not submitted
+    term.keys("Enter")
+    s = term.wait("juice")
+    assert "6" in s.split("(add3 1 2 3)")[-1]
+
+
+def test_vi_mode_edits_and_submits_from_normal_mode(tmp_path):
+    t = Term(tmp_path, "--vi")
+    try:
+        t.wait("convex #13>")
+        t.type("(+ 10 2)")
+        t.keys("Escape")
+        time.sleep(0.3)
+        t.keys("0", "l", "r", "*")                        # normal mode: replace + with *
+        time.sleep(0.3)
+        t.keys("Enter")
+        s = t.wait("juice")
+        assert "(* 10 2)" in s and "20" in s.split("(* 10 2)")[-1]
+    finally:
+        t.close()
