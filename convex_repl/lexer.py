@@ -41,12 +41,28 @@ balance transfer deploy create-account actor? account account? set-controller se
 """.split())
 
 _core_names = None
+_deferred = False
+
+
+def defer_core_names() -> None:
+    """Use the built-in list until `set_core_names` is called: for a program that imports
+    the kernel in another thread (the REPL), where importing it from here could meet
+    half-initialised modules."""
+    global _deferred
+    _deferred = True
+
+
+def set_core_names(names) -> None:
+    global _core_names
+    _core_names = frozenset(names) | _FALLBACK_CORE
 
 
 def core_names() -> frozenset:
     """Names defined in convex.core (registry plus stdlib), or a built-in list."""
     global _core_names
     if _core_names is None:
+        if _deferred:
+            return _FALLBACK_CORE
         try:
             from kernel.core.registry import CORE
             _core_names = frozenset(CORE) | _FALLBACK_CORE

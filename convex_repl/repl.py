@@ -724,7 +724,17 @@ def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool 
 
     printer = Printer(color=color)
     if callable(workspace):
-        repl = Repl(Pending(workspace), printer, address=address)
+        from . import lexer
+        lexer.defer_core_names()        # highlighting must not import the kernel meanwhile
+        make = workspace
+
+        def load() -> Workspace:
+            ws = make()
+            from kernel.core.registry import CORE
+            lexer.set_core_names(CORE)
+            return ws
+
+        repl = Repl(Pending(load), printer, address=address)
     else:
         repl = Repl(workspace, printer)
         home = workspace.home
