@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .binding import AMP, binder, unwrap
-from .cell import Cell, vlq
+from .cell import BranchRef, Cell, MissingData, vlq, write_ref
 from .context import MAX_DEPTH, Context
 from .errors import ARITY, DEPTH, error
 from .jit import run_body
@@ -84,29 +84,40 @@ class MultiFn(Cell):
     """Several closures; a call picks the first whose arity fits."""
 
     __slots__ = ("fns",)
-    tag = 0xDE  # provisional: multi-function record tag
+    tag = 0xCB   # the reference's multi-function tag, in the generic coded shape:
+                 # 0xcb, a ref to the vector of fns, then nil
 
-    def __init__(self, fns: tuple):
-        self.fns = tuple(fns)
+    def __init__(self, fns: "tuple | Vector | BranchRef"):
+        # a BranchRef stands for the vector of functions when only its hash is known
+        self.fns = fns if type(fns) is BranchRef else tuple(fns)
+
+    def _functions(self) -> tuple:
+        if type(self.fns) is BranchRef:
+            raise MissingData(self.fns.hash)
+        return self.fns
 
     def close_over(self, env: tuple) -> "MultiFn":
-        return MultiFn(tuple(f.close_over(env) for f in self.fns))
+        return MultiFn(tuple(f.close_over(env) if isinstance(f, Fn) else f
+                             for f in self._functions()))
 
     def has_arity(self, n: int) -> bool:
-        return any(f.has_arity(n) for f in self.fns)
+        return any(isinstance(f, Fn) and f.has_arity(n) for f in self._functions())
 
     def invoke(self, ctx: Context, args: list, d: int) -> Any:
         n = len(args)
-        for f in self.fns:
-            if f.has_arity(n):
+        for f in self._functions():
+            if isinstance(f, Fn) and f.has_arity(n):   # decoded data may hold non-functions
                 return f.invoke(ctx, args, d)
         raise error(ARITY, f"No matching function arity found for arity {n}")
 
+    def _vector(self) -> "Vector | BranchRef":
+        return self.fns if type(self.fns) is BranchRef else Vector.from_seq(self.fns)
+
     def encode_cell(self) -> bytes:
-        return b"\xde" + Vector.from_seq(self.fns).encoding()[1:]
+        return b"\xcb" + write_ref(self._vector()) + b"\x00"
 
     def children(self) -> tuple:
-        return Vector.from_seq(self.fns).children()
+        return (self._vector(),)
 
 
 class CoreFn(Cell):

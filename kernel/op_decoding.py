@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from .cell import MissingData
+from .cell import BranchRef
 from .decoding import Decoder, register
-from .fn import CoreFn, Fn
+from .fn import CoreFn, Fn, MultiFn
 from .ops import (Cond, Constant, Def, Do, Invoke, Lambda, Let, Local, Lookup, Op, Query,
                   SPECIAL_NAMES, SetLocal, Special, Try)
 from .records import CodedValue, DenseRecord, read_coded_value, read_dense_record
@@ -47,7 +48,7 @@ def _upgrade_coded(c: CodedValue) -> Any:
                 return Query(ops)
             if kind == 0xA and ops is not None:
                 return Try(ops)
-            if kind == 0xF and isinstance(value, Fn):
+            if kind == 0xF and isinstance(value, (Fn, MultiFn)):
                 return Lambda(value)
         elif type(code) is int and code >= 0 and isinstance(value, Op):
             return SetLocal(code, value)
@@ -61,6 +62,9 @@ def _upgrade_coded(c: CodedValue) -> Any:
                 return Let(code.to_tuple(), ops, c.tag == 0xC3)
             except ValueError:
                 return c
+    elif c.tag == 0xCB:
+        if value is None and (type(code) is BranchRef or isinstance(code, Vector)):
+            return MultiFn(code)
     elif c.tag == 0xCD:
         key = code.datum if type(code) is Syntax else code
         if type(key) is Symbol and (value is None or isinstance(value, Op)):
@@ -110,6 +114,6 @@ def _extension(dec: Decoder, tag: int, pos: int):
     return Extension(tag, n), end
 
 
-register((0xC0, 0xC1, 0xC2, 0xC3, 0xCD), _coded)
+register((0xC0, 0xC1, 0xC2, 0xC3, 0xCB, 0xCD), _coded)
 register((0xDA, 0xDB, 0xDC, 0xDF), _dense)
 register((0xE5, 0xE6, 0xED), _extension)

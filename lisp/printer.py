@@ -313,6 +313,14 @@ def _code_parts() -> None:
             out.extend(p if isinstance(p, list) else [p])
         return out
 
+    def multi_fn(m: MultiFn) -> list:
+        fns = m._functions()
+        if not all(type(f) is Fn for f in fns):     # decoded data, not a real function
+            return [_Text(_encoded(m))]
+        return ([_Text("(fn")]
+                + flat([[_SPACE, _PUNCT["("]] + flat(fn_body(f)) + [_PUNCT[")"]] for f in fns])
+                + [_PUNCT[")"]])
+
     def let(op: Any) -> list:
         head = "(loop [" if op.is_loop else "(let ["
         parts: list = [_Text(head)]
@@ -336,9 +344,7 @@ def _code_parts() -> None:
     _ATOMS[O.Special] = lambda op: op.symbol.name
     _CONTAINERS.update({
         Fn: lambda f: [_Text("(fn ")] + flat(fn_body(f)) + [_PUNCT[")"]],
-        MultiFn: lambda m: [_Text("(fn")] + flat(
-            [[_SPACE, _PUNCT["("]] + flat(fn_body(f)) + [_PUNCT[")"]] for f in m.fns])
-            + [_PUNCT[")"]],
+        MultiFn: multi_fn,
         O.Constant: lambda op: [op.value] if not _needs_quote(op.value) else form("quote", op.value),
         O.Invoke: lambda op: _seq("(", (op.fn,) + op.args, ")"),
         O.Do: lambda op: form("do", *op.ops),

@@ -259,3 +259,19 @@ def test_code_values_decode_to_executable_ops():
     g = kernel.decode_multi(kernel.encode_multi(f))
     assert type(g).__name__ == "Fn" and kernel.equals(g, f)
     assert type(kernel.decode(bytes.fromhex("df03110111021103"))).__name__ == "DenseRecord"
+
+
+def test_genesis_state_round_trips_through_cad3():
+    """The whole genesis state (closures, multi-arity macros, libraries) encodes and decodes
+    to an equal state that still runs: what state snapshots and caches rely on."""
+    import kernel
+    from convex_repl.api import Session
+    from stdlib.genesis import genesis_state
+
+    state = genesis_state()
+    back = kernel.decode_multi(kernel.encode_multi(state))
+    assert kernel.value_id(back) == kernel.value_id(state)
+    s = Session(state=back)
+    assert s.eval("(if (< 1 2) :yes :no)").printed == ":yes"
+    assert s.eval("(defn f ([a] a) ([a b] b)) (f 1 2)").printed == "2"
+    assert s.eval("(import convex.fungible :as fun) (fn? fun/build-token)").printed == "true"
