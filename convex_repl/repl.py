@@ -449,7 +449,8 @@ def _op_tree(op: Any, depth: int = 0, lines: Optional[list] = None) -> list:
     text = print_value(op)
     if len(text) > 70:
         text = text[:69] + "…"
-    lines.append(("  " * depth) + f"{type(op).__name__:<9} {text}")
+    cost = "+call" if type(op).__name__ == "Invoke" else f"{op.juice:>5}"
+    lines.append(f"{cost:>5}  " + ("  " * depth) + f"{type(op).__name__:<9} {text}")
     for child in _op_children(op):
         if isinstance(child, Op):
             _op_tree(child, depth + 1, lines)
@@ -481,7 +482,8 @@ def _compile(repl: Repl, arg: str) -> None:
             return
         for ln in _op_tree(r.value):
             repl.out.info(ln)
-        repl.out.dim(f"compiling took {r.juice:,} juice (juice per node is not measured)")
+        repl.out.dim(f"juice: what each op charges itself when it runs (+call: the called "
+                     f"function's cost); compiling took {r.juice:,} juice")
 
 
 @command("juice", ":juice form", "juice the form costs (run as a query)")

@@ -29,9 +29,11 @@ def _depth_error(d: int) -> ErrorValue:
 
 
 class Op(Cell):
-    """Base of all ops."""
+    """Base of all ops. `juice` is what the op itself charges each time it runs (children,
+    and for Invoke the called function, charge their own); Try charges it per attempt."""
 
     __slots__ = ()
+    juice = 0
 
     def ex(self, ctx: Context, env: list, d: int) -> Any:
         raise NotImplementedError
@@ -47,6 +49,7 @@ class Op(Cell):
 
 class Constant(Op):
     __slots__ = ("value",)
+    juice = J.CONSTANT
     tag = 0xC0
 
     def __init__(self, value: Any):
@@ -71,6 +74,7 @@ class Local(Op):
     """Lexical lookup by position in the binding stack."""
 
     __slots__ = ("pos",)
+    juice = J.LOOKUP
     tag = 0xE6
 
     def __init__(self, pos: int):
@@ -96,6 +100,7 @@ class Lookup(Op):
     """Environment lookup, optionally in another account (`addr/sym`)."""
 
     __slots__ = ("address", "symbol")
+    juice = J.LOOKUP_DYNAMIC
     tag = 0xC1
 
     def __init__(self, address: "Op | None", symbol: Symbol):
@@ -140,6 +145,7 @@ class Special(Op):
     """A special symbol such as *address* or *depth*."""
 
     __slots__ = ("code",)
+    juice = J.SPECIAL
     tag = 0xE5
     by_symbol: dict = {}
 
@@ -171,6 +177,7 @@ class Invoke(Op):
     """Function call: evaluate the function op, then the arguments in order, then call."""
 
     __slots__ = ("fn", "args")
+    juice = 0
     tag = 0xDB
 
     def __init__(self, fn: Op, args: Sequence[Op]):
@@ -200,6 +207,7 @@ class Invoke(Op):
 
 class Do(Op):
     __slots__ = ("ops",)
+    juice = J.DO
     tag = 0xDA
 
     def __init__(self, ops: Sequence[Op]):
@@ -225,6 +233,7 @@ class Do(Op):
 
 class Cond(Op):
     __slots__ = ("ops",)
+    juice = J.COND_OP
     tag = 0xDC
 
     def __init__(self, ops: Sequence[Op]):
@@ -260,6 +269,7 @@ class Let(Op):
     target: recur re-binds the same forms and runs the body again."""
 
     __slots__ = ("bindings", "ops", "is_loop", "_binders")
+    juice = J.LET
 
     def __init__(self, bindings: Sequence[Any], ops: Sequence[Op], is_loop: bool):
         from .binding import binder
@@ -320,6 +330,7 @@ class Def(Op):
     """Define a symbol in the current account's environment (with metadata from syntax)."""
 
     __slots__ = ("key", "op")
+    juice = J.DEF
     tag = 0xCD
 
     def __init__(self, key: Any, op: "Op | None"):
@@ -354,6 +365,7 @@ class Lambda(Op):
     """Create a closure over the current lexical bindings."""
 
     __slots__ = ("fn",)
+    juice = J.LAMBDA
     tag = 0xC0
 
     def __init__(self, fn: Any):
@@ -374,6 +386,7 @@ class Query(Op):
     """Run the child ops, then roll back every state change; the value is kept."""
 
     __slots__ = ("ops",)
+    juice = J.QUERY
     tag = 0xC0
 
     def __init__(self, ops: Sequence[Op]):
@@ -406,6 +419,7 @@ class Try(Op):
     (with the error code as *result*) and rolls back that op's state changes."""
 
     __slots__ = ("ops",)
+    juice = J.TRY
     tag = 0xC0
 
     def __init__(self, ops: Sequence[Op]):
@@ -444,6 +458,7 @@ class SetLocal(Op):
     """set! on a local binding."""
 
     __slots__ = ("pos", "op")
+    juice = J.SET_BANG
     tag = 0xC0
 
     def __init__(self, pos: int, op: Op):
