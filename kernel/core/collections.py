@@ -677,12 +677,16 @@ def _disj(ctx, args, d):
     [("(keys {:a 1})", "[:a]"), ("(keys {})", "[]")],
     {"CAST": "if the argument is not a map"}))
 def _keys(ctx, args, d):
-    m = args[0]
+    return _map_part(ctx, args[0], "keys")
+
+
+def _map_part(ctx, m: Any, part: str) -> Vector:
+    """A vector of a map's keys or values, charged per element before it is built."""
     if not _is_mapping(m):
         raise arg_cast_error(0, m, "Map")
     juice = J.BUILD_DATA + len(m) * J.BUILD_PER_ELEMENT
     ctx.check_juice(juice)
-    result = Vector.from_seq(m.keys())
+    result = Vector.from_seq(getattr(m, part)())
     ctx.charge(juice)
     return result
 
@@ -693,14 +697,7 @@ def _keys(ctx, args, d):
     [("(values {:a 1})", "[1]"), ("(values {})", "[]")],
     {"CAST": "if the argument is not a map"}))
 def _values(ctx, args, d):
-    m = args[0]
-    if not _is_mapping(m):
-        raise arg_cast_error(0, m, "Map")
-    juice = J.BUILD_DATA + len(m) * J.BUILD_PER_ELEMENT
-    ctx.check_juice(juice)
-    result = Vector.from_seq(m.values())
-    ctx.charge(juice)
-    return result
+    return _map_part(ctx, args[0], "values")
 
 
 @core("dissoc", 116, arity=(1, None), doc=_doc(
