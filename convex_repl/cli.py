@@ -223,12 +223,13 @@ def _repl_main(home, fresh, no_save, vi, no_color, juice_limit) -> int:
     return code
 
 
-def _run_plain(ws: Any, color: bool) -> int:
+def _run_plain(ws: Any, color: bool, repl: Any = None) -> int:
     """The REPL without a terminal: inputs from stdin (each complete form group), output
     without prompts. Exit code 1 if any evaluation failed."""
     from .render import Printer
     from .repl import Quit, Repl, is_complete
-    repl = Repl(ws, Printer(color=color))
+    if repl is None:
+        repl = Repl(ws, Printer(color=color))
     buf = ""
     for line in sys.stdin:
         buf += line
@@ -246,6 +247,76 @@ def _run_plain(ws: Any, color: bool) -> int:
         except Quit:
             pass
     return EXIT_FAILED if repl.errors else EXIT_OK
+
+
+# --- tutorial -------------------------------------------------------------------------------------
+
+@app.command("tutorial")
+def tutorial_cmd(
+    lesson: Optional[int] = typer.Argument(None, help="Lesson number (default: resume where "
+                                           "you were, or lesson 1)."),
+    list_: bool = typer.Option(False, "--list", "-l", help="List the lessons and your "
+                               "progress."),
+    check: bool = typer.Option(False, "--check", help="Run the lessons' code blocks and "
+                               "check their shown results (the doctest), then exit."),
+    home: Optional[Path] = HOME,
+    vi: bool = typer.Option(False, "--vi", help="Vi key bindings."),
+    no_color: bool = typer.Option(False, "--no-color", help="No colours."),
+) -> None:
+    """Learn Convex Lisp: interactive lessons in the REPL. Each step shows code to type (or
+    Ctrl-T inserts it); your result is checked against the lesson's. Progress is kept in the
+    convex directory."""
+    from . import tutorial as tut
+    lessons = tut.load_lessons()
+    if not lessons:
+        raise Fail(f"no lessons found in {tut.tutorials_dir()}", EXIT_NOT_FOUND, "IO")
+    if lesson is not None and not any(ls.number == lesson for ls in lessons):
+        raise Fail(f"no lesson {lesson} (convex tutorial --list)", EXIT_NOT_FOUND, "NOT_FOUND")
+    path = _home(home)
+    if list_:
+        progress = tut.Progress(path)
+        for line in tut.lesson_list(lessons, progress):
+            typer.echo(line)
+        typer.echo("convex tutorial resumes where you were; convex tutorial N starts lesson N.")
+        return
+    if check:
+        raise typer.Exit(_check_lessons(tut, lessons, lesson))
+    from .workspace import Workspace
+
+    def make():
+        return Workspace(path, fresh=True, save=False)
+
+    def start(repl):
+        return tut.attach(repl, lesson, path, make, exit_on_quit=True, fresh_workspace=True)
+
+    color = not no_color and "NO_COLOR" not in os.environ
+    vi = vi or os.environ.get("CONVEX_EDITING_MODE", "").lower() == "vi"
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        from .repl import run_repl
+        raise typer.Exit(run_repl(make, vi=vi, color=color, home=path, tutorial=start))
+    from .render import Printer
+    from .repl import Repl
+    repl = Repl(make(), Printer(color=False))
+    if start(repl) is None:
+        raise typer.Exit(EXIT_NOT_FOUND)
+    _run_plain(repl.ws, False, repl)
+    raise typer.Exit(EXIT_OK)
+
+
+def _check_lessons(tut: Any, lessons: list, only: Optional[int]) -> int:
+    failed = 0
+    for ls in lessons:
+        if only is not None and ls.number != only:
+            continue
+        bad = tut.check_lesson(ls)
+        peer = len(ls.steps) - len(ls.local_steps)
+        note = f" ({peer} skipped: {tut.PEER_SKIP})" if peer and not tut.peer_available() else ""
+        typer.echo(f"{'ok  ' if not bad else 'FAIL'} {ls.path.name}: "
+                   f"{len(ls.local_steps) - len(bad)} of {len(ls.local_steps)} steps{note}")
+        for m in bad:
+            typer.echo(str(m))
+        failed += len(bad)
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 # --- evaluation ---------------------------------------------------------------------------------

@@ -260,6 +260,8 @@ class Repl:
         self.has_last = False
         self.errors = 0                  # evaluations that failed
         self.editing_mode: Optional[Callable[[str], None]] = None
+        self.tutor: Any = None           # a tutorial.Tutor while a lesson is on
+        self.insert = ""                 # text to put on the next prompt (:next)
 
     @property
     def ws(self) -> Workspace:
@@ -292,7 +294,19 @@ class Repl:
 
     # --- one input ----------------------------------------------------------------------
     def handle(self, text: str) -> None:
-        """Handle one submitted input; raises Quit to end the REPL."""
+        """Handle one submitted input; raises Quit to end the REPL. During a tutorial the
+        tutor sees it first (it checks the lesson's steps)."""
+        if self.tutor is not None:
+            self.tutor.handle(text)
+        else:
+            self.dispatch(text)
+
+    def take_insert(self) -> str:
+        text, self.insert = self.insert, ""
+        return text
+
+    def dispatch(self, text: str) -> None:
+        """Run one input: a :command, or Convex Lisp in the current mode."""
         stripped = text.strip()
         if not stripped:
             return
@@ -367,6 +381,19 @@ def _quit(repl: Repl, arg: str) -> None:
 
 
 COMMANDS["exit"] = (COMMANDS["quit"][0], "same as :quit", ":exit")
+
+
+@command("tutorial", ":tutorial [N]", "the interactive lessons: lesson N, or resume where "
+         "you were (in a fresh session of its own; :quit comes back here)")
+def _tutorial(repl: Repl, arg: str) -> None:
+    from .tutorial import attach
+    from .workspace import Workspace
+    if arg and not arg.isdigit():
+        repl.out.warn("usage: :tutorial [N]")
+        return
+    home = repl.ws.home
+    attach(repl, int(arg) if arg else None, home,
+           lambda: Workspace(home, fresh=True, save=False), exit_on_quit=False)
 
 
 def _parse_target(repl: Repl, arg: str) -> tuple:
@@ -710,9 +737,11 @@ def _emacs(repl: Repl, arg: str) -> None:
 # --- the terminal loop --------------------------------------------------------------------------
 
 def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool = True,
-             home: Optional[Path] = None, address: int = 13) -> int:
+             home: Optional[Path] = None, address: int = 13,
+             tutorial: Optional[Callable[[Repl], Any]] = None) -> int:
     """The interactive loop. `workspace` is a Workspace or a function making one (then it is
-    made in the background while the prompt comes up; pass `home` and `address`)."""
+    made in the background while the prompt comes up; pass `home` and `address`).
+    `tutorial(repl)`, if given, starts a lesson in the REPL before the first prompt."""
     from prompt_toolkit import PromptSession
     from prompt_toolkit.enums import EditingMode
     from prompt_toolkit.history import FileHistory, InMemoryHistory
@@ -765,6 +794,13 @@ def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool 
         buf = event.current_buffer
         buf.insert_text("\n" + " " * indent_for(buf.document.text_before_cursor))
 
+    @kb.add("c-t")
+    def _(event):
+        # In a tutorial: the current step's code on the prompt, ready for Enter.
+        if repl.tutor is not None and repl.tutor.step_input():
+            event.current_buffer.text = repl.tutor.step_input()
+            event.current_buffer.cursor_position = len(event.current_buffer.text)
+
     history: Any
     if home is not None:
         history = FileHistory(str(home / "history"))
@@ -795,13 +831,17 @@ def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool 
         session.editing_mode = EditingMode.VI if m == "vi" else EditingMode.EMACS
 
     repl.editing_mode = set_mode
-    if banner:   # plain text: rich is imported only when the first result is shown
+    if banner and tutorial is None:   # plain text: rich is imported only when needed
         text = (f"Convex Lisp REPL · acting as #{address if not repl.ready else repl.ws.address}"
-                " · :help for commands, Ctrl-D to quit")
+                " · :help for commands · :tutorial to learn Convex Lisp · Ctrl-D to quit")
         print(f"\x1b[2m{text}\x1b[0m" if color else text, flush=True)
+    if tutorial is not None and tutorial(repl) is None:
+        return 3
     while True:
+        toolbar = repl.tutor.toolbar if repl.tutor is not None else None
         try:
-            text = session.prompt(repl.prompt())
+            text = session.prompt(repl.prompt(), default=repl.take_insert(),
+                                  bottom_toolbar=toolbar)
         except KeyboardInterrupt:
             continue                     # Ctrl-C: drop the current input
         except EOFError:

@@ -260,10 +260,13 @@ class Account(Record):
         if meta is None:
             return None
         flag = meta.get(CALLABLE)
+        if flag is None:                    # the older spelling, still used by clients
+            flag = meta.get(CALLABLE_Q)
         return f if flag is not None and flag is not False else None
 
 
 CALLABLE = K("callable")
+CALLABLE_Q = K("callable?")
 
 
 def _is_long(x: Any) -> bool:

@@ -220,3 +220,48 @@ def test_vi_mode_edits_and_submits_from_normal_mode(tmp_path):
         assert "(* 10 2)" in s and "20" in s.split("(* 10 2)")[-1]
     finally:
         t.close()
+
+
+def test_tutorial_lesson_1_wrong_then_right_to_the_end(tmp_path):
+    """`convex tutorial 1` as a learner: a step typed wrong (explained), then right, the rest
+    with Ctrl-T (inserts the step's code) and Enter, to the end of the lesson."""
+    from convex_repl.tutorial import load_lessons
+    lesson = load_lessons(ROOT / "tutorials")[0]
+    n = len(lesson.steps)
+    t = Term(tmp_path, "tutorial 1")
+    try:
+        t.wait(f"Step 1 of {n}")
+        s = t.submit("(+ 1 3)", "Not what the lesson expects")
+        tail = s[s.rindex("(+ 1 3)"):]
+        assert "you got:    4" in tail and "expected:   3" in tail and "Ctrl-T" in tail
+        t.submit(lesson.steps[0].input, f"Step 2 of {n}")        # typed right
+        t.type("(count 42")                                        # unbalanced: a new line
+        t.keys("Enter")
+        time.sleep(0.3)
+        t.keys("C-c")                                             # dropped
+        for k in range(2, n + 1):
+            t.keys("C-t")
+            time.sleep(0.15)
+            t.keys("Enter")
+            t.wait(f"Step {k + 1} of {n}" if k < n else "Lesson 1 complete", timeout=30)
+        s = t.screen()
+        assert "Not what the lesson expects" not in s.split("Step 2 of")[-1]
+        assert "Lesson 1 complete" in s and ":next" in s
+        t.type(":quit")
+        t.keys("Enter")
+        t.wait("REPL-EXITED 0")
+    finally:
+        t.close()
+    import json
+    assert json.loads((tmp_path / "tutorial.json").read_text())["completed"] == [1]
+
+
+def test_tutorial_command_inside_the_repl(term):
+    s = term.submit(":tutorial 2", "Step 1 of")
+    assert "Functions, closures and recursion" in s
+    term.keys("C-t")
+    time.sleep(0.2)
+    term.keys("Enter")
+    term.wait("✓ right")
+    s = term.submit(":quit", "your own session again")
+    term.submit("(+ 1 1)", "juice")

@@ -1,0 +1,363 @@
+"""A local Convex peer: it orders submitted transactions into blocks, applies them with the
+state transition (kernel/transition.py) and hands each result back to whoever submitted it.
+
+    peer = Peer(store=Store("peer.db"))    # genesis state, or the state it had when stopped
+    peer.start()                           # the block producer thread
+    r = peer.submit(signed)                # a kernel Result record, once its block has run
+    r = peer.query(form, address)          # read-only, against the current state
+    peer.faucet(address, amount)           # the faucet account (#12) transfers coins
+    peer.stop()
+
+Blocks: whatever is pending when the producer is free becomes the next block (at most
+MAX_TRANSACTIONS_PER_BLOCK), timestamped with the wall clock (never going back), signed by
+the peer's key; so a busy peer makes big blocks and an idle one answers at once. With a
+store, each block is committed (block, results, state after it) before anyone hears of its
+results: a confirmed transaction survives the peer being killed.
+
+Pre-checks done on submission, answered at once with source :PEER and changing nothing: the
+origin exists (:NOBODY), its sequence number is above the account's (:SEQUENCE), it is not
+an actor (:STATE), the key is the account's and the signature valid (:SIGNATURE).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any, Optional
+
+from kernel.blobs import Blob, String
+from kernel.cell import BranchRef, Cell, all_cells, is_branch
+from kernel.hashmaps import Map
+from kernel.records import Signed
+from kernel.scalars import Address, Keyword
+from kernel.transactions import Block, Invoke, Result, Transaction, sign, verify
+from kernel.vectors import Vector
+
+K = Keyword
+PEER, CODE = K("PEER"), K("CODE")
+GOLD = 1_000_000_000
+FAUCET_ACCOUNT = 12
+QUERY_ACCOUNT = 11
+
+
+def error_result(code: str, message: str, source: Keyword = PEER, info: Any = None) -> Result:
+    m = Map.from_pairs([(K("source"), source)])
+    if info:
+        for k, v in info.items():
+            m = m.assoc(K(k), v)
+    return Result.create(None, String.of(message), K(code), None, m)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class _Pending:
+    __slots__ = ("signed", "form", "event", "result")
+
+    def __init__(self, signed: Optional[Signed] = None, form: Any = None):
+        self.signed = signed
+        self.form = form            # for the faucet: a command run as the faucet account
+        self.event = threading.Event()
+        self.result: Optional[Result] = None
+
+
+class Peer:
+    """One peer's state, block log and transaction pipeline."""
+
+    def __init__(self, state: Any = None, store: Any = None, key: Any = None,
+                 faucet: bool = True, faucet_max: int = GOLD, clock: Any = None,
+                 max_block: Optional[int] = None):
+        from kernel.ledger import genesis_signing_key, signing_key_for
+        from kernel.transition import MAX_TRANSACTIONS_PER_BLOCK
+        from stdlib.genesis import GENESIS_USER, genesis_state
+
+        self.key = genesis_signing_key(GENESIS_USER) if key is None else key
+        self.peer_key = Blob(bytes(self.key.verify_key))
+        self.store = store
+        self.faucet_enabled = faucet
+        self.faucet_max = faucet_max
+        self.clock = clock or now_ms
+        self.max_block = max_block or MAX_TRANSACTIONS_PER_BLOCK
+        self._cond = threading.Condition()
+        self._pending: list = []
+        self._stopping = False
+        self._thread: Optional[threading.Thread] = None
+        self._prepared: "OrderedDict[bytes, Any]" = OrderedDict()
+        self._blocks: list = []           # summaries of the blocks made or loaded
+        self._tx_index: dict = {}         # signed tx hash -> (block, index), without a store
+        head = None if store is None else store.head()
+        if head is not None:
+            n, state_id = head
+            self.state = store.get(state_id)
+            self.block_count = n + 1
+            self.genesis_hash = store.meta("genesis") or b""
+            for row in store.blocks(0, n + 1):
+                self._blocks.append(_summary(row[0], row[4], row[5], row[1], row[6]))
+        else:
+            self.state = genesis_state() if state is None else state
+            self.block_count = 0
+            self.genesis_hash = self.state.value_id()
+            if store is not None:
+                with store.batch():
+                    store.put(self.state)
+                    store.set_meta("genesis", self.genesis_hash)
+        self.faucet_key = signing_key_for(self.state, FAUCET_ACCOUNT)
+
+    # --- life cycle ---------------------------------------------------------------------------
+    def start(self) -> "Peer":
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="block-producer",
+                                            daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking transactions; what is pending still runs; then the producer ends."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    # --- transactions -------------------------------------------------------------------------
+    def precheck(self, signed: Any, state: Any = None) -> Optional[Result]:
+        """The peer's checks before accepting a transaction: a :PEER error Result, or None."""
+        state = self.state if state is None else state
+        if type(signed) is not Signed or not isinstance(signed.value, Transaction):
+            return error_result("FORMAT", "Not a signed transaction")
+        tx = signed.value
+        info = {"tx": Blob(signed.value_id())}
+        acct = state.account(tx.origin.n)
+        if acct is None:
+            return error_result("NOBODY", f"Account {tx.origin} does not exist", info=info)
+        if tx.sequence <= acct.sequence:
+            return error_result("SEQUENCE", f"Sequence {tx.sequence} already used: the "
+                                f"account's sequence is {acct.sequence}", info=info)
+        if acct.key is None:
+            return error_result("STATE", f"Account {tx.origin} is an actor, with no key",
+                                info=info)
+        if acct.key.data != signed.public_key:
+            return error_result("SIGNATURE", "Key does not match the account's key",
+                                info=info)
+        if not verify(signed):
+            return error_result("SIGNATURE", "Bad signature", info=info)
+        return None
+
+    def submit(self, signed: Any, timeout: float = 60.0) -> Result:
+        """Check, then queue a signed transaction; its Result once its block has run."""
+        pre = self.precheck(signed)
+        if pre is not None:
+            return pre
+        return self._enqueue(_Pending(signed=signed), timeout)
+
+    def run_as_faucet(self, form: Any, timeout: float = 60.0) -> Result:
+        """Run a command as the faucet account (#12), signed with its key; its sequence
+        number is given when its block is made, so any number of requests may be waiting."""
+        if self.faucet_key is None:
+            return error_result("STATE", "No key for the faucet account", K("SERVER"))
+        return self._enqueue(_Pending(form=form), timeout)
+
+    def _enqueue(self, p: _Pending, timeout: float) -> Result:
+        with self._cond:
+            if self._stopping:
+                return error_result("LOAD", "Peer is shutting down", K("SERVER"))
+            self._pending.append(p)
+            self._cond.notify_all()
+        if self._thread is None:            # not started: run it here (tests, tools)
+            self._make_blocks()
+        if not p.event.wait(timeout):
+            return error_result("TIMEOUT", "Transaction not confirmed in time", K("SERVER"))
+        return p.result
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._stopping:
+                    self._cond.wait()
+                if not self._pending and self._stopping:
+                    return
+            self._make_blocks()
+
+    def _make_blocks(self) -> None:
+        with self._cond:
+            batch = self._pending[:self.max_block]
+            del self._pending[:self.max_block]
+        if not batch:
+            return
+        try:
+            self._apply(batch)
+        except Exception as e:          # a bug must not leave submitters waiting forever
+            r = error_result("FATAL", f"{type(e).__name__}: {e}", K("SERVER"))
+            for p in batch:
+                if not p.event.is_set():
+                    p.result = r
+                    p.event.set()
+
+    def _apply(self, batch: list) -> None:
+        from kernel.transition import apply_block_outcomes
+
+        state = self.state
+        seq = None
+        for p in batch:
+            if p.signed is None:
+                if seq is None:
+                    acct = state.account(FAUCET_ACCOUNT)
+                    seq = acct.sequence if acct is not None else 0
+                seq += 1
+                p.signed = sign(self.faucet_key, Invoke.create(FAUCET_ACCOUNT, seq, p.form))
+        ts = max(self.clock(), state.timestamp)
+        block = Block.create(ts, [p.signed for p in batch])
+        signed_block = sign(self.key, block)
+        new_state, outcomes = apply_block_outcomes(state, block, self.peer_key)
+        n = self.block_count
+        results, hashes = [], []
+        for i, (p, o) in enumerate(zip(batch, outcomes)):
+            h = p.signed.value_id()
+            hashes.append(h)
+            r = o.result()
+            info = r.info.assoc(K("tx"), Blob(h)).assoc(K("loc"), Vector.of(n, i))
+            results.append(r._with(4, info))
+        rv = Vector.from_seq(results)
+        if self.store is not None:
+            self.store.add_block(n, signed_block, rv, new_state, ts, self.peer_key.data, hashes)
+        else:
+            for i, h in enumerate(hashes):
+                self._tx_index[h] = (n, i)
+        self.state = new_state
+        self.block_count = n + 1
+        self._blocks.append(_summary(n, ts, self.peer_key.data, signed_block.value_id(),
+                                     len(batch), signed_block,
+                                     rv if self.store is None else None))
+        for p, r in zip(batch, results):
+            p.result = r
+            p.event.set()
+
+    # --- reading ------------------------------------------------------------------------------
+    def query(self, form: Any, address: Optional[int] = None,
+              juice_limit: Optional[int] = None) -> Result:
+        """Run a form read-only as `address` (default #11) on the current state."""
+        from .api import DEFAULT_JUICE_LIMIT, Session
+
+        state = self.state
+        n = QUERY_ACCOUNT if address is None else address
+        if state.account(n) is None:
+            return error_result("NOBODY", "Query for non-existant account", K("CVM"))
+        s = Session(state, n, juice_limit or DEFAULT_JUICE_LIMIT)
+        r = s.eval_forms([form], commit=False)
+        info = [(K("juice"), r.juice)]
+        if r.error is not None:
+            info.append((K("source"), CODE))
+            if r.trace:
+                info.append((K("trace"), Vector.from_seq(String.of(t) for t in r.trace)))
+            return Result.create(None, None if r.message is None else String.of(r.message),
+                                 r.error_value if r.error_value is not None else K(r.error),
+                                 None, Map.from_pairs(info))
+        return Result.create(None, r.value, None, None, Map.from_pairs(info))
+
+    def sequence(self, address: int) -> Optional[int]:
+        a = self.state.account(address)
+        return None if a is None else a.sequence
+
+    def account(self, address: int) -> Optional[dict]:
+        from kernel.cell import memory_size
+        a = self.state.account(address)
+        if a is None:
+            return None
+        key = a.key
+        return {"address": address, "key": None if key is None else "0x" + key.data.hex(),
+                "balance": a.balance, "allowance": a.memory,
+                "memorySize": memory_size(a), "sequence": a.sequence,
+                "type": "actor" if key is None else "user"}
+
+    # --- prepared transactions ----------------------------------------------------------------
+    def remember(self, value: Any) -> None:
+        """Keep the branch cells of a prepared transaction so submit can resolve them."""
+        cells = [c for c in all_cells(value) if is_branch(c)]
+        for c in cells:
+            self._prepared[c.value_id() if isinstance(c, Cell) else bytes(32)] = c
+        while len(self._prepared) > 50_000:
+            self._prepared.popitem(last=False)
+        if self.store is not None and cells:
+            self.store.put(value)
+
+    def lookup(self, h: bytes) -> Any:
+        v = self._prepared.get(h)
+        if v is None and self.store is not None:
+            try:
+                v = self.store.get(h)
+            except Exception:
+                v = None
+        return v
+
+    def resolver(self) -> "_Resolver":
+        return _Resolver(self)
+
+    # --- blocks and status --------------------------------------------------------------------
+    def blocks(self, offset: int = 0, limit: int = 100) -> list:
+        return [b for b in self._blocks[offset:offset + limit]]
+
+    def tx_location(self, h: bytes) -> Optional[tuple]:
+        if self.store is not None:
+            return self.store.tx_location(h)
+        return self._tx_index.get(h)
+
+    def block_results(self, n: int) -> Any:
+        if not 0 <= n < len(self._blocks):
+            return None
+        b = self._blocks[n]
+        if b.get("_results") is not None:
+            return b["_results"]
+        if self.store is not None:
+            rows = self.store.blocks(n, 1)
+            if rows:
+                return self.store.get(rows[0][2])
+        return None
+
+    def status(self) -> dict:
+        state = self.state
+        return {"peer": "0x" + self.peer_key.data.hex(),
+                "state": "0x" + state.value_id().hex(),
+                "genesis": "0x" + self.genesis_hash.hex(),
+                "timestamp": state.timestamp,
+                "block-point": self.block_count,
+                "consensus-point": self.block_count,
+                "proposal-point": self.block_count,
+                "consensus": True,
+                "pending": len(self._pending)}
+
+
+class _Resolver(dict):
+    """A dict-like store for the decoder: prepared cells, then the persistent store."""
+
+    def __init__(self, peer: Peer):
+        super().__init__()
+        self.peer = peer
+
+    def get(self, h: bytes, default: Any = None) -> Any:     # type: ignore[override]
+        v = self.peer.lookup(h)
+        return default if v is None else v
+
+
+def _summary(n: int, ts: int, peer: Optional[bytes], block_id: bytes, count: int,
+             block: Any = None, results: Any = None) -> dict:
+    return {"index": n, "timestamp": ts, "peer": None if peer is None else "0x" + peer.hex(),
+            "hash": "0x" + block_id.hex(), "transactionCount": count, "finalised": True,
+            "_results": results}
+
+
+def has_missing(v: Any, limit: int = 100_000) -> bool:
+    """True if some branch of v is only known by its hash."""
+    stack, n = [v], 0
+    while stack and n < limit:
+        c = stack.pop()
+        n += 1
+        if type(c) is BranchRef:
+            return True
+        if isinstance(c, Cell):
+            stack.extend(c.children())
+    return False
+
+
+__all__ = ["Peer", "error_result", "has_missing", "GOLD", "FAUCET_ACCOUNT"]

@@ -1,0 +1,210 @@
+"""An embedded content-addressed store: value ID -> CAD3 cell encoding, in SQLite.
+
+A peer keeps its states, blocks, results and prepared transactions here. Values are written
+as their cells (each non-embedded cell once, under its SHA3-256 value ID), so consecutive
+states share everything they have in common and a write only adds the novelty: the walk
+stops at cells already stored. A few named pointers (`meta`) and a block table say where the
+peer is; each block is committed in one SQLite transaction together with its results and the
+state after it, so a peer killed at any moment restarts at its last committed block.
+
+    store = Store("peer.db")               # or Store(":memory:")
+    h = store.put(value)                   # value ID (bytes); novelty only
+    store.get(h)                           # the value, branches resolved (MissingData if absent)
+    with store.batch():                    # several writes, one transaction
+        ...
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
+
+from kernel.cell import BranchRef, Cell, MissingData, encoding, is_branch, value_id
+from kernel.decoding import Decoder, _branch_hashes
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS cells (id BLOB PRIMARY KEY, enc BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
+CREATE TABLE IF NOT EXISTS blocks (n INTEGER PRIMARY KEY, block BLOB NOT NULL,
+    results BLOB NOT NULL, state BLOB NOT NULL, timestamp INTEGER NOT NULL,
+    peer BLOB, txcount INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS txs (hash BLOB PRIMARY KEY, block INTEGER NOT NULL,
+    idx INTEGER NOT NULL) WITHOUT ROWID;
+"""
+
+
+class Store:
+    """Cells by value ID, plus named pointers and a block log, in one SQLite file."""
+
+    def __init__(self, path: str = ":memory:"):
+        self.path = str(path)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._known: set = set()            # IDs certainly stored (prunes the novelty walk)
+        self._cache: dict = {}              # decoded branch values by ID (bounded)
+        with self._lock:
+            if self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(SCHEMA)
+
+    # --- transactions -------------------------------------------------------------------------
+    @contextmanager
+    def batch(self) -> Iterator["Store"]:
+        """Everything written inside is committed together (or not at all)."""
+        with self._lock:
+            if self._depth == 0:
+                self._db.execute("BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield self
+            except BaseException:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._db.execute("ROLLBACK")
+                    self._known.clear()     # some may not have been written after all
+                raise
+            self._depth -= 1
+            if self._depth == 0:
+                self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- cells --------------------------------------------------------------------------------
+    def put(self, v: Any) -> bytes:
+        """Store a value (its top cell always, and every branch cell not stored yet); its ID."""
+        cells = novelty(v, self._known)
+        top = value_id(v)
+        if top not in self._known and not any(h == top for h, _ in cells):
+            cells.append((top, encoding(v)))
+        with self.batch():
+            self._db.executemany("INSERT OR IGNORE INTO cells (id, enc) VALUES (?, ?)", cells)
+        self._known.update(h for h, _ in cells)
+        self._known.add(top)
+        return top
+
+    def has(self, h: bytes) -> bool:
+        if h in self._known:
+            return True
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM cells WHERE id = ?", (h,)).fetchone()
+        return row is not None
+
+    def raw(self, h: bytes) -> Optional[bytes]:
+        with self._lock:
+            row = self._db.execute("SELECT enc FROM cells WHERE id = ?", (h,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def get(self, h: bytes) -> Any:
+        """The value with ID h, every branch resolved from the store (MissingData if a cell
+        is absent)."""
+        cache = self._cache
+        if h in cache:
+            return cache[h]
+        order, seen, stack = [], set(), [(h, False)]
+        encs: dict = {}
+        while stack:                     # post-order: children decoded before parents
+            x, expanded = stack.pop()
+            if expanded:
+                order.append(x)
+                continue
+            if x in seen or x in cache:
+                continue
+            enc = self.raw(x)
+            if enc is None:
+                raise MissingData(x)
+            seen.add(x)
+            encs[x] = enc
+            stack.append((x, True))
+            stack.extend((c, False) for c in _branch_hashes(enc))
+        for x in order:
+            v, end = Decoder(encs[x], cache).value(0)
+            if end != len(encs[x]):
+                raise MissingData(x)
+            cache[x] = v
+            self._known.add(x)
+        v = cache[h]
+        if len(cache) > 200_000:
+            cache.clear()
+        return v
+
+    # --- pointers and the block log -----------------------------------------------------------
+    def set_meta(self, key: str, value: bytes) -> None:
+        with self.batch():
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                             (key, value))
+
+    def meta(self, key: str) -> Optional[bytes]:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def add_block(self, n: int, block: Any, results: Any, state: Any, timestamp: int,
+                  peer: Optional[bytes], tx_hashes: list) -> None:
+        """Record block n (its value, its results, the state after it) and its transactions,
+        and make it the head; atomically."""
+        with self.batch():
+            b, r, s = self.put(block), self.put(results), self.put(state)
+            self._db.execute("INSERT OR REPLACE INTO blocks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (n, b, r, s, timestamp, peer, len(tx_hashes)))
+            self._db.executemany("INSERT OR IGNORE INTO txs VALUES (?, ?, ?)",
+                                 [(h, n, i) for i, h in enumerate(tx_hashes)])
+            self.set_meta("head", n.to_bytes(8, "big") + s)
+
+    def head(self) -> Optional[tuple]:
+        """(number of the last committed block, ID of the state after it), or None."""
+        m = self.meta("head")
+        if m is None:
+            return None
+        return int.from_bytes(m[:8], "big"), m[8:]
+
+    def blocks(self, offset: int = 0, limit: int = 100) -> list:
+        """Rows (n, block id, results id, state id, timestamp, peer, txcount) in order."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM blocks WHERE n >= ? ORDER BY n LIMIT ?",
+                                    (offset, limit)).fetchall()
+        return [(r[0], bytes(r[1]), bytes(r[2]), bytes(r[3]), r[4],
+                 None if r[5] is None else bytes(r[5]), r[6]) for r in rows]
+
+    def block_count(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT MAX(n) FROM blocks").fetchone()
+        return 0 if row[0] is None else row[0] + 1
+
+    def tx_location(self, h: bytes) -> Optional[tuple]:
+        with self._lock:
+            row = self._db.execute("SELECT block, idx FROM txs WHERE hash = ?", (h,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+
+def novelty(v: Any, known: set) -> list:
+    """(ID, encoding) of the branch cells reachable from v that are not in `known`, without
+    descending into known ones (a state's unchanged accounts cost nothing)."""
+    out: list = []
+    seen: set = set()
+    stack = [v]
+    while stack:
+        c = stack.pop()
+        t = type(c)
+        if t is BranchRef or not isinstance(c, Cell):
+            if t is int and is_branch(c):          # a huge integer is a branch cell too
+                h = value_id(c)
+                if h not in known and h not in seen:
+                    seen.add(h)
+                    out.append((h, encoding(c)))
+            continue
+        if is_branch(c):
+            h = c.value_id()
+            if h in known or h in seen:
+                continue
+            seen.add(h)
+            out.append((h, c.encoding()))
+        stack.extend(c.children())
+    return out
+
+
+__all__ = ["Store", "novelty"]

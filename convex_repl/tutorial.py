@@ -1,0 +1,790 @@
+"""Runnable lessons: the Markdown format, the doctest that checks them, and the tutor that
+walks a learner through one in the REPL (`convex tutorial [N]`, `:tutorial N`).
+
+A lesson is `tutorials/NN-name.md`. Its first `# ` heading is the title. Code blocks whose
+info string is `convex` are REPL transcripts, and only those are run:
+
+    ```convex
+    convex> (defn sq [x]
+         ..   (* x x))
+    (fn [x] (* %0 %0))
+    convex> (sq 12)
+    144
+    ```
+
+- `convex> ` starts an input; lines starting with `..` (after spaces) continue it.
+- The lines up to the next input are what the REPL prints for it, without the cost badge
+  (colours aside, exactly what `convex` shows).
+- `...` in a result matches any text (addresses, balances, hashes, times).
+- For an error, the lines after the first (`Error :CODE  message`), the trace and the hint,
+  may be left out: the shown lines must match the first lines printed.
+- Whitespace is not significant: runs of spaces and line breaks compare equal, so results
+  may be wrapped as the REPL does on a narrower terminal.
+- ```` ```convex needs-peer ```` marks a block that needs a running peer: skipped, with the
+  reason, while this build has no `convex local start`; such blocks run in their own session.
+
+Other code blocks (```` ```sh ````, ```` ```clojure ````) are shown, never run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from .render import Printer
+
+PROMPT = "convex> "
+_CONT = re.compile(r"^\s*\.\.(?: |$)")
+_FENCE = re.compile(r"^(`{3,}|~{3,})\s*(.*)$")
+PEER_MARK = "needs-peer"
+
+
+# --- lessons ----------------------------------------------------------------------------------
+
+@dataclass
+class Step:
+    input: str
+    expected: str                 # the result lines, joined with newlines
+    line: int                     # line of the input in the lesson file (1-based)
+    block: int                    # index of its block in the lesson
+    prose: str = ""               # the text before its block (first step of a block only)
+    needs: Optional[str] = None   # "peer" for blocks that need a running peer
+
+
+@dataclass
+class Lesson:
+    number: int
+    slug: str
+    title: str
+    path: Path
+    steps: list = field(default_factory=list)
+    outro: str = ""               # the text after the last transcript
+
+    @property
+    def local_steps(self) -> list:
+        return [s for s in self.steps if s.needs is None]
+
+
+class LessonError(ValueError):
+    pass
+
+
+def tutorials_dir() -> Path:
+    """Where the lessons are: $CONVEX_TUTORIALS, else `tutorials/` beside the package."""
+    env = os.environ.get("CONVEX_TUTORIALS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "tutorials"
+
+
+def lesson_files(base: Optional[Path] = None) -> list:
+    base = tutorials_dir() if base is None else base
+    return sorted(p for p in base.glob("[0-9]*.md") if p.is_file())
+
+
+def load_lessons(base: Optional[Path] = None) -> list:
+    return [parse_lesson(p.read_text(), p) for p in lesson_files(base)]
+
+
+def parse_lesson(text: str, path: Path) -> Lesson:
+    m = re.match(r"(\d+)", path.stem)
+    number = int(m.group(1)) if m else 0
+    lesson = Lesson(number, path.stem, path.stem, path)
+    lines = text.split("\n")
+    prose: list = []
+    i, block = 0, 0
+    while i < len(lines):
+        ln = lines[i]
+        if lesson.title == path.stem and ln.startswith("# "):
+            lesson.title = ln[2:].strip()
+            i += 1
+            continue
+        f = _FENCE.match(ln)
+        if not f:
+            prose.append(ln)
+            i += 1
+            continue
+        fence, info = f.group(1), f.group(2).split()
+        j = i + 1
+        while j < len(lines) and not lines[j].startswith(fence):
+            j += 1
+        if j >= len(lines):
+            raise LessonError(f"{path.name}:{i + 1}: code block not closed")
+        if info[:1] != ["convex"]:
+            prose.extend(lines[i:j + 1])
+            i = j + 1
+            continue
+        needs = None
+        for word in info[1:]:
+            if word == PEER_MARK:
+                needs = "peer"
+            else:
+                raise LessonError(f"{path.name}:{i + 1}: unknown block marker {word!r}")
+        steps = _transcript(lines[i + 1:j], i + 2, path, block, needs)
+        if not steps:
+            raise LessonError(f"{path.name}:{i + 1}: a convex block without any input")
+        steps[0].prose = _clean("\n".join(prose))
+        lesson.steps.extend(steps)
+        prose = []
+        block += 1
+        i = j + 1
+    lesson.outro = _clean("\n".join(prose))
+    return lesson
+
+
+def _clean(text: str) -> str:
+    return text.strip("\n")
+
+
+def _transcript(lines: list, first_line: int, path: Path, block: int,
+                needs: Optional[str]) -> list:
+    steps: list = []
+    cur: Optional[dict] = None
+    for k, ln in enumerate(lines):
+        if ln.startswith(PROMPT) or ln.rstrip() == PROMPT.rstrip():
+            if cur:
+                steps.append(_step(cur))
+            cur = {"input": [ln[len(PROMPT):]], "out": [], "line": first_line + k,
+                   "block": block, "needs": needs}
+        elif cur is None:
+            if ln.strip():
+                raise LessonError(f"{path.name}:{first_line + k}: a convex block must start "
+                                  f"with {PROMPT!r}")
+        elif _CONT.match(ln) and not cur["out"]:
+            cur["input"].append(_CONT.sub("", ln, count=1))
+        else:
+            cur["out"].append(ln)
+    if cur:
+        steps.append(_step(cur))
+    return steps
+
+
+def _step(cur: dict) -> Step:
+    out = list(cur["out"])
+    while out and not out[-1].strip():
+        out.pop()
+    return Step("\n".join(cur["input"]).strip(), "\n".join(out), cur["line"], cur["block"],
+                needs=cur["needs"])
+
+
+# --- matching -------------------------------------------------------------------------------
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _pattern(expected: str) -> "re.Pattern":
+    parts = _norm(expected).split("...")
+    return re.compile(".*?".join(re.escape(p) for p in parts), re.S)
+
+
+def matches(expected: str, printed: list, error: bool) -> bool:
+    """Does the shown result match what the REPL printed (a list of lines)? For an error the
+    shown lines may stop after any printed line."""
+    pat = _pattern(expected)
+    if error:
+        return any(pat.fullmatch(_norm("\n".join(printed[:k])))
+                   for k in range(len(printed), 0, -1))
+    return pat.fullmatch(_norm("\n".join(printed))) is not None
+
+
+# --- capturing what the REPL prints -----------------------------------------------------------
+
+class RecordingPrinter(Printer):
+    """A Printer that also keeps the plain text of everything printed (the cost badge aside)
+    since `start()`; with `echo=False` it prints nothing to the terminal."""
+
+    def __init__(self, console: Any = None, color: bool = True, echo: bool = True,
+                 width: int = 78):
+        super().__init__(console, color)
+        self.echo = echo
+        self._width = width
+        self.lines: list = []
+        self.error_seen = False
+        self._inside = 0
+
+    def start(self) -> None:
+        self.lines, self.error_seen = [], False
+
+    @property
+    def width(self) -> int:
+        return super().width if self.echo else self._width
+
+    def _keep(self, text: str) -> None:
+        if not self._inside:
+            self.lines.extend(text.split("\n"))
+
+    def _echo(self, method: Callable, *args: Any) -> None:
+        """Print through Printer's own method, without recording what it prints itself."""
+        if not self.echo:
+            return
+        self._inside += 1
+        try:
+            method(*args)
+        finally:
+            self._inside -= 1
+
+    def code(self, text: str) -> None:
+        self._keep(text)
+        self._echo(super().code, text)
+
+    def dim(self, text: str) -> None:
+        self._keep(text)
+        self._echo(super().dim, text)
+
+    def info(self, text: str) -> None:
+        self._keep(text)
+        self._echo(super().info, text)
+
+    def warn(self, text: str) -> None:
+        self._keep(text)
+        self._echo(super().warn, text)
+
+    def badge(self, r: Any) -> None:
+        self._echo(super().badge, r)
+
+    def error(self, session: Any, r: Any) -> None:
+        from .render import error_lines
+        if not self._inside:
+            self.error_seen = True
+            self.lines.extend(error_lines(session, r))
+        self._echo(super().error, session, r)
+
+
+# --- the doctest ---------------------------------------------------------------------------------
+
+@dataclass
+class Mismatch:
+    lesson: Lesson
+    step: Step
+    got: list
+
+    def __str__(self) -> str:
+        got = "\n".join(self.got) or "(nothing)"
+        return (f"{self.lesson.path.name}:{self.step.line}: {self.step.input}\n"
+                f"  expected:\n{_indent(self.step.expected or '(nothing)')}\n"
+                f"  got:\n{_indent(got)}")
+
+
+def _indent(text: str, pad: str = "    ") -> str:
+    return "\n".join(pad + ln for ln in text.split("\n"))
+
+
+def new_repl(printer: Printer, home: Optional[Path] = None) -> Any:
+    """A REPL on a fresh genesis session that saves nothing."""
+    from .repl import Repl
+    from .workspace import Workspace
+    return Repl(Workspace(home, fresh=True, save=False), printer)
+
+
+def run_input(repl: Any, text: str) -> tuple:
+    """Run one input as the REPL does; (printed lines, whether it was an error)."""
+    from .repl import Quit
+    rec = repl.out
+    rec.start()
+    errors = repl.errors
+    try:
+        repl.dispatch(text)
+    except Quit:
+        pass
+    lines = list(rec.lines)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines, rec.error_seen or repl.errors > errors
+
+
+def check_steps(lesson: Lesson, steps: list, home: Optional[Path] = None) -> list:
+    """Run steps in order in a fresh session; the mismatches."""
+    repl = new_repl(RecordingPrinter(echo=False), home)
+    bad = []
+    for st in steps:
+        got, err = run_input(repl, st.input)
+        if not matches(st.expected, got, err):
+            bad.append(Mismatch(lesson, st, got))
+    return bad
+
+
+def check_lesson(lesson: Lesson, home: Optional[Path] = None) -> list:
+    """The doctest of a lesson's local blocks: every input run in order in a fresh session."""
+    return check_steps(lesson, lesson.local_steps, home)
+
+
+def check_peer_steps(lesson: Lesson, home: Optional[Path] = None) -> list:
+    """The doctest of a lesson's blocks that need a peer, in a session of their own."""
+    return check_steps(lesson, [s for s in lesson.steps if s.needs == "peer"], home)
+
+
+def peer_available() -> bool:
+    """Does this build have `convex local start` (then peer blocks can run)?"""
+    try:
+        import typer.main
+
+        from .cli import app
+        cmd = typer.main.get_command(app)
+        local = getattr(cmd, "commands", {}).get("local")
+        return local is not None and "start" in getattr(local, "commands", {})
+    except Exception:
+        return False
+
+
+PEER_SKIP = ("needs a running peer: this build has no `convex local start` yet "
+             "(peers are being built; the block runs once it exists)")
+
+
+# --- error codes in plain words -------------------------------------------------------------------
+
+ERROR_MEANINGS = {
+    "ARGUMENT": "an argument has the right type but a value the function can't accept "
+                "(a negative amount, say)",
+    "ARITY": "a function got the wrong number of arguments",
+    "ASSERT": "an assertion failed: `assert`, or `fail` without a code of its own",
+    "BOUNDS": "an index lies outside the collection (nth past the end, say)",
+    "CAST": "a value has the wrong type for what was asked of it (counting a number, "
+            "adding a string)",
+    "COMPILE": "the compiler refused the form (a special form written the wrong way)",
+    "DEPTH": "calls nested too deeply: usually a recursion that never stops",
+    "EXCEPTION": "an exceptional exit happened outside where it is allowed",
+    "EXPAND": "a macro failed while it was expanding",
+    "FUNDS": "the account hasn't got enough coins (or enough of an asset) for this",
+    "JUICE": "the work ran out of juice: too much computation for the limit, or a balance "
+             "that can't pay for it",
+    "MEMORY": "the state would grow more than the account's allowance and balance can pay for",
+    "NOBODY": "there is no account at that address",
+    "SEQUENCE": "a transaction's sequence number is out of order",
+    "STATE": "the operation isn't possible in the current state (calling a function that "
+             "isn't callable, for one)",
+    "SYNTAX": "the reader couldn't read the input: unbalanced brackets or a bad token",
+    "TODO": "this isn't implemented yet",
+    "TRUST": "the account acting isn't allowed to do this (it doesn't control the target)",
+    "UNDECLARED": "a symbol isn't defined where it was used: a typo, or something not "
+                  "defined yet in this session",
+    "UNEXPECTED": "an internal error of the local CVM",
+    "SIGNATURE": "the transaction's signature doesn't check out",
+}
+
+
+def error_meaning(code: str) -> str:
+    return ERROR_MEANINGS.get(code, "an error code raised by the code itself, with "
+                              f"(fail :{code} ...)")
+
+
+_ERROR_CODE = re.compile(r"^Error :([A-Za-z0-9_\-]+)")
+
+
+def error_code_of(lines: list) -> Optional[str]:
+    for ln in lines:
+        m = _ERROR_CODE.match(ln.strip())
+        if m:
+            return m.group(1)
+    return None
+
+
+def explain(step: Step, typed: str, got: list, got_error: bool) -> list:
+    """Lines telling a learner how their result differs from the lesson's."""
+    out = ["✗ Not what the lesson expects."]
+    shown_got = [ln for ln in got if not (got_error and ln.startswith("  "))][:8]
+    shown_got = shown_got or ["(nothing)"]
+    out.append("  you got:    " + shown_got[0])
+    out.extend("              " + ln for ln in shown_got[1:])
+    exp = step.expected.split("\n") if step.expected else ["(nothing)"]
+    out.append("  expected:   " + exp[0])
+    out.extend("              " + ln for ln in exp[1:])
+    code = error_code_of(got) if got_error else None
+    want = error_code_of(exp)
+    if code:
+        out.append(f"  :{code} means {error_meaning(code)}.")
+    if want and want != code:
+        out.append(f"  The lesson expects the error :{want}, which means "
+                   f"{error_meaning(want)}.")
+    if "..." in step.expected:
+        out.append("  (`...` in the expected result stands for any text.)")
+    if _norm(typed) == _norm(step.input):
+        out.append("  You typed the lesson's input: your session differs from the lesson's "
+                   "(something defined differently earlier?). :restart replays the lesson "
+                   "up to here.")
+    else:
+        out.append("  The lesson's input is:  " + step.input.replace("\n", "\n" + " " * 26))
+        out.append("  Press Ctrl-T (or type :next) to put it on the prompt.")
+    return out
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+class Progress:
+    """Where the learner is, kept in the convex directory (tutorial.json)."""
+
+    def __init__(self, home: Optional[Path]):
+        self.path = None if home is None else home / "tutorial.json"
+        self.lesson = 1
+        self.step = 0
+        self.completed: list = []
+        if self.path is not None and self.path.exists():
+            try:
+                d = json.loads(self.path.read_text())
+                self.lesson = int(d.get("lesson", 1))
+                self.step = int(d.get("step", 0))
+                self.completed = sorted({int(n) for n in d.get("completed", [])})
+            except (OSError, ValueError, TypeError, AttributeError):
+                pass
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        data = json.dumps({"lesson": self.lesson, "step": self.step,
+                           "completed": self.completed}, indent=1)
+        try:
+            tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
+            tmp.write_text(data)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass
+
+
+# --- the tutor -----------------------------------------------------------------------------------
+
+TUTOR_COMMANDS = {
+    "next": "put the step's code on the prompt (same as Ctrl-T); after a lesson, start the next",
+    "skip": "run the step's code for you and move on",
+    "step": "show the current step again",
+    "restart": "start this lesson again in a fresh session",
+    "lessons": "list the lessons and your progress",
+    "tutorial": "go to lesson N (:tutorial 3)",
+    "quit": "leave the tutorial (your progress is kept)",
+}
+
+
+class Tutor:
+    """Walks a learner through lessons inside a Repl. The Repl hands every input to
+    `handle`; inputs that aren't tutor commands run in the REPL as usual, and one that is
+    the current step's (or gives its result) moves the lesson on."""
+
+    def __init__(self, repl: Any, lessons: list, home: Optional[Path],
+                 make_workspace: Callable[[], Any], exit_on_quit: bool,
+                 fresh_workspace: bool = False):
+        self.repl = repl
+        self.lessons = lessons
+        self.progress = Progress(home)
+        self.make_workspace = make_workspace
+        self.exit_on_quit = exit_on_quit
+        self.lesson: Optional[Lesson] = None
+        self.index = 0
+        self.finished = False           # the current lesson is done
+        self._replay = 0                # steps to run silently before the next input
+        out = repl.out
+        self.rec = RecordingPrinter(out._console, out.color, echo=True)
+        self._saved = (repl._ws, repl.out, repl.mode, repl.results)
+        repl.out = self.rec
+        repl.results = []
+        self._unused = fresh_workspace  # repl's workspace is fresh: the first lesson uses it
+        repl.tutor = self
+
+    # --- lessons --------------------------------------------------------------------------
+    def find(self, n: int) -> Optional[Lesson]:
+        for ls in self.lessons:
+            if ls.number == n:
+                return ls
+        return None
+
+    def resume_point(self) -> tuple:
+        """(lesson, step) to resume at: where the learner was, else the next lesson."""
+        p = self.progress
+        ls = self.find(p.lesson)
+        if ls is None:
+            return self.lessons[0], 0
+        if p.step >= len(ls.steps):
+            nxt = [x for x in self.lessons if x.number > ls.number]
+            return (nxt[0], 0) if nxt else (ls, 0)
+        return ls, p.step
+
+    def begin(self, lesson: Lesson, step: int = 0, fresh: bool = True) -> None:
+        """Start `lesson` at `step` (earlier steps replay silently before the next input)."""
+        self.lesson, self.index, self.finished = lesson, step, False
+        if fresh:
+            self._fresh_session()
+        self._replay = step
+        self.progress.lesson, self.progress.step = lesson.number, step
+        self.progress.save()
+        self._title()
+        if step:
+            self.say(f"(resuming at step {step + 1} of {len(lesson.steps)}; the steps before "
+                     f"it are replayed in a fresh session)", dim=True)
+        self.show_step(with_prose=True)
+
+    def _fresh_session(self) -> None:
+        r = self.repl
+        if self._unused:            # the REPL's workspace is a fresh one made for us
+            self._unused = False
+        else:
+            r._ws = self.make_workspace()
+        r.mode = "transact"
+        r.results = []
+        r.last_error = None
+
+    def _title(self) -> None:
+        ls = self.lesson
+        self.rule(f"Lesson {ls.number} of {len(self.lessons)} · {ls.title}")
+
+    # --- output -----------------------------------------------------------------------------
+    @property
+    def console(self) -> Any:
+        return self.rec.console
+
+    def say(self, text: str, style: Optional[str] = None, dim: bool = False) -> None:
+        self.console.print(text, style="dim" if dim else style, markup=False, highlight=False)
+
+    def rule(self, text: str) -> None:
+        from rich.rule import Rule
+        self.console.print(Rule(text, style="cyan"))
+
+    def markdown(self, text: str) -> None:
+        if not text.strip():
+            return
+        from rich.markdown import Markdown
+        self.console.print(Markdown(text, code_theme="monokai"))
+
+    @property
+    def step(self) -> Optional[Step]:
+        if self.lesson is None or self.finished or self.index >= len(self.lesson.steps):
+            return None
+        return self.lesson.steps[self.index]
+
+    def step_input(self) -> str:
+        st = self.step
+        return st.input if st is not None else ""
+
+    def show_step(self, with_prose: bool = False) -> None:
+        st = self.step
+        if st is None:
+            return
+        ls = self.lesson
+        if with_prose or st.prose:
+            prose = st.prose
+            if not prose and with_prose:   # the middle of a block: its text comes first
+                k = self.index
+                while k > 0 and not ls.steps[k].prose:
+                    k -= 1
+                prose = ls.steps[k].prose
+            self.markdown(prose)
+        if st.needs == "peer" and not peer_available():
+            self.say(f"Step {self.index + 1} of {len(ls.steps)} needs a running peer; "
+                     f"`convex local start` isn't in this build yet, so it is shown, "
+                     f"not run:", style="yellow")
+            self.show_code(PROMPT + st.input)
+            self._advance(show=False)
+            self.show_step()
+            return
+        self.say("")
+        self.say(f"Step {self.index + 1} of {len(ls.steps)} · type this, then Enter "
+                 f"(Ctrl-T puts it on the prompt for you):", style="cyan")
+        self.show_code(st.input)
+
+    def show_code(self, text: str) -> None:
+        from rich.padding import Padding
+        from rich.syntax import Syntax
+
+        from .lexer import ConvexLexer
+        self.console.print(Padding(Syntax(text, ConvexLexer(), theme="monokai",
+                                          background_color="default"), (0, 0, 0, 4)))
+
+    def toolbar(self) -> str:
+        if self.lesson is None:
+            return " tutorial · :lessons · :quit"
+        if self.finished:
+            nxt = self._next_lesson()
+            more = f":next starts lesson {nxt.number}" if nxt else "all lessons done"
+            return f" Lesson {self.lesson.number} complete · {more} · :lessons · :quit"
+        return (f" Lesson {self.lesson.number} · step {self.index + 1}/{len(self.lesson.steps)}"
+                f" · Ctrl-T inserts the code · :skip · :step · :help · :quit")
+
+    def _next_lesson(self) -> Optional[Lesson]:
+        nxt = [x for x in self.lessons if self.lesson and x.number > self.lesson.number]
+        return nxt[0] if nxt else None
+
+    # --- input ------------------------------------------------------------------------------
+    def handle(self, text: str) -> None:
+        from .repl import COMMANDS, Quit
+        stripped = text.strip()
+        if not stripped:
+            return
+        if stripped.startswith(":"):
+            name, _, arg = stripped[1:].partition(" ")
+            arg = arg.strip()
+            if name in ("quit", "exit"):
+                self.leave()
+                if self.exit_on_quit:
+                    raise Quit()
+                return
+            if name == "help":
+                self.help()
+                return
+            if name in ("next", "skip", "step", "restart", "lessons", "tutorial"):
+                getattr(self, "cmd_" + name)(arg)
+                return
+            st = self.step
+            same = st is not None and st.input.startswith(":" + name)
+            if name in COMMANDS and not same:
+                self.repl.dispatch(text)      # a REPL command on the side: not checked
+                return
+        self._catch_up()
+        st = self.step
+        got, err = run_input(self.repl, text)
+        if st is None:
+            return
+        if matches(st.expected, got, err):
+            self.say("✓ right", style="green")
+            self.say("")
+            self._advance()
+        else:
+            for ln in explain(st, text, got, err):
+                self.say(ln, style="red" if ln.startswith("✗") else "yellow")
+
+    def _catch_up(self) -> None:
+        """Replay the steps before the one we resumed at, silently."""
+        if not self._replay or self.lesson is None:
+            return
+        n, self._replay = self._replay, 0
+        quiet = RecordingPrinter(echo=False)
+        r = self.repl
+        r.out = quiet
+        try:
+            for st in self.lesson.steps[:n]:
+                if st.needs is None:
+                    run_input(r, st.input)
+        finally:
+            r.out = self.rec
+            r.errors = 0
+
+    def _advance(self, show: bool = True) -> None:
+        ls = self.lesson
+        self.index += 1
+        self.progress.lesson, self.progress.step = ls.number, self.index
+        if self.index >= len(ls.steps):
+            self.finished = True
+            if ls.number not in self.progress.completed:
+                self.progress.completed = sorted(self.progress.completed + [ls.number])
+            self.progress.save()
+            self.markdown(ls.outro)
+            nxt = self._next_lesson()
+            self.rule(f"Lesson {ls.number} complete")
+            if nxt:
+                self.say(f"Well done. Type :next to start lesson {nxt.number} "
+                         f"({nxt.title}), or :quit to leave; `convex tutorial` brings you "
+                         f"back here.", style="green")
+            else:
+                self.say("That was the last lesson: you have done them all. :quit leaves "
+                         "the tutorial.", style="green")
+            return
+        self.progress.save()
+        if show:
+            self.show_step()
+
+    # --- tutor commands ------------------------------------------------------------------------
+    def help(self) -> None:
+        self.say("In the tutorial, type each step's code (or press Ctrl-T to have it put on the "
+                 "prompt) and Enter. Anything else runs as in the REPL.")
+        for name, what in TUTOR_COMMANDS.items():
+            self.say(f"  :{name:<9} {what}")
+        self.say("Other REPL commands (:doc, :env, :undo, ...) work as usual; :help in the "
+                 "plain REPL lists them.", dim=True)
+
+    def cmd_next(self, arg: str) -> None:
+        if self.finished:
+            nxt = self._next_lesson()
+            if nxt is None:
+                self.say("No more lessons. :quit leaves the tutorial.")
+            else:
+                self.begin(nxt)
+            return
+        if self.step is not None:
+            self.repl.insert = self.step.input
+
+    def cmd_skip(self, arg: str) -> None:
+        st = self.step
+        if st is None:
+            self.cmd_next(arg)
+            return
+        self._catch_up()
+        self.show_code(PROMPT + st.input)
+        run_input(self.repl, st.input)
+        self._advance()
+
+    def cmd_step(self, arg: str) -> None:
+        if self.finished:
+            self.say("This lesson is done: :next starts the next one.")
+        else:
+            self.show_step(with_prose=True)
+
+    def cmd_restart(self, arg: str) -> None:
+        if self.lesson is not None:
+            self.begin(self.lesson)
+
+    def cmd_lessons(self, arg: str) -> None:
+        for line in lesson_list(self.lessons, self.progress,
+                                self.lesson.number if self.lesson else None):
+            self.say(line)
+
+    def cmd_tutorial(self, arg: str) -> None:
+        if not arg:
+            self.cmd_lessons("")
+            return
+        ls = self.find(int(arg)) if arg.isdigit() else None
+        if ls is None:
+            self.say(f"no lesson {arg}: :lessons lists them", style="yellow")
+            return
+        self.begin(ls)
+
+    def leave(self) -> None:
+        """Back to the REPL as it was before the tutorial (progress is kept)."""
+        r = self.repl
+        self.progress.save()
+        r.tutor = None
+        ws, out, mode, results = self._saved
+        r.out, r.mode = out, mode
+        if not self.exit_on_quit:
+            r._ws, r.results = ws, results
+            out.info("Left the tutorial (your progress is kept: :tutorial comes back); "
+                     "this is your own session again.")
+
+
+def lesson_list(lessons: list, progress: Progress, current: Optional[int] = None) -> list:
+    out = []
+    for ls in lessons:
+        mark = "✓" if ls.number in progress.completed else " "
+        here = ""
+        if ls.number == (current if current is not None else progress.lesson):
+            here = "  ← you are here" + (f" (step {progress.step + 1})"
+                                        if 0 < progress.step < len(ls.steps) else "")
+        out.append(f" {mark} {ls.number:>2}  {ls.title}{here}")
+    return out
+
+
+def attach(repl: Any, lesson: Optional[int], home: Optional[Path],
+           make_workspace: Callable[[], Any], exit_on_quit: bool,
+           fresh_workspace: bool = False) -> Optional[Tutor]:
+    """Start tutoring in `repl`: lesson N from its start, or (None) where the learner was."""
+    lessons = load_lessons()
+    if not lessons:
+        repl.out.warn(f"no lessons found in {tutorials_dir()}")
+        return None
+    t = Tutor(repl, lessons, home, make_workspace, exit_on_quit, fresh_workspace)
+    if lesson is None:
+        ls, step = t.resume_point()
+    else:
+        ls, step = t.find(lesson), 0
+        if ls is None:
+            t.leave()
+            repl.out.warn(f"no lesson {lesson}: there are {len(lessons)} "
+                          f"({lessons[0].number}-{lessons[-1].number})")
+            return None
+    t.say("Welcome to the Convex Lisp tutorial. Each step shows some code: type it (or press "
+          "Ctrl-T) and Enter, and the tutor checks your result. :help lists the tutor's "
+          "commands, :quit leaves (progress is kept).", dim=True)
+    t.begin(ls, step, fresh=True)
+    return t
+
+
+__all__ = ["Lesson", "Step", "load_lessons", "parse_lesson", "matches", "check_lesson",
+           "Tutor", "attach", "RecordingPrinter", "ERROR_MEANINGS", "peer_available"]

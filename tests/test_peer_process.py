@@ -1,0 +1,193 @@
+"""`convex peer start` as a real process: the URL and keys it prints, a clean Ctrl-C, and
+persistence (--data): a peer killed at any moment restarts with every confirmed transaction.
+
+Every peer listens on 127.0.0.1 with an ephemeral port and is stopped by the test."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from nacl.signing import SigningKey
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def start_peer(*args, data=None):
+    cmd = [sys.executable, "-m", "convex_repl", "peer", "start", "--port", "0", "--json",
+           *args]
+    if data is not None:
+        cmd += ["--data", str(data)]
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=env, cwd=ROOT)
+    line = p.stdout.readline()
+    if not line:
+        p.kill()
+        raise AssertionError("peer did not start: " + p.stderr.read())
+    return p, json.loads(line)
+
+
+def stop(p):
+    if p.poll() is None:
+        p.kill()
+    p.wait(10)
+
+
+def post(url, path, body, timeout=60):
+    req = urllib.request.Request(url + "/api/v1" + path, data=json.dumps(body).encode(),
+                                 method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def get(url, path):
+    try:
+        with urllib.request.urlopen(url + "/api/v1" + path, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def transfer(url, key, a, to, amount, seq=None):
+    st, p = post(url, "/transaction/prepare", {"address": a, "sequence": seq,
+                                               "source": f"(transfer #{to} {amount})"})
+    sig = key.sign(bytes.fromhex(p["hash"])).signature.hex()
+    return post(url, "/transaction/submit", {"hash": p["hash"], "sig": sig,
+                                             "accountKey": bytes(key.verify_key).hex()})
+
+
+def test_start_prints_url_and_keys_and_stops_on_ctrl_c():
+    p, info = start_peer()
+    try:
+        assert info["url"].startswith("http://127.0.0.1:")
+        assert [a["address"] for a in info["accounts"]] == [11, 12, 13]
+        a13 = info["accounts"][2]
+        seed = bytes.fromhex(a13["seed"][2:])
+        assert "0x" + bytes(SigningKey(seed).verify_key).hex() == a13["publicKey"]
+        # the printed seed signs for #13
+        st, r = post(info["url"], "/transact", {"address": 13, "source": "(+ 1 2)",
+                                                "seed": a13["seed"]})
+        assert st == 200 and r["value"] == 3
+        p.send_signal(signal.SIGINT)
+        assert p.wait(20) == 0
+    finally:
+        stop(p)
+
+
+def test_human_output_and_sigterm():
+    cmd = [sys.executable, "-m", "convex_repl", "local", "start", "--peers", "1",
+           "--port", "0"]
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=env, cwd=ROOT)
+    try:
+        lines = []
+        while not lines or "Ctrl-C stops" not in lines[-1]:
+            lines.append(p.stdout.readline())
+            assert lines[-1], p.stderr.read()
+        assert "REST URL:" in lines[1] and "http://127.0.0.1:" in lines[1]
+        assert any("#13" in x for x in lines)
+        p.terminate()
+        assert p.wait(20) == 0
+        assert "Peer stopped." in p.stdout.read()
+    finally:
+        stop(p)
+
+
+def test_confirmed_transactions_survive_kill(tmp_path):
+    p, info = start_peer(data=tmp_path)
+    url = info["url"]
+    try:
+        key = SigningKey.generate()
+        st, r = post(url, "/createAccount", {"accountKey": bytes(key.verify_key).hex(),
+                                             "faucet": 10**9})
+        a = r["address"]
+        confirmed = []
+        for i in range(5):
+            st, r = transfer(url, key, a, 13, 1000 + i)
+            assert st == 200 and "errorCode" not in r
+            confirmed.append(r["info"]["tx"])
+        before = get(url, f"/accounts/{a}")[1]
+        # transactions in flight from several threads while the peer is killed
+        acks, lock = [], threading.Lock()
+        keys = []
+        for _ in range(4):
+            k = SigningKey.generate()
+            st, r = post(url, "/createAccount", {"accountKey": bytes(k.verify_key).hex(),
+                                                 "faucet": 10**9})
+            keys.append((k, r["address"]))
+
+        def flood(k, addr):
+            for i in range(200):
+                try:
+                    st, r = transfer(url, k, addr, 13, 1, seq=i + 1)
+                except Exception:
+                    return
+                if st == 200 and "errorCode" not in r:
+                    with lock:
+                        acks.append((addr, i + 1, r["info"]["tx"]))
+        threads = [threading.Thread(target=flood, args=ka) for ka in keys]
+        for t in threads:
+            t.start()
+        time.sleep(1.5)
+        p.kill()                                   # SIGKILL: no chance to clean up
+        p.wait(10)
+        for t in threads:
+            t.join(60)
+    finally:
+        stop(p)
+    assert acks, "no transaction confirmed before the kill"
+    p, info = start_peer(data=tmp_path)
+    url = info["url"]
+    try:
+        after = get(url, f"/accounts/{a}")[1]
+        assert after == before
+        for h in confirmed + [x[2] for x in acks]:
+            st, t = get(url, "/tx?hash=" + h)
+            assert st == 200 and "errorCode" not in t["result"], h
+        for k, addr in keys:
+            done = max([s for (x, s, _) in acks if x == addr], default=0)
+            assert get(url, f"/accounts/{addr}")[1]["sequence"] >= done
+        # and the peer goes on from there
+        st, r = transfer(url, key, a, 13, 7)
+        assert st == 200 and "errorCode" not in r
+        assert get(url, f"/accounts/{a}")[1]["sequence"] == before["sequence"] + 1
+        p.send_signal(signal.SIGINT)
+        assert p.wait(20) == 0
+    finally:
+        stop(p)
+    # a clean stop keeps everything too
+    p, info = start_peer(data=tmp_path)
+    try:
+        assert get(info["url"], f"/accounts/{a}")[1]["sequence"] == before["sequence"] + 1
+        assert info["blocks"] > 0
+    finally:
+        stop(p)
+
+
+@pytest.mark.parametrize("n", [3])
+def test_store_round_trips_states(tmp_path, n):
+    from convex_repl.peer import Peer
+    from convex_repl.store import Store
+    from lisp import read
+    store = Store(str(tmp_path / "p.db"))
+    peer = Peer(store=store)
+    for i in range(n):
+        r = peer.run_as_faucet(read(f"(def v{i} (loop [v [] k 0] (if (< k {i * 50}) (recur (conj v k) (inc k)) v)))"))
+        assert r.error is None
+    h = peer.state.value_id()
+    store.close()
+    again = Peer(store=Store(str(tmp_path / "p.db")))
+    assert again.state.value_id() == h and again.block_count == n
+    assert again.query(read("(count v2)"), 12).value == 100
