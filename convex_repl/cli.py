@@ -39,6 +39,9 @@ account_app = typer.Typer(help="Accounts of the local CVM: create, info, balance
                           no_args_is_help=True)
 app.add_typer(key_app, name="key")
 app.add_typer(account_app, name="account")
+from .peer_cli import local_app, peer_app  # noqa: E402  (convex peer start, convex local start)
+app.add_typer(peer_app, name="peer")
+app.add_typer(local_app, name="local")
 
 
 class Fail(Exception):
@@ -77,6 +80,10 @@ def _home(home: Optional[Path]) -> Path:
 
 def _workspace(home: Optional[Path], fresh: bool, no_save: bool,
                address: Optional[str] = None, juice_limit: Optional[int] = None):
+    from .remote import resolve_url
+    url = resolve_url()                 # --url, CONVEX_URL or a profile: a peer
+    if url is not None:
+        return _remote_workspace(url, address)
     from .workspace import Workspace
     ws = Workspace(_home(home), fresh=fresh, save=not no_save)
     if juice_limit is not None:
@@ -91,6 +98,34 @@ def _workspace(home: Optional[Path], fresh: bool, no_save: bool,
         if info is None:
             raise Fail(f"no account #{n}", EXIT_NOT_FOUND, "NOBODY")
         ws.session.address = n
+    return ws
+
+
+def _take_url(args: list) -> list:
+    """`--url URL` (any command, anywhere) targets a peer's REST API: it becomes CONVEX_URL."""
+    out, i = [], 0
+    while i < len(args):
+        a = args[i]
+        if a == "--url" and i + 1 < len(args):
+            os.environ["CONVEX_URL"] = args[i + 1]
+            i += 2
+            continue
+        if a.startswith("--url="):
+            os.environ["CONVEX_URL"] = a[len("--url="):]
+        else:
+            out.append(a)
+        i += 1
+    return out
+
+
+def _remote_workspace(url: str, address: Optional[str]):
+    from .remote import RemoteError, RemoteWorkspace
+    ws = RemoteWorkspace(url, None if address is None else _address(address))
+    try:
+        if ws.session.account_info(ws.address) is None:
+            raise Fail(f"no account #{ws.address} on {ws.url}", EXIT_NOT_FOUND, "NOBODY")
+    except RemoteError as e:
+        raise Fail(str(e), EXIT_NOT_FOUND, "CONNECTION") from None
     return ws
 
 
@@ -766,8 +801,12 @@ def account_fund(
 
 @app.command("status")
 def status_cmd(as_json: bool = JSON, home: Optional[Path] = HOME, fresh: bool = FRESH) -> None:
-    """The local CVM: saved session, acting account, accounts, timestamp, juice price."""
+    """The local CVM: saved session, acting account, accounts, timestamp, juice price
+    (with --url: the peer's status)."""
     ws = _workspace(home, fresh, True)
+    if getattr(ws, "remote", False):
+        _emit(as_json, *ws.status_report())
+        return
     s = ws.session
     data = {"ok": True, "home": str(ws.home), "address": ws.address,
             "accounts": s.account_count(), "timestamp": s.timestamp,
@@ -794,6 +833,7 @@ def main(argv: Optional[list] = None) -> None:
     global _json_mode
     args = sys.argv[1:] if argv is None else argv
     _json_mode = "--json" in args
+    args = _take_url(args)
     try:
         rv = app(args=args, prog_name="convex", standalone_mode=False)
         code = rv if isinstance(rv, int) else EXIT_OK
@@ -827,6 +867,8 @@ def _exception_exit(e: Exception) -> int:
         return _report("NOT_FOUND", str(e), EXIT_NOT_FOUND)
     if isinstance(e, KeyError_):
         return _report("KEY", str(e), EXIT_USAGE)
+    if name == "RemoteError":           # a peer (--url) unreachable or refusing
+        return _report("CONNECTION", str(e), EXIT_NOT_FOUND)
     return _report("INTERNAL", f"internal error: {type(e).__name__}: {e}", 70)
 
 

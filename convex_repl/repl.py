@@ -857,3 +857,5 @@ def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool 
 
 
 __all__ = ["Repl", "run_repl", "is_complete", "indent_for", "open_brackets", "Completions", "COMMANDS"]
+
+from . import remote_repl  # noqa: E402,F401  (:connect URL, :disconnect)
