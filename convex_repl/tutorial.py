@@ -312,9 +312,66 @@ def check_lesson(lesson: Lesson, home: Optional[Path] = None) -> list:
     return check_steps(lesson, lesson.local_steps, home)
 
 
+LESSON_PEER_URL = "http://127.0.0.1:8080"   # the URL lessons show for `convex local start`
+
+
 def check_peer_steps(lesson: Lesson, home: Optional[Path] = None) -> list:
-    """The doctest of a lesson's blocks that need a peer, in a session of their own."""
-    return check_steps(lesson, [s for s in lesson.steps if s.needs == "peer"], home)
+    """The doctest of a lesson's blocks that need a peer: a `convex local start` peer is
+    started on a free port (its URL replaces LESSON_PEER_URL in the inputs) and the blocks
+    run in order in a fresh session of their own; the peer is stopped after."""
+    steps = [s for s in lesson.steps if s.needs == "peer"]
+    if not steps:
+        return []
+    proc, url = start_local_peer()
+    try:
+        try:
+            from . import remote_repl  # noqa: F401  (:connect, :disconnect)
+        except ImportError:
+            pass
+        moved = [Step(s.input.replace(LESSON_PEER_URL, url), s.expected, s.line, s.block,
+                      needs=s.needs) for s in steps]
+        return check_steps(lesson, moved, home)
+    finally:
+        stop_process(proc)
+
+
+def start_local_peer(timeout: float = 60.0) -> tuple:
+    """(process, REST URL) of `convex local start --port 0 --json`, once it serves."""
+    import select
+    import subprocess
+    import sys
+    import time
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    proc = subprocess.Popen([sys.executable, "-m", "convex_repl", "local", "start",
+                             "--port", "0", "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                            env=env)
+    end = time.time() + timeout
+    while time.time() < end:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
+        if ready:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            try:
+                return proc, json.loads(line)["url"]
+            except (ValueError, KeyError):
+                continue
+        if proc.poll() is not None:
+            break
+    stop_process(proc)
+    raise RuntimeError("convex local start did not print its URL: "
+                       + (proc.stderr.read() if proc.stderr else ""))
+
+
+def stop_process(proc: Any) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except Exception:
+            proc.kill()
+            proc.wait(10)
 
 
 def peer_available() -> bool:
