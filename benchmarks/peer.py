@@ -1,0 +1,102 @@
+"""A local peer's throughput and a cluster's confirmation latency, measured side by side.
+
+1. Signed transfers per second through a local peer (convex_repl/peer.py: peer pre-checks,
+   blocks, the state transition, results back to each submitter), submitted from 8 threads,
+   as a ratio to pynacl signature verifications per second on this machine.
+2. Median confirmation latency of a 3-peer cluster over TCP (convex_repl/cluster.py: CPoS
+   merge, beliefs with novelty only) for transactions submitted one after another, as a
+   multiple of the merge interval (cluster.MERGE_INTERVAL).
+
+Run: python benchmarks/peer.py [--n 2000]
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import threading
+import time
+
+from nacl.signing import SigningKey
+
+
+def verifies_per_second(n: int = 3000) -> float:
+    k = SigningKey.generate()
+    msg = b"x" * 60
+    sm = k.sign(msg)
+    vk = k.verify_key
+    t0 = time.perf_counter()
+    for _ in range(n):
+        vk.verify(sm)
+    return n / (time.perf_counter() - t0)
+
+
+def peer_transfers_per_second(n: int) -> float:
+    from convex_repl.peer import Peer
+    from kernel.ledger import genesis_signing_key
+    from kernel.transactions import Transfer, sign
+    from lisp import read
+    peer = Peer().start()
+    threads_n = 8
+    keys = [SigningKey.generate() for _ in range(threads_n)]
+    addrs = []
+    for k in keys:
+        r = peer.run_as_faucet(read(f"(let [a (create-account 0x{bytes(k.verify_key).hex()})]"
+                                    f" (transfer a 1000000000) a)"))
+        addrs.append(r.value.n)
+    per = n // threads_n
+    signed = [[sign(k, Transfer.create(a, i + 1, 13, 1)) for i in range(per)]
+              for k, a in zip(keys, addrs)]
+    errors = []
+
+    def run(txs):
+        for s in txs:
+            r = peer.submit(s)
+            if r.error is not None:
+                errors.append(r)
+    ts = [threading.Thread(target=run, args=(txs,)) for txs in signed]
+    t0 = time.perf_counter()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    dt = time.perf_counter() - t0
+    peer.stop()
+    assert not errors, errors[:3]
+    assert genesis_signing_key
+    return per * threads_n / dt
+
+
+def cluster_latency(n: int = 30) -> tuple:
+    from convex_repl import cluster
+    from kernel.ledger import genesis_signing_key
+    from kernel.transactions import Invoke, sign
+    from lisp import read
+    nodes = cluster.start_cluster(3)
+    try:
+        sk = genesis_signing_key(13)
+        lat = []
+        for i in range(1, n + 1):
+            t0 = time.perf_counter()
+            r = nodes[i % 3].submit(sign(sk, Invoke.create(13, i, read(f"(def x {i})"))))
+            lat.append(time.perf_counter() - t0)
+            assert r.error is None, r
+        return statistics.median(lat), cluster.MERGE_INTERVAL
+    finally:
+        cluster.stop_cluster(nodes)
+
+
+def main() -> None:
+    n = 2000
+    if "--n" in sys.argv:
+        n = int(sys.argv[sys.argv.index("--n") + 1])
+    v = verifies_per_second()
+    tps = peer_transfers_per_second(n)
+    print(f"pynacl verifies/s              {v:10.0f}")
+    print(f"signed transfers/s via a peer  {tps:10.0f}   ratio {tps / v:.3f}")
+    med, interval = cluster_latency()
+    print(f"3-peer cluster median latency  {med * 1000:8.1f} ms  = {med / interval:.1f} x the "
+          f"merge interval ({interval * 1000:.0f} ms)")
+
+
+if __name__ == "__main__":
+    main()

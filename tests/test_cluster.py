@@ -1,0 +1,192 @@
+"""A local cluster over TCP (convex_repl/cluster.py): peers agree on one state, keep
+confirming with more than 2/3 of the stake up, a restarted peer catches up; bad
+transactions change nothing; garbage and oversized messages don't stop a peer.
+
+Every peer listens on 127.0.0.1 with an ephemeral port; each test stops its cluster."""
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from convex_repl.cluster import (ClusterPeer, cluster_genesis, decode_message,
+                                 encode_message, frame, start_cluster, stop_cluster)
+from kernel.ledger import genesis_signing_key
+from kernel.scalars import Address, Keyword
+from kernel.transactions import Invoke, Result, sign
+from kernel.vectors import Vector
+from lisp import read
+
+SK = genesis_signing_key(13)
+
+
+def tx(seq, src, key=SK, origin=13):
+    return sign(key, Invoke.create(origin, seq, read(src)))
+
+
+def wait_same_state(nodes, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        hs = {n.state.value_id() for n in nodes}
+        if len(hs) == 1 and len({n.applied for n in nodes}) == 1:
+            return hs.pop()
+        time.sleep(0.05)
+    raise AssertionError([n.applied for n in nodes])
+
+
+@pytest.fixture
+def cluster3():
+    nodes = start_cluster(3)
+    yield nodes
+    stop_cluster(nodes)
+
+
+def test_three_peers_reach_the_same_state(cluster3):
+    for i in range(1, 7):
+        r = cluster3[i % 3].submit(tx(i, f"(def x{i} (* {i} {i}))"), timeout=30)
+        assert r.error is None and r.value == i * i
+        assert r.info_value("loc") is not None
+    wait_same_state(cluster3)
+    for n in cluster3:
+        assert n.query(read("x6"), 13).value == 36
+
+
+def test_four_equal_peers_confirm_with_one_down():
+    nodes = start_cluster(4)
+    try:
+        assert nodes[0].submit(tx(1, "(def a 1)"), timeout=30).error is None
+        nodes[3].shutdown()
+        for i in range(2, 5):
+            r = nodes[i % 3].submit(tx(i, f"(def a {i})"), timeout=30)
+            assert r.error is None, r
+        wait_same_state(nodes[:3])
+    finally:
+        stop_cluster(nodes)
+
+
+def test_restarted_peer_catches_up():
+    nodes = start_cluster(4)
+    try:
+        assert nodes[0].submit(tx(1, "(def b 1)"), timeout=30).error is None
+        addr = nodes[2].address
+        nodes[2].shutdown()
+        for i in range(2, 5):
+            assert nodes[i % 2].submit(tx(i, f"(def b {i})"), timeout=30).error is None
+        time.sleep(0.3)
+        fresh = ClusterPeer(2, cluster_genesis(4), addr[0], addr[1])
+        fresh.start_network([n.address for n in nodes])
+        nodes[2] = fresh
+        h = wait_same_state(nodes, 30)
+        assert fresh.query(read("b"), 13).value == 4 and fresh.state.value_id() == h
+    finally:
+        stop_cluster(nodes)
+
+
+def test_bad_transactions_change_nothing(cluster3):
+    n = cluster3[0]
+    assert n.submit(tx(1, "(def c 1)"), timeout=30).error is None
+    wait_same_state(cluster3)
+    before = n.state.value_id()
+    from nacl.signing import SigningKey
+    from kernel.records import Signed
+    good = tx(2, "(def c 2)")
+    bad_sig = Signed(good.public_key, bytes(64), good.value)
+    cases = [(bad_sig, "SIGNATURE"), (tx(2, "1", SigningKey.generate()), "SIGNATURE"),
+             (tx(1, "(def c 3)"), "SEQUENCE"), (tx(1, "1", origin=99999), "NOBODY"),
+             (tx(1, "1", origin=9), "STATE")]
+    for signed, code in cases:
+        r = n.submit(signed, timeout=30)
+        assert r.error == Keyword(code), (code, r)
+    assert all(x.state.value_id() == before for x in cluster3)
+
+
+def _talk(addr, payload, read_reply=True):
+    with socket.create_connection(addr, timeout=5) as s:
+        s.sendall(payload)
+        if not read_reply:
+            return None
+        hdr = s.recv(1)
+        n = hdr[0]
+        data = b""
+        while len(data) < n:
+            data += s.recv(n - len(data))
+        return decode_message(data, {})
+
+
+def test_protocol_messages_and_garbage(cluster3):
+    n = cluster3[1]
+    q = Vector.of(Keyword("Q"), 7, read("(+ 1 2)"), Address(13))
+    r = _talk(n.address, frame(encode_message(q)))
+    assert isinstance(r, Result) and r.id == 7 and r.value == 3
+    r = _talk(n.address, frame(encode_message(Vector.of(Keyword("PING"), 8))))
+    assert r.id == 8 and isinstance(r.value, int)
+    r = _talk(n.address, frame(encode_message(Vector.of(Keyword("NOPE"), 9))))
+    assert r.error == Keyword("FORMAT")
+    r = _talk(n.address, frame(b"\xff\xff\xff"))
+    assert r.error == Keyword("FORMAT")
+    # garbage, zero and oversized lengths: the connection is dropped, the peer goes on
+    for junk in (b"\x80\x01", b"\x00", b"\xff\xff\xff\xff\x7f" + b"x" * 100,
+                 bytes(range(256)) * 4):
+        try:
+            _talk(n.address, junk, read_reply=False)
+        except OSError:
+            pass
+    r = n.submit(tx(1, "(def d 1)"), timeout=30)
+    assert r.error is None
+    r = _talk(n.address, frame(encode_message(Vector.of(Keyword("PING"), 10))))
+    assert r.id == 10
+
+
+def test_beliefs_carry_only_novelty():
+    from kernel.cpos import Belief, Order
+    from kernel.transactions import Block
+    k = genesis_signing_key(11)
+    blocks = [sign(k, Block.create(1000 + i, [tx(i + 1, f"(def v{i} {'[' + ' '.join(map(str, range(40))) + ']'})")]))
+              for i in range(5)]
+    sent: set = set()
+    o1 = sign(k, Order.create(1, blocks[:4]))
+    first = encode_message(Belief.create({bytes(k.verify_key): o1}), sent)
+    o2 = sign(k, Order.create(2, blocks))
+    second = encode_message(Belief.create({bytes(k.verify_key): o2}), sent)
+    assert len(second) < len(first) / 2
+    cells: dict = {}
+    b1 = decode_message(first, cells)
+    b2 = decode_message(second, cells)          # resolves old cells from the first
+    assert b2 == Belief.create({bytes(k.verify_key): o2}) and b1 is not None
+
+
+def test_local_start_with_three_peers():
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    p = subprocess.Popen([sys.executable, "-m", "convex_repl", "local", "start", "--peers",
+                          "3", "--port", "0", "--json"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, cwd=root,
+                         env=dict(os.environ, PYTHONPATH=root))
+    try:
+        info = json.loads(p.stdout.readline())
+        assert len(info["peers"]) == 3
+        urls = [x["url"] for x in info["peers"]]
+
+        def post(url, path, body):
+            req = urllib.request.Request(url + "/api/v1" + path, method="POST",
+                                         data=json.dumps(body).encode())
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return json.loads(r.read())
+        r = post(urls[1], "/createAccount", {"accountKey": "ab" * 32, "faucet": 1000})
+        a = r["address"]
+        assert post(urls[2], "/faucet", {"address": a, "amount": 5})["amount"] == 5
+        time.sleep(0.5)
+        bals = [post(u, "/query", {"source": f"(balance #{a})"})["value"] for u in urls]
+        assert bals == [1005, 1005, 1005]
+        p.send_signal(signal.SIGINT)
+        assert p.wait(20) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait(10)
