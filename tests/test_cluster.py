@@ -178,12 +178,21 @@ def test_local_start_with_three_peers():
                                          data=json.dumps(body).encode())
             with urllib.request.urlopen(req, timeout=30) as r:
                 return json.loads(r.read())
+        def balances(a):
+            return [post(u, "/query", {"source": f"(balance #{a})"}).get("value") for u in urls]
+
+        def until(check, timeout=30.0):
+            # peers confirm at their own pace: poll instead of sleeping a fixed time
+            end = time.time() + timeout
+            while not check():
+                assert time.time() < end, "the cluster did not converge in time"
+                time.sleep(0.05)
+
         r = post(urls[1], "/createAccount", {"accountKey": "ab" * 32, "faucet": 1000})
         a = r["address"]
+        until(lambda: balances(a)[2] == 1000)      # the new account has reached peer 3
         assert post(urls[2], "/faucet", {"address": a, "amount": 5})["amount"] == 5
-        time.sleep(0.5)
-        bals = [post(u, "/query", {"source": f"(balance #{a})"})["value"] for u in urls]
-        assert bals == [1005, 1005, 1005]
+        until(lambda: balances(a) == [1005, 1005, 1005])
         p.send_signal(signal.SIGINT)
         assert p.wait(20) == 0
     finally:
