@@ -344,10 +344,16 @@ def _check_lessons(tut: Any, lessons: list, only: Optional[int]) -> int:
         if only is not None and ls.number != only:
             continue
         bad = tut.check_lesson(ls)
-        peer = len(ls.steps) - len(ls.local_steps)
-        note = f" ({peer} skipped: {tut.PEER_SKIP})" if peer and not tut.peer_available() else ""
+        ran = len(ls.local_steps)
+        peer = len(ls.steps) - ran
+        note = ""
+        if peer and tut.peer_available():      # run against a peer started for the check
+            bad += tut.check_peer_steps(ls)
+            ran += peer
+        elif peer:
+            note = f" ({peer} skipped: {tut.PEER_SKIP})"
         typer.echo(f"{'ok  ' if not bad else 'FAIL'} {ls.path.name}: "
-                   f"{len(ls.local_steps) - len(bad)} of {len(ls.local_steps)} steps{note}")
+                   f"{ran - len(bad)} of {ran} steps{note}")
         for m in bad:
             typer.echo(str(m))
         failed += len(bad)

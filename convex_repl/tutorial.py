@@ -173,7 +173,8 @@ def _step(cur: dict) -> Step:
 # --- matching -------------------------------------------------------------------------------
 
 def _norm(text: str) -> str:
-    return " ".join(text.split())
+    """Whitespace runs as one space; none after commas (a map broken over lines has them)."""
+    return re.sub(r", ", ",", " ".join(text.split()))
 
 
 def _pattern(expected: str) -> "re.Pattern":
@@ -296,9 +297,11 @@ def run_input(repl: Any, text: str) -> tuple:
     return lines, rec.error_seen or repl.errors > errors
 
 
-def check_steps(lesson: Lesson, steps: list, home: Optional[Path] = None) -> list:
-    """Run steps in order in a fresh session; the mismatches."""
-    repl = new_repl(RecordingPrinter(echo=False), home)
+def check_steps(lesson: Lesson, steps: list, home: Optional[Path] = None,
+                width: int = 78) -> list:
+    """Run steps in order in a fresh session (results printed `width` wide); the
+    mismatches."""
+    repl = new_repl(RecordingPrinter(echo=False, width=width), home)
     bad = []
     for st in steps:
         got, err = run_input(repl, st.input)
@@ -307,9 +310,9 @@ def check_steps(lesson: Lesson, steps: list, home: Optional[Path] = None) -> lis
     return bad
 
 
-def check_lesson(lesson: Lesson, home: Optional[Path] = None) -> list:
+def check_lesson(lesson: Lesson, home: Optional[Path] = None, width: int = 78) -> list:
     """The doctest of a lesson's local blocks: every input run in order in a fresh session."""
-    return check_steps(lesson, lesson.local_steps, home)
+    return check_steps(lesson, lesson.local_steps, home, width)
 
 
 LESSON_PEER_URL = "http://127.0.0.1:8080"   # the URL lessons show for `convex local start`
@@ -458,6 +461,9 @@ def explain(step: Step, typed: str, got: list, got_error: bool) -> list:
                    f"{error_meaning(want)}.")
     if "..." in step.expected:
         out.append("  (`...` in the expected result stands for any text.)")
+    if step.needs == "peer":
+        out.append("  This step needs a peer: is `convex local start` running in another "
+                   "terminal? (:skip moves on without it.)")
     if _norm(typed) == _norm(step.input):
         out.append("  You typed the lesson's input: your session differs from the lesson's "
                    "(something defined differently earlier?). :restart replays the lesson "
@@ -546,15 +552,7 @@ class Tutor:
         return None
 
     def resume_point(self) -> tuple:
-        """(lesson, step) to resume at: where the learner was, else the next lesson."""
-        p = self.progress
-        ls = self.find(p.lesson)
-        if ls is None:
-            return self.lessons[0], 0
-        if p.step >= len(ls.steps):
-            nxt = [x for x in self.lessons if x.number > ls.number]
-            return (nxt[0], 0) if nxt else (ls, 0)
-        return ls, p.step
+        return resume_point(self.lessons, self.progress)
 
     def begin(self, lesson: Lesson, step: int = 0, fresh: bool = True) -> None:
         """Start `lesson` at `step` (earlier steps replay silently before the next input)."""
@@ -806,14 +804,27 @@ class Tutor:
                      "this is your own session again.")
 
 
+def resume_point(lessons: list, progress: Progress) -> tuple:
+    """(lesson, step) to resume at: where the learner was, else the next lesson."""
+    ls = next((x for x in lessons if x.number == progress.lesson), None)
+    if ls is None:
+        return lessons[0], 0
+    if progress.step >= len(ls.steps):
+        nxt = [x for x in lessons if x.number > ls.number]
+        return (nxt[0], 0) if nxt else (ls, 0)
+    return ls, progress.step
+
+
 def lesson_list(lessons: list, progress: Progress, current: Optional[int] = None) -> list:
     out = []
+    at, step = resume_point(lessons, progress)
+    if current is not None and current != at.number:
+        step = 0
     for ls in lessons:
         mark = "✓" if ls.number in progress.completed else " "
         here = ""
-        if ls.number == (current if current is not None else progress.lesson):
-            here = "  ← you are here" + (f" (step {progress.step + 1})"
-                                        if 0 < progress.step < len(ls.steps) else "")
+        if ls.number == (current if current is not None else at.number):
+            here = "  ← you are here" + (f" (step {step + 1})" if step else "")
         out.append(f" {mark} {ls.number:>2}  {ls.title}{here}")
     return out
 

@@ -39,6 +39,12 @@ def test_lesson_blocks_print_what_they_show(lesson):
     assert not bad, "\n\n".join(str(m) for m in bad)
 
 
+@pytest.mark.parametrize("lesson", LESSONS[:3], ids=_id)
+def test_lessons_match_on_a_narrow_terminal(lesson):
+    bad = tut.check_lesson(lesson, width=24)        # results broken over lines
+    assert not bad, "\n\n".join(str(m) for m in bad)
+
+
 PEER_LESSONS = [ls for ls in LESSONS if len(ls.local_steps) < len(ls.steps)]
 
 
@@ -235,7 +241,13 @@ def test_cli_list_and_plain_walkthrough(tmp_path):
     assert "Not what the lesson expects" in r.stdout and "✓" in r.stdout
     assert json.loads((tmp_path / "tutorial.json").read_text())["step"] == 1
     r = _convex(["tutorial", "--list"], tmp_path)
-    assert "you are here (step 2)" in r.stdout
+    assert "Expressions and data  ← you are here (step 2)" in r.stdout
+    progress = json.loads((tmp_path / "tutorial.json").read_text())
+    progress.update(step=len(LESSONS[0].steps), completed=[1])
+    (tmp_path / "tutorial.json").write_text(json.dumps(progress))
+    r = _convex(["tutorial", "--list"], tmp_path)
+    assert "✓  1  Expressions and data\n" in r.stdout
+    assert "2  Functions, closures and recursion  ← you are here\n" in r.stdout
     r = _convex(["tutorial", "99"], tmp_path)
     assert r.returncode == 3 and "no lesson 99" in r.stderr
 
