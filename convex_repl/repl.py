@@ -794,10 +794,13 @@ def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool 
         buf = event.current_buffer
         buf.insert_text("\n" + " " * indent_for(buf.document.text_before_cursor))
 
-    @kb.add("c-t")
+    from prompt_toolkit.filters import Condition
+
+    @kb.add("c-t", filter=Condition(lambda: repl.tutor is not None))
     def _(event):
-        # In a tutorial: the current step's code on the prompt, ready for Enter.
-        if repl.tutor is not None and repl.tutor.step_input():
+        # In a tutorial: the current step's code on the prompt, ready for Enter (elsewhere
+        # Ctrl-T keeps its usual meaning, transpose characters).
+        if repl.tutor.step_input():
             event.current_buffer.text = repl.tutor.step_input()
             event.current_buffer.cursor_position = len(event.current_buffer.text)
 
