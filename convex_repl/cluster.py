@@ -31,7 +31,7 @@ from kernel.scalars import Address, Keyword
 from kernel.transactions import Block, Invoke, Result, sign, verify
 from kernel.vectors import Vector
 
-from .peer import FAUCET_ACCOUNT, Peer, _Pending, error_result, now_ms
+from .peer import FAUCET_ACCOUNT, Peer, _Pending, now_ms
 from .store import novelty
 
 K = Keyword

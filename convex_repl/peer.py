@@ -29,7 +29,7 @@ from kernel.blobs import Blob, String
 from kernel.cell import BranchRef, Cell, all_cells, is_branch
 from kernel.hashmaps import Map
 from kernel.records import Signed
-from kernel.scalars import Address, Keyword
+from kernel.scalars import Keyword
 from kernel.transactions import Block, Invoke, Result, Transaction, sign, verify
 from kernel.vectors import Vector
 

@@ -11,7 +11,6 @@ and results are kept in DIR/peer.db and the peer starts again where it was.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 import threading

@@ -20,14 +20,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
 from urllib.parse import parse_qs, urlsplit
 
-from kernel.blobs import Blob
 from kernel.cell import DecodeError, write_ref
 from kernel.decoding import Decoder, decode_multi, encode_multi
 from kernel.records import Signed
 from kernel.scalars import Address, Keyword
 from kernel.transactions import Invoke, Transaction
 
-from .jsonval import result_json, to_json
+from .jsonval import result_json
 from .peer import Peer, error_result, has_missing
 
 MAX_BODY = 5_000_000

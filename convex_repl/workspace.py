@@ -28,7 +28,7 @@ from typing import Any, Optional
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:   # imported lazily: the kernel costs ~150 ms, off the REPL's start path
-    from .api import Result, Session
+    from .api import Result
 
 FORMAT = 1
 DEFAULT_ADDRESS = 13      # stdlib.genesis.FIRST_USER, without importing the kernel

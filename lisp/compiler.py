@@ -11,7 +11,7 @@ from typing import Any, Optional
 from kernel import juice as J
 from kernel.binding import BadBinding, binding_symbols, unwrap
 from kernel.context import MAX_DEPTH, Context
-from kernel.errors import ARITY, COMPILE, DEPTH, SYNTAX, UNDECLARED, error
+from kernel.errors import ARITY, COMPILE, DEPTH, SYNTAX, error
 from kernel.fn import Fn, MultiFn
 from kernel.hashmaps import Map, Set
 from kernel.ops import (NIL, Cond, Constant, Def, Do, Invoke, Lambda, Let, Local, Lookup, Op,
