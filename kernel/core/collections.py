@@ -594,6 +594,12 @@ def _union(ctx, args, d):
     [("(intersection #{1 2 3} #{2 3 4})", "#{2,3}")],
     {"CAST": "if an argument is not a set or nil"}))
 def _intersection(ctx, args, d):
+    return _fold_sets(ctx, args, "intersection")
+
+
+def _fold_sets(ctx, args: list, op: str) -> Any:
+    """The first set combined with each other one by a Set method, charged per element
+    before each step (nil counts as the empty set)."""
     result = ensure_set(args[0])
     if result is None:
         raise arg_cast_error(0, args[0], "Set")
@@ -604,7 +610,7 @@ def _intersection(ctx, args, d):
             raise arg_cast_error(i, args[i], "Set")
         juice = J.add_mul(juice, len(s), J.BUILD_PER_ELEMENT)
         ctx.check_juice(juice)
-        result = result.intersection(s)
+        result = getattr(result, op)(s)
     ctx.charge(juice)
     return result
 
@@ -616,19 +622,7 @@ def _intersection(ctx, args, d):
     [("(difference #{1 2 3} #{2})", "#{1,3}")],
     {"CAST": "if an argument is not a set or nil"}))
 def _difference(ctx, args, d):
-    result = ensure_set(args[0])
-    if result is None:
-        raise arg_cast_error(0, args[0], "Set")
-    juice = J.BUILD_DATA
-    for i in range(1, len(args)):
-        s = ensure_set(args[i])
-        if s is None:
-            raise arg_cast_error(i, args[i], "Set")
-        juice = J.add_mul(juice, len(s), J.BUILD_PER_ELEMENT)
-        ctx.check_juice(juice)
-        result = result.difference(s)
-    ctx.charge(juice)
-    return result
+    return _fold_sets(ctx, args, "difference")
 
 
 @core("subset?", 115, arity=2, doc=_doc(

@@ -405,12 +405,17 @@ _NUM_ERR = "if any argument is not a number"
                  {"code": "(+ 1 2.5)", "result": "3.5"},
                  {"code": "(+ 9223372036854775807 1)", "result": "9223372036854775808"}],
     "errors": {"CAST": _NUM_ERR}})
-def _plus(ctx, args, d):
+def _charge_sizes(ctx, args: list) -> None:
+    """+, - and * first charge for the sizes of their arguments (all must be numbers)."""
     cost = precost_linear(args)
     if cost < 0:
         raise _number_cast_error(args)
     if cost:
         ctx.charge(cost)
+
+
+def _plus(ctx, args, d):
+    _charge_sizes(ctx, args)
     if not args:
         result = 0
     else:
@@ -430,11 +435,7 @@ def _plus(ctx, args, d):
                  {"code": "(- 3 1.0)", "result": "2.0"}],
     "errors": {"CAST": _NUM_ERR, "ARITY": "if called with no arguments"}})
 def _minus(ctx, args, d):
-    cost = precost_linear(args)
-    if cost < 0:
-        raise _number_cast_error(args)
-    if cost:
-        ctx.charge(cost)
+    _charge_sizes(ctx, args)
     result = args[0]
     if len(args) == 1:
         result = negate(result)
@@ -453,11 +454,7 @@ def _minus(ctx, args, d):
                  {"code": "(* 10 2.5)", "result": "25.0"}],
     "errors": {"CAST": _NUM_ERR}})
 def _times(ctx, args, d):
-    cost = precost_linear(args)
-    if cost < 0:
-        raise _number_cast_error(args)
-    if cost:
-        ctx.charge(cost)
+    _charge_sizes(ctx, args)
     if not args:
         result = 1
     else:

@@ -53,8 +53,8 @@ def create_peer(ctx: Context, key: Any, stake: int, last: Any) -> Any:
     return last
 
 
-def set_peer_stake(ctx: Context, key: Any, controller: int, new_stake: int, last: Any) -> Any:
-    state = ctx.state
+def _stakeable_peer(state: Any, key: Any, new_stake: int) -> Any:
+    """The peer's status, after checking it exists and the new stake is a valid amount."""
     ps = state.peer(key)
     if ps is None:
         raise error(STATE, f"Peer does not exist for account key: {_hex(key)}")
@@ -62,6 +62,12 @@ def set_peer_stake(ctx: Context, key: Any, controller: int, new_stake: int, last
         raise error(ARGUMENT, "Cannot set a negative stake")
     if new_stake > MAX_SUPPLY:
         raise error(ARGUMENT, "Target stake out of valid Amount range")
+    return ps
+
+
+def set_peer_stake(ctx: Context, key: Any, controller: int, new_stake: int, last: Any) -> Any:
+    state = ctx.state
+    ps = _stakeable_peer(state, key, new_stake)
     if ps.controller.n != controller:
         raise error(STATE, f"Address #{controller} is not the controller of this peer account")
     balance = _balance(ctx, controller)
@@ -78,13 +84,7 @@ def set_peer_stake(ctx: Context, key: Any, controller: int, new_stake: int, last
 
 def set_delegated_stake(ctx: Context, key: Any, staker: int, new_stake: int, last: Any) -> Any:
     state = ctx.state
-    ps = state.peer(key)
-    if ps is None:
-        raise error(STATE, f"Peer does not exist for account key: {_hex(key)}")
-    if new_stake < 0:
-        raise error(ARGUMENT, "Cannot set a negative stake")
-    if new_stake > MAX_SUPPLY:
-        raise error(ARGUMENT, "Target stake out of valid Amount range")
+    ps = _stakeable_peer(state, key, new_stake)
     balance = _balance(ctx, staker)
     delta = new_stake - ps.delegated_stake_of(Address(staker))
     if delta == 0:
