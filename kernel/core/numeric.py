@@ -396,15 +396,6 @@ def cast_integer(a: Any) -> Optional[int]:
 _NUM_ERR = "if any argument is not a number"
 
 
-@core("+", 160, doc={
-    "description": "Adds numbers. Integers add exactly (a result outside the 64-bit range "
-                   "becomes a big Integer); if any argument is a Double the sum is a Double. "
-                   "With no arguments, returns 0.",
-    "signature": ["[& nums]"],
-    "examples": [{"code": "(+ 1 2 3)", "result": "6"},
-                 {"code": "(+ 1 2.5)", "result": "3.5"},
-                 {"code": "(+ 9223372036854775807 1)", "result": "9223372036854775808"}],
-    "errors": {"CAST": _NUM_ERR}})
 def _charge_sizes(ctx, args: list) -> None:
     """+, - and * first charge for the sizes of their arguments (all must be numbers)."""
     cost = precost_linear(args)
@@ -414,6 +405,15 @@ def _charge_sizes(ctx, args: list) -> None:
         ctx.charge(cost)
 
 
+@core("+", 160, doc={
+    "description": "Adds numbers. Integers add exactly (a result outside the 64-bit range "
+                   "becomes a big Integer); if any argument is a Double the sum is a Double. "
+                   "With no arguments, returns 0.",
+    "signature": ["[& nums]"],
+    "examples": [{"code": "(+ 1 2 3)", "result": "6"},
+                 {"code": "(+ 1 2.5)", "result": "3.5"},
+                 {"code": "(+ 9223372036854775807 1)", "result": "9223372036854775808"}],
+    "errors": {"CAST": _NUM_ERR}})
 def _plus(ctx, args, d):
     _charge_sizes(ctx, args)
     if not args:
