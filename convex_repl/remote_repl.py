@@ -1,15 +1,53 @@
 """REPL commands for working against a peer: `:connect URL` sends every input to the peer's
 REST API (transactions signed here, queries), with the same results, errors and cost badges
-as locally; `:disconnect` goes back to the local CVM, as it was."""
+as locally; `:disconnect` goes back to the local CVM, as it was.
+
+`connect(repl, workspace)` and `disconnect(repl)` are what the commands do, for other
+commands that connect the REPL (`:local start`)."""
 from __future__ import annotations
 
+from typing import Any
+
 from .repl import Repl, command
+
+
+def connect(repl: Repl, remote: Any) -> bool:
+    """Make `remote` (a RemoteWorkspace) the REPL's workspace, once its account is found on
+    the peer; the local one is kept for `disconnect`. False (with one line said) if not."""
+    from .remote import RemoteError
+    address = remote.address
+    try:
+        info = remote.session.account_info(address)
+    except RemoteError as e:
+        repl.out.warn(str(e))
+        return False
+    if info is None:
+        repl.out.warn(f"no account #{address} on {remote.url}")
+        return False
+    if not getattr(repl.ws, "remote", False):
+        repl.local_ws = repl.ws
+    repl._ws = remote
+    if repl.mode == "eval":
+        repl.mode = "transact"          # a peer runs signed transactions only
+    repl.out.info(f"connected to {remote.url} as #{address} (balance {info['balance']:,}); "
+                  ":disconnect goes back to the local CVM")
+    return True
+
+
+def disconnect(repl: Repl) -> bool:
+    """Back to the local CVM as it was before `connect`; False if not connected."""
+    local = getattr(repl, "local_ws", None)
+    if not getattr(repl.ws, "remote", False) or local is None:
+        return False
+    repl._ws = local
+    repl.local_ws = None
+    return True
 
 
 @command("connect", ":connect URL [#n]",
          "work against a peer's REST API (e.g. http://127.0.0.1:8080), acting as #n")
 def _connect(repl: Repl, arg: str) -> None:
-    from .remote import RemoteError, RemoteWorkspace
+    from .remote import RemoteWorkspace
     parts = arg.split()
     if not parts:
         url = getattr(repl.ws, "url", None)
@@ -23,30 +61,9 @@ def _connect(repl: Repl, arg: str) -> None:
         except ValueError:
             repl.out.warn("usage: :connect URL [#n]")
             return
-    remote = RemoteWorkspace(parts[0], address)
-    try:
-        info = remote.session.account_info(address)
-    except RemoteError as e:
-        repl.out.warn(str(e))
-        return
-    if info is None:
-        repl.out.warn(f"no account #{address} on {remote.url}")
-        return
-    if not getattr(repl.ws, "remote", False):
-        repl.local_ws = repl.ws
-    repl._ws = remote
-    if repl.mode == "eval":
-        repl.mode = "transact"          # a peer runs signed transactions only
-    repl.out.info(f"connected to {remote.url} as #{address} (balance {info['balance']:,}); "
-                  ":disconnect goes back to the local CVM")
+    connect(repl, RemoteWorkspace(parts[0], address))
 
 
 @command("disconnect", ":disconnect", "back to the local CVM after :connect")
 def _disconnect(repl: Repl, arg: str) -> None:
-    local = getattr(repl, "local_ws", None)
-    if not getattr(repl.ws, "remote", False) or local is None:
-        repl.out.info("not connected")
-        return
-    repl._ws = local
-    repl.local_ws = None
-    repl.out.info("back to the local CVM")
+    repl.out.info("back to the local CVM" if disconnect(repl) else "not connected")

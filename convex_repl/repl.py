@@ -305,16 +305,22 @@ class Repl:
         return text
 
     def dispatch(self, text: str) -> None:
-        """Run one input: a :command, or Convex Lisp in the current mode."""
+        """Run one input: a :command, or Convex Lisp in the current mode. A peer that can't
+        be reached (after :connect or :local start) is one line, not the end of the REPL."""
         stripped = text.strip()
         if not stripped:
             return
-        if stripped.startswith(":"):
-            name, _, rest = stripped[1:].partition(" ")
-            if not name[:1].isspace() and name in COMMANDS:
-                COMMANDS[name][0](self, rest.strip())
-                return
-        self.evaluate(text)
+        try:
+            if stripped.startswith(":"):
+                name, _, rest = stripped[1:].partition(" ")
+                if not name[:1].isspace() and name in COMMANDS:
+                    COMMANDS[name][0](self, rest.strip())
+                    return
+            self.evaluate(text)
+        except Exception as e:
+            if type(e).__name__ != "RemoteError":   # convex_repl.remote, not imported here
+                raise
+            self.out.warn(f"{e} (:disconnect goes back to the local CVM)")
 
     def evaluate(self, source: str) -> Any:
         """Run input in the current mode: transact (a signed transaction, with fees),
@@ -861,3 +867,4 @@ def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool 
 __all__ = ["Repl", "run_repl", "is_complete", "indent_for", "open_brackets", "Completions", "COMMANDS"]
 
 from . import remote_repl  # noqa: E402,F401  (:connect URL, :disconnect)
+from . import local_repl  # noqa: E402,F401  (:local start [N], :local stop)
