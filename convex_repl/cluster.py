@@ -1,17 +1,25 @@
-"""A local cluster: peers that agree on blocks with CPoS (kernel/cpos.py) over the binary
-peer protocol on TCP (shared/spec/peer-protocol.md), each able to serve the REST API.
+"""Cluster peers: blocks ordered by CPoS (kernel/cpos.py) with the other peers, over the
+binary peer protocol on TCP (convex_repl/protocol.py). Each peer can run in its own process
+(`convex peer start --cluster N --index I`, see launcher.py) or several in one (tests).
 
     nodes = start_cluster(3)             # 3 equal-stake peers on 127.0.0.1, ephemeral ports
     nodes[0].submit(signed)              # a Result once the block holding it is confirmed
     [n.state.value_id() for n in nodes]  # the same everywhere
     stop_cluster(nodes)
 
-Frames are a VLQ length and a message: a multi-cell CAD3 encoding (top cell, then branch
-cells). Beliefs carry only novelty: on each connection a peer remembers the cells it has sent
-and sends only the others; the receiver resolves the rest from the cells it already holds.
-Messages: a Belief (no reply); [:TX id signed] / [:Q id form address] / [:SR id] /
-[:PING id] answered with a Result record carrying the id; anything else gets :FORMAT.
-Garbage, oversized frames and undecodable messages close that connection only.
+Connections. A peer dials the addresses it knows (`--peer HOST:PORT`), most stake first, up
+to its target of outgoing connections; it asks each for its STATUS (network and peer key) and
+proves the key with a CHALLENGE. An incoming connection is an untrusted client until it
+sends beliefs, and the peer has challenged it back over the same connection: then beliefs
+flow both ways on it. Lost connections are redialled, so peers find each other again after
+a partition.
+
+Beliefs carry only novelty (the cells not sent on that connection before); a belief whose
+cells are missing is completed with DATA_REQUEST. A peer that hears from less than 2/3 of
+the stake is cut off: it answers transactions with :NETWORK and changes nothing.
+
+With a store, a peer commits each confirmed block (with its results and the state after it)
+together with its own latest order, so a killed peer restarts where it was and catches up.
 """
 from __future__ import annotations
 
@@ -22,21 +30,25 @@ import time
 from typing import Any, Optional
 
 from kernel.blobs import Blob, String
-from kernel.cell import BranchRef, Cell, DecodeError, encoding, is_branch, read_vlq, vlq
+from kernel.cell import DecodeError
 from kernel.cpos import Belief, Order, merge_beliefs, merge_orders
-from kernel.decoding import Decoder, _branch_hashes
 from kernel.index import Index
 from kernel.records import Signed
 from kernel.scalars import Address, Keyword
 from kernel.transactions import Block, Invoke, Result, sign, verify
 from kernel.vectors import Vector
 
-from .peer import FAUCET_ACCOUNT, Peer, _Pending, now_ms
+from .peer import FAUCET_ACCOUNT, Peer, _Pending, error_result, now_ms
+from .protocol import (Connection, answer_challenge, challenge, check_response,
+                       decode_message, encode_message, frame, missing_cells, request,
+                       serve_connection)
 from .store import novelty
 
 K = Keyword
-MAX_FRAME = 20_000_000
-MERGE_INTERVAL = 0.02
+MERGE_INTERVAL = 0.02           # seconds between belief merges while something changes
+BROADCAST_INTERVAL = 0.5        # an unchanged belief is still sent this often (liveness)
+LIVE_WINDOW = 3.0               # a peer not heard from for this long is out of reach
+DEFAULT_OUTGOING = 8
 
 
 def cluster_key(i: int) -> Any:
@@ -59,158 +71,39 @@ def cluster_genesis(n: int) -> Any:
     return g.with_peers(peers)
 
 
-# --- framing and messages -------------------------------------------------------------------------
-
-def frame(msg: bytes) -> bytes:
-    return vlq(len(msg)) + msg
-
-
-def encode_message(v: Any, sent: Optional[set] = None) -> bytes:
-    """Top cell then branch cells; with `sent`, only cells not sent before (and noted)."""
-    known = sent if sent is not None else set()
-    cells = novelty(v, known)
-    top = encoding(v)
-    parts = [top]
-    th = hashlib.sha3_256(top).digest()
-    for h, enc in cells:
-        if h == th:
-            continue
-        parts.append(vlq(len(enc)))
-        parts.append(enc)
-        if sent is not None:
-            sent.add(h)
-    return b"".join(parts)
-
-
-def decode_message(data: bytes, cells: dict) -> Any:
-    """Decode a message whose missing branches may be in `cells` (hash -> value), adding the
-    branch cells it carries to `cells`."""
-    data = bytes(data)
-    _, pos = Decoder(data, cells).value(0)
-    raw: dict = {}
-    while pos < len(data):
-        n, pos = read_vlq(data, pos)
-        if n == 0 or pos + n > len(data):
-            raise DecodeError("bad cell length")
-        enc = data[pos:pos + n]
-        raw[hashlib.sha3_256(enc).digest()] = enc
-        pos += n
-    done: set = set()
-
-    def resolve(h: bytes) -> None:
-        stack = [(h, False)]
-        while stack:
-            x, expanded = stack.pop()
-            if expanded:
-                v, end = Decoder(raw[x], cells).value(0)
-                if end != len(raw[x]) or not is_branch(v):
-                    raise DecodeError("invalid branch cell")
-                cells[x] = v
-                continue
-            if x in done or x in cells or x not in raw:
-                continue
-            done.add(x)
-            stack.append((x, True))
-            stack.extend((c, False) for c in _branch_hashes(raw[x]))
-    for h in list(raw):
-        resolve(h)
-    v, end = Decoder(data, cells).value(0)
-    return v
-
-
-def _complete(v: Any, limit: int = 1_000_000) -> bool:
-    stack, n = [v], 0
-    while stack:
-        c = stack.pop()
-        n += 1
-        if n > limit or type(c) is BranchRef:
-            return False
-        if isinstance(c, Cell):
-            stack.extend(c.children())
-    return True
-
-
-class Connection:
-    """One TCP connection: framed messages in and out, novelty tracking for beliefs."""
-
-    def __init__(self, sock: socket.socket):
-        self.sock = sock
-        self.sent: set = set()
-        self.lock = threading.Lock()
-        self.closed = False
-
-    def send(self, v: Any, novelty_only: bool = False) -> bool:
-        try:
-            with self.lock:
-                msg = encode_message(v, self.sent if novelty_only else None)
-                self.sock.sendall(frame(msg))
-            return True
-        except OSError:
-            self.close()
-            return False
-
-    def read_frame(self) -> Optional[bytes]:
-        """The next frame's bytes; None at end of stream; DecodeError for a bad length."""
-        hdr = b""
-        while True:
-            b = self._recv(1)
-            if b is None:
-                return None
-            hdr += b
-            if not b[0] & 0x80:
-                break
-            if len(hdr) > 9:
-                raise DecodeError("frame length too long")
-        if hdr[0] == 0x80:
-            raise DecodeError("non-minimal frame length")
-        n, _ = read_vlq(hdr, 0)
-        if n == 0 or n > MAX_FRAME:
-            raise DecodeError(f"bad frame length {n}")
-        data = bytearray()
-        while len(data) < n:
-            chunk = self._recv(min(65536, n - len(data)))
-            if chunk is None:
-                return None
-            data += chunk
-        return bytes(data)
-
-    def _recv(self, n: int) -> Optional[bytes]:
-        try:
-            b = self.sock.recv(n)
-        except OSError:
-            return None
-        return b or None
-
-    def close(self) -> None:
-        self.closed = True
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
-# --- a cluster peer ----------------------------------------------------------------------------
-
 class ClusterPeer(Peer):
-    """A Peer whose blocks are ordered by CPoS with the other peers of its cluster."""
+    """A Peer whose blocks are ordered by CPoS with the other peers of its network."""
 
     def __init__(self, index: int, genesis: Any, host: str = "127.0.0.1", port: int = 0,
-                 faucet: bool = True, **kw: Any):
+                 faucet: bool = True, store: Any = None, outgoing: int = DEFAULT_OUTGOING,
+                 **kw: Any):
         self.index = index
-        super().__init__(state=genesis, key=cluster_key(index), faucet=faucet, **kw)
+        super().__init__(state=genesis, key=cluster_key(index), faucet=faucet, store=store,
+                         **kw)
+        if store is not None and self.genesis_hash != genesis.value_id():
+            raise ValueError("the data directory belongs to another network (genesis "
+                             f"0x{self.genesis_hash.hex()[:16]}...)")
         from kernel.ledger import signing_key_for
         self.faucet_key = signing_key_for(self.state, FAUCET_ACCOUNT)
+        self.own = self.key.verify_key.encode()
         self.stakes = {k.data: ps.peer_stake for k, ps in genesis.peers.items()}
+        self.total_stake = sum(s for s in self.stakes.values() if s > 0)
         self.order = Order.create(0)
         self.known: dict = {}             # peer key -> Signed(Order)
+        saved = None if store is None else store.meta("order")
+        if saved is not None:
+            so = store.get(saved)
+            self.order = so.value
+            self.known[self.own] = so
         self.cells: dict = {}             # branch cells received, by hash
-        self.applied = 0                  # blocks of the order applied to the state
+        self.applied = self.block_count   # blocks of the order applied to the state
         self.waiting: dict = {}           # signed tx hash -> _Pending
         self.proposed: list = []          # signed blocks of ours not merged yet
         self.lock = threading.RLock()
         self.dirty = threading.Event()
         self.conns: list = []
-        self.peer_addrs: list = []
+        self.outgoing_target = outgoing
+        self.addresses: dict = {}         # dialable address -> peer key (None: not known yet)
         self.faucet_seq = 0
         self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -221,15 +114,22 @@ class ClusterPeer(Peer):
         self.confirm_times: list = []     # seconds from proposal to confirmation
         self._proposed_at: dict = {}
 
-    # life cycle
-    def start_network(self, peers: list) -> None:
-        self.peer_addrs = [a for a in peers if a != self.address]
+    # --- life cycle -----------------------------------------------------------------------------
+    def start_network(self, peers: list) -> "ClusterPeer":
+        """Start serving, dialling `peers` (addresses; our own is ignored), merging."""
+        for a in peers:
+            if tuple(a) != tuple(self.address):
+                self.addresses.setdefault(tuple(a), None)
         for target in (self._accept_loop, self._merge_loop, self._dial_loop):
             threading.Thread(target=target, daemon=True).start()
         self.start()
+        return self
 
     def shutdown(self) -> None:
+        """Say goodbye to every connection, finish what is pending, stop."""
         self.running = False
+        for c in list(self.conns):
+            c.send(request("BYE"))
         self.stop(2)
         try:
             self.server.close()
@@ -238,73 +138,176 @@ class ClusterPeer(Peer):
         for c in list(self.conns):
             c.close()
 
+    def _track(self, c: Connection) -> None:
+        with self.lock:
+            self.conns = [x for x in self.conns if not x.closed] + [c]
+
     def _accept_loop(self) -> None:
         while self.running:
             try:
-                s, _ = self.server.accept()
+                s, addr = self.server.accept()
             except OSError:
                 return
-            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            c = Connection(s)
-            threading.Thread(target=self._read_loop, args=(c, False), daemon=True).start()
+            c = Connection(s, outgoing=False, address=addr)
+            self._track(c)
+            threading.Thread(target=serve_connection, args=(c, self.handle),
+                             daemon=True).start()
 
     def _dial_loop(self) -> None:
-        """Keep one outgoing connection to each other peer (beliefs go out on these)."""
-        out: dict = {}
+        """Keep up to `outgoing_target` verified outgoing connections, most stake first."""
         while self.running:
-            for a in self.peer_addrs:
-                c = out.get(a)
-                if c is None or c.closed:
-                    try:
-                        s = socket.create_connection(a, timeout=1)
-                        s.settimeout(None)
-                        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    except OSError:
-                        continue
-                    c = out[a] = Connection(s)
-                    with self.lock:
-                        self.conns = [x for x in self.conns if not x.closed] + [c]
-                    self.dirty.set()
+            with self.lock:
+                live = {c.address for c in self.conns if c.outgoing and not c.closed}
+            wanted = sorted(self.addresses, key=self._dial_priority)
+            n = len(live)
+            for a in wanted:
+                if n >= self.outgoing_target or not self.running:
+                    break
+                if a in live:
+                    continue
+                if self._dial(a):
+                    n += 1
             time.sleep(0.2)
 
-    def _read_loop(self, c: Connection, outgoing: bool) -> None:
-        while self.running and not c.closed:
-            try:
-                data = c.read_frame()
-            except DecodeError:
-                break
-            if data is None:
-                break
-            try:
-                self.handle(c, data)
-            except Exception:           # a bad message closes nothing but itself
-                c.send(Result.create(None, String.of("Bad message"), K("FORMAT")))
-        c.close()
+    def _dial_priority(self, a: tuple) -> tuple:
+        k = self.addresses.get(a)
+        if k is None:
+            return (0, 0, b"")           # unknown: find out who it is first
+        tiebreak = hashlib.sha3_256(self.own + k).digest()
+        return (1, -self.stakes.get(k, 0), tiebreak)
 
-    # messages
+    def _dial(self, a: tuple) -> bool:
+        try:
+            s = socket.create_connection(a, timeout=1)
+            s.settimeout(None)
+        except OSError:
+            return False
+        c = Connection(s, outgoing=True, address=a)
+        threading.Thread(target=serve_connection, args=(c, self.handle), daemon=True).start()
+        key = self._verify_remote(c)
+        if key is None:
+            c.close()
+            return False
+        self.addresses[a] = key
+        self._track(c)
+        self.dirty.set()
+        return True
+
+    def _verify_remote(self, c: Connection) -> Optional[bytes]:
+        """Ask the other side of `c` for its status, then challenge it to prove its key; the
+        key if it is a peer of our network with stake, else None."""
+        r = c.request("SR")
+        if r is None or r.error is not None or not isinstance(r.value, Vector) or len(
+                r.value) < 4:
+            return None
+        genesis, key = r.value[2], r.value[3]
+        if type(genesis) is not Blob or genesis.data != self.genesis_hash:
+            return None
+        if type(key) is not Blob or self.stakes.get(key.data, 0) <= 0 or key.data == self.own:
+            return None
+        ch, token = challenge(self.key, key.data, self.genesis_hash)
+        r = c.request("CH", ch)
+        if r is None or not check_response(r.value, token, key.data, self.own):
+            return None
+        c.peer_key = key.data
+        c.wants_beliefs = True
+        return key.data
+
+    def _verify_incoming(self, c: Connection) -> None:
+        if self._verify_remote(c) is not None:
+            self.dirty.set()
+
+    # --- reachability ---------------------------------------------------------------------------
+    def live_stake(self) -> int:
+        """Our stake plus that of the peers heard from on a verified connection lately."""
+        now = time.monotonic()
+        keys = {c.peer_key for c in self.conns if c.peer_key is not None and not c.closed
+                and now - c.last_heard < LIVE_WINDOW}
+        keys.add(self.own)
+        return sum(self.stakes.get(k, 0) for k in keys)
+
+    def cut_off(self) -> bool:
+        return self.live_stake() * 3 <= self.total_stake * 2
+
+    def _network_error(self) -> Result:
+        pct = 100 * self.live_stake() // max(1, self.total_stake)
+        return error_result("NETWORK", f"Peer is cut off from the network: it reaches {pct}% "
+                            "of the stake, consensus needs more than 2/3")
+
+    def submit(self, signed: Any, timeout: float = 60.0) -> Result:
+        pre = self.precheck(signed)
+        if pre is not None:
+            return pre
+        if self.cut_off():
+            return self._network_error()
+        return self._enqueue(_Pending(signed=signed), timeout)
+
+    def run_as_faucet(self, form: Any, timeout: float = 60.0) -> Result:
+        if self.cut_off():
+            return self._network_error()
+        return super().run_as_faucet(form, timeout)
+
+    # --- messages -------------------------------------------------------------------------------
     def handle(self, c: Connection, data: bytes) -> None:
         try:
             msg = decode_message(data, self.cells)
         except (DecodeError, ValueError, RecursionError):
             c.send(Result.create(None, String.of("Undecodable message"), K("FORMAT")))
             return
-        if isinstance(msg, Belief):
-            incoming = {}
-            for k, so in msg.orders.items():
-                if type(k) is Blob and type(so) is Signed and _complete(so):
-                    incoming[k.data] = so
-            with self.lock:
-                new = merge_beliefs(self.known, {k: v for k, v in incoming.items()
-                                                 if k in self.stakes}, verify)
-                if new != self.known:
-                    self.known = new
-                    self.dirty.set()
+        try:
+            if c.deliver(msg) or isinstance(msg, Result):
+                return
+            if isinstance(msg, Belief):
+                self._on_belief(c, msg, data)
+                return
+            self._on_request(c, msg)
+        except Exception:               # a bad message harms nothing but itself
+            c.send(Result.create(None, String.of("Bad message"), K("FORMAT")))
+
+    def _on_belief(self, c: Connection, msg: Belief, data: bytes, rounds: int = 0) -> None:
+        if not c.outgoing and not c.wants_beliefs and c.peer_key is None:
+            c.peer_key = b""             # verification under way
+            threading.Thread(target=self._verify_incoming, args=(c,), daemon=True).start()
+        incoming, missing = {}, []
+        for k, so in msg.orders.items():
+            if type(k) is not Blob or type(so) is not Signed or k.data not in self.stakes:
+                continue
+            m = missing_cells(so)
+            if m:
+                missing.extend(m)
+            elif m is not None:
+                incoming[k.data] = so
+        with self.lock:
+            new = merge_beliefs(self.known, incoming, verify)
+            if new != self.known:
+                self.known = new
+                self.dirty.set()
+        if missing and rounds < 8:
+            threading.Thread(target=self._complete_belief, args=(c, missing, data, rounds),
+                             daemon=True).start()
+
+    def _complete_belief(self, c: Connection, missing: list, data: bytes, rounds: int) -> None:
+        """Fetch the cells a belief refers to but nobody sent us, then take it again."""
+        r = c.request("DR", *[Blob(h) for h in missing[:1000]])
+        if r is None or not isinstance(r.value, Vector):
             return
-        if not isinstance(msg, Vector) or len(msg) < 2 or type(msg[0]) is not Keyword:
+        msg = decode_message(data, self.cells)
+        if isinstance(msg, Belief):
+            self._on_belief(c, msg, data, rounds + 1)
+
+    def _on_request(self, c: Connection, msg: Any) -> None:
+        if not isinstance(msg, Vector) or len(msg) < 1 or type(msg[0]) is not Keyword:
             c.send(Result.create(None, String.of("Unknown message type"), K("FORMAT")))
             return
-        kind, mid = msg[0].name, msg[1]
-        if kind == "TX" and len(msg) >= 3 and _complete(msg[2]):
+        kind = msg[0].name
+        if kind == "BYE":
+            c.close()
+            return
+        mid = msg[1] if len(msg) > 1 else None
+        if kind == "TX" and len(msg) >= 3:
+            if missing_cells(msg[2]) != []:
+                c.send(error_result("MISSING", "Transaction cells missing").with_id(mid))
+                return
             threading.Thread(target=lambda: c.send(self.submit(msg[2]).with_id(mid)),
                              daemon=True).start()
         elif kind == "Q" and len(msg) >= 3:
@@ -312,16 +315,58 @@ class ClusterPeer(Peer):
             n = addr.n if type(addr) is Address else None
             c.send(self.query(msg[2], n).with_id(mid))
         elif kind == "SR":
-            s = self.status()
-            c.send(Result.create(mid, Vector.of(
-                String.of(s["state"]), self.order.consensus_point,
-                self.order.proposal_point, len(self.order.blocks))))
+            c.send(Result.create(mid, self.status_vector()))
+        elif kind == "DR":
+            c.send(Result.create(mid, Vector.from_seq(self.find_cell(h.data) if type(h) is Blob
+                                                      else None for h in msg[2:2 + 1000])))
+        elif kind == "CH" and len(msg) >= 3:
+            resp = answer_challenge(self.key, msg[2], self.genesis_hash)
+            if resp is None:
+                c.send(error_result("TRUST", "Challenge refused").with_id(mid))
+            else:
+                c.send(Result.create(mid, resp))
         elif kind == "PING":
             c.send(Result.create(mid, now_ms()))
         else:
             c.send(Result.create(mid, String.of(f"Unknown message: {kind}"), K("FORMAT")))
 
-    # blocks: what the producer thread hands over goes into our next order
+    def status_vector(self) -> Vector:
+        """STATUS: [belief-hash states-hash genesis-hash peer-key consensus-state-hash
+        consensus-point proposal-point block-count consensus-points]."""
+        with self.lock:
+            order, belief = self.order, Belief.create(dict(self.known))
+            state = self.state
+        h = Blob(state.value_id())
+        return Vector.of(Blob(belief.value_id()), h, Blob(self.genesis_hash), Blob(self.own),
+                         h, order.consensus_point, order.proposal_point, len(order.blocks),
+                         Vector.of(order.proposal_point, order.consensus_point))
+
+    def find_cell(self, h: bytes) -> Any:
+        """A branch cell we hold, by hash (for DATA_REQUEST), or None."""
+        v = self.cells.get(h)
+        if v is None and self.store is not None and self.store.has(h):
+            v = self.store.get(h)
+        if v is None:
+            with self.lock:
+                belief = Belief.create(dict(self.known))
+            for ch, _enc in novelty(belief, set()):
+                if ch == h:
+                    return self._cell_of(belief, h)
+        return v
+
+    @staticmethod
+    def _cell_of(root: Any, h: bytes) -> Any:
+        from kernel.cell import Cell
+        stack = [root]
+        while stack:
+            c = stack.pop()
+            if isinstance(c, Cell):
+                if c.value_id() == h:
+                    return c
+                stack.extend(c.children())
+        return None
+
+    # --- blocks: what the producer thread hands over goes into our next order ------------------
     def _apply(self, batch: list) -> None:
         with self.lock:
             state = self.state
@@ -346,6 +391,8 @@ class ClusterPeer(Peer):
             with self.lock:
                 if p.signed is not None:
                     self.waiting.pop(p.signed.value_id(), None)
+            if self.cut_off():
+                return self._network_error()
         return r
 
     def _merge_loop(self) -> None:
@@ -354,20 +401,18 @@ class ClusterPeer(Peer):
             self.dirty.wait(0.25)
             self.dirty.clear()
             with self.lock:
-                orders = {k: so.value for k, so in self.known.items() if k != self.key.verify_key
-                          .encode()}
-                new = merge_orders(self.key.verify_key.encode(), self.order, orders,
-                                   self.stakes, self.proposed,
+                orders = {k: so.value for k, so in self.known.items() if k != self.own}
+                new = merge_orders(self.own, self.order, orders, self.stakes, self.proposed,
                                    max(now_ms(), self.order.timestamp + 1))
                 self.proposed = []
                 changed = new.value_id() != self.order.value_id()
                 if changed:
                     self.order = new
-                    self.known[self.key.verify_key.encode()] = sign(self.key, new)
+                    self.known[self.own] = sign(self.key, new)
                 self._apply_confirmed()
                 belief = Belief.create(dict(self.known))
-                conns = [c for c in self.conns if not c.closed]
-            if changed or time.perf_counter() - last_sent > 0.5:
+                conns = [c for c in self.conns if not c.closed and c.wants_beliefs]
+            if changed or time.perf_counter() - last_sent > BROADCAST_INTERVAL:
                 last_sent = time.perf_counter()
                 for c in conns:
                     c.send(belief, novelty_only=True)
@@ -376,6 +421,9 @@ class ClusterPeer(Peer):
     def _apply_confirmed(self) -> None:
         from kernel.transition import apply_block
         blocks = self.order.blocks
+        if self.applied >= self.order.consensus_point:
+            return
+        done = []
         while self.applied < self.order.consensus_point:
             sb = blocks[self.applied]
             n = self.applied
@@ -383,17 +431,27 @@ class ClusterPeer(Peer):
             self.state = br.state
             self.applied += 1
             self.block_count = self.applied
+            txs = sb.value.transactions if type(sb.value) is Block else ()
+            rv, hashes = [], []
+            for i, (tx, r) in enumerate(zip(txs, br.results)):
+                h = tx.value_id()
+                hashes.append(h)
+                rv.append(r._with(4, r.info.assoc(K("tx"), Blob(h)).assoc(
+                    K("loc"), Vector.of(n, i))))
+            done.append((n, sb, Vector.from_seq(rv), self.state, hashes))
+        if self.store is not None:          # durable before anyone hears of the results
+            with self.store.batch():
+                for n, sb, rv, state, hashes in done:
+                    self.store.add_block(n, sb, rv, state, sb.value.timestamp,
+                                         sb.public_key, hashes)
+                self.store.set_meta("order", self.store.put(self.known[self.own]))
+        for n, sb, rv, state, hashes in done:
             t0 = self._proposed_at.pop(sb.value_id(), None)
             if t0 is not None:
                 self.confirm_times.append(time.perf_counter() - t0)
-            txs = sb.value.transactions if type(sb.value) is Block else ()
-            rv = []
-            for i, (tx, r) in enumerate(zip(txs, br.results)):
-                h = tx.value_id()
-                r = r._with(4, r.info.assoc(K("tx"), Blob(h)).assoc(K("loc"),
-                                                                    Vector.of(n, i)))
-                rv.append(r)
-                self._tx_index[h] = (n, i)
+            for i, (h, r) in enumerate(zip(hashes, rv)):
+                if self.store is None:
+                    self._tx_index[h] = (n, i)
                 p = self.waiting.pop(h, None)
                 if p is not None:
                     p.result = r
@@ -402,23 +460,35 @@ class ClusterPeer(Peer):
                                  "peer": "0x" + sb.public_key.hex(),
                                  "hash": "0x" + sb.value_id().hex(),
                                  "transactionCount": len(rv), "finalised": True,
-                                 "_results": Vector.from_seq(rv)})
+                                 "_results": rv if self.store is None else None})
 
     def status(self) -> dict:
         s = super().status()
         s.update({"consensus-point": self.order.consensus_point,
                   "proposal-point": self.order.proposal_point,
-                  "block-point": len(self.order.blocks), "peers": len(self.stakes)})
+                  "block-point": len(self.order.blocks), "peers": len(self.stakes),
+                  "live-stake": self.live_stake(), "total-stake": self.total_stake,
+                  "consensus": not self.cut_off(),
+                  "protocol": f"{self.address[0]}:{self.address[1]}"})
         return s
 
 
-def start_cluster(n: int, host: str = "127.0.0.1", faucet: bool = True) -> list:
+def start_cluster(n: int, host: str = "127.0.0.1", faucet: bool = True,
+                  outgoing: int = DEFAULT_OUTGOING) -> list:
+    """n peers in this process, each dialling the others; returns when they are connected."""
     g = cluster_genesis(n)
-    nodes = [ClusterPeer(i, g, host, 0, faucet) for i in range(n)]
+    nodes = [ClusterPeer(i, g, host, 0, faucet, outgoing=outgoing) for i in range(n)]
     addrs = [x.address for x in nodes]
     for x in nodes:
         x.start_network(addrs)
+    wait_connected(nodes)
     return nodes
+
+
+def wait_connected(nodes: list, timeout: float = 20.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and any(x.cut_off() for x in nodes):
+        time.sleep(0.05)
 
 
 def stop_cluster(nodes: list) -> None:
@@ -426,53 +496,5 @@ def stop_cluster(nodes: list) -> None:
         x.shutdown()
 
 
-def serve_cluster(n: int, host: str, port: Optional[int], data: Any, faucet: bool,
-                  faucet_max: Optional[int], as_json: bool, verbose: bool) -> int:
-    """`convex local start --peers N`: N peers, the REST API on each (the first on --port)."""
-    import json
-    import signal
-
-    import typer
-
-    from .rest import RestServer
-    if data is not None:
-        typer.echo("convex: error: --data is not supported for clusters yet", err=True)
-        return 4
-    nodes = start_cluster(n, host, faucet)
-    servers = []
-    for i, x in enumerate(nodes):
-        if faucet_max:
-            x.faucet_max = faucet_max
-        servers.append(RestServer(x, host, (port or 0) if i == 0 else 0, verbose).start())
-    stop = threading.Event()
-    old = signal.signal(signal.SIGTERM, lambda *a: stop.set())
-    from .peer_cli import _accounts
-    info = {"url": servers[0].url, "peers": [{"url": s.url, "peer": "0x" + bytes(
-        x.key.verify_key).hex(), "protocol": f"{x.address[0]}:{x.address[1]}"}
-        for s, x in zip(servers, nodes)], "accounts": _accounts(nodes[0])}
-    if as_json:
-        typer.echo(json.dumps(info))
-    else:
-        typer.echo(f"Convex local cluster of {n} peers (CPoS, equal stakes)")
-        for p in info["peers"]:
-            typer.echo(f"  REST URL:  {p['url']}   peer protocol {p['protocol']}")
-        for a in info["accounts"]:
-            typer.echo(f"  #{a['address']:<3} {a['balance']:>22,} copper  seed {a['seed']}")
-        typer.echo("Ctrl-C stops the cluster.")
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, old)
-        for s in servers:
-            s.stop()
-        stop_cluster(nodes)
-    if not as_json:
-        typer.echo("Cluster stopped.")
-    return 0
-
-
-__all__ = ["ClusterPeer", "start_cluster", "stop_cluster", "cluster_genesis", "cluster_key",
-           "encode_message", "decode_message", "frame", "serve_cluster"]
+__all__ = ["ClusterPeer", "start_cluster", "stop_cluster", "wait_connected", "cluster_genesis",
+           "cluster_key", "encode_message", "decode_message", "frame"]

@@ -23,6 +23,7 @@ peer_app = typer.Typer(help="Run a Convex peer serving the REST API.", no_args_i
 local_app = typer.Typer(help="A local Convex network for development.", no_args_is_help=True)
 
 DEFAULT_PORT = 8080
+DEFAULT_PROTOCOL_PORT = 18888
 FUNDED = (11, 12, 13)
 
 
@@ -52,10 +53,35 @@ def open_peer(data: Optional[Path], faucet: bool = True, faucet_max: Optional[in
     return Peer(store=store, faucet=faucet, faucet_max=faucet_max or GOLD)
 
 
-def serve(host: str, port: Optional[int], data: Optional[Path], faucet: bool,
-          faucet_max: Optional[int], as_json: bool, verbose: bool) -> int:
+def open_cluster_peer(size: int, index: int, host: str, protocol_port: Optional[int],
+                      data: Optional[Path], faucet: bool = True,
+                      faucet_max: Optional[int] = None, outgoing: Optional[int] = None):
+    """Peer `index` of the local network of `size` equal-stake peers (cluster.py), persistent
+    when `data` is a directory, listening for the peer protocol on `protocol_port`."""
+    from .cluster import DEFAULT_OUTGOING, ClusterPeer, cluster_genesis
+    from .peer import GOLD
+    from .store import Store
+    store = None
+    if data is not None:
+        data.mkdir(parents=True, exist_ok=True)
+        store = Store(str(data / "peer.db"))
+    port = DEFAULT_PROTOCOL_PORT + index if protocol_port is None else protocol_port
+    try:
+        peer = ClusterPeer(index, cluster_genesis(size), host, port, faucet, store,
+                           outgoing or DEFAULT_OUTGOING, faucet_max=faucet_max or GOLD)
+    except OSError:
+        if protocol_port is not None:
+            raise
+        peer = ClusterPeer(index, cluster_genesis(size), host, 0, faucet, store,
+                           outgoing or DEFAULT_OUTGOING, faucet_max=faucet_max or GOLD)
+    return peer
+
+
+def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], faucet: bool,
+          as_json: bool, verbose: bool, bootstrap: tuple = (), watch_stdin: bool = False) -> int:
+    """Serve the REST API for `peer` (and the peer protocol for a cluster peer) until
+    Ctrl-C or SIGTERM; print where, and the funded accounts."""
     from .rest import RestServer
-    peer = open_peer(data, faucet, faucet_max)
     try:
         if port is None:
             try:
@@ -72,27 +98,36 @@ def serve(host: str, port: Optional[int], data: Optional[Path], faucet: bool,
     def on_signal(signum: int, frame: Any) -> None:
         stop.set()
     old = signal.signal(signal.SIGTERM, on_signal)
-    peer.start()
+    if watch_stdin:                     # the launcher holds our stdin: its end is our end
+        threading.Thread(target=lambda: (sys.stdin.buffer.read(), stop.set()),
+                         daemon=True).start()
+    from .cluster import ClusterPeer
+    cluster = isinstance(peer, ClusterPeer)
+    if cluster:
+        peer.start_network(list(bootstrap))
+    else:
+        peer.start()
     server.start()
     accounts = _accounts(peer)
+    info = {"url": server.url, "api": server.url + "/api/v1",
+            "openapi": server.url + "/openapi", "data": None if data is None else str(data),
+            "blocks": peer.block_count, "peer": "0x" + peer.peer_key.data.hex(),
+            "accounts": accounts}
+    if cluster:
+        info.update(protocol=f"{peer.address[0]}:{peer.address[1]}", index=peer.index)
     if as_json:
-        typer.echo(json.dumps({"url": server.url, "api": server.url + "/api/v1",
-                               "openapi": server.url + "/openapi",
-                               "data": None if data is None else str(data),
-                               "blocks": peer.block_count, "accounts": accounts}))
+        typer.echo(json.dumps(info))
     else:
-        typer.echo("Convex local peer")
+        typer.echo("Convex local peer" + (f" {peer.index} of {len(peer.stakes)} (CPoS)"
+                                          if cluster else ""))
         typer.echo(f"  REST URL:  {server.url}   (API {server.url}/api/v1, "
                    f"OpenAPI {server.url}/openapi)")
+        if cluster:
+            typer.echo(f"  protocol:  {info['protocol']}   peer key {info['peer']}")
         typer.echo(f"  data:      {data if data is not None else '(in memory: --data DIR keeps it)'}"
                    f"{f'  ({peer.block_count} blocks)' if peer.block_count else ''}")
         typer.echo(f"  faucet:    {'on' if faucet else 'off'}")
-        typer.echo("Funded accounts (local keys: anyone can derive them, never use them on a "
-                   "real network):")
-        for a in accounts:
-            typer.echo(f"  #{a['address']:<3} {a['balance']:>22,} copper  ({a['role']})")
-            typer.echo(f"       public key {a['publicKey']}")
-            typer.echo(f"       seed       {a['seed']}")
+        print_accounts(accounts)
         typer.echo("Ctrl-C stops the peer.")
     sys.stdout.flush()
     try:
@@ -103,12 +138,31 @@ def serve(host: str, port: Optional[int], data: Optional[Path], faucet: bool,
     finally:
         signal.signal(signal.SIGTERM, old)
         server.stop()
-        peer.stop()
+        if cluster:
+            peer.shutdown()
+        else:
+            peer.stop()
         if peer.store is not None:
             peer.store.close()
     if not as_json:
         typer.echo("Peer stopped.")
     return 0
+
+
+def print_accounts(accounts: list) -> None:
+    typer.echo("Funded accounts (local keys: anyone can derive them, never use them on a "
+               "real network):")
+    for a in accounts:
+        typer.echo(f"  #{a['address']:<3} {a['balance']:>22,} copper  ({a['role']})")
+        typer.echo(f"       public key {a['publicKey']}")
+        typer.echo(f"       seed       {a['seed']}")
+
+
+def parse_address(text: str) -> tuple:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise typer.BadParameter(f"{text!r} is not HOST:PORT")
+    return host, int(port)
 
 
 HOST = typer.Option("127.0.0.1", "--host", help="Address to listen on.")
@@ -123,12 +177,53 @@ JSON = typer.Option(False, "--json", help="Print the URL and accounts as one JSO
 VERBOSE = typer.Option(False, "--verbose", "-v", help="Log each HTTP request.")
 
 
+CLUSTER = typer.Option(None, "--cluster", help="Run peer --index of the local network of N "
+                       "equal-stake peers (CPoS over the peer protocol).", show_default=False)
+INDEX = typer.Option(0, "--index", help="Which peer of the --cluster network (0..N-1).")
+PROTOCOL_PORT = typer.Option(None, "--protocol-port", help=f"Peer protocol port (default "
+                             f"{DEFAULT_PROTOCOL_PORT}+index, any free one if busy).",
+                             show_default=False)
+PEER = typer.Option(None, "--peer", help="HOST:PORT of another peer to connect to (repeat).",
+                    show_default=False)
+OUTGOING = typer.Option(None, "--outgoing", help="Most outgoing peer connections, chosen by "
+                        "stake (default 8).", show_default=False)
+WATCH_STDIN = typer.Option(False, "--stop-on-eof", hidden=True,
+                           help="Stop when standard input ends (set by `convex local start`).")
+
+
 @peer_app.command("start")
 def peer_start(host: str = HOST, port: Optional[int] = PORT, data: Optional[Path] = DATA,
                no_faucet: bool = NO_FAUCET, faucet_max: Optional[int] = FAUCET_MAX,
-               as_json: bool = JSON, verbose: bool = VERBOSE) -> None:
+               as_json: bool = JSON, verbose: bool = VERBOSE,
+               cluster: Optional[int] = CLUSTER, index: int = INDEX,
+               protocol_port: Optional[int] = PROTOCOL_PORT,
+               peer: Optional[list[str]] = PEER, outgoing: Optional[int] = OUTGOING,
+               stop_on_eof: bool = WATCH_STDIN) -> None:
     """Start a peer serving the Convex REST API (Ctrl-C stops it)."""
-    raise typer.Exit(serve(host, port, data, not no_faucet, faucet_max, as_json, verbose))
+    if cluster is None:
+        if peer or protocol_port is not None or outgoing is not None:
+            typer.echo("convex: error: --peer, --protocol-port and --outgoing need --cluster N",
+                       err=True)
+            raise typer.Exit(2)
+        node = open_peer(data, not no_faucet, faucet_max)
+        raise typer.Exit(serve(node, host, port, data, not no_faucet, as_json, verbose,
+                               watch_stdin=stop_on_eof))
+    if cluster < 1 or not 0 <= index < cluster:
+        typer.echo(f"convex: error: --index must be in 0..{cluster - 1} for --cluster {cluster}",
+                   err=True)
+        raise typer.Exit(2)
+    if outgoing is not None and outgoing < 1:
+        typer.echo("convex: error: --outgoing must be at least 1", err=True)
+        raise typer.Exit(2)
+    bootstrap = [parse_address(x) for x in peer or ()]
+    try:
+        node = open_cluster_peer(cluster, index, host, protocol_port, data, not no_faucet,
+                                 faucet_max, outgoing)
+    except (OSError, ValueError) as e:
+        typer.echo(f"convex: error: {e}", err=True)
+        raise typer.Exit(3)
+    raise typer.Exit(serve(node, host, port, data, not no_faucet, as_json, verbose, bootstrap,
+                           stop_on_eof))
 
 
 @local_app.command("start")
@@ -136,20 +231,17 @@ def local_start(peers: int = typer.Option(1, "--peers", help="Number of peers.")
                 host: str = HOST, port: Optional[int] = PORT, data: Optional[Path] = DATA,
                 no_faucet: bool = NO_FAUCET, faucet_max: Optional[int] = FAUCET_MAX,
                 as_json: bool = JSON, verbose: bool = VERBOSE) -> None:
-    """Start a local network: one peer (or a cluster) serving the REST API."""
+    """Start a local network: one peer, or N peer processes agreeing by CPoS, each serving
+    the REST API."""
     if peers < 1:
         typer.echo("convex: error: --peers must be at least 1", err=True)
         raise typer.Exit(2)
     if peers > 1:
-        try:
-            from .cluster import serve_cluster
-        except ImportError:
-            typer.echo("convex: error: clusters of several peers are not supported yet",
-                       err=True)
-            raise typer.Exit(4)
-        raise typer.Exit(serve_cluster(peers, host, port, data, not no_faucet, faucet_max,
-                                       as_json, verbose))
-    raise typer.Exit(serve(host, port, data, not no_faucet, faucet_max, as_json, verbose))
+        from .launcher import launch
+        raise typer.Exit(launch(peers, host, port, data, not no_faucet, faucet_max, as_json,
+                                verbose))
+    node = open_peer(data, not no_faucet, faucet_max)
+    raise typer.Exit(serve(node, host, port, data, not no_faucet, as_json, verbose))
 
 
-__all__ = ["peer_app", "local_app", "serve", "open_peer"]
+__all__ = ["peer_app", "local_app", "serve", "open_peer", "open_cluster_peer"]
