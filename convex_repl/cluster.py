@@ -57,9 +57,14 @@ def cluster_key(i: int) -> Any:
     return SigningKey(hashlib.sha3_256(f"convex-repl local cluster peer {i}".encode()).digest())
 
 
+FAUCET_SHARE = 10               # each peer's faucet gets 1/FAUCET_SHARE of #12's coins / n
+
+
 def cluster_genesis(n: int) -> Any:
-    """The genesis state with the genesis peer's stake split equally among n peers."""
-    from kernel.state import PeerStatus
+    """The genesis state with the genesis peer's stake split equally among n peers, and a
+    faucet account per peer (keyed with the peer's key, after the genesis accounts), so
+    peers never race each other for one faucet account's sequence numbers."""
+    from kernel.state import Account, PeerStatus
     from stdlib.genesis import GENESIS_PEER, genesis_state
     g = genesis_state()
     total = sum(ps.peer_stake for _k, ps in g.peers.items())
@@ -68,7 +73,20 @@ def cluster_genesis(n: int) -> Any:
         share = total // n + (total % n if i == 0 else 0)
         peers = peers.assoc(Blob(bytes(cluster_key(i).verify_key)),
                             PeerStatus.create(Address(GENESIS_PEER), share))
-    return g.with_peers(peers)
+    g = g.with_peers(peers)
+    grant = g.account(FAUCET_ACCOUNT).balance // FAUCET_SHARE // n
+    for i in range(n):
+        g = g.with_balance(FAUCET_ACCOUNT, g.account(FAUCET_ACCOUNT).balance - grant)
+        g = g.put_account(faucet_account(i), Account(
+            balance=grant, key=Blob(bytes(cluster_key(i).verify_key))))
+    return g
+
+
+def faucet_account(i: int) -> int:
+    """The address of peer i's faucet account in a cluster genesis: right after the
+    accounts of the standard genesis."""
+    from stdlib.genesis import genesis_state
+    return len(genesis_state().accounts) + i
 
 
 class ClusterPeer(Peer):
@@ -83,8 +101,8 @@ class ClusterPeer(Peer):
         if store is not None and self.genesis_hash != genesis.value_id():
             raise ValueError("the data directory belongs to another network (genesis "
                              f"0x{self.genesis_hash.hex()[:16]}...)")
-        from kernel.ledger import signing_key_for
-        self.faucet_key = signing_key_for(self.state, FAUCET_ACCOUNT)
+        self.faucet_account = faucet_account(index)
+        self.faucet_key = self.key
         self.own = self.key.verify_key.encode()
         self.stakes = {k.data: ps.peer_stake for k, ps in genesis.peers.items()}
         self.total_stake = sum(s for s in self.stakes.values() if s > 0)
@@ -156,6 +174,10 @@ class ClusterPeer(Peer):
     def _dial_loop(self) -> None:
         """Keep up to `outgoing_target` verified outgoing connections, most stake first."""
         while self.running:
+            now = time.monotonic()
+            for c in list(self.conns):     # half-open after a silent partition: start over
+                if c.peer_key and not c.closed and now - c.last_heard > 2 * LIVE_WINDOW:
+                    c.close()
             with self.lock:
                 live = {c.address for c in self.conns if c.outgoing and not c.closed}
             wanted = sorted(self.addresses, key=self._dial_priority)
@@ -370,13 +392,13 @@ class ClusterPeer(Peer):
     def _apply(self, batch: list) -> None:
         with self.lock:
             state = self.state
-            acct = state.account(FAUCET_ACCOUNT)
+            acct = state.account(self.faucet_account)
             self.faucet_seq = max(self.faucet_seq, acct.sequence if acct else 0)
             for p in batch:
                 if p.signed is None:
                     self.faucet_seq += 1
-                    p.signed = sign(self.faucet_key,
-                                    Invoke.create(FAUCET_ACCOUNT, self.faucet_seq, p.form))
+                    p.signed = sign(self.faucet_key, Invoke.create(
+                        self.faucet_account, self.faucet_seq, p.form))
                 self.waiting[p.signed.value_id()] = p
             ts = max(now_ms(), state.timestamp)
             sb = sign(self.key, Block.create(ts, [p.signed for p in batch]))
