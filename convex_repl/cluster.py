@@ -46,7 +46,7 @@ from .store import novelty
 
 K = Keyword
 MERGE_INTERVAL = 0.02           # seconds between belief merges while something changes
-BROADCAST_INTERVAL = 0.5        # an unchanged belief is still sent this often (liveness)
+BROADCAST_INTERVAL = 0.5        # an unchanged order is signed and sent again this often
 LIVE_WINDOW = 3.0               # a peer not heard from for this long is out of reach
 DEFAULT_OUTGOING = 8
 
@@ -108,6 +108,7 @@ class ClusterPeer(Peer):
         self.total_stake = sum(s for s in self.stakes.values() if s > 0)
         self.order = Order.create(0)
         self.known: dict = {}             # peer key -> Signed(Order)
+        self.heard: dict = {}             # peer key -> when a newer order of its arrived
         saved = None if store is None else store.meta("order")
         if saved is not None:
             so = store.get(saved)
@@ -241,10 +242,10 @@ class ClusterPeer(Peer):
 
     # --- reachability ---------------------------------------------------------------------------
     def live_stake(self) -> int:
-        """Our stake plus that of the peers heard from on a verified connection lately."""
+        """Our stake plus that of the peers whose new orders reached us lately (directly or
+        relayed: every peer signs its order again each BROADCAST_INTERVAL)."""
         now = time.monotonic()
-        keys = {c.peer_key for c in self.conns if c.peer_key is not None and not c.closed
-                and now - c.last_heard < LIVE_WINDOW}
+        keys = {k for k, t in list(self.heard.items()) if now - t < LIVE_WINDOW}
         keys.add(self.own)
         return sum(self.stakes.get(k, 0) for k in keys)
 
@@ -302,6 +303,10 @@ class ClusterPeer(Peer):
         with self.lock:
             new = merge_beliefs(self.known, incoming, verify)
             if new != self.known:
+                now = time.monotonic()
+                for k, so in new.items():
+                    if self.known.get(k) is not so:
+                        self.heard[k] = now
                 self.known = new
                 self.dirty.set()
         if missing and rounds < 8:
@@ -340,7 +345,7 @@ class ClusterPeer(Peer):
             c.send(Result.create(mid, self.status_vector()))
         elif kind == "DR":
             c.send(Result.create(mid, Vector.from_seq(self.find_cell(h.data) if type(h) is Blob
-                                                      else None for h in msg[2:2 + 1000])))
+                                                      else None for h in list(msg)[2:1002])))
         elif kind == "CH" and len(msg) >= 3:
             resp = answer_challenge(self.key, msg[2], self.genesis_hash)
             if resp is None:
@@ -418,7 +423,7 @@ class ClusterPeer(Peer):
         return r
 
     def _merge_loop(self) -> None:
-        last_sent = 0.0
+        last_signed = 0.0
         while self.running:
             self.dirty.wait(0.25)
             self.dirty.clear()
@@ -428,14 +433,17 @@ class ClusterPeer(Peer):
                                    max(now_ms(), self.order.timestamp + 1))
                 self.proposed = []
                 changed = new.value_id() != self.order.value_id()
+                if not changed and time.perf_counter() - last_signed > BROADCAST_INTERVAL:
+                    changed = True             # a heartbeat: the same order, signed anew
+                    new = new._with(0, max(now_ms(), new.timestamp + 1))
                 if changed:
+                    last_signed = time.perf_counter()
                     self.order = new
                     self.known[self.own] = sign(self.key, new)
                 self._apply_confirmed()
                 belief = Belief.create(dict(self.known))
                 conns = [c for c in self.conns if not c.closed and c.wants_beliefs]
-            if changed or time.perf_counter() - last_sent > BROADCAST_INTERVAL:
-                last_sent = time.perf_counter()
+            if changed:
                 for c in conns:
                     c.send(belief, novelty_only=True)
             time.sleep(MERGE_INTERVAL)

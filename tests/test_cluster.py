@@ -199,3 +199,115 @@ def test_local_start_with_three_peers():
         if p.poll() is None:
             p.kill()
         p.wait(10)
+
+
+# --- protocol messages ------------------------------------------------------------------------
+
+def _request(addr, v):
+    """Send one message, read one reply frame (any length) on a fresh connection."""
+    from convex_repl.protocol import Connection
+    with socket.create_connection(addr, timeout=10) as s:
+        s.sendall(frame(encode_message(v)))
+        data = Connection(s, outgoing=True).read_frame()
+    return None if data is None else decode_message(data, {})
+
+
+def test_status_is_the_nine_element_vector(cluster3):
+    from kernel.blobs import Blob
+    n = cluster3[0]
+    assert n.submit(tx(1, "(def s 1)"), timeout=30).error is None
+    r = _request(n.address, Vector.of(Keyword("SR"), 5))
+    v = r.value
+    assert r.id == 5 and len(v) == 9
+    assert v[2] == Blob(n.genesis_hash) and v[3] == Blob(bytes(n.key.verify_key))
+    assert v[4] == Blob(n.state.value_id())
+    assert v[5] == n.order.consensus_point >= 1 and v[6] >= v[5] and v[7] >= v[6]
+    assert list(v[8]) == [v[6], v[5]]
+
+
+def test_data_request_returns_cells(cluster3):
+    from kernel.blobs import Blob
+    from kernel.cell import is_branch
+    from kernel.cpos import Belief
+    n = cluster3[0]
+    assert n.submit(tx(1, "(def big " + "[" + " ".join(map(str, range(60))) + "])"),
+                    timeout=30).error is None
+    with n.lock:
+        belief = Belief.create(dict(n.known))
+    cells = [c for c in belief.orders.values() if is_branch(c)]
+    assert cells
+    h = cells[0].value_id()
+    r = _request(n.address, Vector.of(Keyword("DR"), 6, Blob(h), Blob(bytes(32))))
+    assert r.id == 6 and len(r.value) == 2
+    assert r.value[0].value_id() == h and r.value[1] is None
+
+
+def test_challenge_proves_the_peer_key(cluster3):
+    from nacl.signing import SigningKey
+
+    from convex_repl.protocol import challenge, check_response
+    n = cluster3[1]
+    me = SigningKey.generate()
+    target = bytes(n.key.verify_key)
+    ch, token = challenge(me, target, n.genesis_hash)
+    r = _request(n.address, Vector.of(Keyword("CH"), 7, ch))
+    assert r.error is None and check_response(r.value, token, target, bytes(me.verify_key))
+    assert not check_response(r.value, token, bytes(32), bytes(me.verify_key))
+    # aimed at another key, or for another network: refused
+    for bad in (challenge(me, bytes(32), n.genesis_hash)[0],
+                challenge(me, target, bytes(32))[0]):
+        r = _request(n.address, Vector.of(Keyword("CH"), 8, bad))
+        assert r.error == Keyword("TRUST")
+
+
+def test_goodbye_closes_and_bad_lengths_are_refused(cluster3):
+    from convex_repl import protocol
+    n = cluster3[2]
+    with socket.create_connection(n.address, timeout=10) as s:
+        s.sendall(frame(encode_message(Vector.of(Keyword("BYE")))))
+        assert s.recv(10) == b""                 # the peer hung up
+    with socket.create_connection(n.address, timeout=10) as s:
+        from kernel.cell import vlq
+        s.sendall(vlq(protocol.MAX_FRAME + 1))
+        assert s.recv(10) == b""                 # over the 50 MB limit: dropped at once
+    assert protocol.MAX_FRAME == 50_000_000
+
+
+def test_stalled_frame_is_dropped(monkeypatch):
+    from convex_repl import protocol
+    monkeypatch.setattr(protocol, "FRAME_TIMEOUT", 0.5)
+    nodes = start_cluster(1)
+    try:
+        with socket.create_connection(nodes[0].address, timeout=10) as s:
+            s.sendall(b"\x20\x80")               # a 32-byte frame that never comes
+            t0 = time.time()
+            assert s.recv(10) == b""
+            assert time.time() - t0 < 5
+    finally:
+        stop_cluster(nodes)
+
+
+def test_one_outgoing_connection_each_still_agrees():
+    nodes = start_cluster(4, outgoing=1)
+    try:
+        assert all(sum(1 for c in x.conns if c.outgoing and not c.closed) <= 1 for x in nodes)
+        for i in range(1, 4):
+            assert nodes[i].submit(tx(i, f"(def o {i})"), timeout=30).error is None
+        wait_same_state(nodes)
+    finally:
+        stop_cluster(nodes)
+
+
+def test_cut_off_peer_answers_network():
+    nodes = start_cluster(3)
+    try:
+        for x in nodes[1:]:
+            x.shutdown()
+        end = time.time() + 10
+        while not nodes[0].cut_off() and time.time() < end:
+            time.sleep(0.05)
+        r = nodes[0].submit(tx(1, "(def z 1)"), timeout=30)
+        assert r.error == Keyword("NETWORK") and r.info_value("source") == Keyword("PEER")
+        assert nodes[0].query(read("z"), 13).error == Keyword("UNDECLARED")
+    finally:
+        stop_cluster(nodes)
