@@ -45,7 +45,8 @@ from .protocol import (Connection, answer_challenge, challenge, check_response,
 from .store import novelty
 
 K = Keyword
-MERGE_INTERVAL = 0.02           # seconds between belief merges while something changes
+BLOCK_INTERVAL = 0.02           # least time between two blocks of one peer (batching)
+MERGE_INTERVAL = 0.005          # least time between two belief broadcasts
 BROADCAST_INTERVAL = 0.5        # an unchanged order is signed and sent again this often
 LIVE_WINDOW = 3.0               # a peer not heard from for this long is out of reach
 DEFAULT_OUTGOING = 8
@@ -132,6 +133,7 @@ class ClusterPeer(Peer):
         self.running = True
         self.confirm_times: list = []     # seconds from proposal to confirmation
         self._proposed_at: dict = {}
+        self._last_block = 0.0
 
     # --- life cycle -----------------------------------------------------------------------------
     def start_network(self, peers: list) -> "ClusterPeer":
@@ -394,6 +396,14 @@ class ClusterPeer(Peer):
         return None
 
     # --- blocks: what the producer thread hands over goes into our next order ------------------
+    def _make_blocks(self, *args: Any) -> Any:
+        """Propose at most one block per BLOCK_INTERVAL: what arrives meanwhile joins it."""
+        gap = BLOCK_INTERVAL - (time.perf_counter() - self._last_block)
+        if gap > 0:
+            time.sleep(gap)
+        self._last_block = time.perf_counter()
+        return super()._make_blocks(*args)
+
     def _apply(self, batch: list) -> None:
         with self.lock:
             state = self.state
@@ -423,30 +433,39 @@ class ClusterPeer(Peer):
         return r
 
     def _merge_loop(self) -> None:
-        last_signed = 0.0
+        """Merge whenever something arrives and broadcast each change, at most once per
+        MERGE_INTERVAL (what arrives meanwhile goes out with the next one). An unchanged
+        order is signed again every BROADCAST_INTERVAL as a heartbeat."""
+        last_signed = last_sent = 0.0
+        unsent = False
         while self.running:
-            self.dirty.wait(0.25)
+            wait = 0.1
+            if unsent:                        # a broadcast is due when the interval is up
+                wait = max(0.0, MERGE_INTERVAL - (time.perf_counter() - last_sent))
+            self.dirty.wait(wait)
             self.dirty.clear()
+            now = time.perf_counter()
             with self.lock:
                 orders = {k: so.value for k, so in self.known.items() if k != self.own}
                 new = merge_orders(self.own, self.order, orders, self.stakes, self.proposed,
-                                   max(now_ms(), self.order.timestamp + 1))
+                                   self.order.timestamp)
                 self.proposed = []
-                changed = new.value_id() != self.order.value_id()
-                if not changed and time.perf_counter() - last_signed > BROADCAST_INTERVAL:
-                    changed = True             # a heartbeat: the same order, signed anew
-                    new = new._with(0, max(now_ms(), new.timestamp + 1))
-                if changed:
-                    last_signed = time.perf_counter()
+                if (new.value_id() != self.order.value_id()
+                        or now - last_signed > BROADCAST_INTERVAL):
+                    new = new._with(0, max(now_ms(), self.order.timestamp + 1))
+                    last_signed = now
                     self.order = new
                     self.known[self.own] = sign(self.key, new)
+                    unsent = True
                 self._apply_confirmed()
-                belief = Belief.create(dict(self.known))
-                conns = [c for c in self.conns if not c.closed and c.wants_beliefs]
-            if changed:
+                conns = None
+                if unsent and now - last_sent >= MERGE_INTERVAL:
+                    belief = Belief.create(dict(self.known))
+                    conns = [c for c in self.conns if not c.closed and c.wants_beliefs]
+            if conns is not None:
                 for c in conns:
                     c.send(belief, novelty_only=True)
-            time.sleep(MERGE_INTERVAL)
+                last_sent, unsent = time.perf_counter(), False
 
     def _apply_confirmed(self) -> None:
         from kernel.transition import apply_block

@@ -99,8 +99,7 @@ def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], fauce
         stop.set()
     old = signal.signal(signal.SIGTERM, on_signal)
     if watch_stdin:                     # the launcher holds our stdin: its end is our end
-        threading.Thread(target=lambda: (sys.stdin.buffer.read(), stop.set()),
-                         daemon=True).start()
+        threading.Thread(target=_wait_for_eof, args=(stop,), daemon=True).start()
     from .cluster import ClusterPeer
     cluster = isinstance(peer, ClusterPeer)
     if cluster:
@@ -147,6 +146,18 @@ def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], fauce
     if not as_json:
         typer.echo("Peer stopped.")
     return 0
+
+
+def _wait_for_eof(stop: threading.Event) -> None:
+    """Set `stop` when standard input ends (raw reads: a buffered reader's lock would abort
+    the interpreter at exit)."""
+    import os
+    try:
+        while os.read(0, 4096):
+            pass
+    except OSError:
+        pass
+    stop.set()
 
 
 def print_accounts(accounts: list) -> None:
