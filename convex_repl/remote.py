@@ -439,13 +439,21 @@ class RemoteWorkspace:
         """(JSON data, text) for `convex status`."""
         s = self.peer.status()
         data = {"ok": True, "url": self.url, "address": self.address, **s}
-        text = "\n".join([f"peer          {self.url}",
-                          f"acting as     #{self.address}",
-                          f"state         {s.get('state')}",
-                          f"blocks        {s.get('block-point')}",
-                          f"timestamp     {s.get('timestamp')}",
-                          f"peer key      {s.get('peer')}"])
-        return data, text
+        lines = [f"peer          {self.url}",
+                 f"acting as     #{self.address}",
+                 f"state         {s.get('state')}",
+                 f"blocks        {s.get('block-point')}",
+                 f"timestamp     {s.get('timestamp')}",
+                 f"peer key      {s.get('peer')}"]
+        if s.get("total-stake"):            # a peer of a CPoS network
+            pct = 100 * s.get("live-stake", 0) // s["total-stake"]
+            lines += [f"consensus     point {s.get('consensus-point')}, proposal "
+                      f"{s.get('proposal-point')}, {s.get('peers')} peers",
+                      f"reaching      {pct}% of the stake"
+                      + ("" if s.get("consensus") else "  (cut off: transactions get "
+                                                        ":NETWORK)"),
+                      f"protocol      {s.get('protocol')}"]
+        return data, "\n".join(lines)
 
 
 __all__ += ["RemoteSession", "RemoteWorkspace"]

@@ -367,6 +367,11 @@ def test_our_url_client_against_local_start(local3, tmp_path):
         assert r.returncode == 0, r.stderr
         outs.append(r.stdout.strip())
     assert len(set(outs)) == 1 and int(outs[0]) > 0
+    r = subprocess.run([sys.executable, "-m", "convex_repl", "status", "--url",
+                        info["peers"][1]["url"]], capture_output=True, text=True, env=env,
+                       cwd=ROOT, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "3 peers" in r.stdout and "reaching      100% of the stake" in r.stdout
 
 
 def test_local_start_keeps_its_data(local3):
