@@ -50,6 +50,7 @@ MERGE_INTERVAL = 0.005          # least time between two belief broadcasts
 BROADCAST_INTERVAL = 0.5        # an unchanged order is signed and sent again this often
 LIVE_WINDOW = 3.0               # a peer not heard from for this long is out of reach
 DEFAULT_OUTGOING = 8
+SNAPSHOT_MIN = 64               # this many confirmed blocks behind: fetch a state snapshot
 
 
 def cluster_key(i: int) -> Any:
@@ -117,6 +118,12 @@ class ClusterPeer(Peer):
             self.known[self.own] = so
         self.cells: dict = {}             # branch cells received, by hash
         self.applied = self.block_count   # blocks of the order applied to the state
+        if store is not None:             # summaries from the order: a snapshot has no rows
+            self._blocks = [self._summary(n, sb, None) for n, sb in
+                            zip(range(self.applied), self.order.blocks)]
+        self.recent_states: dict = {}     # state hash -> state, the last few (DATA_REQUEST)
+        self.snapshots = 0                # states taken from other peers instead of replaying
+        self._syncing = False
         self.waiting: dict = {}           # signed tx hash -> _Pending
         self.proposed: list = []          # signed blocks of ours not merged yet
         self.lock = threading.RLock()
@@ -372,7 +379,7 @@ class ClusterPeer(Peer):
 
     def find_cell(self, h: bytes) -> Any:
         """A branch cell we hold, by hash (for DATA_REQUEST), or None."""
-        v = self.cells.get(h)
+        v = self.cells.get(h) or self.recent_states.get(h)
         if v is None and self.store is not None and self.store.has(h):
             v = self.store.get(h)
         if v is None:
@@ -472,6 +479,12 @@ class ClusterPeer(Peer):
         blocks = self.order.blocks
         if self.applied >= self.order.consensus_point:
             return
+        if self._syncing:
+            return
+        if self.order.consensus_point - self.applied >= SNAPSHOT_MIN and self.snapshots == 0:
+            self._syncing = True
+            threading.Thread(target=self._snapshot, daemon=True).start()
+            return
         done = []
         while self.applied < self.order.consensus_point:
             sb = blocks[self.applied]
@@ -505,11 +518,78 @@ class ClusterPeer(Peer):
                 if p is not None:
                     p.result = r
                     p.event.set()
-            self._blocks.append({"index": n, "timestamp": sb.value.timestamp,
-                                 "peer": "0x" + sb.public_key.hex(),
-                                 "hash": "0x" + sb.value_id().hex(),
-                                 "transactionCount": len(rv), "finalised": True,
-                                 "_results": rv if self.store is None else None})
+            self._blocks.append(self._summary(n, sb, rv if self.store is None else None))
+        self._remember_state()
+
+    def _remember_state(self) -> None:
+        self.recent_states[self.state.value_id()] = self.state
+        while len(self.recent_states) > 16:
+            del self.recent_states[next(iter(self.recent_states))]
+
+    @staticmethod
+    def _summary(n: int, sb: Any, results: Any) -> dict:
+        txs = sb.value.transactions if type(sb.value) is Block else ()
+        return {"index": n, "timestamp": sb.value.timestamp, "peer": "0x" + sb.public_key.hex(),
+                "hash": "0x" + sb.value_id().hex(), "transactionCount": len(txs),
+                "finalised": True, "_results": results}
+
+    # --- catching up from a snapshot ------------------------------------------------------------
+    def _snapshot(self, attempts: int = 5) -> None:
+        """Far behind: take the consensus state that peers holding more than 2/3 of the
+        stake report (the same point and state hash), fetched with DATA_REQUEST and checked
+        against that hash, instead of replaying every block. If they don't agree, or the
+        fetch fails, the blocks are replayed as usual."""
+        try:
+            for _ in range(attempts):
+                if self._take_snapshot():
+                    self.snapshots += 1
+                    return
+                time.sleep(0.2)
+            self.snapshots = -1           # gave up: replay
+        finally:
+            self._syncing = False
+            self.dirty.set()
+
+    def _take_snapshot(self) -> bool:
+        reports: dict = {}
+        conns = [c for c in list(self.conns) if c.peer_key and not c.closed]
+        for c in conns:
+            r = c.request("SR")
+            if r is None or not isinstance(r.value, Vector) or len(r.value) < 6:
+                continue
+            h, cp = r.value[4], r.value[5]
+            if type(h) is Blob and type(cp) is int:
+                reports.setdefault((cp, h.data), []).append(c)
+        for (cp, h), cs in sorted(reports.items(), key=lambda kv: -kv[0][0]):
+            stake = sum(self.stakes.get(c.peer_key, 0) for c in cs)
+            if stake * 3 <= self.total_stake * 2 or cp <= self.applied:
+                continue
+            if cp > self.order.consensus_point:
+                continue                  # our own view must have confirmed that far
+            r = cs[0].request("DR", Blob(h), timeout=30)
+            if r is None or not isinstance(r.value, Vector) or len(r.value) != 1:
+                return False
+            state = r.value[0]
+            if state is None or missing_cells(state) != [] or state.value_id() != h:
+                return False
+            with self.lock:
+                if self.applied >= cp:
+                    return True
+                blocks = self.order.blocks
+                if self.store is not None:
+                    sb = blocks[cp - 1]
+                    with self.store.batch():
+                        self.store.add_block(cp - 1, sb, Vector.EMPTY, state,
+                                             sb.value.timestamp, sb.public_key, [])
+                        if self.own in self.known:
+                            self.store.set_meta("order", self.store.put(self.known[self.own]))
+                self._blocks = self._blocks[:self.applied] + [
+                    self._summary(n, blocks[n], None) for n in range(self.applied, cp)]
+                self.state = state
+                self.applied = self.block_count = cp
+                self._remember_state()
+            return True
+        return False
 
     def status(self) -> dict:
         s = super().status()

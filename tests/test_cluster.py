@@ -11,7 +11,8 @@ import time
 import pytest
 
 from convex_repl.cluster import (ClusterPeer, cluster_genesis, decode_message,
-                                 encode_message, frame, start_cluster, stop_cluster)
+                                 encode_message, frame, start_cluster, stop_cluster,
+                                 wait_connected)
 from kernel.ledger import genesis_signing_key
 from kernel.scalars import Address, Keyword
 from kernel.transactions import Invoke, Result, sign
@@ -264,5 +265,32 @@ def test_cut_off_peer_answers_network():
         r = nodes[0].submit(tx(1, "(def z 1)"), timeout=30)
         assert r.error == Keyword("NETWORK") and r.info_value("source") == Keyword("PEER")
         assert nodes[0].query(read("z"), 13).error == Keyword("UNDECLARED")
+    finally:
+        stop_cluster(nodes)
+
+
+def test_new_peer_catches_up_from_a_snapshot(monkeypatch, tmp_path):
+    from convex_repl import cluster
+    from convex_repl.store import Store
+    monkeypatch.setattr(cluster, "SNAPSHOT_MIN", 3)
+    g = cluster_genesis(4)
+    nodes = [ClusterPeer(i, g) for i in range(3)]
+    for x in nodes:
+        x.start_network([y.address for y in nodes])
+    wait_connected(nodes)
+    try:
+        for i in range(1, 6):
+            assert nodes[i % 3].submit(tx(i, f"(def s {i})"), timeout=30).error is None
+        wait_same_state(nodes)
+        late = ClusterPeer(3, g, store=Store(str(tmp_path / "late.db")))
+        late.start_network([y.address for y in nodes])
+        nodes.append(late)
+        h = wait_same_state(nodes, 30)
+        assert late.snapshots == 1 and late.query(read("s"), 13).value == 5
+        assert late.store.head()[1] == h
+        # it goes on confirming from there like any other peer
+        assert late.submit(tx(6, "(def s 6)"), timeout=30).error is None
+        wait_same_state(nodes)
+        assert len(late.blocks(0, 1000)) == late.applied
     finally:
         stop_cluster(nodes)
