@@ -400,11 +400,19 @@ def query_cmd(
     as_json: bool = JSON, home: Optional[Path] = HOME, fresh: bool = FRESH,
     address: Optional[str] = ADDRESS, cost: bool = COST,
     juice_limit: Optional[int] = JUICE_LIMIT,
+    block: Optional[int] = typer.Option(None, "--block", show_default=False,
+                                        help="With --url: query the state after block N."),
 ) -> None:
     """Evaluate forms as a query: the result, with no state change kept."""
     src = _read_source(forms)
     ws = _workspace(home, fresh, True, address, juice_limit)
-    _print_result(ws, ws.query(src), as_json, cost)
+    if block is None:
+        _print_result(ws, ws.query(src), as_json, cost)
+    elif not getattr(ws, "remote", False):
+        raise Fail("--block needs a peer (--url): the local CVM keeps no blocks", EXIT_USAGE,
+                   "USAGE")
+    else:
+        _print_result(ws, ws.query(src, block=block), as_json, cost)
 
 
 DEPLOYMENTS_FILE = "convex-deployments.json"

@@ -38,7 +38,7 @@ from kernel.scalars import Address, Keyword
 from kernel.transactions import Block, Invoke, Result, sign, verify
 from kernel.vectors import Vector
 
-from .peer import FAUCET_ACCOUNT, Peer, _Pending, error_result, now_ms
+from .peer import FAUCET_ACCOUNT, Peer, _Pending, _summary, error_result, now_ms
 from .protocol import (Connection, answer_challenge, challenge, check_response,
                        decode_message, encode_message, frame, missing_cells, request,
                        serve_connection)
@@ -518,7 +518,8 @@ class ClusterPeer(Peer):
                 if p is not None:
                     p.result = r
                     p.event.set()
-            self._blocks.append(self._summary(n, sb, rv if self.store is None else None))
+            self._blocks.append(self._summary(n, sb, rv if self.store is None else None,
+                                              state if self.store is None else None))
         self._remember_state()
 
     def _remember_state(self) -> None:
@@ -527,11 +528,10 @@ class ClusterPeer(Peer):
             del self.recent_states[next(iter(self.recent_states))]
 
     @staticmethod
-    def _summary(n: int, sb: Any, results: Any) -> dict:
+    def _summary(n: int, sb: Any, results: Any, state: Any = None) -> dict:
         txs = sb.value.transactions if type(sb.value) is Block else ()
-        return {"index": n, "timestamp": sb.value.timestamp, "peer": "0x" + sb.public_key.hex(),
-                "hash": "0x" + sb.value_id().hex(), "transactionCount": len(txs),
-                "finalised": True, "_results": results}
+        return _summary(n, sb.value.timestamp, sb.public_key, sb.value_id(), len(txs), sb,
+                        results, state)
 
     # --- catching up from a snapshot ------------------------------------------------------------
     def _snapshot(self, attempts: int = 5) -> None:
@@ -585,6 +585,8 @@ class ClusterPeer(Peer):
                             self.store.set_meta("order", self.store.put(self.known[self.own]))
                 self._blocks = self._blocks[:self.applied] + [
                     self._summary(n, blocks[n], None) for n in range(self.applied, cp)]
+                if self.store is None:
+                    self._blocks[cp - 1]["_state"] = state
                 self.state = state
                 self.applied = self.block_count = cp
                 self._remember_state()

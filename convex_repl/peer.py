@@ -229,18 +229,20 @@ class Peer:
         self.block_count = n + 1
         self._blocks.append(_summary(n, ts, self.peer_key.data, signed_block.value_id(),
                                      len(batch), signed_block,
-                                     rv if self.store is None else None))
+                                     rv if self.store is None else None,
+                                     new_state if self.store is None else None))
         for p, r in zip(batch, results):
             p.result = r
             p.event.set()
 
     # --- reading ------------------------------------------------------------------------------
     def query(self, form: Any, address: Optional[int] = None,
-              juice_limit: Optional[int] = None) -> Result:
-        """Run a form read-only as `address` (default #11) on the current state."""
+              juice_limit: Optional[int] = None, state: Any = None) -> Result:
+        """Run a form read-only as `address` (default #11) on the current state (or the
+        given one, e.g. from state_at)."""
         from .api import DEFAULT_JUICE_LIMIT, Session
 
-        state = self.state
+        state = self.state if state is None else state
         n = QUERY_ACCOUNT if address is None else address
         if state.account(n) is None:
             return error_result("NOBODY", "Query for non-existant account", K("CVM"))
@@ -298,6 +300,17 @@ class Peer:
     def blocks(self, offset: int = 0, limit: int = 100) -> list:
         return [b for b in self._blocks[offset:offset + limit]]
 
+    def state_at(self, n: int) -> Any:
+        """The state after block n, which the peer keeps (in its store, or in memory), or
+        None if it has no such block."""
+        if not 0 <= n < self.block_count:
+            return None
+        if self.store is not None:
+            rows = self.store.blocks(n, 1)
+            return self.store.get(rows[0][3]) if rows and rows[0][0] == n else None
+        b = self._blocks[n] if n < len(self._blocks) else None
+        return None if b is None else b.get("_state")
+
     def tx_location(self, h: bytes) -> Optional[tuple]:
         if self.store is not None:
             return self.store.tx_location(h)
@@ -341,10 +354,12 @@ class _Resolver(dict):
 
 
 def _summary(n: int, ts: int, peer: Optional[bytes], block_id: bytes, count: int,
-             block: Any = None, results: Any = None) -> dict:
+             block: Any = None, results: Any = None, state: Any = None) -> dict:
+    """A block as the REST API lists it; without a store, its results and the state after it
+    are kept here too."""
     return {"index": n, "timestamp": ts, "peer": None if peer is None else "0x" + peer.hex(),
             "hash": "0x" + block_id.hex(), "transactionCount": count, "finalised": True,
-            "_results": results}
+            "_results": results, "_state": state}
 
 
 def has_missing(v: Any, limit: int = 100_000) -> bool:

@@ -145,11 +145,15 @@ class Remote:
             return None
         return self._ok(st, body)
 
-    def query(self, source: str, address: Optional[int] = None) -> Result:
+    def query(self, source: str, address: Optional[int] = None,
+              block: Optional[int] = None) -> Result:
+        """Run `source` read-only on the peer's current state, or the state after `block`."""
         t0 = time.perf_counter()
-        body = {"source": source}
+        body: dict = {"source": source}
         if address is not None:
             body["address"] = address
+        if block is not None:
+            body["block"] = block
         st, r = self.request("POST", "/api/v1/query", body)
         if st == 400 and isinstance(r, dict) and "Could not parse" in str(r.get("error")):
             from kernel.scalars import Keyword
@@ -429,8 +433,9 @@ class RemoteWorkspace:
     def transact_form(self, form: Any, signed: bool = True) -> Any:
         return self.peer.transact([form], self.address, self.session.key)
 
-    def query(self, source: str, bindings: Optional[dict] = None) -> Any:
-        return self.peer.query(source, self.address)
+    def query(self, source: str, bindings: Optional[dict] = None,
+              block: Optional[int] = None) -> Any:
+        return self.peer.query(source, self.address, block)
 
     def save(self) -> None:
         pass

@@ -174,7 +174,15 @@ class Api:
         form = read_source(body.get("source"))
         a = body.get("address")
         n = None if a is None else parse_address(a)
-        return 200, result_json(self.peer.query(form, n))
+        if body.get("block") is None:
+            return 200, result_json(self.peer.query(form, n))
+        # an extension: the query runs on the state after block `block`, which peers keep
+        b = parse_int(body["block"], "block")
+        state = self.peer.state_at(b)
+        if state is None:
+            raise BadRequest(f"No state after block {b}: the peer has {self.peer.block_count} "
+                           "blocks", 404)
+        return 200, result_json(self.peer.query(form, n, state=state))
 
     # POST /transaction/prepare
     def prepare(self, body: dict) -> tuple:

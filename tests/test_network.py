@@ -372,6 +372,15 @@ def test_our_url_client_against_local_start(local3, tmp_path):
                        cwd=ROOT, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "3 peers" in r.stdout and "reaching      100% of the stake" in r.stdout
+    # a past state (the SDK test made blocks): every peer gives the same *timestamp* then
+    past = {subprocess.run([sys.executable, "-m", "convex_repl", "query", "--url", x["url"],
+                            "--block", "0", "*timestamp*"], capture_output=True, text=True,
+                           env=env, cwd=ROOT, timeout=60).stdout.strip()
+            for x in info["peers"]}
+    assert len(past) == 1 and past.pop().isdigit()
+    r = subprocess.run([sys.executable, "-m", "convex_repl", "query", "--block", "0", "1"],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert r.returncode != 0 and "--block needs a peer" in r.stderr
 
 
 def test_local_start_keeps_its_data(local3):

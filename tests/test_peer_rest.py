@@ -421,3 +421,33 @@ def test_official_sdk_from_threads(server):
         t.join(120)
     assert not errors
     assert results == {i: ([0, i, 2 * i], 3) for i in range(6)}
+
+
+def test_query_at_an_earlier_block(server):
+    key, a = new_account(server)
+    assert transact(server, key, a, "(def era 1)")[0] == 200
+    st, r = transact(server, key, a, "(def era 2)")
+    first = r["info"]["loc"][0] - 1            # the block holding (def era 1)
+    q = {"source": "era", "address": a}
+    assert post(server, "/query", q)[1]["value"] == 2
+    assert post(server, "/query", dict(q, block=first))[1]["value"] == 1
+    assert post(server, "/query", dict(q, block=first - 1))[1]["errorCode"] == "UNDECLARED"
+    st, r = post(server, "/query", dict(q, block=10**6))
+    assert st == 404 and "No state after block" in r["error"]
+    st, r = post(server, "/query", dict(q, block="x"))
+    assert st == 400
+
+
+def test_a_stored_peer_keeps_past_states(tmp_path):
+    from convex_repl.store import Store
+    from lisp import read
+    peer = Peer(store=Store(str(tmp_path / "p.db"))).start()
+    try:
+        for i in (1, 2, 3):
+            assert peer.run_as_faucet(read(f"(def k {i})")).error is None
+        assert [peer.query(read("k"), 12, state=peer.state_at(n)).value
+                for n in range(3)] == [1, 2, 3]
+        assert peer.state_at(3) is None and peer.state_at(-1) is None
+    finally:
+        peer.stop()
+        peer.store.close()
