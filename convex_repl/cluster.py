@@ -50,6 +50,7 @@ MERGE_INTERVAL = 0.005          # least time between two belief broadcasts
 BROADCAST_INTERVAL = 0.5        # an unchanged order is signed and sent again this often
 LIVE_WINDOW = 3.0               # a peer not heard from for this long is out of reach
 DEFAULT_OUTGOING = 8
+MAX_CELLS = 1_000_000           # received cells kept for resolving later messages
 SNAPSHOT_MIN = 64               # this many confirmed blocks behind: fetch a state snapshot
 
 
@@ -281,6 +282,8 @@ class ClusterPeer(Peer):
 
     # --- messages -------------------------------------------------------------------------------
     def handle(self, c: Connection, data: bytes) -> None:
+        if len(self.cells) > MAX_CELLS:    # forget: what is missing later, DATA_REQUEST gets
+            self.cells = {}
         try:
             msg = decode_message(data, self.cells)
         except (DecodeError, ValueError, RecursionError):
@@ -595,7 +598,10 @@ class ClusterPeer(Peer):
 
     def status(self) -> dict:
         s = super().status()
-        s.update({"consensus-point": self.order.consensus_point,
+        with self.lock:
+            belief = Belief.create(dict(self.known))
+        s.update({"belief": "0x" + belief.value_id().hex(),
+                  "consensus-point": self.order.consensus_point,
                   "proposal-point": self.order.proposal_point,
                   "block-point": len(self.order.blocks), "peers": len(self.stakes),
                   "live-stake": self.live_stake(), "total-stake": self.total_stake,

@@ -163,7 +163,7 @@ class Connection:
         self.closed = False
         self.peer_key: Optional[bytes] = None     # set once the other side proved its key
         self.last_heard = time.monotonic()
-        self.wants_beliefs = outgoing
+        self.wants_beliefs = False                # a proven peer: beliefs go out on it
         self._waiting: dict = {}
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 

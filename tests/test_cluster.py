@@ -294,3 +294,17 @@ def test_new_peer_catches_up_from_a_snapshot(monkeypatch, tmp_path):
         assert len(late.blocks(0, 1000)) == late.applied
     finally:
         stop_cluster(nodes)
+
+
+def test_forgotten_cells_are_fetched_with_data_request(monkeypatch):
+    from convex_repl import cluster
+    monkeypatch.setattr(cluster, "MAX_CELLS", 0)     # every message starts from nothing
+    nodes = start_cluster(3)
+    try:
+        for i in range(1, 4):
+            big = "[" + " ".join(str(i * 1000 + j) for j in range(50)) + "]"
+            assert nodes[i % 3].submit(tx(i, f"(def m {big})"), timeout=30).error is None
+        wait_same_state(nodes)
+        assert all(len(n.query(read("m"), 13).value) == 50 for n in nodes)
+    finally:
+        stop_cluster(nodes)
