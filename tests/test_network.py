@@ -162,23 +162,13 @@ class Relay:
                 dst.sendall(d)
         except OSError:
             pass
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
+        _hang_up(src, dst)
 
     def cut(self):
         self.is_cut = True
         with self.lock:
             socks, self.socks = self.socks, []
-        for s in socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
+        _hang_up(*socks)
 
     def pause(self):
         self.flowing.clear()
@@ -190,6 +180,15 @@ class Relay:
     def close(self):
         self.cut()
         self.server.close()
+
+
+def _hang_up(*socks):
+    for s in socks:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
 
 
 def start_network(n, data=None, relays=False):
