@@ -3,9 +3,11 @@
 1. Signed transfers per second through a local peer (convex_repl/peer.py: peer pre-checks,
    blocks, the state transition, results back to each submitter), submitted from 8 threads,
    as a ratio to pynacl signature verifications per second on this machine.
-2. Median confirmation latency of a 3-peer cluster over TCP (convex_repl/cluster.py: CPoS
-   merge, beliefs with novelty only) for transactions submitted one after another, as a
-   multiple of the merge interval (cluster.MERGE_INTERVAL).
+2. Median confirmation latency of a 3-peer network (`convex local start --peers 3`: three
+   processes, CPoS over the peer protocol) for transactions sent one after another over TCP,
+   as a multiple of the configured block and broadcast intervals added up
+   (cluster.BLOCK_INTERVAL: a peer proposes at most one block per interval;
+   cluster.MERGE_INTERVAL: at most one belief broadcast per interval).
 
 Run: python benchmarks/peer.py [--n 2000]
 """
@@ -66,23 +68,44 @@ def peer_transfers_per_second(n: int) -> float:
     return per * threads_n / dt
 
 
-def cluster_latency(n: int = 30) -> tuple:
-    from convex_repl import cluster
+def cluster_latency(n: int = 40) -> tuple:
+    """Median seconds from sending [:TX] to its Result, for transactions sent one after
+    another to the peers of `convex local start --peers 3` in turn (real processes)."""
+    import json
+    import os
+    import socket
+    import subprocess
+
+    from convex_repl.protocol import Connection, decode_message, encode_message, frame
     from kernel.ledger import genesis_signing_key
+    from kernel.scalars import Keyword
     from kernel.transactions import Invoke, sign
+    from kernel.vectors import Vector
     from lisp import read
-    nodes = cluster.start_cluster(3)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    p = subprocess.Popen([sys.executable, "-m", "convex_repl", "local", "start", "--peers",
+                          "3", "--port", "0", "--json"], stdout=subprocess.PIPE, text=True,
+                         cwd=root, env=dict(os.environ, PYTHONPATH=root))
     try:
+        info = json.loads(p.stdout.readline())
+        conns = []
+        for peer in info["peers"]:
+            host, port = peer["protocol"].rsplit(":", 1)
+            conns.append(Connection(socket.create_connection((host, int(port))), True))
         sk = genesis_signing_key(13)
         lat = []
         for i in range(1, n + 1):
+            c = conns[i % 3]
+            msg = Vector.of(Keyword("TX"), i, sign(sk, Invoke.create(13, i, read(f"(def x {i})"))))
             t0 = time.perf_counter()
-            r = nodes[i % 3].submit(sign(sk, Invoke.create(13, i, read(f"(def x {i})"))))
+            c.sock.sendall(frame(encode_message(msg)))
+            r = decode_message(c.read_frame(), {})
             lat.append(time.perf_counter() - t0)
             assert r.error is None, r
-        return statistics.median(lat), cluster.MERGE_INTERVAL
+        return statistics.median(lat)
     finally:
-        cluster.stop_cluster(nodes)
+        p.terminate()
+        p.wait(30)
 
 
 def main() -> None:
@@ -93,9 +116,12 @@ def main() -> None:
     tps = peer_transfers_per_second(n)
     print(f"pynacl verifies/s              {v:10.0f}")
     print(f"signed transfers/s via a peer  {tps:10.0f}   ratio {tps / v:.3f}")
-    med, interval = cluster_latency()
-    print(f"3-peer cluster median latency  {med * 1000:8.1f} ms  = {med / interval:.1f} x the "
-          f"merge interval ({interval * 1000:.0f} ms)")
+    from convex_repl.cluster import BLOCK_INTERVAL, MERGE_INTERVAL
+    med = cluster_latency()
+    budget = BLOCK_INTERVAL + MERGE_INTERVAL
+    print(f"3-peer network median latency  {med * 1000:8.1f} ms  = {med / budget:.2f} x the "
+          f"block + broadcast intervals ({BLOCK_INTERVAL * 1000:.0f} + "
+          f"{MERGE_INTERVAL * 1000:.0f} ms)")
 
 
 if __name__ == "__main__":
