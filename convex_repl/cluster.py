@@ -50,6 +50,7 @@ MERGE_INTERVAL = 0.005          # least time between two belief broadcasts
 BROADCAST_INTERVAL = 0.5        # an unchanged order is signed and sent again this often
 LIVE_WINDOW = 3.0               # a peer not heard from for this long is out of reach
 DEFAULT_OUTGOING = 8
+MAX_WAITING_TX = 2000           # transactions from the protocol waiting at once, at most
 MAX_CELLS = 1_000_000           # received cells kept for resolving later messages
 SNAPSHOT_MIN = 64               # this many confirmed blocks behind: fetch a state snapshot
 
@@ -142,6 +143,7 @@ class ClusterPeer(Peer):
         self.confirm_times: list = []     # seconds from proposal to confirmation
         self._proposed_at: dict = {}
         self._last_block = 0.0
+        self._tx_slots = threading.BoundedSemaphore(MAX_WAITING_TX)
 
     # --- life cycle -----------------------------------------------------------------------------
     def start_network(self, peers: list) -> "ClusterPeer":
@@ -347,8 +349,17 @@ class ClusterPeer(Peer):
             if missing_cells(msg[2]) != []:
                 c.send(error_result("MISSING", "Transaction cells missing").with_id(mid))
                 return
-            threading.Thread(target=lambda: c.send(self.submit(msg[2]).with_id(mid)),
-                             daemon=True).start()
+            if not self._tx_slots.acquire(blocking=False):
+                c.send(error_result("LOAD", "Peer busy: too many transactions waiting")
+                       .with_id(mid))
+                return
+
+            def run() -> None:
+                try:
+                    c.send(self.submit(msg[2]).with_id(mid))
+                finally:
+                    self._tx_slots.release()
+            threading.Thread(target=run, daemon=True).start()
         elif kind == "Q" and len(msg) >= 3:
             addr = msg[3] if len(msg) > 3 else None
             n = addr.n if type(addr) is Address else None

@@ -308,3 +308,20 @@ def test_forgotten_cells_are_fetched_with_data_request(monkeypatch):
         assert all(len(n.query(read("m"), 13).value) == 50 for n in nodes)
     finally:
         stop_cluster(nodes)
+
+
+def test_too_many_waiting_transactions_get_load(monkeypatch):
+    from convex_repl import cluster
+    from convex_repl.protocol import Connection
+    monkeypatch.setattr(cluster, "MAX_WAITING_TX", 1)
+    nodes = start_cluster(1)
+    try:
+        msgs = [Vector.of(Keyword("TX"), i, tx(i, f"(def w {i})")) for i in (1, 2)]
+        with socket.create_connection(nodes[0].address, timeout=10) as s:
+            s.sendall(b"".join(frame(encode_message(m)) for m in msgs))
+            c = Connection(s, outgoing=True)
+            replies = {r.id: r for r in (decode_message(c.read_frame(), {}) for _ in msgs)}
+        assert replies[1].error is None
+        assert replies[2].error == Keyword("LOAD")
+    finally:
+        stop_cluster(nodes)
