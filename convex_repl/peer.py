@@ -20,6 +20,7 @@ an actor (:STATE), the key is the account's and the signature valid (:SIGNATURE)
 """
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections import OrderedDict
@@ -65,6 +66,12 @@ class _Pending:
 class Peer:
     """One peer's state, block log and transaction pipeline."""
 
+    # The memory meter is carried over a few blocks, so the cells of the state a block starts
+    # from are not measured again (for small blocks that costs more than their transfers);
+    # it keeps every cell it measured alive, and once those outlive the young GC generation
+    # they cost more to collect than to measure again: a new one starts past this many.
+    METER_LIMIT = 300
+
     def __init__(self, state: Any = None, store: Any = None, key: Any = None,
                  faucet: bool = True, faucet_max: int = GOLD, clock: Any = None,
                  max_block: Optional[int] = None):
@@ -79,13 +86,18 @@ class Peer:
         self.faucet_max = faucet_max
         self.clock = clock or now_ms
         self.max_block = max_block or MAX_TRANSACTIONS_PER_BLOCK
-        self._cond = threading.Condition()
-        self._pending: list = []
+        # Submitters put _Pending items on a C-level queue the producer blocks on (None asks
+        # it to stop): no Python condition variable to wake or contend for per transaction.
+        self._queue: "queue.SimpleQueue" = queue.SimpleQueue()
+        self._lock = threading.Lock()       # _stopping, and nothing queued after a stop
         self._stopping = False
+        self._stop_seen = False             # the producer met the stop mark
+        self._first: Optional[_Pending] = None   # taken by the producer, next block's first
         self._thread: Optional[threading.Thread] = None
         self._prepared: "OrderedDict[bytes, Any]" = OrderedDict()
         self._blocks: list = []           # summaries of the blocks made or loaded
         self._tx_index: dict = {}         # signed tx hash -> (block, index), without a store
+        self._meter: Any = None           # kernel.memory.Meter carried across blocks
         head = None if store is None else store.head()
         if head is not None:
             n, state_id = head
@@ -114,9 +126,10 @@ class Peer:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking transactions; what is pending still runs; then the producer ends."""
-        with self._cond:
+        with self._lock:
             self._stopping = True
-            self._cond.notify_all()
+            if self._thread is not None:
+                self._queue.put(None)
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -160,11 +173,10 @@ class Peer:
         return self._enqueue(_Pending(form=form), timeout)
 
     def _enqueue(self, p: _Pending, timeout: float) -> Result:
-        with self._cond:
+        with self._lock:
             if self._stopping:
                 return error_result("LOAD", "Peer is shutting down", K("SERVER"))
-            self._pending.append(p)
-            self._cond.notify_all()
+            self._queue.put(p)
         if self._thread is None:            # not started: run it here (tests, tools)
             self._make_blocks()
         if not p.event.wait(timeout):
@@ -172,18 +184,34 @@ class Peer:
         return p.result
 
     def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending and not self._stopping:
-                    self._cond.wait()
-                if not self._pending and self._stopping:
-                    return
+        q = self._queue
+        while not (self._stopping and q.empty()):
+            first = q.get()             # blocks, without the GIL, until something comes
+            if first is None:
+                return
+            self._first = first
             self._make_blocks()
+            if self._stop_seen:
+                return
 
     def _make_blocks(self) -> None:
-        with self._cond:
-            batch = self._pending[:self.max_block]
-            del self._pending[:self.max_block]
+        """Make the next block: what is queued (the producer's first item, then more as long
+        as there are any), at most max_block transactions."""
+        batch = []
+        first = self._first
+        if first is not None:
+            self._first = None
+            batch.append(first)
+        get = self._queue.get_nowait
+        while len(batch) < self.max_block:
+            try:
+                p = get()
+            except queue.Empty:
+                break
+            if p is None:               # stop: nothing was queued after it
+                self._stop_seen = True
+                break
+            batch.append(p)
         if not batch:
             return
         try:
@@ -196,6 +224,7 @@ class Peer:
                     p.event.set()
 
     def _apply(self, batch: list) -> None:
+        from kernel.memory import Meter
         from kernel.transition import apply_block_outcomes
 
         state = self.state
@@ -210,15 +239,17 @@ class Peer:
         ts = max(self.clock(), state.timestamp)
         block = Block.create(ts, [p.signed for p in batch])
         signed_block = sign(self.key, block)
-        new_state, outcomes = apply_block_outcomes(state, block, self.peer_key)
+        meter = self._meter
+        if meter is None or len(meter.known) > self.METER_LIMIT:
+            meter = self._meter = Meter()
+        new_state, outcomes = apply_block_outcomes(state, block, self.peer_key, meter)
         n = self.block_count
         results, hashes = [], []
+        kw_tx, kw_loc = K("tx"), K("loc")
         for i, (p, o) in enumerate(zip(batch, outcomes)):
             h = p.signed.value_id()
             hashes.append(h)
-            r = o.result()
-            info = r.info.assoc(K("tx"), Blob(h)).assoc(K("loc"), Vector.of(n, i))
-            results.append(r._with(4, info))
+            results.append(o.result(None, ((kw_tx, Blob(h)), (kw_loc, Vector.of(n, i)))))
         rv = Vector.from_seq(results)
         if self.store is not None:
             self.store.add_block(n, signed_block, rv, new_state, ts, self.peer_key.data, hashes)
@@ -338,7 +369,7 @@ class Peer:
                 "consensus-point": self.block_count,
                 "proposal-point": self.block_count,
                 "consensus": True,
-                "pending": len(self._pending)}
+                "pending": self._queue.qsize()}
 
 
 class _Resolver(dict):

@@ -297,11 +297,19 @@ def sign(key: Any, value: Any) -> Signed:
     return Signed(bytes(key.verify_key), sig, value)
 
 
+# Signatures already found valid, as (public key, signature, signed message), so a
+# transaction is verified once per peer however many times it is checked (the peer's
+# pre-check, then the block that applies it), as the reference caches a SignedData's
+# verified status. The message is the exact bytes the signature covers, so any other value,
+# key or signature is a miss and is verified afresh; only valid signatures are stored. The
+# oldest go first beyond VERIFIED_CACHE_SIZE (a peer's backlog, at ~300 bytes each).
+VERIFIED_CACHE_SIZE = 50_000
+_verified: dict = {}
+
+
 def verify(signed: Signed, public_key: Any = None) -> bool:
     """True if the signature is valid for the signed value, and (when given) made with
     `public_key` (a 32-byte Blob or bytes)."""
-    from nacl.bindings import crypto_sign_open
-    from nacl.exceptions import BadSignatureError
     if type(signed) is not Signed:
         return False
     pk = signed.public_key
@@ -309,11 +317,45 @@ def verify(signed: Signed, public_key: Any = None) -> bool:
         expected = public_key.data if type(public_key) is Blob else bytes(public_key)
         if expected != pk:
             return False
-    try:
-        crypto_sign_open(signed.signature + write_ref(signed.value), pk)
+    sig = signed.signature
+    msg = write_ref(signed.value)
+    key = (pk, sig, msg)
+    if key in _verified:
         return True
+    from nacl.bindings import crypto_sign_open
+    from nacl.exceptions import BadSignatureError
+    try:
+        crypto_sign_open(sig + msg, pk)
     except (BadSignatureError, ValueError):
         return False
+    _remember_verified(key)
+    return True
+
+
+def is_verified(signed: Any) -> bool:
+    """True if this signed value's signature is known valid (verified before), without
+    checking it now."""
+    if type(signed) is not Signed:
+        return False
+    try:
+        return (signed.public_key, signed.signature, write_ref(signed.value)) in _verified
+    except Exception:           # malformed: verify will say
+        return False
+
+
+def _remember_verified(key: tuple) -> None:
+    v = _verified
+    v[key] = None
+    if len(v) > VERIFIED_CACHE_SIZE:
+        try:                    # oldest first; another thread may be evicting too
+            del v[next(iter(v))]
+        except (KeyError, RuntimeError, StopIteration):
+            pass
+
+
+def clear_verified_cache() -> None:
+    """Forget every verified signature (tests, benchmarks)."""
+    _verified.clear()
 
 
 def signed_hash(signed: Signed) -> bytes:
@@ -348,5 +390,5 @@ def _sha3(b: bytes) -> bytes:
 
 
 __all__ = ["Transaction", "Invoke", "Transfer", "Call", "Multi", "Block", "Result",
-           "BlockResult", "sign", "verify", "signing_message", "storage_size",
-           "transaction_juice", "is_transaction"]
+           "BlockResult", "sign", "verify", "is_verified", "clear_verified_cache",
+           "signing_message", "storage_size", "transaction_juice", "is_transaction"]

@@ -55,7 +55,7 @@ from .scalars import Address, Keyword
 from .state import (MAX_TRANSACTION_JUICE, MEMORY_POOL_GROWTH, MEMORY_POOL_GROWTH_INTERVAL,
                     MINIMUM_EFFECTIVE_STAKE, G_MEMORY_POOL, G_TIMESTAMP, State)
 from .transactions import (Block, BlockResult, Call, Invoke, Multi, Result, Transaction,
-                           Transfer, transaction_juice, verify)
+                           Transfer, is_verified, transaction_juice, verify)
 from .vectors import Vector
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
@@ -119,9 +119,10 @@ class Outcome:
     def ok(self) -> bool:
         return self.error is None
 
-    def result(self, id: Any = None) -> Result:
-        """The Result record (Result.fromContext in the reference)."""
-        info = []
+    def result(self, id: Any = None, extra: tuple = ()) -> Result:
+        """The Result record (Result.fromContext in the reference); `extra` (key, value)
+        pairs go into its info map too (a peer's :tx and :loc), built in one go."""
+        info = list(extra)
         if self.error is not None and self.trace is not None:
             info.append((KW_TRACE, self.trace))
             info.append((KW_EADDR, self.eaddr))
@@ -561,16 +562,21 @@ def _apply_block_checked(state: State, block: Any, peer_key: Any) -> BlockResult
     return BlockResult.create(state, [o.result(i) for i, o in enumerate(outcomes)])
 
 
-def apply_block_outcomes(state: State, block: Block, peer_key: Any = None) -> tuple:
+def apply_block_outcomes(state: State, block: Block, peer_key: Any = None,
+                         meter: Optional[Meter] = None) -> tuple:
     """Like apply_block for a bare trusted Block, but returning the Outcome of each
-    transaction (state, outcomes) for callers that want more than the Result records."""
+    transaction (state, outcomes) for callers that want more than the Result records.
+    `meter` may be carried from block to block (the cells it remembers need not be measured
+    again); it holds on to every cell it measured, so start a new one now and then."""
     with gc_paused():
-        return _run_block(state, block, peer_key)
+        return _run_block(state, block, peer_key, meter)
 
 
-def _run_block(state: State, block: Block, peer_key: Any) -> tuple:
+def _run_block(state: State, block: Block, peer_key: Any,
+               meter: Optional[Meter] = None) -> tuple:
     """Time, scheduled operations, the transactions, fees: (state, transaction outcomes)."""
-    meter = Meter()
+    if meter is None:
+        meter = Meter()
     state = apply_time(state, block.timestamp)
     state, _scheduled, fees = apply_scheduled(state, meter=meter)
     txs = block.transactions
@@ -600,12 +606,14 @@ def prefetch_signatures(txs: Any) -> Any:
     n = len(txs)
     if n < PARALLEL_MIN or (os.cpu_count() or 1) < 2:
         return None
+    items = list(txs)
+    if sum(1 for x in items if not is_verified(x)) < PARALLEL_MIN:
+        return None     # mostly checked already (a peer's pre-check): verify in turn
     global _POOL
     if _POOL is None:
         from concurrent.futures import ThreadPoolExecutor
         _POOL = ThreadPoolExecutor(max_workers=min(4, (os.cpu_count() or 2) - 1),
                                    thread_name_prefix="verify")
-    items = list(txs)
     futures = [_POOL.submit(_verify_chunk, items[j:j + _CHUNK]) for j in range(0, n, _CHUNK)]
     done: dict = {}
 
