@@ -19,7 +19,8 @@ cells are missing is completed with DATA_REQUEST. A peer that hears from less th
 the stake is cut off: it answers transactions with :NETWORK and changes nothing.
 
 With a store, a peer commits each confirmed block (with its results and the state after it)
-together with its own latest order, so a killed peer restarts where it was and catches up.
+together with its belief (its own order and the others'), so a killed peer restarts where it
+was and catches up.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from typing import Any, Optional
 
 from kernel.blobs import Blob, String
 from kernel.cell import DecodeError
-from kernel.cpos import Belief, Order, merge_beliefs, merge_orders
+from kernel.cpos import Belief, Order, merge_beliefs, merge_orders, signed_orders
 from kernel.index import Index
 from kernel.records import Signed
 from kernel.scalars import Address, Keyword
@@ -113,11 +114,11 @@ class ClusterPeer(Peer):
         self.order = Order.create(0)
         self.known: dict = {}             # peer key -> Signed(Order)
         self.heard: dict = {}             # peer key -> when a newer order of its arrived
-        saved = None if store is None else store.meta("order")
-        if saved is not None:
-            so = store.get(saved)
-            self.order = so.value
-            self.known[self.own] = so
+        saved = None if store is None else store.meta("belief")
+        if saved is not None:             # where we were: everyone's orders as we knew them
+            self.known = signed_orders(store.get(saved))
+            if self.own in self.known:
+                self.order = self.known[self.own].value
         self.cells: dict = {}             # branch cells received, by hash
         self.applied = self.block_count   # blocks of the order applied to the state
         if store is not None:             # summaries from the order: a snapshot has no rows
@@ -520,7 +521,7 @@ class ClusterPeer(Peer):
                 for n, sb, rv, state, hashes in done:
                     self.store.add_block(n, sb, rv, state, sb.value.timestamp,
                                          sb.public_key, hashes)
-                self.store.set_meta("order", self.store.put(self.known[self.own]))
+                self._save_belief()
         for n, sb, rv, state, hashes in done:
             t0 = self._proposed_at.pop(sb.value_id(), None)
             if t0 is not None:
@@ -535,6 +536,10 @@ class ClusterPeer(Peer):
             self._blocks.append(self._summary(n, sb, rv if self.store is None else None,
                                               state if self.store is None else None))
         self._remember_state()
+
+    def _save_belief(self) -> None:
+        """Keep our belief (every order we know, ours included) in the store."""
+        self.store.set_meta("belief", self.store.put(Belief.create(dict(self.known))))
 
     def _remember_state(self) -> None:
         self.recent_states[self.state.value_id()] = self.state
@@ -595,8 +600,7 @@ class ClusterPeer(Peer):
                     with self.store.batch():
                         self.store.add_block(cp - 1, sb, Vector.EMPTY, state,
                                              sb.value.timestamp, sb.public_key, [])
-                        if self.own in self.known:
-                            self.store.set_meta("order", self.store.put(self.known[self.own]))
+                        self._save_belief()
                 self._blocks = self._blocks[:self.applied] + [
                     self._summary(n, blocks[n], None) for n in range(self.applied, cp)]
                 if self.store is None:

@@ -325,3 +325,27 @@ def test_too_many_waiting_transactions_get_load(monkeypatch):
         assert replies[2].error == Keyword("LOAD")
     finally:
         stop_cluster(nodes)
+
+
+def test_a_stored_peer_keeps_its_belief(tmp_path):
+    from convex_repl.store import Store
+    g = cluster_genesis(3)
+    nodes = [ClusterPeer(i, g, store=Store(str(tmp_path / "p0.db")) if i == 0 else None)
+             for i in range(3)]
+    for x in nodes:
+        x.start_network([y.address for y in nodes])
+    wait_connected(nodes)
+    try:
+        assert nodes[1].submit(tx(1, "(def kept 1)"), timeout=30).error is None
+        h = wait_same_state(nodes)
+    finally:
+        stop_cluster(nodes)
+    nodes[0].store.close()
+    again = ClusterPeer(0, g, store=Store(str(tmp_path / "p0.db")))
+    try:
+        assert again.state.value_id() == h and again.applied >= 1
+        assert len(again.known) == 3 and again.order.consensus_point == again.applied
+        assert again.query(read("kept"), 13).value == 1
+    finally:
+        again.server.close()
+        again.store.close()
