@@ -295,6 +295,8 @@ class ClusterPeer(Peer):
         try:
             if c.deliver(msg) or isinstance(msg, Result):
                 return
+            if type(msg) is Signed and isinstance(msg.value, Order):
+                msg = Belief.create({msg.public_key: msg})     # one peer's order alone
             if isinstance(msg, Belief):
                 self._on_belief(c, msg, data)
                 return

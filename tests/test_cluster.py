@@ -349,3 +349,18 @@ def test_a_stored_peer_keeps_its_belief(tmp_path):
     finally:
         again.server.close()
         again.store.close()
+
+
+def test_a_signed_order_alone_is_a_belief(cluster3):
+    from kernel.cpos import Order
+    n = cluster3[0]
+    other = cluster3[1]
+    newer = Order.create(other.order.timestamp + 10**6, other.order.blocks,
+                         other.order.proposal_point, other.order.consensus_point)
+    so = sign(other.key, newer)
+    with socket.create_connection(n.address, timeout=10) as s:
+        s.sendall(frame(encode_message(so)))
+        end = time.time() + 10
+        while n.known.get(other.own) != so and time.time() < end:
+            time.sleep(0.02)
+    assert n.known.get(other.own) == so or n.known[other.own].value.timestamp > newer.timestamp
