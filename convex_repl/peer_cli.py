@@ -29,6 +29,8 @@ FUNDED = (11, 12, 13)
 
 def _accounts(peer: Any) -> list:
     from kernel.ledger import genesis_seed, signing_key_for
+
+    from .peer import FAUCET_ACCOUNT
     out = []
     for n in FUNDED:
         a = peer.state.account(n)
@@ -36,7 +38,9 @@ def _accounts(peer: Any) -> list:
         if a is None or sk is None:
             continue
         seed = bytes(sk)[:32] if len(bytes(sk)) >= 32 else genesis_seed(n)
-        role = {11: "genesis user", 12: "peer controller, faucet", 13: "first user"}[n]
+        role = {11: "genesis user", 12: "peer controller", 13: "first user"}[n]
+        if n == getattr(peer, "faucet_account", FAUCET_ACCOUNT):
+            role += ", faucet"              # cluster peers have faucet accounts of their own
         out.append({"address": n, "role": role, "balance": a.balance,
                     "publicKey": "0x" + bytes(sk.verify_key).hex(), "seed": "0x" + seed.hex()})
     return out
