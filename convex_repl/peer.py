@@ -98,6 +98,12 @@ class Peer:
         self._blocks: list = []           # summaries of the blocks made or loaded
         self._tx_index: dict = {}         # signed tx hash -> (block, index), without a store
         self._meter: Any = None           # kernel.memory.Meter carried across blocks
+        if state is None:
+            state = genesis_state()
+        stored = None if store is None else store.meta("genesis")
+        if stored is not None and stored != state.value_id():
+            raise ValueError("the data directory belongs to another network (genesis "
+                             f"0x{stored.hex()[:16]}...)")
         head = None if store is None else store.head()
         if head is not None:
             n, state_id = head
@@ -107,7 +113,7 @@ class Peer:
             for row in store.blocks(0, n + 1):
                 self._blocks.append(_summary(row[0], row[4], row[5], row[1], row[6]))
         else:
-            self.state = genesis_state() if state is None else state
+            self.state = state
             self.block_count = 0
             self.genesis_hash = self.state.value_id()
             if store is not None:

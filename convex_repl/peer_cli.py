@@ -152,6 +152,15 @@ def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], fauce
     return 0
 
 
+def _open_or_exit(make: Any) -> Any:
+    """The peer `make` opens, or a one-line error (a busy port, another network's data)."""
+    try:
+        return make()
+    except (OSError, ValueError) as e:
+        typer.echo(f"convex: error: {e}", err=True)
+        raise typer.Exit(3)
+
+
 def _wait_for_eof(stop: threading.Event) -> None:
     """Set `stop` when standard input ends (raw reads: a buffered reader's lock would abort
     the interpreter at exit)."""
@@ -220,7 +229,7 @@ def peer_start(host: str = HOST, port: Optional[int] = PORT, data: Optional[Path
             typer.echo("convex: error: --peer, --protocol-port and --outgoing need --cluster N",
                        err=True)
             raise typer.Exit(2)
-        node = open_peer(data, not no_faucet, faucet_max)
+        node = _open_or_exit(lambda: open_peer(data, not no_faucet, faucet_max))
         raise typer.Exit(serve(node, host, port, data, not no_faucet, as_json, verbose,
                                watch_stdin=stop_on_eof))
     if cluster < 1 or not 0 <= index < cluster:
@@ -231,12 +240,8 @@ def peer_start(host: str = HOST, port: Optional[int] = PORT, data: Optional[Path
         typer.echo("convex: error: --outgoing must be at least 1", err=True)
         raise typer.Exit(2)
     bootstrap = [parse_address(x) for x in peer or ()]
-    try:
-        node = open_cluster_peer(cluster, index, host, protocol_port, data, not no_faucet,
-                                 faucet_max, outgoing)
-    except (OSError, ValueError) as e:
-        typer.echo(f"convex: error: {e}", err=True)
-        raise typer.Exit(3)
+    node = _open_or_exit(lambda: open_cluster_peer(cluster, index, host, protocol_port, data,
+                                                   not no_faucet, faucet_max, outgoing))
     raise typer.Exit(serve(node, host, port, data, not no_faucet, as_json, verbose, bootstrap,
                            stop_on_eof))
 
@@ -255,7 +260,7 @@ def local_start(peers: int = typer.Option(1, "--peers", help="Number of peers.")
         from .launcher import launch
         raise typer.Exit(launch(peers, host, port, data, not no_faucet, faucet_max, as_json,
                                 verbose))
-    node = open_peer(data, not no_faucet, faucet_max)
+    node = _open_or_exit(lambda: open_peer(data, not no_faucet, faucet_max))
     raise typer.Exit(serve(node, host, port, data, not no_faucet, as_json, verbose))
 
 

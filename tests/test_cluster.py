@@ -364,3 +364,19 @@ def test_a_signed_order_alone_is_a_belief(cluster3):
         while n.known.get(other.own) != so and time.time() < end:
             time.sleep(0.02)
     assert n.known.get(other.own) == so or n.known[other.own].value.timestamp > newer.timestamp
+
+
+def test_data_of_another_network_is_refused(tmp_path):
+    from convex_repl.peer import Peer
+    from convex_repl.store import Store
+    single = Store(str(tmp_path / "single.db"))
+    Peer(store=single)
+    single.close()
+    with pytest.raises(ValueError, match="another network"):
+        ClusterPeer(0, cluster_genesis(2), store=Store(str(tmp_path / "single.db")))
+    clustered = Store(str(tmp_path / "cluster.db"))
+    ClusterPeer(0, cluster_genesis(2), store=clustered).server.close()
+    clustered.close()
+    for other in (lambda s: Peer(store=s), lambda s: ClusterPeer(1, cluster_genesis(3), store=s)):
+        with pytest.raises(ValueError, match="another network"):
+            other(Store(str(tmp_path / "cluster.db")))
