@@ -355,6 +355,11 @@ def test_official_sdk_against_local_start(local3):
     assert results == {i: ([0, i, 2 * i], i, 6) for i in range(6)}
 
 
+def test_our_client_and_the_sdk_agree_on_local_start(local3):
+    from test_peer_client import clients_agree
+    clients_agree(local3[1]["peers"][2]["url"])
+
+
 def test_our_url_client_against_local_start(local3, tmp_path):
     _p, info, _data = local3
     env = dict(ENV, CONVEX_HOME=str(tmp_path), NO_COLOR="1")

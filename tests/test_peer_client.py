@@ -88,6 +88,12 @@ def test_repl_connect_and_disconnect(peer, tmp_path):
 
 
 def test_our_client_and_the_sdk_agree_from_threads(peer):
+    clients_agree(peer)
+
+
+def clients_agree(peer):
+    """Our Remote client and convex-sdk, 3 threads each, run the same programs against the
+    peer at URL `peer`, and give the same results."""
     sdk = pytest.importorskip("convex_sdk")
     from nacl.signing import SigningKey
 
