@@ -267,13 +267,11 @@ class ClusterPeer(Peer):
         return error_result("NETWORK", f"Peer is cut off from the network: it reaches {pct}% "
                             "of the stake, consensus needs more than 2/3")
 
-    def submit(self, signed: Any, timeout: float = 60.0) -> Result:
+    def admit(self, signed: Any) -> Optional[Result]:
         pre = self.precheck(signed)
-        if pre is not None:
-            return pre
-        if self.cut_off():
+        if pre is None and self.cut_off():
             return self._network_error()
-        return self._enqueue(_Pending(signed=signed), timeout)
+        return pre
 
     def run_as_faucet(self, form: Any, timeout: float = 60.0) -> Result:
         if self.cut_off():

@@ -273,3 +273,22 @@ def test_subclasses_may_wrap_make_blocks():
         assert r.error is None and calls
     finally:
         peer.stop()
+
+
+# --- transactions in flight -------------------------------------------------------------------
+
+def test_submit_nowait_keeps_many_in_flight():
+    peer = Peer().start()
+    try:
+        tickets = [peer.submit_nowait(sign(KEY, Invoke.create(USER, i, read(f"(def t {i})"))))
+                   for i in range(1, 41)]
+        bad = peer.submit_nowait(sign(KEY, Invoke.create(99999, 1, read("(def t 0)"))))
+        assert bad.event.is_set() and bad.wait().error == K("NOBODY")     # at once
+        results = [t.wait(30) for t in tickets]
+        assert [r.error for r in results] == [None] * 40
+        assert [r.value for r in results] == list(range(1, 41))
+        assert [r.info_value("loc")[0] for r in results] == sorted(
+            r.info_value("loc")[0] for r in results)            # queued in order
+        assert peer.query(read("t"), USER).value == 40
+    finally:
+        peer.stop()
