@@ -41,8 +41,7 @@ from kernel.vectors import Vector
 
 from .peer import FAUCET_ACCOUNT, Peer, _Pending, _summary, error_result, now_ms
 from .protocol import (Connection, answer_challenge, challenge, check_response,
-                       decode_message, encode_message, frame, missing_cells, request,
-                       serve_connection)
+                       decode_message, missing_cells, request, serve_connection)
 from .store import novelty
 
 K = Keyword
@@ -138,8 +137,6 @@ class ClusterPeer(Peer):
         self.server.listen(64)
         self.address = self.server.getsockname()
         self.running = True
-        self.confirm_times: list = []     # seconds from proposal to confirmation
-        self._proposed_at: dict = {}
         self._last_block = 0.0
         self._tx_slots = threading.BoundedSemaphore(MAX_WAITING_TX)
 
@@ -437,7 +434,6 @@ class ClusterPeer(Peer):
             ts = max(now_ms(), state.timestamp)
             sb = sign(self.key, Block.create(ts, [p.signed for p in batch]))
             self.proposed.append(sb)
-            self._proposed_at[sb.value_id()] = time.perf_counter()
             self.dirty.set()
         # the submitters wait on their own events; the producer goes on with the next batch
 
@@ -520,9 +516,6 @@ class ClusterPeer(Peer):
                                          sb.public_key, hashes)
                 self._save_belief()
         for n, sb, rv, state, hashes in done:
-            t0 = self._proposed_at.pop(sb.value_id(), None)
-            if t0 is not None:
-                self.confirm_times.append(time.perf_counter() - t0)
             for i, (h, r) in enumerate(zip(hashes, rv)):
                 if self.store is None:
                     self._tx_index[h] = (n, i)
@@ -646,4 +639,4 @@ def stop_cluster(nodes: list) -> None:
 
 
 __all__ = ["ClusterPeer", "start_cluster", "stop_cluster", "wait_connected", "cluster_genesis",
-           "cluster_key", "encode_message", "decode_message", "frame"]
+           "cluster_key", "faucet_account"]

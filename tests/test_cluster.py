@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from convex_repl.cluster import (ClusterPeer, cluster_genesis, decode_message,
-                                 encode_message, frame, start_cluster, stop_cluster,
+from convex_repl.cluster import (ClusterPeer, cluster_genesis, start_cluster, stop_cluster,
                                  wait_connected)
+from convex_repl.protocol import decode_message, encode_message, frame
 from kernel.ledger import genesis_signing_key
 from kernel.scalars import Address, Keyword
 from kernel.transactions import Invoke, Result, sign
