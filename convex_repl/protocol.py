@@ -35,6 +35,7 @@ K = Keyword
 MAX_FRAME = 50_000_000          # the reference's limit on one message
 IDLE_TIMEOUT = 300.0            # an incoming connection silent this long is closed
 FRAME_TIMEOUT = 30.0            # a frame must arrive whole within this once begun
+MAX_SENT = 500_000              # cell hashes remembered per connection for novelty
 
 
 def frame(msg: bytes) -> bytes:
@@ -170,6 +171,8 @@ class Connection:
     def send(self, v: Any, novelty_only: bool = False) -> bool:
         try:
             with self.lock:
+                if len(self.sent) > MAX_SENT:      # start over: the next belief goes whole
+                    self.sent = set()
                 msg = encode_message(v, self.sent if novelty_only else None)
                 self.sock.sendall(frame(msg))
             return True
