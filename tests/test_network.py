@@ -21,6 +21,7 @@ import urllib.request
 import pytest
 
 from convex_repl.protocol import Connection, decode_message, encode_message, frame
+from test_peer_process import in_threads
 from kernel.ledger import genesis_signing_key
 from kernel.scalars import Keyword
 from kernel.transactions import Invoke, Result, sign
@@ -330,27 +331,20 @@ def test_official_sdk_against_local_start(local3):
     _p, info, _data = local3
     urls = [x["url"] for x in info["peers"]]
     assert len(urls) == 3 and info["url"] == urls[0]
-    results, errors = {}, []
+    results = {}
 
     def worker(i):
-        try:
-            c = sdk.Convex(urls[i % 3])                 # each thread on its own peer
-            acc = c.create_account(sdk.KeyPair())
-            assert c.request_funds(10_000_000, acc) == 10_000_000
-            vals = [c.transact(f"(def v{j} (* {i} {j}))", acc).value for j in range(3)]
-            assert c.transfer(13, 100, acc) == 100
-            c.transact("(def store (deploy '(do (def x nil) (defn put ^{:callable? true} "
-                       "[v] (def x v)) (defn get ^{:callable? true} [] x))))", acc)
-            c.transact(f"(call store (put {i}))", acc)
-            got = c.query("(call store (get))", acc).value
-            results[i] = (vals, got, c.get_account_info(acc).sequence)
-        except Exception as e:                      # pragma: no cover - reported below
-            errors.append(e)
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(180)
+        c = sdk.Convex(urls[i % 3])                     # each thread on its own peer
+        acc = c.create_account(sdk.KeyPair())
+        assert c.request_funds(10_000_000, acc) == 10_000_000
+        vals = [c.transact(f"(def v{j} (* {i} {j}))", acc).value for j in range(3)]
+        assert c.transfer(13, 100, acc) == 100
+        c.transact("(def store (deploy '(do (def x nil) (defn put ^{:callable? true} "
+                   "[v] (def x v)) (defn get ^{:callable? true} [] x))))", acc)
+        c.transact(f"(call store (put {i}))", acc)
+        got = c.query("(call store (get))", acc).value
+        results[i] = (vals, got, c.get_account_info(acc).sequence)
+    errors = in_threads(worker, 6)
     assert not errors, errors
     assert results == {i: ([0, i, 2 * i], i, 6) for i in range(6)}
 

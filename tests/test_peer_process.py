@@ -35,6 +35,23 @@ def start_peer(*args, data=None):
     return p, json.loads(line)
 
 
+def in_threads(worker, n, timeout=180):
+    """Run worker(i) for i < n on n threads at once; the exceptions they raised."""
+    errors = []
+
+    def guarded(i):
+        try:
+            worker(i)
+        except Exception as e:              # pragma: no cover - reported by the caller
+            errors.append(e)
+    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    return errors
+
+
 def stop(p):
     if p.poll() is None:
         p.kill()

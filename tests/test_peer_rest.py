@@ -403,23 +403,16 @@ def test_official_sdk(server):
 
 def test_official_sdk_from_threads(server):
     sdk = pytest.importorskip("convex_sdk")
+    from test_peer_process import in_threads
     c = sdk.Convex(server.url)
-    results, errors = {}, []
+    results = {}
 
     def worker(i):
-        try:
-            acc = c.create_account(sdk.KeyPair())
-            c.request_funds(10_000_000, acc)
-            vals = [c.transact(f"(def v{j} (* {i} {j}))", acc).value for j in range(3)]
-            results[i] = (vals, c.get_account_info(acc).sequence)
-        except Exception as e:              # pragma: no cover - reported below
-            errors.append(e)
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not errors
+        acc = c.create_account(sdk.KeyPair())
+        c.request_funds(10_000_000, acc)
+        vals = [c.transact(f"(def v{j} (* {i} {j}))", acc).value for j in range(3)]
+        results[i] = (vals, c.get_account_info(acc).sequence)
+    assert not in_threads(worker, 6)
     assert results == {i: ([0, i, 2 * i], 3) for i in range(6)}
 
 
