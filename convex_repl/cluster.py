@@ -30,8 +30,7 @@ import threading
 import time
 from typing import Any, Optional
 
-from kernel.blobs import Blob, String
-from kernel.cell import DecodeError
+from kernel.blobs import Blob
 from kernel.cpos import Belief, Order, merge_beliefs, merge_orders, signed_orders
 from kernel.index import Index
 from kernel.records import Signed
@@ -39,9 +38,10 @@ from kernel.scalars import Address, Keyword
 from kernel.transactions import Block, Invoke, Result, sign, verify
 from kernel.vectors import Vector
 
-from .peer import FAUCET_ACCOUNT, Peer, _Pending, _summary, error_result, now_ms
-from .protocol import (Connection, answer_challenge, challenge, check_response,
-                       decode_message, missing_cells, request, serve_connection)
+from .peer import FAUCET_ACCOUNT, _Pending, _summary, error_result, now_ms
+from .protocol import (Connection, challenge, check_response, decode_message, missing_cells,
+                       serve_connection)
+from .protocol_peer import ProtocolPeer, cell_of
 from .store import novelty
 
 K = Keyword
@@ -50,8 +50,6 @@ MERGE_INTERVAL = 0.005          # least time between two belief broadcasts
 BROADCAST_INTERVAL = 0.5        # an unchanged order is signed and sent again this often
 LIVE_WINDOW = 3.0               # a peer not heard from for this long is out of reach
 DEFAULT_OUTGOING = 8
-MAX_WAITING_TX = 2000           # transactions from the protocol waiting at once, at most
-MAX_CELLS = 1_000_000           # received cells kept for resolving later messages
 SNAPSHOT_MIN = 64               # this many confirmed blocks behind: fetch a state snapshot
 
 
@@ -93,15 +91,15 @@ def faucet_account(i: int) -> int:
     return len(genesis_state().accounts) + i
 
 
-class ClusterPeer(Peer):
+class ClusterPeer(ProtocolPeer):
     """A Peer whose blocks are ordered by CPoS with the other peers of its network."""
 
     def __init__(self, index: int, genesis: Any, host: str = "127.0.0.1", port: int = 0,
                  faucet: bool = True, store: Any = None, outgoing: int = DEFAULT_OUTGOING,
                  **kw: Any):
         self.index = index
-        super().__init__(state=genesis, key=cluster_key(index), faucet=faucet, store=store,
-                         **kw)
+        super().__init__(host, port, state=genesis, key=cluster_key(index), faucet=faucet,
+                         store=store, **kw)
         self.faucet_account = faucet_account(index)
         self.faucet_key = self.key
         self.own = self.key.verify_key.encode()
@@ -115,7 +113,6 @@ class ClusterPeer(Peer):
             self.known = signed_orders(store.get(saved))
             if self.own in self.known:
                 self.order = self.known[self.own].value
-        self.cells: dict = {}             # branch cells received, by hash
         self.applied = self.block_count   # blocks of the order applied to the state
         if store is not None:             # summaries from the order: a snapshot has no rows
             self._blocks = [self._summary(n, sb, None) for n, sb in
@@ -125,20 +122,11 @@ class ClusterPeer(Peer):
         self._syncing = False
         self.waiting: dict = {}           # signed tx hash -> _Pending
         self.proposed: list = []          # signed blocks of ours not merged yet
-        self.lock = threading.RLock()
         self.dirty = threading.Event()
-        self.conns: list = []
         self.outgoing_target = outgoing
         self.addresses: dict = {}         # dialable address -> peer key (None: not known yet)
         self.faucet_seq = 0
-        self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.server.bind((host, port))
-        self.server.listen(64)
-        self.address = self.server.getsockname()
-        self.running = True
         self._last_block = 0.0
-        self._tx_slots = threading.BoundedSemaphore(MAX_WAITING_TX)
 
     # --- life cycle -----------------------------------------------------------------------------
     def start_network(self, peers: list) -> "ClusterPeer":
@@ -146,38 +134,10 @@ class ClusterPeer(Peer):
         for a in peers:
             if tuple(a) != tuple(self.address):
                 self.addresses.setdefault(tuple(a), None)
-        for target in (self._accept_loop, self._merge_loop, self._dial_loop):
+        for target in (self._merge_loop, self._dial_loop):
             threading.Thread(target=target, daemon=True).start()
-        self.start()
+        self.start_protocol()
         return self
-
-    def shutdown(self) -> None:
-        """Say goodbye to every connection, finish what is pending, stop."""
-        self.running = False
-        for c in list(self.conns):
-            c.send(request("BYE"))
-        self.stop(2)
-        try:
-            self.server.close()
-        except OSError:
-            pass
-        for c in list(self.conns):
-            c.close()
-
-    def _track(self, c: Connection) -> None:
-        with self.lock:
-            self.conns = [x for x in self.conns if not x.closed] + [c]
-
-    def _accept_loop(self) -> None:
-        while self.running:
-            try:
-                s, addr = self.server.accept()
-            except OSError:
-                return
-            c = Connection(s, outgoing=False, address=addr)
-            self._track(c)
-            threading.Thread(target=serve_connection, args=(c, self.handle),
-                             daemon=True).start()
 
     def _dial_loop(self) -> None:
         """Keep up to `outgoing_target` verified outgoing connections, most stake first."""
@@ -275,27 +235,7 @@ class ClusterPeer(Peer):
             return self._network_error()
         return super().run_as_faucet(form, timeout)
 
-    # --- messages -------------------------------------------------------------------------------
-    def handle(self, c: Connection, data: bytes) -> None:
-        if len(self.cells) > MAX_CELLS:    # forget: what is missing later, DATA_REQUEST gets
-            self.cells = {}
-        try:
-            msg = decode_message(data, self.cells)
-        except (DecodeError, ValueError, RecursionError):
-            c.send(Result.create(None, String.of("Undecodable message"), K("FORMAT")))
-            return
-        try:
-            if c.deliver(msg) or isinstance(msg, Result):
-                return
-            if type(msg) is Signed and isinstance(msg.value, Order):
-                msg = Belief.create({msg.public_key: msg})     # one peer's order alone
-            if isinstance(msg, Belief):
-                self._on_belief(c, msg, data)
-                return
-            self._on_request(c, msg)
-        except Exception:               # a bad message harms nothing but itself
-            c.send(Result.create(None, String.of("Bad message"), K("FORMAT")))
-
+    # --- beliefs --------------------------------------------------------------------------------
     def _on_belief(self, c: Connection, msg: Belief, data: bytes, rounds: int = 0) -> None:
         if not c.outgoing and not c.wants_beliefs and c.peer_key is None:
             c.peer_key = b""             # verification under way
@@ -331,50 +271,6 @@ class ClusterPeer(Peer):
         if isinstance(msg, Belief):
             self._on_belief(c, msg, data, rounds + 1)
 
-    def _on_request(self, c: Connection, msg: Any) -> None:
-        if not isinstance(msg, Vector) or len(msg) < 1 or type(msg[0]) is not Keyword:
-            c.send(Result.create(None, String.of("Unknown message type"), K("FORMAT")))
-            return
-        kind = msg[0].name
-        if kind == "BYE":
-            c.close()
-            return
-        mid = msg[1] if len(msg) > 1 else None
-        if kind == "TX" and len(msg) >= 3:
-            if missing_cells(msg[2]) != []:
-                c.send(error_result("MISSING", "Transaction cells missing").with_id(mid))
-                return
-            if not self._tx_slots.acquire(blocking=False):
-                c.send(error_result("LOAD", "Peer busy: too many transactions waiting")
-                       .with_id(mid))
-                return
-
-            def run() -> None:
-                try:
-                    c.send(self.submit(msg[2]).with_id(mid))
-                finally:
-                    self._tx_slots.release()
-            threading.Thread(target=run, daemon=True).start()
-        elif kind == "Q" and len(msg) >= 3:
-            addr = msg[3] if len(msg) > 3 else None
-            n = addr.n if type(addr) is Address else None
-            c.send(self.query(msg[2], n).with_id(mid))
-        elif kind == "SR":
-            c.send(Result.create(mid, self.status_vector()))
-        elif kind == "DR":
-            c.send(Result.create(mid, Vector.from_seq(self.find_cell(h.data) if type(h) is Blob
-                                                      else None for h in list(msg)[2:1002])))
-        elif kind == "CH" and len(msg) >= 3:
-            resp = answer_challenge(self.key, msg[2], self.genesis_hash)
-            if resp is None:
-                c.send(error_result("TRUST", "Challenge refused").with_id(mid))
-            else:
-                c.send(Result.create(mid, resp))
-        elif kind == "PING":
-            c.send(Result.create(mid, now_ms()))
-        else:
-            c.send(Result.create(mid, String.of(f"Unknown message: {kind}"), K("FORMAT")))
-
     def status_vector(self) -> Vector:
         """STATUS: [belief-hash states-hash genesis-hash peer-key consensus-state-hash
         consensus-point proposal-point block-count consensus-points]."""
@@ -387,29 +283,14 @@ class ClusterPeer(Peer):
                          Vector.of(order.proposal_point, order.consensus_point))
 
     def find_cell(self, h: bytes) -> Any:
-        """A branch cell we hold, by hash (for DATA_REQUEST), or None."""
-        v = self.cells.get(h) or self.recent_states.get(h)
-        if v is None and self.store is not None and self.store.has(h):
-            v = self.store.get(h)
+        v = super().find_cell(h) or self.recent_states.get(h)
         if v is None:
             with self.lock:
                 belief = Belief.create(dict(self.known))
             for ch, _enc in novelty(belief, set()):
                 if ch == h:
-                    return self._cell_of(belief, h)
+                    return cell_of(belief, h)
         return v
-
-    @staticmethod
-    def _cell_of(root: Any, h: bytes) -> Any:
-        from kernel.cell import Cell
-        stack = [root]
-        while stack:
-            c = stack.pop()
-            if isinstance(c, Cell):
-                if c.value_id() == h:
-                    return c
-                stack.extend(c.children())
-        return None
 
     # --- blocks: what the producer thread hands over goes into our next order ------------------
     def _make_blocks(self, *args: Any) -> Any:
@@ -610,8 +491,7 @@ class ClusterPeer(Peer):
                   "proposal-point": self.order.proposal_point,
                   "block-point": len(self.order.blocks), "peers": len(self.stakes),
                   "live-stake": self.live_stake(), "total-stake": self.total_stake,
-                  "consensus": not self.cut_off(),
-                  "protocol": f"{self.address[0]}:{self.address[1]}"})
+                  "consensus": not self.cut_off()})
         return s
 
 

@@ -1,6 +1,8 @@
-"""`convex peer start` and `convex local start`: a local peer serving the REST API.
+"""`convex peer start` and `convex local start`: local peers serving the REST API and the
+binary peer protocol.
 
-    convex peer start [--host 127.0.0.1] [--port 8080] [--data DIR] [--no-faucet]
+    convex peer start [--host 127.0.0.1] [--port 8080] [--protocol-port 18888] [--data DIR]
+    convex peer start --cluster N --index I [--peer HOST:PORT ...] [--outgoing K] ...
     convex local start [--peers N] [--port 8080] [--data DIR]
 
 They print the REST URL, the funded genesis accounts and their keys (local networks only:
@@ -46,15 +48,16 @@ def _accounts(peer: Any) -> list:
     return out
 
 
-def open_peer(data: Optional[Path], faucet: bool = True, faucet_max: Optional[int] = None):
-    """A Peer, persistent when `data` is a directory (created if needed)."""
-    from .peer import GOLD, Peer
-    from .store import Store
-    store = None
-    if data is not None:
-        data.mkdir(parents=True, exist_ok=True)
-        store = Store(str(data / "peer.db"))
-    return Peer(store=store, faucet=faucet, faucet_max=faucet_max or GOLD)
+def open_peer(data: Optional[Path], faucet: bool = True, faucet_max: Optional[int] = None,
+              host: str = "127.0.0.1", protocol_port: Optional[int] = None):
+    """A lone peer speaking REST and the peer protocol, persistent when `data` is a
+    directory (created if needed)."""
+    from .peer import GOLD
+    from .protocol_peer import ProtocolPeer
+    store = _store(data)
+    return _listening(lambda port: ProtocolPeer(host, port, store=store, faucet=faucet,
+                                                faucet_max=faucet_max or GOLD),
+                      DEFAULT_PROTOCOL_PORT, protocol_port)
 
 
 def open_cluster_peer(size: int, index: int, host: str, protocol_port: Optional[int],
@@ -64,21 +67,29 @@ def open_cluster_peer(size: int, index: int, host: str, protocol_port: Optional[
     when `data` is a directory, listening for the peer protocol on `protocol_port`."""
     from .cluster import DEFAULT_OUTGOING, ClusterPeer, cluster_genesis
     from .peer import GOLD
+    store = _store(data)
+    return _listening(lambda port: ClusterPeer(index, cluster_genesis(size), host, port, faucet,
+                                               store, outgoing or DEFAULT_OUTGOING,
+                                               faucet_max=faucet_max or GOLD),
+                      DEFAULT_PROTOCOL_PORT + index, protocol_port)
+
+
+def _store(data: Optional[Path]) -> Any:
     from .store import Store
-    store = None
-    if data is not None:
-        data.mkdir(parents=True, exist_ok=True)
-        store = Store(str(data / "peer.db"))
-    port = DEFAULT_PROTOCOL_PORT + index if protocol_port is None else protocol_port
+    if data is None:
+        return None
+    data.mkdir(parents=True, exist_ok=True)
+    return Store(str(data / "peer.db"))
+
+
+def _listening(make: Any, default_port: int, port: Optional[int]) -> Any:
+    """make(port) on the given port, or on the default one and any free one if it is busy."""
+    if port is not None:
+        return make(port)
     try:
-        peer = ClusterPeer(index, cluster_genesis(size), host, port, faucet, store,
-                           outgoing or DEFAULT_OUTGOING, faucet_max=faucet_max or GOLD)
+        return make(default_port)
     except OSError:
-        if protocol_port is not None:
-            raise
-        peer = ClusterPeer(index, cluster_genesis(size), host, 0, faucet, store,
-                           outgoing or DEFAULT_OUTGOING, faucet_max=faucet_max or GOLD)
-    return peer
+        return make(0)
 
 
 def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], faucet: bool,
@@ -109,15 +120,16 @@ def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], fauce
     if cluster:
         peer.start_network(list(bootstrap))
     else:
-        peer.start()
+        peer.start_protocol()
     server.start()
     accounts = _accounts(peer)
     info = {"url": server.url, "api": server.url + "/api/v1",
             "openapi": server.url + "/openapi", "data": None if data is None else str(data),
             "blocks": peer.block_count, "peer": "0x" + peer.peer_key.data.hex(),
             "accounts": accounts}
+    info["protocol"] = f"{peer.address[0]}:{peer.address[1]}"
     if cluster:
-        info.update(protocol=f"{peer.address[0]}:{peer.address[1]}", index=peer.index)
+        info["index"] = peer.index
     if as_json:
         typer.echo(json.dumps(info))
     else:
@@ -125,8 +137,7 @@ def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], fauce
                                           if cluster else ""))
         typer.echo(f"  REST URL:  {server.url}   (API {server.url}/api/v1, "
                    f"OpenAPI {server.url}/openapi)")
-        if cluster:
-            typer.echo(f"  protocol:  {info['protocol']}   peer key {info['peer']}")
+        typer.echo(f"  protocol:  {info['protocol']}   peer key {info['peer']}")
         typer.echo(f"  data:      {data if data is not None else '(in memory: --data DIR keeps it)'}"
                    f"{f'  ({peer.block_count} blocks)' if peer.block_count else ''}")
         typer.echo(f"  faucet:    {'on' if faucet else 'off'}")
@@ -141,10 +152,7 @@ def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], fauce
     finally:
         signal.signal(signal.SIGTERM, old)
         server.stop()
-        if cluster:
-            peer.shutdown()
-        else:
-            peer.stop()
+        peer.shutdown()
         if peer.store is not None:
             peer.store.close()
     if not as_json:
@@ -205,7 +213,8 @@ CLUSTER = typer.Option(None, "--cluster", help="Run peer --index of the local ne
                        "equal-stake peers (CPoS over the peer protocol).", show_default=False)
 INDEX = typer.Option(0, "--index", help="Which peer of the --cluster network (0..N-1).")
 PROTOCOL_PORT = typer.Option(None, "--protocol-port", help=f"Peer protocol port (default "
-                             f"{DEFAULT_PROTOCOL_PORT}+index, any free one if busy).",
+                             f"{DEFAULT_PROTOCOL_PORT}, +index in a cluster; any free one if "
+                             "busy; 0 for any).",
                              show_default=False)
 PEER = typer.Option(None, "--peer", help="HOST:PORT of another peer to connect to (repeat).",
                     show_default=False)
@@ -225,11 +234,11 @@ def peer_start(host: str = HOST, port: Optional[int] = PORT, data: Optional[Path
                stop_on_eof: bool = WATCH_STDIN) -> None:
     """Start a peer serving the Convex REST API (Ctrl-C stops it)."""
     if cluster is None:
-        if peer or protocol_port is not None or outgoing is not None:
-            typer.echo("convex: error: --peer, --protocol-port and --outgoing need --cluster N",
-                       err=True)
+        if peer or outgoing is not None:
+            typer.echo("convex: error: --peer and --outgoing need --cluster N", err=True)
             raise typer.Exit(2)
-        node = _open_or_exit(lambda: open_peer(data, not no_faucet, faucet_max))
+        node = _open_or_exit(lambda: open_peer(data, not no_faucet, faucet_max, host,
+                                               protocol_port))
         raise typer.Exit(serve(node, host, port, data, not no_faucet, as_json, verbose,
                                watch_stdin=stop_on_eof))
     if cluster < 1 or not 0 <= index < cluster:
@@ -260,7 +269,7 @@ def local_start(peers: int = typer.Option(1, "--peers", help="Number of peers.")
         from .launcher import launch
         raise typer.Exit(launch(peers, host, port, data, not no_faucet, faucet_max, as_json,
                                 verbose))
-    node = _open_or_exit(lambda: open_peer(data, not no_faucet, faucet_max))
+    node = _open_or_exit(lambda: open_peer(data, not no_faucet, faucet_max, host))
     raise typer.Exit(serve(node, host, port, data, not no_faucet, as_json, verbose))
 
 

@@ -297,8 +297,8 @@ def test_new_peer_catches_up_from_a_snapshot(monkeypatch, tmp_path):
 
 
 def test_forgotten_cells_are_fetched_with_data_request(monkeypatch):
-    from convex_repl import cluster
-    monkeypatch.setattr(cluster, "MAX_CELLS", 0)     # every message starts from nothing
+    from convex_repl import protocol_peer
+    monkeypatch.setattr(protocol_peer, "MAX_CELLS", 0)     # every message starts from nothing
     nodes = start_cluster(3)
     try:
         for i in range(1, 4):
@@ -311,9 +311,9 @@ def test_forgotten_cells_are_fetched_with_data_request(monkeypatch):
 
 
 def test_too_many_waiting_transactions_get_load(monkeypatch):
-    from convex_repl import cluster
+    from convex_repl import protocol_peer
     from convex_repl.protocol import Connection
-    monkeypatch.setattr(cluster, "MAX_WAITING_TX", 1)
+    monkeypatch.setattr(protocol_peer, "MAX_WAITING_TX", 1)
     nodes = start_cluster(1)
     try:
         msgs = [Vector.of(Keyword("TX"), i, tx(i, f"(def w {i})")) for i in (1, 2)]

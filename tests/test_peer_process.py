@@ -208,3 +208,37 @@ def test_store_round_trips_states(tmp_path, n):
     again = Peer(store=Store(str(tmp_path / "p.db")))
     assert again.state.value_id() == h and again.block_count == n
     assert again.query(read("(count v2)"), 12).value == 100
+
+
+def test_a_lone_peer_speaks_the_binary_protocol():
+    import socket
+
+    from convex_repl.protocol import Connection, decode_message, encode_message, frame
+    from kernel.blobs import Blob
+    from kernel.ledger import genesis_signing_key
+    from kernel.scalars import Address, Keyword
+    from kernel.transactions import Invoke, sign
+    from kernel.vectors import Vector
+    from lisp import read
+    p, info = start_peer("--protocol-port", "0")
+    try:
+        host, port = info["protocol"].rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=30) as s:
+            c = Connection(s, outgoing=True)
+
+            def ask(*msg):
+                s.sendall(frame(encode_message(Vector.of(Keyword(msg[0]), *msg[1:]))))
+                return decode_message(c.read_frame(), {})
+            tx = sign(genesis_signing_key(13), Invoke.create(13, 1, read("(def lone 42)")))
+            r = ask("TX", 1, tx)
+            assert r.id == 1 and r.value == 42 and r.info_value("loc") is not None
+            assert ask("Q", 2, read("(inc lone)"), Address(13)).value == 43
+            assert ask("Q", 3, read("*address*"), None).value == Address(11)   # the default
+            st = ask("SR", 4).value
+            assert len(st) == 9 and st[5] == st[7] == 1
+            assert st[3] == Blob(bytes.fromhex(info["peer"][2:]))
+            state = ask("DR", 5, st[4]).value[0]
+            assert state.value_id() == st[4].data
+            assert ask("NOPE", 6).error == Keyword("FORMAT")
+    finally:
+        stop(p)

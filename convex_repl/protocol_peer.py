@@ -1,0 +1,198 @@
+"""A peer that speaks the binary peer protocol (convex_repl/protocol.py) on TCP besides the
+REST API: clients send [:Q id form address], [:TX id signed], [:SR id], [:DR id hash...],
+[:CH id signed], [:PING id] and [:BYE], and get Result records back with the request's id.
+
+    peer = ProtocolPeer("127.0.0.1", 18888, store=Store("peer.db"))
+    peer.start_protocol()                  # accept connections, produce blocks
+    peer.shutdown()                        # goodbye to every connection, then stop
+
+A lone peer ignores beliefs (nobody shares its consensus); ClusterPeer (cluster.py) builds
+on this with CPoS. Every connection has its own reader thread; a bad message harms nothing
+but itself; garbage, oversized and stalled frames close that connection only.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Any
+
+from kernel.blobs import Blob, String
+from kernel.cell import Cell, DecodeError
+from kernel.cpos import Belief, Order
+from kernel.records import Signed
+from kernel.scalars import Address, Keyword
+from kernel.transactions import Result
+from kernel.vectors import Vector
+
+from .peer import Peer, error_result, now_ms
+from .protocol import Connection, answer_challenge, decode_message, request, serve_connection
+
+K = Keyword
+MAX_WAITING_TX = 2000           # transactions from the protocol waiting at once, at most
+MAX_CELLS = 1_000_000           # received cells kept for resolving later messages
+
+
+class ProtocolPeer(Peer):
+    """A Peer listening for the binary peer protocol on host:port (0: any free port)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, **kw: Any):
+        super().__init__(**kw)
+        self.cells: dict = {}             # branch cells received, by hash
+        self.lock = threading.RLock()
+        self.conns: list = []
+        self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.server.bind((host, port))
+        except OSError:
+            self.server.close()
+            raise
+        self.server.listen(64)
+        self.address = self.server.getsockname()
+        self.running = True
+        self._tx_slots = threading.BoundedSemaphore(MAX_WAITING_TX)
+
+    def start_protocol(self) -> "ProtocolPeer":
+        threading.Thread(target=self._accept_loop, daemon=True).start()
+        self.start()
+        return self
+
+    def shutdown(self) -> None:
+        """Say goodbye to every connection, finish what is pending, stop."""
+        self.running = False
+        for c in list(self.conns):
+            c.send(request("BYE"))
+        self.stop(2)
+        try:
+            self.server.close()
+        except OSError:
+            pass
+        for c in list(self.conns):
+            c.close()
+
+    def _track(self, c: Connection) -> None:
+        with self.lock:
+            self.conns = [x for x in self.conns if not x.closed] + [c]
+
+    def _accept_loop(self) -> None:
+        while self.running:
+            try:
+                s, addr = self.server.accept()
+            except OSError:
+                return
+            c = Connection(s, outgoing=False, address=addr)
+            self._track(c)
+            threading.Thread(target=serve_connection, args=(c, self.handle),
+                             daemon=True).start()
+
+    # --- messages -------------------------------------------------------------------------------
+    def handle(self, c: Connection, data: bytes) -> None:
+        if len(self.cells) > MAX_CELLS:    # forget: what is missing later, DATA_REQUEST gets
+            self.cells = {}
+        try:
+            msg = decode_message(data, self.cells)
+        except (DecodeError, ValueError, RecursionError):
+            c.send(Result.create(None, String.of("Undecodable message"), K("FORMAT")))
+            return
+        try:
+            if c.deliver(msg) or isinstance(msg, Result):
+                return
+            if type(msg) is Signed and isinstance(msg.value, Order):
+                msg = Belief.create({msg.public_key: msg})     # one peer's order alone
+            if isinstance(msg, Belief):
+                self._on_belief(c, msg, data)
+                return
+            self._on_request(c, msg)
+        except Exception:               # a bad message harms nothing but itself
+            c.send(Result.create(None, String.of("Bad message"), K("FORMAT")))
+
+    def _on_belief(self, c: Connection, msg: Belief, data: bytes) -> None:
+        """A lone peer has nobody to agree with: beliefs are ignored."""
+
+    def _on_request(self, c: Connection, msg: Any) -> None:
+        if not isinstance(msg, Vector) or len(msg) < 1 or type(msg[0]) is not Keyword:
+            c.send(Result.create(None, String.of("Unknown message type"), K("FORMAT")))
+            return
+        kind = msg[0].name
+        if kind == "BYE":
+            c.close()
+            return
+        mid = msg[1] if len(msg) > 1 else None
+        if kind == "TX" and len(msg) >= 3:
+            self._transact(c, mid, msg[2])
+        elif kind == "Q" and len(msg) >= 3:
+            addr = msg[3] if len(msg) > 3 else None
+            n = addr.n if type(addr) is Address else None
+            c.send(self.query(msg[2], n).with_id(mid))
+        elif kind == "SR":
+            c.send(Result.create(mid, self.status_vector()))
+        elif kind == "DR":
+            c.send(Result.create(mid, Vector.from_seq(self.find_cell(h.data) if type(h) is Blob
+                                                      else None for h in list(msg)[2:1002])))
+        elif kind == "CH" and len(msg) >= 3:
+            resp = answer_challenge(self.key, msg[2], self.genesis_hash)
+            if resp is None:
+                c.send(error_result("TRUST", "Challenge refused").with_id(mid))
+            else:
+                c.send(Result.create(mid, resp))
+        elif kind == "PING":
+            c.send(Result.create(mid, now_ms()))
+        else:
+            c.send(Result.create(mid, String.of(f"Unknown message: {kind}"), K("FORMAT")))
+
+    def _transact(self, c: Connection, mid: Any, signed: Any) -> None:
+        """Reply once the transaction has run (on a thread of its own, so the connection
+        goes on reading), or at once with :MISSING or :LOAD."""
+        from .protocol import missing_cells
+        if missing_cells(signed) != []:
+            c.send(error_result("MISSING", "Transaction cells missing").with_id(mid))
+            return
+        if not self._tx_slots.acquire(blocking=False):
+            c.send(error_result("LOAD", "Peer busy: too many transactions waiting").with_id(mid))
+            return
+
+        def run() -> None:
+            try:
+                c.send(self.submit(signed).with_id(mid))
+            finally:
+                self._tx_slots.release()
+        threading.Thread(target=run, daemon=True).start()
+
+    def status_vector(self) -> Vector:
+        """STATUS: [belief-hash states-hash genesis-hash peer-key consensus-state-hash
+        consensus-point proposal-point block-count consensus-points]; a lone peer's blocks
+        are all confirmed."""
+        h = Blob(self.state.value_id())
+        n = self.block_count
+        return Vector.of(Blob(Belief.create({}).value_id()), h, Blob(self.genesis_hash),
+                         self.peer_key, h, n, n, n, Vector.of(n, n))
+
+    def find_cell(self, h: bytes) -> Any:
+        """A cell we hold, by hash (for DATA_REQUEST), or None."""
+        state = self.state
+        if state.value_id() == h:
+            return state
+        v = self.cells.get(h)
+        if v is None and self.store is not None and self.store.has(h):
+            v = self.store.get(h)
+        return v
+
+    def status(self) -> dict:
+        s = super().status()
+        s["protocol"] = f"{self.address[0]}:{self.address[1]}"
+        return s
+
+
+def cell_of(root: Any, h: bytes) -> Any:
+    """The cell with value ID h inside root, or None."""
+    stack = [root]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, Cell):
+            if c.value_id() == h:
+                return c
+            stack.extend(c.children())
+    return None
+
+
+__all__ = ["ProtocolPeer", "cell_of", "MAX_WAITING_TX", "MAX_CELLS"]
