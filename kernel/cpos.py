@@ -29,12 +29,11 @@ from typing import Any, Iterable, Optional
 
 from .blobs import Blob
 from .cell import BranchRef
-from .decoding import register
 from .index import Index
-from .records import DenseRecord, Signed
+from .records import Signed
 from .scalars import Keyword
-from .state import Record
-from .vectors import Vector, read_vector_body
+from .state import Record, register_records
+from .vectors import Vector
 
 K = Keyword
 
@@ -99,22 +98,7 @@ class Belief(Record):
     orders = property(lambda self: self._f[0])
 
 
-_BY_TAG = {Order.tag: Order, Belief.tag: Belief}
-
-
-def _read_record(dec: Any, tag: int, pos: int):
-    values, end = read_vector_body(dec, pos)
-    cls = _BY_TAG[tag]
-    r = None
-    if len(values) == len(cls.KEYS):
-        try:
-            r = cls.from_fields(values.to_tuple())
-        except Exception:
-            r = None
-    return (DenseRecord(tag, values) if r is None else r), end
-
-
-register(tuple(_BY_TAG), _read_record)
+register_records(Order, Belief)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -504,25 +504,28 @@ class State(Record):
 # (as in the reference, anything else stays a generic dense record).
 # ------------------------------------------------------------------------------------------------
 
-_BY_TAG = {0xD5: State, 0xD8: Account, 0xD9: PeerStatus}
+def register_records(*classes: Any) -> None:
+    """Decode dense records with these classes' tags as those classes (when their fields are
+    valid; otherwise they stay generic dense records)."""
+    by_tag = {c.tag: c for c in classes}
 
-
-def _read_record(dec: Any, tag: int, pos: int):
-    values, end = read_vector_body(dec, pos)
-    cls = _BY_TAG[tag]
-    r = None
-    try:
-        if len(values) == len(cls.KEYS):
-            r = cls.from_fields(values.to_tuple())
-    except Exception:
+    def read(dec: Any, tag: int, pos: int):
+        values, end = read_vector_body(dec, pos)
+        cls = by_tag[tag]
         r = None
-    if r is None:
-        from .records import DenseRecord
-        return DenseRecord(tag, values), end
-    return r, end
+        if len(values) == len(cls.KEYS):
+            try:
+                r = cls.from_fields(values.to_tuple())
+            except Exception:
+                r = None
+        if r is None:
+            from .records import DenseRecord
+            return DenseRecord(tag, values), end
+        return r, end
+    register(tuple(by_tag), read)
 
 
-register(tuple(_BY_TAG), _read_record)
+register_records(State, Account, PeerStatus)
 
 __all__ = ["Record", "Account", "PeerStatus", "State", "CORE_ADDRESS", "INITIAL_GLOBALS",
            "MAX_SUPPLY"]

@@ -26,13 +26,12 @@ from typing import Any, Optional
 
 from .blobs import Blob
 from .cell import BranchRef, MAX_EMBEDDED, encoding, memory_size, write_ref
-from .decoding import register
 from .hashmaps import Map
 from .juice import TRANSACTION, TRANSACTION_PER_BYTE, sat_add, sat_mul
-from .records import DenseRecord, Signed
+from .records import Signed
 from .scalars import Address, Keyword, Symbol
-from .state import MAX_SUPPLY, Record, State
-from .vectors import Vector, read_vector_body
+from .state import MAX_SUPPLY, Record, State, register_records
+from .vectors import Vector
 
 K = Keyword
 LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1
@@ -367,22 +366,7 @@ def signed_hash(signed: Signed) -> bytes:
 # Decoding
 # ------------------------------------------------------------------------------------------------
 
-_BY_TAG = {c.tag: c for c in (Invoke, Transfer, Call, Multi, Block, Result, BlockResult)}
-
-
-def _read_record(dec: Any, tag: int, pos: int):
-    values, end = read_vector_body(dec, pos)
-    cls = _BY_TAG[tag]
-    r = None
-    if len(values) == len(cls.KEYS):
-        try:
-            r = cls.from_fields(values.to_tuple())
-        except Exception:
-            r = None
-    return (DenseRecord(tag, values) if r is None else r), end
-
-
-register(tuple(_BY_TAG), _read_record)
+register_records(Invoke, Transfer, Call, Multi, Block, Result, BlockResult)
 
 
 def _sha3(b: bytes) -> bytes:
