@@ -108,6 +108,18 @@ class TxResult(Result):
         return r
 
 
+def read_forms(source: Any, result_type: Any = None) -> tuple:
+    """(forms, None) for source text or already-read forms; (None, a SYNTAX result of
+    result_type, Result by default) when the text does not read."""
+    if not isinstance(source, str):
+        return list(source), None
+    try:
+        return read_all(source), None
+    except ReaderError as e:
+        return None, (result_type or Result)(error="SYNTAX", message=str(e),
+                                             error_value=Keyword("SYNTAX"))
+
+
 class Session:
     """A local CVM: a state, the account acting, and transaction-at-a-time evaluation."""
 
@@ -128,19 +140,13 @@ class Session:
         """Read and evaluate every form of `source` as one atomic transaction, in development
         mode: unsigned, with no fees, sequence number or memory accounting (`transact` runs
         a real signed transaction)."""
-        try:
-            forms = read_all(source)
-        except ReaderError as e:
-            return Result(error="SYNTAX", message=str(e), error_value=Keyword("SYNTAX"))
-        return self.eval_forms(forms)
+        forms, bad = read_forms(source)
+        return bad if bad is not None else self.eval_forms(forms)
 
     def query(self, source: str) -> Result:
         """Evaluate like `eval`, but keep no state change (a query, as in the reference)."""
-        try:
-            forms = read_all(source)
-        except ReaderError as e:
-            return Result(error="SYNTAX", message=str(e), error_value=Keyword("SYNTAX"))
-        return self.eval_forms(forms, commit=False)
+        forms, bad = read_forms(source)
+        return bad if bad is not None else self.eval_forms(forms, commit=False)
 
     def eval_forms(self, forms: list, commit: bool = True) -> Result:
         """Evaluate already-read forms as one transaction; `commit=False` makes it a query.
@@ -335,13 +341,9 @@ class Session:
         from the pool, else the transaction fails with MEMORY and is rolled back (fees still
         paid). Several forms run in order, all or nothing (a Multi transaction)."""
         t0 = time.perf_counter()
-        if isinstance(source, str):
-            try:
-                forms = read_all(source)
-            except ReaderError as e:
-                return TxResult(error="SYNTAX", message=str(e), error_value=Keyword("SYNTAX"))
-        else:
-            forms = list(source)
+        forms, bad = read_forms(source, TxResult)
+        if bad is not None:
+            return bad
         try:
             from kernel.ledger import command_transaction
             from kernel.transactions import sign

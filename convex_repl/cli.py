@@ -725,6 +725,15 @@ def key_export(
 
 # --- accounts and status -------------------------------------------------------------------------
 
+def _account(ws: Any, address: Optional[str]) -> tuple:
+    """(n, account info) for `address` (default: the acting account); NOBODY if absent."""
+    n = ws.address if address is None else _address(address)
+    info = ws.session.account_info(n)
+    if info is None:
+        raise Fail(f"no account #{n}", EXIT_NOT_FOUND, "NOBODY")
+    return n, info
+
+
 @account_app.command("info")
 def account_info(
     address: Optional[str] = typer.Argument(None, help="Account (default: the acting one)."),
@@ -732,10 +741,7 @@ def account_info(
 ) -> None:
     """Facts about an account: balance, sequence, key, definitions."""
     ws = _workspace(home, fresh, True)
-    n = ws.address if address is None else _address(address)
-    info = ws.session.account_info(n)
-    if info is None:
-        raise Fail(f"no account #{n}", EXIT_NOT_FOUND, "NOBODY")
+    n, info = _account(ws, address)
     lines = [f"account     #{n}{'  (acting)' if n == ws.address else ''}",
              f"kind        {'actor' if info['actor'] else 'user'}",
              f"balance     {info['balance']:,}", f"sequence    {info['sequence']}",
@@ -752,10 +758,7 @@ def account_balance(
 ) -> None:
     """An account's balance in coins."""
     ws = _workspace(home, fresh, True)
-    n = ws.address if address is None else _address(address)
-    info = ws.session.account_info(n)
-    if info is None:
-        raise Fail(f"no account #{n}", EXIT_NOT_FOUND, "NOBODY")
+    n, info = _account(ws, address)
     _emit(as_json, {"ok": True, "address": n, "balance": info["balance"]}, str(info["balance"]))
 
 

@@ -24,23 +24,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Optional
 
-from .api import Result, TxResult
+from .api import Result, TxResult, read_forms
 
 
-class RemoteResult(Result):
-    """A query's Result from a peer: `printed` is the peer's printed text."""
-
-    _printed: Optional[str] = None
-
-    @property
-    def printed(self) -> Optional[str]:
-        if self.error is not None:
-            return None
-        return self._printed if self._printed is not None else _print(self.value)
-
-
-class RemoteTxResult(TxResult):
-    """A transaction's TxResult from a peer: `printed` is the peer's printed text."""
+class _PeerPrinted:
+    """`printed` is the peer's printed text when it sent one."""
 
     _printed: Optional[str] = None
 
@@ -49,6 +37,14 @@ class RemoteTxResult(TxResult):
         if self.error is not None:
             return None
         return self._printed if self._printed is not None else _print(self.value)
+
+
+class RemoteResult(_PeerPrinted, Result):
+    """A query's Result from a peer."""
+
+
+class RemoteTxResult(_PeerPrinted, TxResult):
+    """A transaction's TxResult from a peer."""
 
 
 def _print(v: Any) -> str:
@@ -169,16 +165,11 @@ class Remote:
         from kernel.ledger import command_transaction
         from kernel.scalars import Keyword
         from kernel.transactions import sign
-        from lisp import ReaderError, read_all
 
         t0 = time.perf_counter()
-        if isinstance(source, str):
-            try:
-                forms = read_all(source)
-            except ReaderError as e:
-                return TxResult(error="SYNTAX", message=str(e), error_value=Keyword("SYNTAX"))
-        else:
-            forms = list(source)
+        forms, bad = read_forms(source, TxResult)
+        if bad is not None:
+            return bad
         acct = self.account(address)
         if acct is None:
             return TxResult(error="NOBODY", message=f"Account #{address} does not exist",
