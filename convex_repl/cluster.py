@@ -283,7 +283,9 @@ class ClusterPeer(ProtocolPeer):
                          Vector.of(order.proposal_point, order.consensus_point))
 
     def find_cell(self, h: bytes) -> Any:
-        v = super().find_cell(h) or self.recent_states.get(h)
+        v = super().find_cell(h)
+        if v is None:
+            v = self.recent_states.get(h)
         if v is None:
             with self.lock:
                 belief = Belief.create(dict(self.known))
