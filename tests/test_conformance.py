@@ -15,24 +15,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 CASES = SHARED / "conformance" / "cvm-public.jsonl"
 TOOL = SHARED / "tools" / "conformance.py"
 
-# The tool re-checks `eq` cases by evaluating `(= expr expect)`. That wrapper changes what these
-# expressions observe, so they fail for any implementation with the reference's semantics:
-_DEPTH = ("*depth* counts op nesting, so inside the tool's (= ...) wrapper it is one deeper "
-          "than when the expression runs alone (the value printed alone matches)")
-_EXIT = ("halt/rollback end the whole transaction, including the tool's (= ...) wrapper, "
-         "which then returns the value instead of true (the value printed alone matches)")
 KNOWN = {
-    "CompilerTest.testComments.0": "the expression ends in a ;; comment that swallows the rest "
-                                   "of the tool's (= expr expect) wrapper (SYNTAX)",
-    "CompilerTest.testDo.2": _DEPTH,
-    "CompilerTest.testLambda.2": _DEPTH,
-    "CompilerTest.testIf.6": _DEPTH,
-    "ContextTest.testDepth.5": _DEPTH,
-    "ContextTest.testDepth.6": _DEPTH,
-    "ContextTest.testDepth.7": _DEPTH,
-    "ContextTest.testDepth.9": _DEPTH,
-    "CoreTest.testRollback.1": _EXIT,
-    "ExceptionTest.testHalt.0": _EXIT,
     # The reference compiles core symbols statically (Constants.OPT_STATIC): its own test
     # expects the core `count` here, and 13 only when static linking is off. We link
     # statically like the reference; the case was taken from the non-static branch.
