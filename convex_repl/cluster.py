@@ -21,6 +21,15 @@ the stake is cut off: it answers transactions with :NETWORK and changes nothing.
 With a store, a peer commits each confirmed block (with its results and the state after it)
 together with its belief (its own order and the others'), so a killed peer restarts where it
 was and catches up.
+
+Safety across restarts (kernel/cpos.py states the invariant: no two peers finalise different
+blocks at a height). A peer's round and lock are what keep it from voting for two different
+things, so they are committed to the store *before* an order that changes them is sent, and
+a restarted peer starts in the round after its saved one: whatever it signed before it was
+killed, it never signs a conflicting order in the same round. A peer executes blocks up to
+its finality point only; if its finalised blocks ever disagree with what peers holding more
+than 2/3 of the stake precommit, it halts (no more merging or confirming) and says so in its
+status, its log and its answers to transactions.
 """
 from __future__ import annotations
 
@@ -31,7 +40,8 @@ import time
 from typing import Any, Optional
 
 from kernel.blobs import Blob
-from kernel.cpos import Belief, Order, merge_beliefs, merge_orders, signed_orders
+from kernel.cpos import (Belief, FinalityError, Order, Progress, merge, merge_beliefs,
+                         round_reached, signed_orders)
 from kernel.index import Index
 from kernel.records import Signed
 from kernel.scalars import Address, Keyword
@@ -51,6 +61,9 @@ BROADCAST_INTERVAL = 0.5        # an unchanged order is signed and sent again th
 LIVE_WINDOW = 3.0               # a peer not heard from for this long is out of reach
 DEFAULT_OUTGOING = 8
 SNAPSHOT_MIN = 64               # this many confirmed blocks behind: fetch a state snapshot
+ROUND_TIMEOUT = 1.0             # blocks pending and none finalised for this long: next round
+ROUND_TIMEOUT_MAX = 8.0         # (the timeout doubles with each round that finalises nothing)
+CLOCK_AHEAD_MS = 30_000         # orders timestamped further ahead of our clock are ignored
 
 
 def cluster_key(i: int) -> Any:
@@ -105,15 +118,12 @@ class ClusterPeer(ProtocolPeer):
         self.own = self.key.verify_key.encode()
         self.stakes = {k.data: ps.peer_stake for k, ps in genesis.peers.items()}
         self.total_stake = sum(s for s in self.stakes.values() if s > 0)
-        self.order = Order.create(0)
         self.known: dict = {}             # peer key -> Signed(Order)
         self.heard: dict = {}             # peer key -> when a newer order of its arrived
-        saved = None if store is None else store.meta("belief")
-        if saved is not None:             # where we were: everyone's orders as we knew them
-            self.known = signed_orders(store.get(saved))
-            if self.own in self.known:
-                self.order = self.known[self.own].value
+        self.halted: Optional[str] = None  # why this peer stopped confirming (FinalityError)
+        self.progress = self._restore(store)
         self.applied = self.block_count   # blocks of the order applied to the state
+        self._check_stored_blocks()
         if store is not None:             # summaries from the order: a snapshot has no rows
             self._blocks = [self._summary(n, sb, None) for n, sb in
                             zip(range(self.applied), self.order.blocks)]
@@ -127,6 +137,53 @@ class ClusterPeer(ProtocolPeer):
         self.addresses: dict = {}         # dialable address -> peer key (None: not known yet)
         self.faucet_seq = 0
         self._last_block = 0.0
+        self._round_clock = time.monotonic()    # the round timeout runs from here
+        self._idle_rounds = 0                   # rounds left without finalising anything
+
+    order = property(lambda self: self.progress.order, doc="Our current order.")
+
+    def _restore(self, store: Any) -> Progress:
+        """Where we were: everyone's orders as we knew them, and our own progress (order,
+        lock) in the round after the saved one, committed before anything is sent."""
+        if store is None:
+            return Progress(Order.create(0))
+        saved = store.meta("belief")
+        if saved is not None:
+            self.known = signed_orders(store.get(saved))
+        mine = store.meta("consensus")
+        if mine is not None:
+            signed, lock = store.get(mine)
+            progress = Progress(signed.value, lock)
+        elif self.own in self.known:
+            progress = Progress(self.known[self.own].value)
+        else:
+            return Progress(Order.create(0))
+        order = progress.order
+        order = order._with(1, order.round + 1).with_timestamp(max(now_ms(), order.timestamp + 1))
+        progress = progress._replace(order=order)
+        self.known[self.own] = sign(self.key, order)
+        self._save_progress(progress, store)
+        return progress
+
+    def _check_stored_blocks(self) -> None:
+        """The blocks in the store must be the first blocks of our order (both are
+        committed together); anything else means a damaged data directory."""
+        if self.store is None or self.applied == 0:
+            return
+        rows = self.store.blocks(0, self.applied)
+        blocks = self.order.blocks
+        if (self.order.finality_point < self.applied
+                or any(row[1] != blocks[row[0]].value_id() for row in rows)):
+            raise ValueError("the data directory is inconsistent: its blocks are not the "
+                             "finalised blocks of its saved order")
+
+    def _save_progress(self, progress: Progress, store: Any = None) -> None:
+        """Commit our signed order and lock: done before an order with a new round or lock
+        is sent, so a restart can't make us vote against what we sent."""
+        store = store or self.store
+        if store is not None:
+            store.set_meta("consensus", store.put(
+                Vector.of(self.known[self.own], progress.lock)))
 
     # --- life cycle -----------------------------------------------------------------------------
     def start_network(self, peers: list) -> "ClusterPeer":
@@ -217,9 +274,12 @@ class ClusterPeer(ProtocolPeer):
         return sum(self.stakes.get(k, 0) for k in keys)
 
     def cut_off(self) -> bool:
-        return self.live_stake() * 3 <= self.total_stake * 2
+        """True when we can't take part in consensus: halted, or too little stake in reach."""
+        return self.halted is not None or self.live_stake() * 3 <= self.total_stake * 2
 
     def _network_error(self) -> Result:
+        if self.halted is not None:
+            return self._halted_error()
         pct = 100 * self.live_stake() // max(1, self.total_stake)
         return error_result("NETWORK", f"Peer is cut off from the network: it reaches {pct}% "
                             "of the stake, consensus needs more than 2/3")
@@ -250,7 +310,7 @@ class ClusterPeer(ProtocolPeer):
             elif m is not None:
                 incoming[k.data] = so
         with self.lock:
-            new = merge_beliefs(self.known, incoming, verify)
+            new = merge_beliefs(self.known, incoming, verify, now_ms() + CLOCK_AHEAD_MS)
             if new != self.known:
                 now = time.monotonic()
                 for k, so in new.items():
@@ -273,14 +333,16 @@ class ClusterPeer(ProtocolPeer):
 
     def status_vector(self) -> Vector:
         """STATUS: [belief-hash states-hash genesis-hash peer-key consensus-state-hash
-        consensus-point proposal-point block-count consensus-points]."""
+        consensus-point proposal-point block-count consensus-points]: the consensus point is
+        the finality point (the consensus state is the state after the blocks up to it), the
+        consensus points are [proposal precommit finality]."""
         with self.lock:
             order, belief = self.order, Belief.create(dict(self.known))
             state = self.state
         h = Blob(state.value_id())
         return Vector.of(Blob(belief.value_id()), h, Blob(self.genesis_hash), Blob(self.own),
-                         h, order.consensus_point, order.proposal_point, len(order.blocks),
-                         Vector.of(order.proposal_point, order.consensus_point))
+                         h, order.finality_point, order.proposal_point, len(order.blocks),
+                         order._f[2])
 
     def find_cell(self, h: bytes) -> Any:
         v = super().find_cell(h)
@@ -344,16 +406,20 @@ class ClusterPeer(ProtocolPeer):
             self.dirty.clear()
             now = time.perf_counter()
             with self.lock:
-                orders = {k: so.value for k, so in self.known.items() if k != self.own}
-                new = merge_orders(self.own, self.order, orders, self.stakes, self.proposed,
-                                   self.order.timestamp)
-                self.proposed = []
-                if (new.value_id() != self.order.value_id()
-                        or now - last_signed > BROADCAST_INTERVAL):
-                    new = new._with(0, max(now_ms(), self.order.timestamp + 1))
+                if self.halted is not None:
+                    continue
+                try:
+                    changed = self._merge_step()
+                except FinalityError as e:
+                    self._halt(str(e))
+                    continue
+                if changed or now - last_signed > BROADCAST_INTERVAL:
+                    order = self.order.with_timestamp(max(now_ms(), self.order.timestamp + 1))
+                    self.progress = self.progress._replace(order=order)
+                    self.known[self.own] = sign(self.key, order)
+                    if changed == "saved":
+                        self._save_progress(self.progress)
                     last_signed = now
-                    self.order = new
-                    self.known[self.own] = sign(self.key, new)
                     unsent = True
                 self._apply_confirmed()
                 conns = None
@@ -365,26 +431,71 @@ class ClusterPeer(ProtocolPeer):
                     c.send(belief, novelty_only=True)
                 last_sent, unsent = time.perf_counter(), False
 
+    def _merge_step(self) -> Any:
+        """One merge with what we know (under the lock): False if our order is unchanged,
+        "saved" if its round or our lock changed (to be committed before it is sent), True
+        for any other change. A round in which more than 2/3 of the stake has arrived and
+        nothing is finalised for a while is left for the next (the timeout doubles with each
+        round left that way, up to ROUND_TIMEOUT_MAX)."""
+        old = self.progress
+        pending = len(old.order.blocks) > old.order.finality_point or bool(self.proposed)
+        orders = {k: so.value for k, so in self.known.items() if k != self.own}
+        now = time.monotonic()
+        behind = any(o.round > old.order.round for o in orders.values())
+        if not (behind or round_reached(self.own, old.order, orders, self.stakes)):
+            self._round_clock = now           # the timeout runs once the round is full
+        timeout = min(ROUND_TIMEOUT * 2 ** self._idle_rounds, ROUND_TIMEOUT_MAX)
+        advance = pending and now - self._round_clock > timeout
+        new = merge(self.own, old, orders, self.stakes, self.proposed, old.order.timestamp,
+                    advance)
+        self.proposed = []
+        if new.order.finality_point > old.order.finality_point or not pending:
+            self._round_clock, self._idle_rounds = now, 0
+        elif new.order.round != old.order.round:
+            self._round_clock = now
+            self._idle_rounds += 1
+        self.progress = new
+        if new.order.value_id() == old.order.value_id():
+            return new.lock is not old.lock and "saved"
+        if new.order.round != old.order.round or new.lock is not old.lock:
+            return "saved"
+        return True
+
+    def _halt(self, why: str) -> None:
+        """Stop confirming: our finalised blocks conflict with what most of the stake says."""
+        import sys
+        self.halted = why
+        print(f"peer {self.index}: HALTED, consensus safety violated: {why}", file=sys.stderr,
+              flush=True)
+        for p in list(self.waiting.values()):
+            p.result = self._halted_error()
+            p.event.set()
+        self.waiting.clear()
+
+    def _halted_error(self) -> Result:
+        return error_result("NETWORK", f"Peer halted: {self.halted}")
+
     def _apply_confirmed(self) -> None:
         from kernel.transition import apply_block
         blocks = self.order.blocks
-        if self.applied >= self.order.consensus_point:
+        final = self.order.finality_point
+        if self.applied >= final:
             return
         if self._syncing:
             return
-        if self.order.consensus_point - self.applied >= SNAPSHOT_MIN and self.snapshots == 0:
+        if final - self.applied >= SNAPSHOT_MIN and self.snapshots == 0:
             self._syncing = True
             threading.Thread(target=self._snapshot, daemon=True).start()
             return
         done = []
-        while self.applied < self.order.consensus_point:
+        while self.applied < final:
             sb = blocks[self.applied]
             n = self.applied
             br = apply_block(self.state, sb)
             self.state = br.state
             self.applied += 1
             self.block_count = self.applied
-            txs = sb.value.transactions if type(sb.value) is Block else ()
+            txs = _transactions(sb)
             rv, hashes = [], []
             for i, (tx, r) in enumerate(zip(txs, br.results)):
                 h = tx.value_id()
@@ -398,6 +509,7 @@ class ClusterPeer(ProtocolPeer):
                     self.store.add_block(n, sb, rv, state, sb.value.timestamp,
                                          sb.public_key, hashes)
                 self._save_belief()
+                self._save_progress(self.progress)
         for n, sb, rv, state, hashes in done:
             for i, (h, r) in enumerate(zip(hashes, rv)):
                 if self.store is None:
@@ -421,7 +533,7 @@ class ClusterPeer(ProtocolPeer):
 
     @staticmethod
     def _summary(n: int, sb: Any, results: Any, state: Any = None) -> dict:
-        txs = sb.value.transactions if type(sb.value) is Block else ()
+        txs = _transactions(sb)
         return _summary(n, sb.value.timestamp, sb.public_key, sb.value_id(), len(txs), sb,
                         results, state)
 
@@ -456,8 +568,8 @@ class ClusterPeer(ProtocolPeer):
             stake = sum(self.stakes.get(c.peer_key, 0) for c in cs)
             if stake * 3 <= self.total_stake * 2 or cp <= self.applied:
                 continue
-            if cp > self.order.consensus_point:
-                continue                  # our own view must have confirmed that far
+            if cp > self.order.finality_point:
+                continue                  # our own view must have finalised that far
             r = cs[0].request("DR", Blob(h), timeout=30)
             if r is None or not isinstance(r.value, Vector) or len(r.value) != 1:
                 return False
@@ -468,12 +580,18 @@ class ClusterPeer(ProtocolPeer):
                 if self.applied >= cp:
                     return True
                 blocks = self.order.blocks
+                located = [(tx.value_id(), n, i) for n in range(self.applied, cp)
+                           for i, tx in enumerate(_transactions(blocks[n]))]
                 if self.store is not None:
                     sb = blocks[cp - 1]
                     with self.store.batch():
                         self.store.add_block(cp - 1, sb, Vector.EMPTY, state,
                                              sb.value.timestamp, sb.public_key, [])
+                        self.store.index_txs(located)
                         self._save_belief()
+                        self._save_progress(self.progress)
+                else:
+                    self._tx_index.update((h, (n, i)) for h, n, i in located)
                 self._blocks = self._blocks[:self.applied] + [
                     self._summary(n, blocks[n], None) for n in range(self.applied, cp)]
                 if self.store is None:
@@ -489,12 +607,19 @@ class ClusterPeer(ProtocolPeer):
         with self.lock:
             belief = Belief.create(dict(self.known))
         s.update({"belief": "0x" + belief.value_id().hex(),
-                  "consensus-point": self.order.consensus_point,
+                  "consensus-point": self.order.finality_point,
+                  "precommit-point": self.order.consensus_point,
                   "proposal-point": self.order.proposal_point,
+                  "round": self.order.round, "halted": self.halted,
                   "block-point": len(self.order.blocks), "peers": len(self.stakes),
                   "live-stake": self.live_stake(), "total-stake": self.total_stake,
                   "consensus": not self.cut_off()})
         return s
+
+
+def _transactions(sb: Any) -> Any:
+    """The transactions of a signed block (none if it holds something else)."""
+    return sb.value.transactions if type(sb.value) is Block else ()
 
 
 def start_cluster(n: int, host: str = "127.0.0.1", faucet: bool = True,

@@ -155,6 +155,12 @@ class Store:
                                  [(h, n, i) for i, h in enumerate(tx_hashes)])
             self.set_meta("head", n.to_bytes(8, "big") + s)
 
+    def index_txs(self, rows: list) -> None:
+        """Record where transactions are, (hash, block, index) rows, for blocks whose results
+        we don't have (a peer that caught up from a state snapshot)."""
+        with self.batch():
+            self._db.executemany("INSERT OR IGNORE INTO txs VALUES (?, ?, ?)", rows)
+
     def head(self) -> Optional[tuple]:
         """(number of the last committed block, ID of the state after it), or None."""
         m = self.meta("head")

@@ -177,8 +177,8 @@ def test_status_is_the_nine_element_vector(cluster3):
     assert r.id == 5 and len(v) == 9
     assert v[2] == Blob(n.genesis_hash) and v[3] == Blob(bytes(n.key.verify_key))
     assert v[4] == Blob(n.state.value_id())
-    assert v[5] == n.order.consensus_point >= 1 and v[6] >= v[5] and v[7] >= v[6]
-    assert list(v[8]) == [v[6], v[5]]
+    assert v[5] == n.order.finality_point >= 1 and v[6] >= v[5] and v[7] >= v[6]
+    assert list(v[8]) == [v[6], n.order.consensus_point, v[5]]
 
 
 def test_data_request_returns_cells(cluster3):
@@ -344,7 +344,7 @@ def test_a_stored_peer_keeps_its_belief(tmp_path):
     again = ClusterPeer(0, g, store=Store(str(tmp_path / "p0.db")))
     try:
         assert again.state.value_id() == h and again.applied >= 1
-        assert len(again.known) == 3 and again.order.consensus_point == again.applied
+        assert len(again.known) == 3 and again.order.finality_point == again.applied
         assert again.query(read("kept"), 13).value == 1
     finally:
         again.server.close()
@@ -355,8 +355,9 @@ def test_a_signed_order_alone_is_a_belief(cluster3):
     from kernel.cpos import Order
     n = cluster3[0]
     other = cluster3[1]
-    newer = Order.create(other.order.timestamp + 10**6, other.order.blocks,
-                         other.order.proposal_point, other.order.consensus_point)
+    o = other.order
+    newer = Order.create(o.timestamp + 1000, o.blocks, o.proposal_point, o.consensus_point,
+                         o.finality_point, o.round)
     so = sign(other.key, newer)
     with socket.create_connection(n.address, timeout=10) as s:
         s.sendall(frame(encode_message(so)))

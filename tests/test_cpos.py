@@ -1,13 +1,17 @@
 """The CPoS belief merge (kernel/cpos.py), simulated: peers exchange signed orders in rounds
 (some links cut), and we check agreement, liveness with more than 2/3 of the stake, safety
-under partition, and that the confirmed blocks give every peer the same state."""
+under partition, restarts and Byzantine peers, and that the finalised blocks give every peer
+the same state."""
 from __future__ import annotations
 
 import random
 
+import pytest
+
 from nacl.signing import SigningKey
 
-from kernel.cpos import Belief, Order, merge_beliefs, merge_orders, signed_orders
+from kernel.cpos import (Belief, FinalityError, Order, Progress, merge, merge_beliefs,
+                         round_reached, signed_orders)
 from kernel.decoding import decode_multi, encode_multi
 from kernel.transactions import Block, sign, verify
 
@@ -16,7 +20,7 @@ class SimPeer:
     def __init__(self, i: int):
         self.sk = SigningKey(bytes([i + 1]) * 32)
         self.key = bytes(self.sk.verify_key)
-        self.order = Order.create(0)
+        self.progress = Progress(Order.create(0))
         self.known: dict = {}            # key -> Signed(Order)
         self.alive = True
         self.clock = 0
@@ -25,10 +29,15 @@ class SimPeer:
         self.clock += 1
         return sign(self.sk, Block.create(1_700_000_000_000 + n, []))
 
-    def step(self, stakes, blocks=()):
+    @property
+    def order(self):
+        return self.progress.order
+
+    def step(self, stakes, blocks=(), advance=False):
         self.clock += 1
         orders = {k: so.value for k, so in self.known.items() if k != self.key}
-        self.order = merge_orders(self.key, self.order, orders, stakes, blocks, self.clock)
+        self.progress = merge(self.key, self.progress, orders, stakes, blocks, self.clock,
+                              advance)
         so = sign(self.sk, self.order)
         self.known[self.key] = so
         return so
@@ -37,7 +46,7 @@ class SimPeer:
         self.known = merge_beliefs(self.known, belief, verify)
 
     def confirmed(self):
-        return self.order.block_ids()[:self.order.consensus_point]
+        return self.order.block_ids()[:self.order.finality_point]
 
 
 def run(peers, stakes, rounds, links=None, new_blocks=None, seed=0):
@@ -74,7 +83,7 @@ def prefixes_agree(peers):
 def test_order_and_belief_encode_and_decode():
     p = SimPeer(0)
     b = p.make_block(1)
-    o = Order.create(5, [b], 1, 0)
+    o = Order.create(5, [b], 1, 1, 0, round=3)
     assert decode_multi(encode_multi(o)) == o
     so = sign(p.sk, o)
     belief = Belief.create({p.key: so})
@@ -194,8 +203,167 @@ def test_confirmed_blocks_give_the_same_state():
     hashes = set()
     for p in peers:
         s = g
-        for b in list(p.order.blocks)[:p.order.consensus_point]:
+        for b in list(p.order.blocks)[:p.order.finality_point]:
             s = apply_block(s, b.value, p.key).state   # trusted: consensus ordered them
         hashes.add(s.value_id())
     assert len(hashes) == 1
     assert Peer  # the local peer module imports cleanly alongside
+
+
+# --- rounds, restarts and Byzantine peers, with asynchronous delivery --------------------------
+
+class RoundPeer(SimPeer):
+    """A peer as convex_repl/cluster.py runs one: a round timeout that runs once more than
+    2/3 of the stake is in its round, its progress saved before each order is sent, and a
+    restart that resumes from the saved progress in the next round, knowing nobody else's
+    orders."""
+
+    PATIENCE = 8                    # merges without finality before the round is left
+
+    def __init__(self, i: int):
+        super().__init__(i)
+        self.saved = self.progress
+        self.final: list = []
+        self.idle = 0
+
+    def tick(self, stakes, blocks, now):
+        o = self.order
+        orders = {k: so.value for k, so in self.known.items() if k != self.key}
+        behind = any(x.round > o.round for x in orders.values())
+        if not (behind or round_reached(self.key, o, orders, stakes)):
+            self.idle = 0
+        pending = len(o.blocks) > o.finality_point or bool(blocks)
+        new = merge(self.key, self.progress, orders, stakes, blocks, now,
+                    pending and self.idle >= self.PATIENCE)
+        moved = new.order.finality_point > o.finality_point
+        self.idle = 0 if moved or new.order.round != o.round else self.idle + 1
+        self.progress = new._replace(order=new.order.with_timestamp(max(now, o.timestamp + 1)))
+        self.known[self.key] = sign(self.sk, self.order)
+        ids = self.confirmed()
+        assert ids[:len(self.final)] == self.final, "a peer changed its own finalised blocks"
+        self.final = ids
+        self.saved = self.progress
+
+    def restart(self):
+        p = self.saved
+        p = p._replace(order=p.order._with(1, p.order.round + 1), polka=None)
+        self.progress = p
+        self.known = {self.key: sign(self.sk, p.order)}
+
+
+def forked(peers) -> bool:
+    cs = [p.final for p in peers]
+    return any(a[:min(len(a), len(b))] != b[:min(len(a), len(b))] for a in cs for b in cs)
+
+
+def equivocate(rnd, peer, blocks, now):
+    """A Byzantine order: the peer's blocks shuffled, random points and round."""
+    ids = list(peer.order.blocks)
+    rnd.shuffle(ids)
+    ids += blocks
+    a = rnd.randint(0, len(ids))
+    b = rnd.randint(0, a)
+    return sign(peer.sk, Order.create(now, ids, a, b, rnd.randint(0, b),
+                                      rnd.randint(0, peer.order.round + 3)))
+
+
+def simulate(seed, n=4, byzantine=0, restarts=True, steps=2500):
+    """Random steps: a peer merges (maybe with a new block) and sends its belief, a message
+    in flight is delivered (often out of order), or an honest peer restarts. Byzantine peers
+    send every other peer its own random order. Then the network heals (honest peers only,
+    no new blocks). Returns (honest peers, whether they forked, whether they converged)."""
+    rnd = random.Random(seed)
+    peers = [RoundPeer(i) for i in range(n)]
+    honest = peers[byzantine:]
+    stakes = {p.key: 100 for p in peers}
+    flight: list = []
+    now = made = 0
+    for _ in range(steps):
+        now += 1
+        x = rnd.random()
+        if x < 0.3:
+            p = rnd.choice(peers)
+            blocks = []
+            if rnd.random() < 0.5:
+                made += 1
+                blocks = [sign(p.sk, Block.create(1000 + made, []))]
+            if p in honest:
+                p.tick(stakes, blocks, now)
+                flight += [(q, dict(p.known)) for q in peers if q is not p]
+            else:
+                for q in peers:
+                    if q is not p:
+                        flight.append((q, {**p.known, p.key: equivocate(rnd, p, blocks, now)}))
+                p.tick(stakes, blocks, now)
+        elif x < 0.95 and flight:
+            q, belief = flight.pop(rnd.randrange(len(flight)) if rnd.random() < 0.5 else 0)
+            q.known = merge_beliefs(q.known, belief)
+        elif restarts and x < 0.96:
+            rnd.choice(honest).restart()
+        if forked(honest):
+            return honest, True, False
+    for _ in range(300):
+        for p in honest:
+            now += 1
+            p.tick(stakes, [], now)
+            for q in honest:
+                if q is not p:
+                    q.known = merge_beliefs(q.known, dict(p.known))
+        if forked(honest):
+            return honest, True, False
+        everything = {h for p in honest for h in p.order.block_ids()}
+        if len({tuple(p.final) for p in honest}) == 1 and len(honest[0].final) == len(everything):
+            return honest, False, True
+    return honest, False, False
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_restarts_never_fork_and_the_network_converges(seed):
+    _peers, fork, converged = simulate(seed)
+    assert not fork and converged, f"seed {seed}"
+
+
+@pytest.mark.parametrize("seed,n,byzantine", [(s, 4, 1) for s in range(8)]
+                         + [(s, 7, 2) for s in range(3)])
+def test_byzantine_minority_can_not_fork_honest_peers(seed, n, byzantine):
+    _peers, fork, converged = simulate(seed, n, byzantine)
+    assert not fork and converged, f"seed {seed}, {byzantine} of {n} Byzantine"
+
+
+def test_an_equivocating_peer_splits_nobody():
+    # peer 0 signs two orders with different blocks at the same positions and sends one to
+    # peers 1 and 2, the other to peer 3, over and over, re-signing old ones with newer
+    # timestamps; the three honest peers finalise one history between them
+    peers = [SimPeer(i) for i in range(4)]
+    bad, honest = peers[0], peers[1:]
+    stakes = {p.key: 100 for p in peers}
+    x, y = bad.make_block(1), bad.make_block(2)
+    left = Order.create(0, [x, y], 2, 2, 2)
+    right = Order.create(0, [y, x], 2, 2, 2)
+    for r in range(1, 30):
+        bad.clock += 1
+        for p, o in zip(honest, (left, left, right)):
+            o = o.with_timestamp(bad.clock)._with(1, r // 3)
+            p.receive({bad.key: sign(bad.sk, o)})
+        for p in honest:
+            p.step(stakes, [p.make_block(100 + r)] if r < 10 else [], advance=r % 5 == 0)
+        for src in honest:
+            for dst in honest:
+                if dst is not src:
+                    dst.receive(dict(src.known))
+        prefixes_agree(honest)
+    finals = [p.confirmed() for p in honest]
+    assert finals[0] == finals[1] == finals[2] and len(finals[0]) >= 9
+
+
+def test_finality_contradicted_by_the_stake_raises():
+    peers = [SimPeer(i) for i in range(4)]
+    stakes = {p.key: 100 for p in peers}
+    run(peers, stakes, 6, new_blocks=lambda r, p: r < 2)
+    me = peers[0]
+    assert me.order.finality_point >= 2
+    other = me.make_block(99)
+    lies = {p.key: Order.create(10**6, [other] + list(me.order.blocks), 1, 1, 1)
+            for p in peers[1:]}
+    with pytest.raises(FinalityError, match="conflict"):
+        merge(me.key, me.progress, lies, stakes)
