@@ -7,6 +7,11 @@ most 140 bytes is embedded in its parent, otherwise the parent holds a branch re
 
 Cells cache their encoding, ID and memory size lazily, so building values in the interpreter
 costs nothing extra.
+
+Values may nest to any depth (CVM code can build a vector 100,000 levels deep), so the caches
+are filled by plain recursion only `NEST_LIMIT` levels deep: below that, `_encode_below` and
+`_measure_below` fill the caches of the remaining uncached cells children first with an
+explicit stack. Shallow values, the usual case, pay only a list append and pop per cell.
 """
 from __future__ import annotations
 
@@ -56,18 +61,25 @@ class Cell:
     # --- cached derived data ----------------------------------------------------------------
     def encoding(self) -> bytes:
         c = self._cache
-        if c is None:
+        if c is not None:
+            return c[0]
+        if len(nesting) >= NEST_LIMIT:         # deep: see _encode (inlined here for speed)
+            _encode_below(self)
+            return self._cache[0]
+        nesting.append(None)
+        try:
             enc = self.encode_cell()
-            self._cache = [enc, None, None]
-            return enc
-        return c[0]
+        finally:
+            nesting.pop()
+        self._cache = [enc, None, None]
+        return enc
 
     def value_id(self) -> bytes:
         c = self._cache
         if c is None:
-            enc = self.encode_cell()
+            enc = self.encoding()
             vid = _sha3(enc).digest()
-            self._cache = [enc, vid, None]
+            self._cache[1] = vid
             return vid
         vid = c[1]
         if vid is None:
@@ -80,15 +92,22 @@ class Cell:
         return None if c is None else c[1]
 
     def memory_size(self) -> int:
-        enc = self.encoding()
         c = self._cache
+        if c is None:
+            c = _encode(self)
         size = c[2]
-        if size is None:
-            embedded = len(enc) <= MAX_EMBEDDED and not self.always_branch
-            size = 0 if embedded else len(enc) + MEMORY_OVERHEAD
+        if size is not None:
+            return size
+        if len(nesting) >= NEST_LIMIT:         # deep: see _measure_below
+            return _measure_below(self)
+        size = _own_size(self, c[0])
+        nesting.append(None)
+        try:
             for child in self.children():
                 size += memory_size(child)
-            c[2] = size
+        finally:
+            nesting.pop()
+        c[2] = size
         return size
 
     def is_embedded(self) -> bool:
@@ -144,6 +163,94 @@ class BranchRef(Cell):
 
     def __repr__(self) -> str:
         return f"#Ref 0x{self.hash.hex()}"
+
+
+# --- filling the caches without deep recursion -----------------------------------------------
+
+NEST_LIMIT = 16      # cells encoded, measured or compared by recursion, one inside another
+nesting: list = []   # one entry per such recursive step in progress. Shared by all threads:
+                     # appends and pops are atomic, so another thread can only make a walk
+                     # switch to its explicit stack sooner, never let it recurse deeper.
+
+
+def _encode(cell: Cell) -> list:
+    """Fill and return the cache of an uncached cell: by recursion through encode_cell while
+    fewer than NEST_LIMIT encodings are in progress, else with `_encode_below`."""
+    if len(nesting) >= NEST_LIMIT:
+        _encode_below(cell)
+        return cell._cache
+    nesting.append(None)
+    try:
+        enc = cell.encode_cell()
+    finally:
+        nesting.pop()
+    c = cell._cache = [enc, None, None]
+    return c
+
+
+def _pending(ch: Any) -> bool:
+    """Whether child ch is a cell whose encoding is not cached yet (BranchRefs never are)."""
+    return isinstance(ch, Cell) and ch._cache is None and type(ch) is not BranchRef
+
+
+def _encode_below(root: Cell) -> None:
+    """Encode root and every uncached cell under it, children before parents, keeping the
+    path on a list instead of the Python stack. A cell is encoded on its second visit, once
+    the children found on its first are: its encode_cell then finds their encodings cached
+    and goes at most through a fixed number of intermediate nodes (such as a list's reversed
+    vector). children() may make fresh intermediate nodes, so it is called once per visit."""
+    stack: list = [(root, False)]
+    while stack:
+        cell, visited = stack.pop()
+        if not visited:
+            todo = [ch for ch in cell.children() if _pending(ch)]
+            if todo:
+                stack.append((cell, True))
+                stack.extend([(ch, False) for ch in todo])
+                continue
+        if cell._cache is None:
+            cell._cache = [cell.encode_cell(), None, None]
+
+
+def _own_size(cell: Cell, enc: bytes) -> int:
+    """Storage of the cell itself: none if embedded, else its encoding plus the overhead."""
+    if len(enc) <= MAX_EMBEDDED and not cell.always_branch:
+        return 0
+    return len(enc) + MEMORY_OVERHEAD
+
+
+def _unmeasured(ch: Any) -> bool:
+    """Whether child ch is a cell whose memory size is not cached yet."""
+    if not isinstance(ch, Cell) or type(ch) is BranchRef:
+        return False
+    c = ch._cache
+    return c is None or c[2] is None
+
+
+def _measure_below(root: Cell) -> int:
+    """Memory size of root, a cell whose size is not cached, with an explicit stack: every
+    unmeasured cell under it is measured children first and its size cached. A cell's size
+    is its own storage plus the sizes of its children, each counted every time it is
+    referenced (as Cell.memory_size computes it by recursion)."""
+    stack: list = [(root, None)]
+    while stack:
+        cell, kids = stack.pop()
+        if kids is None:
+            kids = cell.children()
+            todo = [ch for ch in kids if _unmeasured(ch)]
+            if todo:
+                stack.append((cell, kids))
+                stack.extend([(ch, None) for ch in todo])
+                continue
+        c = cell._cache
+        if c is None:
+            c = _encode(cell)
+        if c[2] is None:
+            size = _own_size(cell, c[0])
+            for child in kids:
+                size += memory_size(child)
+            c[2] = size
+    return root._cache[2]
 
 
 # --- native values ------------------------------------------------------------------------

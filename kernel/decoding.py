@@ -27,11 +27,12 @@ def register(tags: "int | range | tuple", reader: Reader) -> None:
 class Decoder:
     """Reads values out of `data`; `store` maps value IDs to already decoded branch values."""
 
-    __slots__ = ("data", "store")
+    __slots__ = ("data", "store", "depth")
 
     def __init__(self, data: bytes, store: "dict[bytes, Any] | None" = None):
         self.data = data
         self.store = store if store is not None else {}
+        self.depth = 0          # embedded values being decoded, one inside another
 
     def byte(self, pos: int) -> int:
         if pos >= len(self.data):
@@ -70,7 +71,15 @@ class Decoder:
             h = self.take(pos + 1, 32)
             v = self.store.get(h)
             return (BranchRef(h) if v is None else v), pos + 33
-        v, end = self.value(pos)
+        # Each level of an embedded value takes at least a byte of its at most MAX_EMBEDDED,
+        # so deeper nesting is invalid: refusing it bounds the recursion of decoding a cell.
+        if self.depth >= MAX_EMBEDDED:
+            raise DecodeError(f"embedded values nested more than {MAX_EMBEDDED} deep at byte {pos}")
+        self.depth += 1
+        try:
+            v, end = self.value(pos)
+        finally:
+            self.depth -= 1
         if end - pos > MAX_EMBEDDED:
             raise DecodeError(f"value of {end - pos} bytes embedded at byte {pos} "
                               f"(must be a branch ref above {MAX_EMBEDDED})")
@@ -115,25 +124,25 @@ def decode_multi(data: bytes) -> Any:
         raw[_hash(enc)] = enc
         pos += n
     store: dict[bytes, Any] = {}
-
-    def resolve(h: bytes, depth: int = 0) -> None:
-        # Decode children before parents so refs resolve to full values.
-        if h in store or h not in raw:
-            return
-        if depth > 10_000:
-            raise DecodeError("cell graph too deep")
-        enc = raw[h]
-        for child in _branch_hashes(enc):
-            resolve(child, depth + 1)
-        v, end = Decoder(enc, store).value(0)
-        if end != len(enc):
-            raise DecodeError("trailing bytes in branch cell")
-        if not is_branch(v):
-            raise DecodeError("embedded-size value sent as a branch cell")
-        store[h] = v
-
-    for h in list(raw):
-        resolve(h)
+    for h in raw:           # each cell after the cells it refers to (explicit stack: any depth)
+        stack = [(h, False)]
+        while stack:
+            h, ready = stack.pop()
+            if h in store:
+                continue
+            enc = raw[h]
+            if not ready:
+                todo = [c for c in _branch_hashes(enc) if c in raw and c not in store]
+                if todo:
+                    stack.append((h, True))
+                    stack.extend([(c, False) for c in todo])
+                    continue
+            v, end = Decoder(enc, store).value(0)
+            if end != len(enc):
+                raise DecodeError("trailing bytes in branch cell")
+            if not is_branch(v):
+                raise DecodeError("embedded-size value sent as a branch cell")
+            store[h] = v
     v, end = Decoder(data, store).value(0)
     return v
 
@@ -146,19 +155,17 @@ def _hash(enc: bytes) -> bytes:
 
 def _branch_hashes(enc: bytes) -> list:
     """Branch refs mentioned by one cell (found by decoding it without a store)."""
+    from .cell import Cell
+
     out: list = []
-
-    def walk(v: Any) -> None:
-        from .cell import Cell
-
+    stack = [Decoder(enc).value(0)[0]]
+    while stack:
+        v = stack.pop()
         if type(v) is BranchRef:
             out.append(v.hash)
         elif isinstance(v, Cell):
-            for c in v.children():
-                if type(c) is BranchRef or not is_branch(c):
-                    walk(c)
-
-    walk(Decoder(enc).value(0)[0])
+            stack.extend(c for c in reversed(v.children())
+                         if type(c) is BranchRef or not is_branch(c))
     return out
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from .blobs import Blob
 from .cell import BranchRef, Cell, write_ref
 from .decoding import Decoder, register
-from .vectors import Vector, read_vector_body, ref_equals
+from .vectors import Vector, nested_ref_equals, read_vector_body, ref_equals
 
 
 def _same_encoding(a: Cell, b: Any) -> bool:
@@ -85,7 +85,7 @@ class CodedValue(Cell):
             return True
         if type(other) is type(self):
             return (other.tag == self.tag and ref_equals(other.code, self.code)
-                    and ref_equals(other.value, self.value))
+                    and nested_ref_equals(other.value, self.value))
         return _same_encoding(self, other)
 
     __hash__ = Cell.__hash__
@@ -125,7 +125,7 @@ class Signed(Cell):
             return True
         if type(other) is Signed:
             return (other.signature == self.signature and other.public_key == self.public_key
-                    and ref_equals(other.value, self.value))
+                    and nested_ref_equals(other.value, self.value))
         return _same_encoding(self, other)
 
     __hash__ = Cell.__hash__

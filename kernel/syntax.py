@@ -10,7 +10,7 @@ from typing import Any
 
 from .cell import BranchRef, Cell, DecodeError, write_ref
 from .decoding import Decoder, register
-from .vectors import ref_equals
+from .vectors import nested_ref_equals
 
 
 def _map_class():
@@ -40,7 +40,7 @@ class Syntax(Cell):
         if self is other:
             return True
         if type(other) is Syntax:
-            return ref_equals(self.datum, other.datum) and self.meta == other.meta
+            return nested_ref_equals(self.datum, other.datum) and self.meta == other.meta
         return type(other) is BranchRef and other.hash == self.value_id()
 
     __hash__ = Cell.__hash__

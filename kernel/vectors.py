@@ -21,7 +21,8 @@ from __future__ import annotations
 from itertools import chain
 from typing import Any, Iterable, Iterator
 
-from .cell import BranchRef, Cell, DecodeError, MissingData, value_id, vlq, write_ref
+from .cell import (NEST_LIMIT, BranchRef, Cell, DecodeError, MissingData, nesting, value_id, vlq,
+                   write_ref)
 from .decoding import Decoder, register
 from .equality import equals
 
@@ -45,6 +46,19 @@ def ref_equals(a: Any, b: Any) -> bool:
     if a is b or equals(a, b):
         return True
     return (type(a) is BranchRef or type(b) is BranchRef) and value_id(a) == value_id(b)
+
+
+def nested_ref_equals(a: Any, b: Any) -> bool:
+    """`ref_equals` on children compared from inside another cell's equality (syntax objects,
+    coded values, signed data): one level of nesting, and by value ID (computed without
+    recursion) once NEST_LIMIT levels are in progress, so chains of any depth compare."""
+    if len(nesting) >= NEST_LIMIT:
+        return value_id(a) == value_id(b)
+    nesting.append(None)
+    try:
+        return ref_equals(a, b)
+    finally:
+        nesting.pop()
 
 
 def _bounds(start: int, end: "int | None", n: int) -> int:
@@ -334,13 +348,21 @@ def _build_packed(items: tuple, lo: int, hi: int) -> Vector:
 
 
 def _same_nodes(a: Vector, b: Vector) -> bool:
-    """Element equality of two vector nodes of equal count (hence of the same shape)."""
-    if type(a) is VectorLeaf:
-        if not all(map(ref_equals, a.items, b.items)):
-            return False
-        pa, pb = a.prefix, b.prefix
-        return pa is None or _same_refs(pa, pb)
-    return all(map(_same_refs, a.kids, b.kids))
+    """Element equality of two vector nodes of equal count (hence of the same shape): by
+    recursion into the elements while fewer than NEST_LIMIT comparisons or encodings are in
+    progress, else (a deeply nested value) by value ID, which is computed without recursion."""
+    if len(nesting) >= NEST_LIMIT:
+        return a.value_id() == b.value_id()
+    nesting.append(None)
+    try:
+        if type(a) is VectorLeaf:
+            if not all(map(ref_equals, a.items, b.items)):
+                return False
+            pa, pb = a.prefix, b.prefix
+            return pa is None or _same_refs(pa, pb)
+        return all(map(_same_refs, a.kids, b.kids))
+    finally:
+        nesting.pop()
 
 
 def _same_refs(a: Any, b: Any) -> bool:
