@@ -443,12 +443,15 @@ class RemoteWorkspace:
                  f"peer key      {s.get('peer')}"]
         if s.get("total-stake"):            # a peer of a CPoS network
             pct = 100 * s.get("live-stake", 0) // s["total-stake"]
-            lines += [f"consensus     point {s.get('consensus-point')}, proposal "
-                      f"{s.get('proposal-point')}, {s.get('peers')} peers",
+            lines += [f"consensus     final {s.get('consensus-point')}, precommit "
+                      f"{s.get('precommit-point')}, proposal {s.get('proposal-point')}, round "
+                      f"{s.get('round')}, {s.get('peers')} peers",
                       f"reaching      {pct}% of the stake"
                       + ("" if s.get("consensus") else "  (cut off: transactions get "
                                                         ":NETWORK)"),
                       f"protocol      {s.get('protocol')}"]
+            if s.get("halted"):
+                lines.append(f"HALTED        {s['halted']}")
         return data, "\n".join(lines)
 
 

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from convex_repl.cluster import (ClusterPeer, cluster_genesis, start_cluster, stop_cluster,
-                                 wait_connected)
+from convex_repl.cluster import (ClusterPeer, cluster_genesis, cluster_key, start_cluster,
+                                 stop_cluster, wait_connected)
 from convex_repl.protocol import decode_message, encode_message, frame
 from kernel.ledger import genesis_signing_key
 from kernel.scalars import Address, Keyword
@@ -279,8 +279,9 @@ def test_new_peer_catches_up_from_a_snapshot(monkeypatch, tmp_path):
         x.start_network([y.address for y in nodes])
     wait_connected(nodes)
     try:
-        for i in range(1, 6):
-            assert nodes[i % 3].submit(tx(i, f"(def s {i})"), timeout=30).error is None
+        sent = [tx(i, f"(def s {i})") for i in range(1, 6)]
+        for i, t in enumerate(sent):
+            assert nodes[i % 3].submit(t, timeout=30).error is None
         wait_same_state(nodes)
         late = ClusterPeer(3, g, store=Store(str(tmp_path / "late.db")))
         late.start_network([y.address for y in nodes])
@@ -288,6 +289,9 @@ def test_new_peer_catches_up_from_a_snapshot(monkeypatch, tmp_path):
         h = wait_same_state(nodes, 30)
         assert late.snapshots == 1 and late.query(read("s"), 13).value == 5
         assert late.store.head()[1] == h
+        # it knows where the transactions of the blocks it skipped are
+        for t in sent:
+            assert late.tx_location(t.value_id()) == nodes[0].tx_location(t.value_id()) != None
         # it goes on confirming from there like any other peer
         assert late.submit(tx(6, "(def s 6)"), timeout=30).error is None
         wait_same_state(nodes)
@@ -340,12 +344,18 @@ def test_a_stored_peer_keeps_its_belief(tmp_path):
         h = wait_same_state(nodes)
     finally:
         stop_cluster(nodes)
+    last = nodes[0].progress
     nodes[0].store.close()
     again = ClusterPeer(0, g, store=Store(str(tmp_path / "p0.db")))
     try:
         assert again.state.value_id() == h and again.applied >= 1
         assert len(again.known) == 3 and again.order.finality_point == again.applied
         assert again.query(read("kept"), 13).value == 1
+        # it starts in the round after the one it last sent, its lock kept, and has saved
+        # that before sending anything
+        assert again.order.round == last.order.round + 1 and again.progress.lock == last.lock
+        signed, lock = again.store.get(again.store.meta("consensus"))
+        assert signed.value == again.order and lock == last.lock
     finally:
         again.server.close()
         again.store.close()
@@ -381,3 +391,39 @@ def test_data_of_another_network_is_refused(tmp_path):
     for other in (lambda s: Peer(store=s), lambda s: ClusterPeer(1, cluster_genesis(3), store=s)):
         with pytest.raises(ValueError, match="another network"):
             other(Store(str(tmp_path / "cluster.db")))
+
+
+def test_a_peer_contradicted_by_the_stake_halts_and_says_so():
+    # the other three peers (their keys are public in a local cluster) sign orders that
+    # precommit a block in place of what peer 0 finalised: it must stop, not follow them
+    from kernel.cpos import Belief, Order
+    from kernel.transactions import Block
+    nodes = start_cluster(4)
+    try:
+        n = nodes[0]
+        assert n.submit(tx(1, "(def h 1)"), timeout=30).error is None
+        for x in nodes[1:]:
+            x.shutdown()
+        final = n.order.finality_point
+        assert final >= 1
+        forged = sign(cluster_key(1), Block.create(n.order.timestamp, []))
+        blocks = [forged] + list(n.order.blocks)
+        belief = {}
+        for i in (1, 2, 3):
+            o = Order.create(n.order.timestamp + 100, blocks, len(blocks), len(blocks), 0,
+                             n.order.round)
+            belief[bytes(cluster_key(i).verify_key)] = sign(cluster_key(i), o)
+        with socket.create_connection(n.address, timeout=10) as s:
+            s.sendall(frame(encode_message(Belief.create(belief))))
+            end = time.time() + 10
+            while n.halted is None and time.time() < end:
+                time.sleep(0.05)
+        assert n.halted is not None and "conflict" in n.halted
+        st = n.status()
+        assert st["halted"] == n.halted and st["consensus"] is False
+        assert st["consensus-point"] == final          # nothing more was confirmed
+        r = n.submit(tx(2, "(def h 2)"), timeout=30)
+        assert r.error == Keyword("NETWORK") and "halted" in str(r.value)
+        assert n.query(read("h"), 13).value == 1
+    finally:
+        stop_cluster(nodes)
