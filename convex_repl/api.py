@@ -28,9 +28,10 @@ from kernel.context import Context, exit_error
 from kernel.errors import ErrorValue, Exceptional, Halt, Return, Rollback
 from kernel.scalars import Keyword
 from kernel.state import State
+from kernel.transition import TRACE_TEXT_LIMIT
 from lisp import ReaderError, read_all
 from lisp.expander import eval_form
-from lisp.printer import display, print_value
+from lisp.printer import display, display_brief, print_brief, print_value
 
 DEFAULT_JUICE_LIMIT = 10_000_000
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
@@ -99,9 +100,9 @@ class TxResult(Result):
                 sequence=getattr(signed.value, "sequence", None),
                 tx_hash=signed.value_id().hex(), record=o.result())
         if code is not None:
-            r.error = code.name if type(code) is Keyword else print_value(code)
+            r.error = code.name if type(code) is Keyword else print_brief(code)
             r.error_value = code
-            r.message = None if value is None else display(value)
+            r.message = None if value is None else display_brief(value)
             r.trace = [display(t) for t in (o.trace or ())]
         if o.source is not None:
             r.source = o.source.name
@@ -444,9 +445,10 @@ def _failing_fn(e: ErrorValue) -> tuple:
 
 def _error_result(e: ErrorValue, juice: int) -> Result:
     code = e.code
-    name = code.name if type(code) is Keyword else print_value(code)
-    msg = None if e.message is None else display(e.message)
-    trace = [t if isinstance(t, str) else f"In expression: {print_value(t)}" for t in e.trace]
+    name = code.name if type(code) is Keyword else print_brief(code)  # codes can be any value
+    msg = None if e.message is None else display_brief(e.message)
+    trace = [t if isinstance(t, str) else f"In expression: {print_brief(t, TRACE_TEXT_LIMIT)}"
+             for t in e.trace]
     try:
         fn, fn_addr = _failing_fn(e)
     except Exception:

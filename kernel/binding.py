@@ -123,5 +123,6 @@ def _vector_binder(form: Vector) -> Binder:
 
 
 def _show(form: Any) -> str:
-    from lisp.printer import print_value
-    return print_value(form)
+    """A binding form named in an error message, cut short if long."""
+    from lisp.printer import print_brief
+    return print_brief(form)

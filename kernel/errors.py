@@ -37,12 +37,17 @@ class ErrorValue(Exceptional):
         return self
 
     def __str__(self) -> str:
-        from lisp.printer import display, print_value
+        from lisp.printer import print_brief
 
-        code = print_value(self.code)
-        if self.message is None:
+        from .blobs import String
+        from .scalars import Char
+
+        code = print_brief(self.code)      # any value can be an error code, however large
+        m = self.message
+        if m is None:
             return code
-        return f"{code} {display(self.message)}"
+        t = type(m)
+        return f"{code} {m.text if t is String else chr(m.cp) if t is Char else print_brief(m)}"
 
 
 class Failure(ErrorValue):

@@ -152,8 +152,9 @@ def is_fn(v: Any) -> bool:
 
 
 def _show(v: Any) -> str:
-    from lisp.printer import print_value
-    return print_value(v)
+    """A value named in an error message, cut short if long."""
+    from lisp.printer import print_brief
+    return print_brief(v)
 
 
 __all__ = ["Fn", "MultiFn", "CoreFn", "is_fn"]

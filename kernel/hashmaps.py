@@ -178,6 +178,17 @@ class _HashTrie(Cell):
         self._collect(out)
         return out
 
+    def iter_entries(self) -> Iterator[tuple]:
+        """The entries in canonical order, each found only when asked for: a walk that stops
+        early does no work for the rest (as _entries, which lists them all, would)."""
+        if self.shift < 0:
+            yield from self.nodes
+            return
+        for kid in self.nodes:
+            if type(kid) is BranchRef:
+                raise MissingData(kid.hash)
+            yield from kid.iter_entries()
+
     def _collect(self, out: list) -> None:
         if self.shift < 0:
             out.extend(self.nodes)

@@ -293,6 +293,13 @@ class Index(Cell):
     def items(self) -> list:
         return [(e[1], e[2]) for e in self._entries()]
 
+    def iter_entries(self) -> Iterator[tuple]:
+        """The entries in key order, each found only when asked for (see _HashTrie)."""
+        if self.entry is not None:
+            yield self.entry
+        for kid in self.kids:
+            yield from _loaded(kid).iter_entries()
+
     def keys(self) -> list:
         return [e[1] for e in self._entries()]
 

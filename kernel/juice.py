@@ -84,6 +84,17 @@ def add_mul(a: int, b: int, c: int) -> int:
     return sat_add(a, sat_mul(b, c))
 
 
+# Elements a core function may copy within its fixed cost: one vector chunk. Past that, work
+# that copies a structure (apply spreading its arguments, cons or next rebuilding a sequence)
+# pays per element as building one does, so no call does far more work than it is charged.
+COPY_FREE = 16
+
+
+def copy_cost(n: int) -> int:
+    """Juice for copying n elements, beyond the COPY_FREE a fixed cost covers."""
+    return sat_mul(BUILD_PER_ELEMENT, n - COPY_FREE) if n > COPY_FREE else 0
+
+
 def build_data_cost(n: int) -> int:
     return add_mul(BUILD_DATA, BUILD_PER_ELEMENT, n)
 

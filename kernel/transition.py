@@ -414,11 +414,14 @@ def complete(ctx: Context, state0: State, origin: int, tx_juice: int, price: int
                    juice_fees)
 
 
+TRACE_TEXT_LIMIT = 1000     # characters of an expression shown in a trace line
+
+
 def _trace_line(t: Any) -> str:
     if isinstance(t, str):
         return t
-    from lisp.printer import print_value
-    return f"In expression: {print_value(t)}"
+    from lisp.printer import print_brief
+    return f"In expression: {print_brief(t, TRACE_TEXT_LIMIT)}"
 
 
 # ------------------------------------------------------------------------------------------------

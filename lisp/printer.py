@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 import struct
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
-from typing import Any, Callable
+from functools import lru_cache
+from itertools import islice
+from typing import Any, Callable, Optional
 
 from kernel import (Address, Blob, BranchRef, Cell, Char, DenseRecord, Index, Keyword, List,
                     Map, MissingData, Set, Signed, String, Symbol, Syntax, encode)
@@ -24,31 +26,32 @@ _pack_double = struct.Struct(">d").pack
 
 
 def print_value(v: Any) -> str:
-    """The canonical printed text of any CVM value (iterative: any nesting depth)."""
+    """The canonical printed text of any CVM value (iterative: any nesting depth).
+
+    Its length is not bounded by the value's size: a value sharing its parts can print to
+    text exponentially longer than itself. Where that matters (the CVM's `str` and `print`,
+    error messages), use `print_limited` or `print_brief`.
+    """
     if type(v) is BranchRef:
         return f"#Ref 0x{v.hash.hex()}"     # no encoding to show: only the hash is known
     out: list = []
     work: list = [v]        # values still to print, _Text pieces and _CLOSE markers
     frames: list = []       # open containers: (value, len(out), len(work)) when opened
+    pop, append, atom_of, expander_of = work.pop, out.append, _ATOMS.get, _CONTAINERS.get
     while work:
-        x = work.pop()
+        x = pop()
         t = type(x)
         if t is _Text:
-            out.append(x)
-            continue
-        atom = _ATOMS.get(t)
-        if atom is not None:
-            out.append(atom(x))
-            continue
-        if x is _CLOSE:
+            append(x)
+        elif (atom := atom_of(t)) is not None:
+            append(atom(x))
+        elif x is _CLOSE:
             frames.pop()
-            continue
-        expand = _CONTAINERS.get(t)
-        if expand is not None:
+        elif (expand := expander_of(t)) is not None:
             try:
                 parts = expand(x)
             except MissingData:
-                out.append(_encoded(x))
+                append(_encoded(x))
                 continue
             frames.append((x, len(out), len(work)))
             work.append(_CLOSE)
@@ -58,9 +61,9 @@ def print_value(v: Any) -> str:
             c, out_mark, work_mark = frames.pop()
             del out[out_mark:]
             del work[work_mark:]
-            out.append(_encoded(c))
+            append(_encoded(c))
         elif isinstance(x, Cell):
-            out.append(_encoded(x))
+            append(_encoded(x))
         else:
             raise TypeError(f"not a CVM value: {t.__name__}")
     return "".join(out)
@@ -76,17 +79,190 @@ def display(v: Any) -> str:
     return print_value(v)
 
 
+def print_limited(v: Any, limit: int) -> Optional[bytes]:
+    """The UTF-8 bytes of the printed text, or None as soon as they would pass `limit`.
+
+    For the CVM, which charges juice per byte of text: printing stops once the output passes
+    what is left to pay for, so the work follows the budget, not the value (a value sharing
+    its structure can print to text exponentially longer than itself)."""
+    text = _render(v, max(limit, 0))
+    if text is None:
+        return None
+    data = text.encode("utf-8", "surrogatepass")
+    return data if len(data) <= limit else None
+
+
+def print_brief(v: Any, limit: int = 200) -> str:
+    """The printed text, cut to `limit` characters followed by "..." when longer: for error
+    messages and traces, which must cost little to build whatever the value they name."""
+    text = _render(v, limit + 1, cut=True)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def display_brief(v: Any, limit: int = 10_000) -> str:
+    """`display`, with values other than strings and characters as `print_brief` gives them:
+    for an error's message, which may be any value."""
+    t = type(v)
+    if t is String:
+        return v.text
+    if t is Char:
+        return chr(v.cp)
+    return print_brief(v, limit)
+
+
+def _render(v: Any, limit: int, cut: bool = False) -> Optional[str]:
+    """Printed text of v, as print_value prints it, within `limit` characters: None as soon
+    as the text is known to be longer, or with `cut` the text's first `limit` characters.
+
+    Containers already printed once in this text (the same object, as in a structure that
+    shares its parts) are copied from their first text rather than walked again, so the work
+    follows the length of the text, not the size of the tree the value unfolds to. With a
+    limit, long strings, blobs and containers are not printed past it either.
+    """
+    if type(v) is BranchRef:
+        text = f"#Ref 0x{v.hash.hex()}"
+        return text if cut or len(text) <= limit else None
+    bound = limit
+    out: list = []
+    total = 0               # characters in out
+    work: list = [v]        # values still to print, _Text pieces and _CLOSE markers
+    frames: list = []       # open containers: (value, len(out), len(work), total, len(order))
+    done: dict = {}         # id of a printed container -> [it, first piece, end, length, text]
+    order: list = []        # ids in done, in the order they were printed
+    pop, append, atom_of, expander_of = work.pop, out.append, _PLAIN_ATOMS.get, _CONTAINERS.get
+    while work:
+        x = pop()
+        t = type(x)
+        if t is _Text:
+            append(x)
+            total += len(x)
+        elif (atom := atom_of(t)) is not None:
+            s = atom(x)
+            append(s)
+            total += len(s)
+        elif t is String:
+            data = x.data
+            s = (_string_text(data) if len(data) // 4 + 2 <= bound - total
+                 else _sized_string(data, bound - total, cut))
+            if s is None:
+                return None
+            append(s)
+            total += len(s)
+        elif t is Blob:
+            s = _sized_blob(x.data, bound - total, cut)
+            if s is None:
+                return None
+            append(s)
+            total += len(s)
+        elif x is _CLOSE:
+            c, out_mark, _, total_mark, _ = frames.pop()
+            if total - total_mark >= _SHARE_MIN:
+                done[id(c)] = [c, out_mark, len(out), total - total_mark, None]
+                order.append(id(c))
+            continue
+        elif (expand := expander_of(t)) is not None:
+            seen = done.get(id(x))
+            if seen is not None:
+                if not cut and total + seen[3] > bound:
+                    return None
+                if seen[4] is None:
+                    seen[4] = "".join(out[seen[1]:seen[2]])
+                append(seen[4])
+                total += seen[3]
+            elif t in _HEADS and len(x) > bound - total:
+                # Each element prints to a character at least: the text cannot fit.
+                if not cut:
+                    return None
+                try:
+                    parts = _HEADS[t](x, bound - total + 1)
+                except MissingData:
+                    s = _encoded(x)
+                    out.append(s)
+                    total += len(s)
+                else:       # its text passes the limit before this frame could close
+                    frames.append((x, len(out), len(work), total, len(order)))
+                    work.append(_CLOSE)
+                    work.extend(reversed(parts))
+                    continue
+            else:
+                try:
+                    parts = expand(x)
+                except MissingData:
+                    s = _encoded(x)
+                    out.append(s)
+                    total += len(s)
+                else:
+                    frames.append((x, len(out), len(work), total, len(order)))
+                    work.append(_CLOSE)
+                    work.extend(reversed(parts))
+                    continue
+        elif t is BranchRef:
+            # Only a hash is known: the innermost open container prints as its encoding.
+            c, out_mark, work_mark, total, order_mark = frames.pop()
+            del out[out_mark:]
+            del work[work_mark:]
+            for k in order[order_mark:]:        # printed inside it: their pieces are gone
+                del done[k]
+            del order[order_mark:]
+            s = _encoded(c)
+            out.append(s)
+            total += len(s)
+        elif isinstance(x, Cell):
+            s = _encoded(x)
+            out.append(s)
+            total += len(s)
+        else:
+            raise TypeError(f"not a CVM value: {t.__name__}")
+        if total > bound:
+            return "".join(out)[:bound] if cut else None
+    return "".join(out)
+
+
+_SHARE_MIN = 64     # shorter texts are printed again: as quick as copying, and far more common
+
+
+def _sized_string(data: bytes, room: int, cut: bool) -> Optional[str]:
+    """A string's text within `room` characters: None if it cannot fit (it has at least a
+    character per 4 bytes), or with `cut` the text of just enough of its bytes."""
+    if len(data) // 4 + 2 <= room:
+        return _string_text(data)
+    if not cut:
+        return None
+    return _string_text(data[:4 * room + 4])    # more than `room` characters: cut before '"'
+
+
+def _sized_blob(data: bytes, room: int, cut: bool) -> Optional[str]:
+    """A blob's text within `room` characters, as _sized_string."""
+    if 2 * len(data) + 2 <= room:
+        return "0x" + data.hex()
+    return "0x" + data[:room].hex() if cut else None
+
+
 # --- numbers ---------------------------------------------------------------------------------
 
 def _int_text(n: int) -> str:
+    """Decimal text of n."""
+    if n.bit_length() <= 12_000:
+        return str(n)
+    return _big_int_text(n)
+
+
+@lru_cache(maxsize=64)
+def _big_int_text(n: int) -> str:
+    """Decimal text of a big integer, remembered: converting the largest takes about a
+    millisecond, far longer than copying its text, and one value may hold it many times."""
+    return _digits(n)
+
+
+def _digits(n: int) -> str:
     """Decimal text of n, splitting huge values to stay under Python's conversion limit."""
     if n.bit_length() <= 12_000:
         return str(n)
     if n < 0:
-        return "-" + _int_text(-n)
+        return "-" + _digits(-n)
     half = n.bit_length() * 3 // 20           # about half of its decimal digits
     hi, lo = divmod(n, 10 ** half)
-    return _int_text(hi) + _int_text(lo).rjust(half, "0")
+    return _digits(hi) + _digits(lo).rjust(half, "0")
 
 
 def _shortest_digits(x: float) -> "tuple[str, int]":
@@ -148,6 +324,7 @@ def _double_text(d: float) -> str:
 _CHAR_NAMES = {10: "\\newline", 13: "\\return", 32: "\\space", 9: "\\tab"}
 _BYTE_ESCAPES = {0x22: b'\\"', 0x5C: b"\\\\", 0x09: b"\\t", 0x08: b"\\b", 0x0A: b"\\n",
                  0x0D: b"\\r", 0x0C: b"\\f"}
+_CHAR_ESCAPES = {b: e.decode("ascii") for b, e in _BYTE_ESCAPES.items()}
 _NEEDS_ESCAPE = re.compile(rb'["\\\t\b\n\r\f]')
 _BAD_CHARACTER = "\ufffd".encode()
 
@@ -180,6 +357,14 @@ def _string_text(data: bytes) -> str:
     """
     if data.isascii() and not _NEEDS_ESCAPE.search(data):
         return '"' + data.decode("ascii") + '"'
+    try:
+        text = data.decode("utf-8")     # valid UTF-8: the lenient decoder reads the same
+    except UnicodeDecodeError:
+        return _lenient_string_text(data)
+    return '"' + text.translate(_CHAR_ESCAPES) + '"'
+
+
+def _lenient_string_text(data: bytes) -> str:
     out = bytearray(b'"')
     i, n = 0, len(data)
     while i < n:
@@ -278,6 +463,35 @@ _CONTAINERS: "dict[type, Callable[[Any], list]]" = {
 }
 
 
+def _head_seq(open_: str, items: Any) -> list:
+    """The opening of a sequence's text with just its first items (the text is cut there)."""
+    parts = [_PUNCT[open_]]
+    for x in items:
+        parts.append(x)
+        parts.append(_SPACE)
+    return parts
+
+
+def _head_entries(open_: str, v: Any, k: int) -> list:
+    parts = [_PUNCT[open_]]
+    for i in range(k):
+        key, x = v.entry_at(i)
+        parts += (key, _SPACE, x, _COMMA)
+    return parts
+
+
+# Containers whose count is known at once, and the first k elements of their text for a text
+# cut short (k < count): so that a brief text of a big container costs only what it shows.
+_HEADS: "dict[type, Callable[[Any, int], list]]" = {
+    VectorLeaf: lambda v, k: _head_seq("[", islice(v, k)),
+    VectorTree: lambda v, k: _head_seq("[", islice(v, k)),
+    List: lambda v, k: _head_seq("(", (v[i] for i in range(k))),
+    Set: lambda v, k: _head_seq("#{", (v.element_at(i) for i in range(k))),
+    Map: lambda v, k: _head_entries("{", v, k),
+    Index: lambda v, k: _head_entries("#Index {", v, k),
+}
+
+
 def _register_records() -> None:
     """State, account and peer records print like the maps they are (keys in field order)."""
     from kernel.state import Account, PeerStatus, State
@@ -364,3 +578,5 @@ def _needs_quote(v: Any) -> bool:
 
 
 _code_parts()
+# The atoms whose text is short whatever the value: strings and blobs are cut to a limit.
+_PLAIN_ATOMS = {t: f for t, f in _ATOMS.items() if t is not String and t is not Blob}

@@ -345,8 +345,9 @@ def _set_own(ctx: Context, acct: Account) -> None:
 
 
 def _print(v: Any) -> str:
-    from lisp.printer import print_value
-    return print_value(v)
+    """A value named in an error message or trace, cut short if long (it may be huge)."""
+    from lisp.printer import print_brief
+    return print_brief(v)
 
 
 # ------------------------------------------------------------------------------------------------

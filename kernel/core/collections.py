@@ -16,7 +16,7 @@ update, update-in, dissoc-in, ...) are not here: they belong to the core library
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from .. import juice as J
 from ..blobs import Blob, String
@@ -154,6 +154,30 @@ def elements(v: Any) -> tuple:
         return tuple(v)
     n = count_of(v)
     return tuple(nth_of(v, i) for i in range(n))
+
+
+def iter_elements(v: Any) -> Iterator:
+    """The elements of a countable value in order, each made only when asked for: a call that
+    stops early (reduced, an error) does no work for the rest, as it pays for none of it."""
+    if v is None:
+        return iter(())
+    if isinstance(v, Vector):
+        return iter(v)
+    if isinstance(v, List):
+        return map(v.__getitem__, range(len(v)))
+    t = type(v)
+    if t is Map or t is Index:
+        return (Vector.of(e[1], e[2]) for e in v.iter_entries())
+    if t is Set:
+        return (e[1] for e in v.iter_entries())
+    if isinstance(v, Record):
+        return iter(elements(v))
+    return (nth_of(v, i) for i in range(count_of(v)))
+
+
+def is_traversable(v: Any) -> bool:
+    """nil, a sequence, a set or a map: what sequence_of accepts."""
+    return v is None or isinstance(v, (Vector, List)) or type(v) is Set or _is_mapping(v)
 
 
 def sequence_of(v: Any) -> Any:
@@ -539,11 +563,11 @@ def _concat(ctx, args, d):
     for ix, a in enumerate(args):
         if a is None:
             continue
-        seq = sequence_of(a)
-        if seq is None:
+        if not is_traversable(a):
             raise arg_cast_error(ix, a, "Sequence")
-        juice += J.BUILD_DATA + len(seq) * J.BUILD_PER_ELEMENT
-        ctx.check_juice(juice)
+        juice += J.BUILD_DATA + len(a) * J.BUILD_PER_ELEMENT
+        ctx.check_juice(juice)      # before a map or set becomes a vector of its elements
+        seq = sequence_of(a)
         result = seq if result is None else result.concat(seq)
     ctx.charge(juice)
     return result
@@ -909,9 +933,13 @@ def _cons(ctx, args, d):
     juice = J.BUILD_DATA + J.BUILD_PER_ELEMENT * (n - 1)
     ctx.check_juice(juice)
     last = n - 1
-    seq = sequence_of(args[last])
-    if seq is None:
-        raise arg_cast_error(last, args[last], "Sequence")
+    tail = args[last]
+    if not is_traversable(tail):
+        raise arg_cast_error(last, tail, "Sequence")
+    if not isinstance(tail, List):      # a list is shared; anything else is copied into one
+        juice += J.copy_cost(count_of(tail))
+        ctx.check_juice(juice)
+    seq = sequence_of(tail)
     result = seq if isinstance(seq, List) else List.from_seq(seq)
     for i in range(n - 2, -1, -1):
         result = result.cons(args[i])
@@ -1026,11 +1054,15 @@ def _nth(ctx, args, d):
     [("(next [1 2 3])", "[2 3]"), ("(next [1])", "nil"), ("(next nil)", "nil")],
     {"CAST": "if the argument is not a sequence, set, map or nil"}))
 def _next(ctx, args, d):
-    seq = sequence_of(args[0])
-    if seq is None:
-        raise arg_cast_error(0, args[0], "Sequence")
-    result = None if len(seq) <= 1 else seq.slice(1, len(seq))
-    ctx.charge(J.SIMPLE_FN)
+    o = args[0]
+    if not is_traversable(o):
+        raise arg_cast_error(0, o, "Sequence")
+    n = count_of(o)
+    juice = J.SIMPLE_FN + J.copy_cost(n - 1)     # the rest is copied into a new sequence
+    ctx.check_juice(juice)
+    seq = sequence_of(o)
+    result = None if n <= 1 else seq.slice(1, n)
+    ctx.charge(juice)
     return result
 
 
@@ -1082,11 +1114,16 @@ def _apply(ctx, args, d):
     if fn is None:
         raise arg_cast_error(0, args[0], "Function")
     last = len(args) - 1
-    coll = sequence_of(args[last])
-    if coll is None:
-        raise arg_cast_error(last, args[last], "Sequence")
+    tail = args[last]
+    if not is_traversable(tail):
+        raise arg_cast_error(last, tail, "Sequence")
+    # Spreading a collection copies it into the arguments (and a variadic function copies
+    # them again into a vector): paid for before the call, which may fail.
+    spread = J.copy_cost(count_of(tail))
+    ctx.check_juice(spread + J.APPLY)
     call_args = list(args[1:last])
-    call_args.extend(coll.to_tuple())
+    call_args.extend(sequence_of(tail).to_tuple())
+    ctx.charge(spread)
     result = invoke(ctx, fn, call_args, d)
     ctx.charge(J.APPLY)
     return result
@@ -1111,18 +1148,15 @@ def _into(ctx, args, d):
         ctx.charge(juice)
         return a1
     n = count_of(a1)
-    if n is None:
+    if n is None or not is_traversable(a1):
         raise cast_value_error(a1, "DataStructure")
     juice += J.BUILD_PER_ELEMENT * n
     ctx.check_juice(juice)
-    seq = sequence_of(a1)
-    if seq is None:
-        raise cast_value_error(a1, "DataStructure")
     result = a0
     if isinstance(result, Vector):
-        result = result.concat(seq)
+        result = result.concat(sequence_of(a1))
     else:
-        for x in seq.to_tuple():
+        for x in iter_elements(a1):     # one by one: a bad element stops the copying
             result = ds_conj(result, x)
             if result is None:
                 raise error(ARGUMENT, "Invalid element type for 'into'")
@@ -1158,12 +1192,14 @@ def _map(ctx, args, d):
         length = len(c) if length is None else min(length, len(c))
     juice = J.add_mul(J.MAP, J.BUILD_DATA, length)
     ctx.check_juice(juice)
-    views = [elements(s) for s in seqs]
     result = empty_of(seqs[0])
-    reverse = isinstance(result, List)
-    for i in range(length):
-        src = length - 1 - i if reverse else i
-        r = invoke(ctx, f, [v[src] for v in views], d)
+    # The elements are taken as the calls need them: a call that fails stops the work.
+    if isinstance(result, List):        # conj puts each result first: go from the end
+        rows = ([nth_of(s, i) for s in seqs] for i in range(length - 1, -1, -1))
+    else:
+        rows = map(list, zip(*[iter_elements(s) for s in seqs]))
+    for row in rows:
+        r = invoke(ctx, f, row, d)
         result = ds_conj(result, r)
         if result is None:
             raise error(ARGUMENT, f"Invalid element type for {type_name(seqs[0])}")
@@ -1185,24 +1221,22 @@ def _reduce(ctx, args, d):
     coll = args[last]
     if coll is not None and not is_data_structure(coll):
         raise arg_cast_error(last, coll, "Sequence")
-    xs = elements(coll)
+    xs = iter_elements(coll)    # taken one by one: reduced or an error stops the work
     try:
         if len(args) == 3:
             result = args[1]
-            start = 0
         else:
-            if len(xs) == 0:
+            result = next(xs, _ABSENT)
+            if result is _ABSENT:
                 result = invoke(ctx, fn, [], d)
                 ctx.charge(J.REDUCE)
                 return result
-            if len(xs) == 1:
-                result = invoke(ctx, fn, [xs[0]], d)
+            if count_of(coll) == 1:
+                result = invoke(ctx, fn, [result], d)
                 ctx.charge(J.REDUCE)
                 return result
-            result = xs[0]
-            start = 1
-        for i in range(start, len(xs)):
-            result = invoke(ctx, fn, [result, xs[i]], d)
+        for x in xs:
+            result = invoke(ctx, fn, [result, x], d)
     except Reduced as r:
         ctx.charge(J.REDUCE)
         return r.value
@@ -1227,5 +1261,5 @@ if "reduced" not in CORE:
 __all__ = ["count_of", "nth_of", "elements", "sequence_of", "ensure_sequence", "ensure_set",
            "ensure_map", "ensure_associative", "is_data_structure", "is_sequence", "is_long",
            "ds_get", "ds_get_default", "ds_contains_key", "ds_assoc", "ds_conj", "empty_of",
-           "slice_of", "vector_of", "as_function", "DataFn", "utf8_char_at", "cast_value_error",
-           "bounds_error"]
+           "slice_of", "vector_of", "iter_elements", "is_traversable", "as_function", "DataFn",
+           "utf8_char_at", "cast_value_error", "bounds_error"]

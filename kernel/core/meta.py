@@ -26,8 +26,8 @@ def _syntax(ctx, args: list, d: int) -> Any:
     if type(v) is Syntax:
         m = v.meta
         if meta is not None:
-            for k, x in meta.items():
-                m = m.assoc(k, x)
+            ctx.charge(J.copy_cost(len(meta)))     # its entries are copied in
+            m = m.merge(meta)
         return Syntax(v.datum, m)
     return Syntax(v, meta if meta is not None else Map.EMPTY)
 

@@ -7,12 +7,13 @@ bytes so that no character is ever re-encoded differently.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any, Optional
 
 from .. import juice as J
 from ..blobs import Blob, String
 from ..cell import encode_long_bytes
-from ..errors import ARGUMENT, CAST, arg_cast_error, error, juice_failure
+from ..errors import ARGUMENT, CAST, Failure, arg_cast_error, error, juice_failure
 from ..scalars import Address, Char, Keyword, Symbol
 from .collections import _doc, ensure_sequence, is_long, utf8_char_at
 from .registry import CORE, core
@@ -24,27 +25,36 @@ MAX_NAME_BYTES = 128
 # Helpers
 # ------------------------------------------------------------------------------------------------
 
-def str_bytes(v: Any) -> bytes:
-    """The UTF-8 bytes `str` makes of one value: strings as-is, blobs as bare hex, characters
-    bare, nil as "nil", everything else in printed form."""
-    if v is None:
-        return b"nil"
+def str_bytes(v: Any, limit: int) -> Optional[bytes]:
+    """The UTF-8 bytes `str` makes of one value (strings as-is, blobs as bare hex, characters
+    bare, nil as "nil", everything else in printed form), or None if more than `limit`."""
     t = type(v)
     if t is String:
-        return v.data
-    if t is Blob:
-        return v.data.hex().encode("ascii")
-    if t is Char:
-        return chr(v.cp).encode("utf-8", "surrogatepass")
-    from lisp.printer import display
+        data = v.data
+    elif t is Blob:
+        if 2 * len(v.data) > limit:
+            return None
+        data = v.data.hex().encode("ascii")
+    elif t is Char:
+        data = char_utf8(v)
+    elif v is None:
+        data = b"nil"
+    else:
+        from lisp.printer import print_limited
 
-    return display(v).encode("utf-8", "surrogatepass")
+        return print_limited(v, limit)
+    return data if len(data) <= limit else None
 
 
-def print_bytes(v: Any) -> bytes:
-    from lisp.printer import print_value
+def text_limit(ctx) -> int:
+    """The most bytes of text the juice left can pay for."""
+    return ctx.juice_left // J.BUILD_PER_BYTE
 
-    return print_value(v).encode("utf-8", "surrogatepass")
+
+def out_of_juice(ctx) -> Failure:
+    """The text would cost more than the juice left: fail as an unpayable charge does."""
+    ctx.juice = ctx.limit
+    return juice_failure()
 
 
 def name_of(v: Any) -> Optional[String]:
@@ -84,13 +94,7 @@ def integer_bytes(n: int) -> bytes:
     return encode_long_bytes(n) or b"\x00"
 
 
-def blob_from_hex(text: str) -> Optional[Blob]:
-    if len(text) & 1:
-        return None
-    try:
-        return Blob(bytes.fromhex(text))
-    except ValueError:
-        return None
+_HEX = re.compile(rb"(?:[0-9a-fA-F]{2})*")
 
 
 def cast_blob(v: Any) -> Optional[Blob]:
@@ -99,10 +103,8 @@ def cast_blob(v: Any) -> Optional[Blob]:
     if t is Blob:
         return v
     if t is String:
-        text = v.text
-        if any(c.isspace() for c in text):
-            return None
-        return blob_from_hex(text)
+        data = v.data       # hex digits only (no spaces, which bytes.fromhex would allow)
+        return Blob(bytes.fromhex(data.decode("ascii"))) if _HEX.fullmatch(data) else None
     if t is Address:
         return Blob(v.n.to_bytes(8, "big"))
     if t is Keyword or t is Symbol:
@@ -183,9 +185,18 @@ def _keccak_f(a: list) -> None:
     "Concatenates the text of the arguments: strings as they are, characters bare, blobs as "
     "hex digits without 0x, nil as \"nil\", other values as printed.",
     ["[& values]"],
-    [("(str \"a\" 1 :b)", "\"a1:b\""), ("(str)", "\"\""), ("(str \\x nil)", "\"xnil\"")]))
+    [("(str \"a\" 1 :b)", "\"a1:b\""), ("(str)", "\"\""), ("(str \\x nil)", "\"xnil\"")],
+    {"JUICE": "if there is not enough juice left to build the text"}))
 def _str(ctx, args, d):
-    data = b"".join(str_bytes(a) for a in args)
+    left = text_limit(ctx)
+    parts = []
+    for a in args:
+        data = str_bytes(a, left)
+        if data is None:
+            raise out_of_juice(ctx)
+        parts.append(data)
+        left -= len(data)
+    data = b"".join(parts)
     ctx.charge(J.build_string_cost(len(data)))
     return String(data)
 
@@ -196,11 +207,11 @@ def _str(ctx, args, d):
     [("(print \"a\")", "\"\\\"a\\\"\""), ("(print [1 :a])", "\"[1 :a]\"")],
     {"JUICE": "if there is not enough juice left to build the text"}))
 def _print(ctx, args, d):
-    limit = ctx.juice_left // J.BUILD_PER_BYTE
-    data = print_bytes(args[0])
-    if len(data) > limit:
-        ctx.juice = ctx.limit
-        raise juice_failure()
+    from lisp.printer import print_limited
+
+    data = print_limited(args[0], text_limit(ctx))
+    if data is None:
+        raise out_of_juice(ctx)
     ctx.charge(J.build_string_cost(len(data)))
     return String(data)
 
@@ -233,7 +244,8 @@ def _split(ctx, args, d):
     ["[strings char]"],
     [("(join [\"a\" \"b\"] \\,)", "\"a,b\""), ("(join [] \\,)", "\"\"")],
     {"CAST": "if the first argument is not a sequence of strings or the second is not a "
-             "character"}))
+             "character",
+     "JUICE": "if there is not enough juice left to build the text"}))
 def _join(ctx, args, d):
     seq = ensure_sequence(args[0])
     if seq is None:
@@ -241,12 +253,17 @@ def _join(ctx, args, d):
     ch = ensure_char(args[1])
     if ch is None:
         raise arg_cast_error(1, args[1], "Character")
-    parts = []
-    for x in seq.to_tuple():
-        if type(x) is not String:
+    items = seq.to_tuple()
+    for i, x in enumerate(items):
+        if type(x) is not String:   # the strings checked so far cost a byte each, as joined
+            ctx.charge(i * J.BUILD_PER_BYTE)
             raise error(CAST, "Element in join is not a String.")
-        parts.append(x.data)
-    data = char_utf8(ch).join(parts)
+    sep = char_utf8(ch)
+    # The strings may all be one long string: add up the length before building the text.
+    size = sum(len(x.data) for x in items) + len(sep) * max(len(items) - 1, 0)
+    if size > text_limit(ctx):
+        raise out_of_juice(ctx)
+    data = sep.join(x.data for x in items)
     ctx.charge(J.build_string_cost(len(data)))
     return String(data)
 
@@ -348,9 +365,17 @@ def _address(ctx, args, d):
     [("(blob \"cafe\")", "0xcafe"), ("(blob 255)", "0x00ff"), ("(blob #1)", "0x0000000000000001")],
     {"CAST": "if the value has no blob form (e.g. nil, or a string that is not hex)"}))
 def _blob(ctx, args, d):
-    result = cast_blob(args[0])
-    if result is None:
-        raise arg_cast_error(0, args[0], "Blob")
+    a = args[0]
+    if type(a) is String:   # reading the hex is paid per byte, even if it fails
+        ctx.check_juice(J.build_blob_cost(len(a.data) // 2))
+        result = cast_blob(a)
+        if result is None:
+            ctx.charge(len(a.data) // 2 * J.BUILD_PER_BYTE)
+            raise arg_cast_error(0, a, "Blob")
+    else:
+        result = cast_blob(a)
+        if result is None:
+            raise arg_cast_error(0, a, "Blob")
     ctx.charge(J.build_blob_cost(len(result.data)))
     return result
 
@@ -440,5 +465,5 @@ if "char" not in CORE:
          "ARGUMENT": "if the code point or UTF-8 bytes are not a valid character"}))(_char)
 
 
-__all__ = ["str_bytes", "print_bytes", "name_of", "ensure_char", "cast_blob", "keccak256",
-           "integer_bytes"]
+__all__ = ["str_bytes", "text_limit", "out_of_juice", "name_of", "ensure_char", "cast_blob",
+           "keccak256", "integer_bytes"]
