@@ -19,7 +19,6 @@ caller (the REPL cancels with Ctrl-C) and the session's state is left as it was,
 """
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -34,7 +33,6 @@ from lisp.expander import eval_form
 from lisp.printer import display, display_brief, print_brief, print_value
 
 DEFAULT_JUICE_LIMIT = 10_000_000
-sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
 
 
 @dataclass

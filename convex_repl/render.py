@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 MAX_LINES = 40          # longer results are cut; :more shows all
 MAX_LINE_CHARS = 2000
+MAX_BREAK_DEPTH = 32    # collections nested deeper are printed flat (no recursion, no rework)
 
 
 def _kind(v: Any):
@@ -30,12 +31,12 @@ def _kind(v: Any):
     return None
 
 
-def pformat(v: Any, width: int = 80, indent: int = 0) -> str:
+def pformat(v: Any, width: int = 80, indent: int = 0, depth: int = 0) -> str:
     """Printed text of a value, broken over lines (as readable Convex Lisp) when too wide."""
     from lisp import print_value
 
     flat = print_value(v)
-    if indent + len(flat) <= width:
+    if indent + len(flat) <= width or depth >= MAX_BREAK_DEPTH:
         return flat
     k = _kind(v)
     if k is None or not k[2]:
@@ -46,18 +47,18 @@ def pformat(v: Any, width: int = 80, indent: int = 0) -> str:
     lines = []
     if is_map:
         for i, (key, val) in enumerate(items):
-            ktext = pformat(key, width, inner)
-            vtext = pformat(val, width, inner + len(ktext) + 1)
+            ktext = pformat(key, width, inner, depth + 1)
+            vtext = pformat(val, width, inner + len(ktext) + 1, depth + 1)
             if "\n" in ktext or inner + len(ktext) + 1 + len(vtext.split("\n", 1)[0]) > width \
                     and _kind(val) is not None:
-                vtext = pformat(val, width, inner + 1)
+                vtext = pformat(val, width, inner + 1, depth + 1)
                 entry = ktext + "\n" + " " * (inner + 1) + vtext
             else:
                 entry = ktext + " " + vtext
             lines.append(entry + ("," if i < len(items) - 1 else ""))
     else:
         for x in items:
-            lines.append(pformat(x, width, inner))
+            lines.append(pformat(x, width, inner, depth + 1))
     return open_ + ("\n" + pad).join(lines) + close
 
 

@@ -15,8 +15,19 @@ AMP = Symbol("&")
 UNDERSCORE = Symbol("_")
 
 
+MAX_BINDING_DEPTH = 64      # vectors nested in a binding form, at most
+
+
 class BadBinding(ValueError):
     """A binding form the compiler must reject with :COMPILE."""
+
+
+class BindingTooDeep(BadBinding):
+    """A binding form with vectors nested more than MAX_BINDING_DEPTH deep (:DEPTH)."""
+
+
+def _too_deep() -> BindingTooDeep:
+    return BindingTooDeep(f"Binding form nested more than {MAX_BINDING_DEPTH} deep")
 
 
 def unwrap(form: Any) -> Any:
@@ -25,12 +36,14 @@ def unwrap(form: Any) -> Any:
     return form
 
 
-def binding_symbols(form: Any) -> list:
+def binding_symbols(form: Any, depth: int = 0) -> list:
     """Symbols bound by a form, in position order (`_` binds nothing)."""
     form = unwrap(form)
     if type(form) is Symbol:
         return [] if form is UNDERSCORE else [form]
     if isinstance(form, Vector):
+        if depth >= MAX_BINDING_DEPTH:
+            raise _too_deep()
         out: list = []
         items = [unwrap(x) for x in form]
         seen_amp = False
@@ -45,7 +58,7 @@ def binding_symbols(form: Any) -> list:
                 seen_amp = True
                 i += 1
                 continue
-            out.extend(binding_symbols(x))
+            out.extend(binding_symbols(x, depth + 1))
             i += 1
         return out
     raise BadBinding("Bad binding form")
@@ -66,20 +79,22 @@ def as_sequence(v: Any) -> "tuple | None":
     return None
 
 
-def binder(form: Any) -> Binder:
+def binder(form: Any, depth: int = 0) -> Binder:
     form = unwrap(form)
     if type(form) is Symbol:
         if form is UNDERSCORE:
             return lambda env, v: None
         return lambda env, v: env.append(v)
     if isinstance(form, Vector):
-        return _vector_binder(form)
+        if depth >= MAX_BINDING_DEPTH:
+            raise _too_deep()
+        return _vector_binder(form, depth)
     raise BadBinding("Bad binding form")
 
 
-def _vector_binder(form: Vector) -> Binder:
+def _vector_binder(form: Vector, depth: int) -> Binder:
     items = [unwrap(x) for x in form]
-    binding_symbols(form)  # validates ampersands
+    binding_symbols(form, depth)  # validates ampersands
     if all(type(x) is Symbol and x is not AMP and x is not UNDERSCORE for x in items):
         n = len(items)
 
@@ -93,13 +108,14 @@ def _vector_binder(form: Vector) -> Binder:
             env.extend(seq)
         return bind_simple
 
+    depth += 1
     if AMP in items:
         k = items.index(AMP)
-        before = [binder(x) for x in items[:k]]
-        rest = binder(items[k + 1])
-        after = [binder(x) for x in items[k + 2:]]
+        before = [binder(x, depth) for x in items[:k]]
+        rest = binder(items[k + 1], depth)
+        after = [binder(x, depth) for x in items[k + 2:]]
     else:
-        before, rest, after = [binder(x) for x in items], None, []
+        before, rest, after = [binder(x, depth) for x in items], None, []
     nb, na = len(before), len(after)
 
     def bind(env: list, v: Any) -> None:

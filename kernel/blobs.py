@@ -25,6 +25,7 @@ def _child_size(n: int) -> int:
 
 class _Bytes(Cell):
     __slots__ = ("data", "_kids", "_cache")
+    nests = False           # encoding recurses at most the chunk tree's height (Cell.nests)
 
     def __init__(self, data: bytes):
         self.data = data

@@ -47,6 +47,8 @@ class Cell:
 
     tag: int = 0xFF
     always_branch = False          # True for types the reference never embeds (signed data)
+    nests = True                   # False if encoding recurses a bounded number of levels at
+                                   # most (scalars, blobs): then it needs no nesting guard
     _cache: "list | None" = None   # [encoding, value ID, memory size], made on first use
 
     # --- to be provided by subclasses -------------------------------------------------------
@@ -63,24 +65,39 @@ class Cell:
         c = self._cache
         if c is not None:
             return c[0]
-        if len(nesting) >= NEST_LIMIT:         # deep: see _encode (inlined here for speed)
+        if not self.nests:
+            enc = self.encode_cell()
+        elif len(nesting) >= NEST_LIMIT:        # deep: see _encode (inlined here for speed)
             _encode_below(self)
             return self._cache[0]
-        nesting.append(None)
-        try:
-            enc = self.encode_cell()
-        finally:
-            nesting.pop()
+        else:
+            nesting.append(None)
+            try:
+                enc = self.encode_cell()
+            finally:
+                nesting.pop()
         self._cache = [enc, None, None]
         return enc
 
     def value_id(self) -> bytes:
         c = self._cache
-        if c is None:
-            enc = self.encoding()
-            vid = _sha3(enc).digest()
-            self._cache[1] = vid
-            return vid
+        if c is None:                           # encoding() inlined (the usual first use)
+            if not self.nests:
+                enc = self.encode_cell()
+            elif len(nesting) >= NEST_LIMIT:
+                _encode_below(self)
+                c = self._cache
+                enc = None
+            else:
+                nesting.append(None)
+                try:
+                    enc = self.encode_cell()
+                finally:
+                    nesting.pop()
+            if enc is not None:
+                vid = _sha3(enc).digest()
+                self._cache = [enc, vid, None]
+                return vid
         vid = c[1]
         if vid is None:
             vid = c[1] = _sha3(c[0]).digest()
@@ -98,15 +115,19 @@ class Cell:
         size = c[2]
         if size is not None:
             return size
-        if len(nesting) >= NEST_LIMIT:         # deep: see _measure_below
-            return _measure_below(self)
         size = _own_size(self, c[0])
-        nesting.append(None)
-        try:
+        if not self.nests:
             for child in self.children():
                 size += memory_size(child)
-        finally:
-            nesting.pop()
+        elif len(nesting) >= NEST_LIMIT:        # deep: see _measure_below
+            return _measure_below(self)
+        else:
+            nesting.append(None)
+            try:
+                for child in self.children():
+                    size += memory_size(child)
+            finally:
+                nesting.pop()
         c[2] = size
         return size
 
@@ -176,14 +197,17 @@ nesting: list = []   # one entry per such recursive step in progress. Shared by 
 def _encode(cell: Cell) -> list:
     """Fill and return the cache of an uncached cell: by recursion through encode_cell while
     fewer than NEST_LIMIT encodings are in progress, else with `_encode_below`."""
-    if len(nesting) >= NEST_LIMIT:
+    if not cell.nests:
+        enc = cell.encode_cell()
+    elif len(nesting) >= NEST_LIMIT:
         _encode_below(cell)
         return cell._cache
-    nesting.append(None)
-    try:
-        enc = cell.encode_cell()
-    finally:
-        nesting.pop()
+    else:
+        nesting.append(None)
+        try:
+            enc = cell.encode_cell()
+        finally:
+            nesting.pop()
     c = cell._cache = [enc, None, None]
     return c
 

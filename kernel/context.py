@@ -8,6 +8,7 @@ kernel/core/accounts.py.
 """
 from __future__ import annotations
 
+import sys
 from typing import Any, Optional
 
 from .errors import (CAST, EXCEPTION, NOBODY, UNDECLARED, ErrorValue, Exceptional, Recur, Reduced, Return, TailCall, error, juice_failure)
@@ -16,6 +17,16 @@ from .state import CORE_ADDRESS, Account, State
 
 MAX_DEPTH = 256
 LOOKUP_DEPTH = 16
+
+# Running CVM code recurses in Python as it goes deeper: a few frames per level of depth, up
+# to about 7 for a chain of nested `eval`s (~1,800 frames at MAX_DEPTH; nested macros ~1,100),
+# more than Python's default limit of 1,000 allows. So the limit is raised here, once, for
+# every entry point (sessions, the state transition, peers), with a wide margin, and :DEPTH
+# stays deterministic. Values never need it: encoding, decoding, hashing, equality, printing
+# and memory sizes recurse at most kernel.cell.NEST_LIMIT levels, however deep the value.
+PYTHON_RECURSION_LIMIT = 10_000
+if sys.getrecursionlimit() < PYTHON_RECURSION_LIMIT:
+    sys.setrecursionlimit(PYTHON_RECURSION_LIMIT)
 _MISSING = object()
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .cell import MAX_EMBEDDED, MEMORY_OVERHEAD, BranchRef, Cell, memory_size
+from .cell import MAX_EMBEDDED, MEMORY_OVERHEAD, NEST_LIMIT, BranchRef, Cell, memory_size, nesting
 from .state import Record
 from .vectors import VectorLeaf, VectorTree
 
@@ -116,7 +116,14 @@ class Meter:
                 n, m = len(c[0]), c[2]
                 length += _BRANCH_REF if n > MAX_EMBEDDED or x.always_branch else n
             else:
-                self._measure(x)
+                if len(nesting) >= NEST_LIMIT:  # deeply nested: memory_size needs no recursion
+                    self._exact(x)
+                else:
+                    nesting.append(None)
+                    try:
+                        self._measure(x)
+                    finally:
+                        nesting.pop()
                 k = known[id(x)]
                 length += k[3]
                 m = k[2]

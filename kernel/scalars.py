@@ -22,6 +22,7 @@ class Char(Cell):
     """A Unicode code point (not a one-character string)."""
 
     __slots__ = ("cp",)
+    nests = False           # encodes without recursion (kernel.cell.Cell.nests)
 
     def __init__(self, cp: int):
         if not 0 <= cp <= 0x10FFFF:
@@ -51,6 +52,7 @@ class _Named(Cell):
     """Interned name (Symbol or Keyword): 1-128 bytes of UTF-8."""
 
     __slots__ = ("name", "_utf8")
+    nests = False           # encodes without recursion (kernel.cell.Cell.nests)
     _table: dict
 
     def __new__(cls, name: str):
@@ -92,6 +94,7 @@ class Address(Cell):
     """An account address, #n."""
 
     __slots__ = ("n",)
+    nests = False           # encodes without recursion (kernel.cell.Cell.nests)
     tag = 0xEA
 
     def __init__(self, n: int):
@@ -116,6 +119,7 @@ class ByteFlag(Cell):
     """The one-byte values 0xb2-0xbf (0xb0/0xb1 are the booleans)."""
 
     __slots__ = ("n",)
+    nests = False           # encodes without recursion (kernel.cell.Cell.nests)
 
     def __init__(self, n: int):
         if not 2 <= n <= 15:
@@ -136,6 +140,7 @@ class Extension(Cell):
     """A generic extension value: tag 0xe0-0xef followed by a VLQ number."""
 
     __slots__ = ("tag", "n")
+    nests = False           # encodes without recursion (kernel.cell.Cell.nests)
 
     def __init__(self, tag: int, n: int):
         self.tag = tag

@@ -25,7 +25,7 @@ from .decoding import register
 from .hashmaps import Map
 from .index import Index
 from .scalars import Address, Keyword
-from .vectors import Vector, read_vector_body
+from .vectors import Vector, nested_ref_equals, read_vector_body
 
 CORE_ADDRESS = 8
 
@@ -145,8 +145,7 @@ class Record(Cell):
             a, b = self.cached_value_id(), other.cached_value_id()
             if a is not None and b is not None:
                 return a == b
-            from .equality import equals
-            return all(equals(x, y) for x, y in zip(self._f, other._f))
+            return all(map(nested_ref_equals, self._f, other._f))
         return isinstance(other, Cell) and Cell.__eq__(self, other)
 
     __hash__ = Cell.__hash__

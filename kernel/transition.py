@@ -36,7 +36,6 @@ by code, :CVM for one raised by the transition itself) and, for errors, :trace a
 from __future__ import annotations
 
 import gc
-import sys
 from contextlib import contextmanager
 from typing import Any, Optional
 
@@ -57,8 +56,6 @@ from .state import (MAX_TRANSACTION_JUICE, MEMORY_POOL_GROWTH, MEMORY_POOL_GROWT
 from .transactions import (Block, BlockResult, Call, Invoke, Multi, Result, Transaction,
                            Transfer, is_verified, transaction_juice, verify)
 from .vectors import Vector
-
-sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
 
 MAX_TRANSACTIONS_PER_BLOCK = 1024
 MAX_SCHEDULED_PER_BLOCK = 100

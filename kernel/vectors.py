@@ -348,21 +348,32 @@ def _build_packed(items: tuple, lo: int, hi: int) -> Vector:
 
 
 def _same_nodes(a: Vector, b: Vector) -> bool:
-    """Element equality of two vector nodes of equal count (hence of the same shape): by
-    recursion into the elements while fewer than NEST_LIMIT comparisons or encodings are in
-    progress, else (a deeply nested value) by value ID, which is computed without recursion."""
+    """Element equality of two vector nodes of equal count (hence of the same shape)."""
+    if type(a) is VectorLeaf:
+        if not all(map(_same_elements, a.items, b.items)):
+            return False
+        pa, pb = a.prefix, b.prefix
+        return pa is None or _same_refs(pa, pb)
+    return all(map(_same_refs, a.kids, b.kids))
+
+
+def _same_elements(x: Any, y: Any) -> bool:
+    """`ref_equals` on two elements of vectors being compared. A cell element is one level
+    of nesting (see nested_ref_equals): past NEST_LIMIT levels it compares by value ID, which
+    is computed without recursion, so vectors nested to any depth compare."""
+    if x is y:
+        return True
+    if not isinstance(x, Cell):
+        return equals(x, y) or (type(y) is BranchRef and value_id(x) == y.hash)
     if len(nesting) >= NEST_LIMIT:
-        return a.value_id() == b.value_id()
+        return x.value_id() == value_id(y)
     nesting.append(None)
     try:
-        if type(a) is VectorLeaf:
-            if not all(map(ref_equals, a.items, b.items)):
-                return False
-            pa, pb = a.prefix, b.prefix
-            return pa is None or _same_refs(pa, pb)
-        return all(map(_same_refs, a.kids, b.kids))
+        if x == y:          # Convex `=` for cells
+            return True
     finally:
         nesting.pop()
+    return (type(x) is BranchRef or type(y) is BranchRef) and x.value_id() == value_id(y)
 
 
 def _same_refs(a: Any, b: Any) -> bool:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from kernel import juice as J
-from kernel.binding import BadBinding, binding_symbols, unwrap
+from kernel.binding import (MAX_BINDING_DEPTH, BadBinding, BindingTooDeep, binding_symbols,
+                            unwrap)
 from kernel.context import MAX_DEPTH, Context
 from kernel.errors import ARITY, COMPILE, DEPTH, SYNTAX, error
 from kernel.fn import Fn, MultiFn
@@ -70,7 +71,9 @@ def compile_form(ctx: Context, form: Any, scope: Scope = EMPTY_SCOPE, d: int = 0
     if isinstance(form, Vector):
         if len(form) == 0:
             return _constant(ctx, form)
-        ops = [compile_form(ctx, x, scope, d) for x in form]
+        ops = []
+        for x in form:
+            ops.append(compile_form(ctx, x, scope, d))
         ctx.charge(J.COMPILE_NODE)
         return Invoke(Constant(_core("vector")), ops)
     if isinstance(form, Map):
@@ -133,17 +136,27 @@ def _list(ctx: Context, form: List, scope: Scope, d: int) -> Op:
         special = _SPECIAL_FORMS.get(head)
         if special is not None:
             return special(ctx, form, scope, d)
-    ops = [compile_form(ctx, x, scope, d) for x in form]
+    ops = []
+    for x in form:
+        ops.append(compile_form(ctx, x, scope, d))
     ctx.charge(J.COMPILE_NODE)
     return Invoke(ops[0], ops[1:])
 
 
+# Compilation recurses once per level of nesting of the code: loops here (rather than list
+# comprehensions, a Python frame each) keep the Python stack at MAX_DEPTH small.
+
 def _all(ctx: Context, forms: Any, scope: Scope, d: int) -> list:
-    return [compile_form(ctx, x, scope, d) for x in forms]
+    ops = []
+    for x in forms:
+        ops.append(compile_form(ctx, x, scope, d))
+    return ops
 
 
 def _do(ctx, form, scope, d):
-    ops = _all(ctx, list(form)[1:], scope, d)
+    ops = []
+    for x in list(form)[1:]:
+        ops.append(compile_form(ctx, x, scope, d))
     ctx.charge(J.COMPILE_NODE)
     if not ops:
         return NIL
@@ -153,7 +166,9 @@ def _do(ctx, form, scope, d):
 
 
 def _cond(ctx, form, scope, d):
-    ops = _all(ctx, list(form)[1:], scope, d)
+    ops = []
+    for x in list(form)[1:]:
+        ops.append(compile_form(ctx, x, scope, d))
     ctx.charge(J.COMPILE_NODE)
     return Cond(ops)
 
@@ -210,7 +225,7 @@ def _let(ctx, form, scope, d, is_loop=False):
         try:
             scope = scope.bind(bf)
         except BadBinding as e:
-            raise error(COMPILE, str(e)) from None
+            raise _binding_error(e) from None
         bindings.append(bf)
     for x in list(form)[2:]:
         ops.append(expand_compile(ctx, x, d, scope))
@@ -218,19 +233,29 @@ def _let(ctx, form, scope, d, is_loop=False):
     try:
         return Let(bindings, ops, is_loop)
     except BadBinding as e:
-        raise error(COMPILE, str(e)) from None
+        raise _binding_error(e) from None
 
 
 def _loop(ctx, form, scope, d):
     return _let(ctx, form, scope, d, True)
 
 
-def _strip(form: Any) -> Any:
+def _binding_error(e: BadBinding) -> Exception:
+    return error(DEPTH if isinstance(e, BindingTooDeep) else COMPILE, str(e))
+
+
+def _strip(form: Any, depth: int = 0) -> Any:
     """A binding form without syntax wrappers (vectors rebuilt with plain elements)."""
     form = unwrap(form)
     if isinstance(form, Vector):
-        return Vector.from_seq([_strip(x) for x in form])
-    if type(form) is Symbol or isinstance(form, Vector):
+        if depth >= MAX_BINDING_DEPTH:
+            raise _binding_error(BindingTooDeep(
+                f"Binding form nested more than {MAX_BINDING_DEPTH} deep"))
+        items = []
+        for x in form:
+            items.append(_strip(x, depth + 1))
+        return Vector.from_seq(items)
+    if type(form) is Symbol:
         return form
     raise error(COMPILE, f"Bad binding form: {_show(form)}")
 
@@ -256,8 +281,10 @@ def _fn_instance(ctx, params, body_forms, scope, d):
     try:
         inner = scope.bind(params)
     except BadBinding as e:
-        raise error(COMPILE, str(e)) from None
-    body = _all(ctx, body_forms, inner, d)
+        raise _binding_error(e) from None
+    body = []
+    for x in body_forms:
+        body.append(compile_form(ctx, x, inner, d))
     if not body:
         op = NIL
     elif len(body) == 1:
@@ -268,7 +295,7 @@ def _fn_instance(ctx, params, body_forms, scope, d):
     try:
         return Lambda(Fn(params, op))
     except BadBinding as e:
-        raise error(COMPILE, str(e)) from None
+        raise _binding_error(e) from None
 
 
 def _def(ctx, form, scope, d):

@@ -17,7 +17,7 @@ from kernel import juice as J
 from kernel.binding import unwrap
 from kernel.context import MAX_DEPTH, Context, invoke
 from kernel.core.registry import core
-from kernel.errors import ARITY, DEPTH, error, arg_cast_error
+from kernel.errors import ARITY, DEPTH, Recur, Return, TailCall, arg_cast_error, error
 from kernel.fn import is_fn
 from kernel.hashmaps import Map, Set
 from kernel.ops import Op
@@ -74,8 +74,19 @@ def lookup_expander(ctx: Context, form: Any) -> Any:
 
 
 def expand(ctx: Context, expander: Any, form: Any, cont: Any, d: int) -> Any:
-    """Apply an expander to a form with a continuation, one level deeper."""
+    """Apply an expander to a form with a continuation, one level deeper. The initial
+    expander is called directly, as `invoke` would (it recurses once per level of nesting of
+    the code, so this keeps the Python stack at MAX_DEPTH small)."""
     d = _enter(d)
+    if expander is INITIAL_EXPANDER:
+        try:
+            return _initial(ctx, [form, cont], d)
+        except Recur as r:            # what invoke does with them, for a function that is
+            return invoke(ctx, expander, r.args_, d)     # not recur, tailcall* or return
+        except TailCall as t:
+            return invoke(ctx, t.fn, t.args_, d)
+        except Return as r:
+            return r.value
     return invoke(ctx, expander, [form, cont], d)
 
 
@@ -228,37 +239,45 @@ QUOTE_EXPANDER = core("quote", 0, arity=2, doc={
     "examples": [{"code": "'(+ 1 2)", "result": "(+ 1 2)"}]})(_quote)
 
 
-def _qq(form: Any, level: int, gensyms: dict) -> Any:
+def _qq(form: Any, level: int, gensyms: dict, d: int) -> Any:
     """Code that builds `form` with unquoted parts evaluated (at quasiquote depth `level`).
     Symbols ending in # become generated symbols, the same within one quasiquote; syntax
-    metadata (^{...}) is kept by rebuilding the syntax object around the datum."""
+    metadata (^{...}) is kept by rebuilding the syntax object around the datum. Each level of
+    the template is one level of depth (`d`), so a template nested too deeply is a :DEPTH
+    error."""
+    d = _enter(d)
     if type(form) is Syntax and len(form.meta):
-        return List.of(S("syntax"), _qq(form.datum, level, gensyms), List.of(QUOTE, form.meta))
+        return List.of(S("syntax"), _qq(form.datum, level, gensyms, d),
+                       List.of(QUOTE, form.meta))
     x = unwrap(form)
     if isinstance(x, List) and len(x) > 0:
         head = unwrap(x[0])
         if head is UNQUOTE and len(x) == 2:
             if level == 1:
                 return x[1]
-            return List.of(S("list"), List.of(QUOTE, UNQUOTE), _qq(x[1], level - 1, gensyms))
+            return List.of(S("list"), List.of(QUOTE, UNQUOTE), _qq(x[1], level - 1, gensyms, d))
         if head is QUASIQUOTE and len(x) == 2:
-            return List.of(S("list"), List.of(QUOTE, QUASIQUOTE), _qq(x[1], level + 1, gensyms))
-        return _qq_seq(x, level, S("list"), gensyms)
+            return List.of(S("list"), List.of(QUOTE, QUASIQUOTE),
+                           _qq(x[1], level + 1, gensyms, d))
+        return _qq_seq(x, level, S("list"), gensyms, d)
     if isinstance(x, Vector):
         if len(x) == 0:
             return x
-        return _qq_seq(x, level, S("vector"), gensyms)
+        return _qq_seq(x, level, S("vector"), gensyms, d)
     if isinstance(x, Map):
         if len(x) == 0:
             return x
         items = [S("hash-map")]
         for k, v in x.items():
-            items += [_qq(k, level, gensyms), _qq(v, level, gensyms)]
+            items += [_qq(k, level, gensyms, d), _qq(v, level, gensyms, d)]
         return List.from_seq(items)
     if isinstance(x, Set):
         if len(x) == 0:
             return x
-        return List.from_seq([S("hash-set")] + [_qq(e, level, gensyms) for e in x])
+        items = [S("hash-set")]
+        for e in x:
+            items.append(_qq(e, level, gensyms, d))
+        return List.from_seq(items)
     if type(x) is Symbol:
         if x.name.endswith("#") and len(x.name) > 1:
             x = gensyms.setdefault(x, Symbol(f"{x.name[:-1]}__{gensyms['#seed']}"))
@@ -268,7 +287,7 @@ def _qq(form: Any, level: int, gensyms: dict) -> Any:
     return x
 
 
-def _qq_seq(items: Any, level: int, builder: Symbol, gensyms: dict) -> Any:
+def _qq_seq(items: Any, level: int, builder: Symbol, gensyms: dict, d: int) -> Any:
     parts, chunk, spliced = [], [], False
     for e in items:
         u = unwrap(e)
@@ -280,7 +299,7 @@ def _qq_seq(items: Any, level: int, builder: Symbol, gensyms: dict) -> Any:
             parts.append(u[1])
             spliced = True
         else:
-            chunk.append(_qq(e, level, gensyms))
+            chunk.append(_qq(e, level, gensyms, d))
     if not spliced:
         return List.from_seq([builder] + chunk)
     if chunk:
@@ -299,7 +318,7 @@ def _quasiquote(ctx: Context, args: list, d: int) -> Any:
     ctx.charge(J.EXPAND_SEQUENCE)
     from kernel import value_id
     seed = value_id(x[1]).hex()[:8]   # deterministic: generated names depend only on the form
-    return expand(ctx, e, _qq(x[1], 1, {"#seed": seed}), e, d)
+    return expand(ctx, e, _qq(x[1], 1, {"#seed": seed}, d), e, d)
 
 
 QUASIQUOTE_EXPANDER = core("quasiquote", 1004, arity=2, doc={

@@ -167,20 +167,40 @@ _KW = {name: Keyword(name) for name in ("tag", "public-key", "signature", "value
 
 # --- tagged forms and metadata --------------------------------------------------------------
 
-def _unwrap_all(x: Any) -> Any:
-    """Strip syntax objects from a metadata form, through collections (as the reference)."""
-    if type(x) is Syntax:
-        x = x.datum
-    t = type(x)
-    if isinstance(x, Vector):     # leaf and tree classes
-        return Vector.from_seq(_unwrap_all(e) for e in x)
-    if t is List:
-        return List.from_seq(_unwrap_all(e) for e in x)
-    if t is Set:
-        return Set.from_seq(_unwrap_all(e) for e in x)
-    if t is Map or t is Index:
-        return Map.from_pairs((_unwrap_all(k), _unwrap_all(v)) for k, v in x.items())
-    return x
+def _pairs(parts: list) -> Map:
+    return Map.from_pairs(zip(parts[0::2], parts[1::2]))
+
+
+def _unwrap_all(form: Any) -> Any:
+    """Strip syntax objects from a metadata form, through collections (as the reference),
+    with an explicit stack: metadata may nest to any depth."""
+    out: list = []          # finished parts, innermost last
+    work: list = [form]     # forms still to strip, and (builder, part count) to apply
+    while work:
+        x = work.pop()
+        if type(x) is tuple:
+            build, n = x
+            parts = out[len(out) - n:]
+            del out[len(out) - n:]
+            out.append(build(parts))
+            continue
+        if type(x) is Syntax:
+            x = x.datum
+        t = type(x)
+        if isinstance(x, Vector):     # leaf and tree classes
+            build, parts = Vector.from_seq, list(x)
+        elif t is List:
+            build, parts = List.from_seq, list(x)
+        elif t is Set:
+            build, parts = Set.from_seq, list(x)
+        elif t is Map or t is Index:
+            build, parts = _pairs, [e for kv in x.items() for e in kv]
+        else:
+            out.append(x)
+            continue
+        work.append((build, len(parts)))
+        work.extend(reversed(parts))
+    return out[0]
 
 
 def _metadata(form: Any) -> Map:

@@ -2,8 +2,9 @@
 measured, compared, printed and turned into JSON without Python recursion limits, and code
 nested too deeply is refused with a CVM :DEPTH error, never a Python failure.
 
-Every test runs under Python's default recursion limit (1000), so nothing here depends on a
-raised limit."""
+Walks over values run under Python's default recursion limit (1000): they do not depend on a
+raised limit. CVM code runs with the limit kernel.context sets for it (the interpreter recurses
+a few Python frames per level of CVM depth, up to MAX_DEPTH)."""
 from __future__ import annotations
 
 import sys
@@ -129,3 +130,156 @@ def test_deep_strings_in_deep_vectors():
     for _ in range(DEPTH):
         v = Vector.of(v, String.of("y" * 200))
     assert decode_multi(encode_multi(v)) == v
+
+
+# --- values built by CVM code ------------------------------------------------------------------
+
+@pytest.fixture
+def cvm():
+    from convex_repl.api import Session
+    from kernel.context import PYTHON_RECURSION_LIMIT
+
+    sys.setrecursionlimit(PYTHON_RECURSION_LIMIT)     # default_recursion_limit restores it
+    return Session(juice_limit=10**10)
+
+
+def loop(body: str, depth: int = DEPTH, init: str = "[]", step: str = "[v]") -> str:
+    return f"(loop [v {init} i 0] (if (< i {depth}) (recur {step} (inc i)) {body}))"
+
+
+@pytest.mark.parametrize("body, expect", [
+    ("(count (str v))", 2 * DEPTH + 2),
+    ("(count (encoding v))", None),
+    ("(hash (encoding v))", None),
+    ("(count (str (into [] [v])))", 2 * DEPTH + 4),
+    ("(count (str (assoc {} v v)))", None),
+    ("(= #{v} #{v})", True),
+    ("(do (def deep v) (= deep v))", True),
+])
+def test_deep_values_built_in_the_cvm(body, expect, cvm):
+    r = cvm.eval(loop(body))
+    assert r.error is None, r.message
+    if expect is not None:
+        assert r.value == expect
+
+
+@pytest.mark.parametrize("init, step", [
+    ("[]", "[v]"), ("()", "(list v)"), ("{}", "{i v}"), ("[]", "(syntax [v] {:i i})")])
+def test_deep_cvm_values_compare(init, step, cvm):
+    src = (f"(loop [v {init} w {init} i 0] (if (< i {DEPTH}) "
+           f"(recur {step} (let [v w] {step}) (inc i)) [(= v w) (= v [w]) (count (str v))]))")
+    r = cvm.eval(src)
+    assert r.error is None, r.message
+    assert r.value[0] is True and r.value[1] is False
+
+
+def test_deep_value_in_a_signed_transaction(cvm):
+    r = cvm.transact(loop("(count (str (hash (encoding v))))", 15_000))
+    assert r.error is None, r.message
+
+
+def assert_depth_error(r):
+    assert r.error == "DEPTH", (r.error, r.message)
+    assert r.message and "Python" not in r.message
+
+
+def test_deeply_nested_source_is_a_depth_error_not_fatal(cvm):
+    """What the REPL gets for 20,000 nested lists typed in, in both modes."""
+    src = "(" * 20_000 + ")" * 20_000
+    s = cvm
+    assert_depth_error(s.eval(src))
+    assert_depth_error(s.transact(src))
+    assert_depth_error(s.transact("[" * 20_000 + "]" * 20_000))
+
+
+@pytest.mark.parametrize("src", [
+    "(eval '" * 300 + "1" + ")" * 300,                       # the most Python frames per level
+    "(defmacro m [n] (if (> n 0) (list 'inc (list 'm (dec n))) 0)) (m 300)",
+    "(if true " * 300 + "1" + " 2)" * 300,
+    "(defn f [n] (if (> n 0) (inc (apply f [(dec n)])) 0)) (f 300)",
+])
+def test_cvm_depth_limit_comes_before_python_limits(src, cvm):
+    r = cvm.eval(src)
+    assert_depth_error(r)
+    assert r.message.startswith("Invalid depth")
+
+
+@pytest.mark.parametrize("body", [
+    "(eval v)", "(expand v)", "(compile v)", "(eval (list 'quasiquote v))",
+    "(eval (list 'let [v 1] 2))"])
+def test_deep_data_as_code_is_a_depth_error(body, cvm):
+    assert_depth_error(cvm.eval(loop(body)))
+
+
+def test_deep_quoted_data_evaluates(cvm):
+    r = cvm.eval(loop("(count (str (eval (list 'quote v))))"))
+    assert r.error is None and r.value == 2 * DEPTH + 2
+
+
+def test_deep_quasiquote_template_is_a_depth_error(cvm):
+    s = cvm
+    assert_depth_error(s.eval("`" + "[" * 5_000 + "]" * 5_000))
+    assert s.eval("`" + "[" * 100 + "~(+ 1 2)" + "]" * 100).error is None
+
+
+def test_binding_forms_nest_at_most_max_binding_depth(cvm):
+    from kernel.binding import MAX_BINDING_DEPTH
+
+    def nest(n, x):
+        return "[" * n + x + "]" * n
+
+    s = cvm
+    ok = s.eval(f"(let [{nest(MAX_BINDING_DEPTH, 'a')} (quote {nest(MAX_BINDING_DEPTH, '7')})] a)")
+    assert ok.error is None and ok.value == 7
+    deep = nest(MAX_BINDING_DEPTH + 1, "a")
+    for src in (f"(let [{deep} 1] a)", f"(fn [{deep}] a)", f"(loop [{deep} 1] a)"):
+        r = s.eval(src)
+        assert r.error == "DEPTH" and "Binding form nested" in r.message, (src, r.message)
+
+
+def test_decoded_code_with_a_deep_binding_form_stays_data():
+    from kernel import CodedValue
+    from kernel.ops import Constant, Op
+
+    binding = Vector.EMPTY
+    for _ in range(DEPTH):
+        binding = Vector.of(binding)
+    let = CodedValue(0xC2, Vector.of(binding), Vector.of(Constant(1)))
+    v = decode_multi(encode_multi(let))
+    assert not isinstance(v, Op)            # not executable code, but decoded all the same
+    assert value_id(v) == value_id(let)
+
+
+# --- reader, REPL and REST ---------------------------------------------------------------------
+
+def test_deep_metadata_reads():
+    from lisp import read
+
+    v = read("^" + "[" * DEPTH + "]" * DEPTH + " x")
+    assert type(v) is Syntax and len(encode_multi(v)) > DEPTH
+
+
+def test_repl_pretty_printer_handles_deep_values():
+    from convex_repl.render import pformat
+    from lisp import print_value
+
+    v = nested("vector", 20_000)
+    assert pformat(v).replace("\n", "").replace(" ", "") == print_value(v).replace(" ", "")
+
+
+def test_rest_data_encode_and_decode_deep_values():
+    from convex_repl.rest import Api, BadRequest
+    from lisp import print_value
+
+    api = Api(None, max_source=10**6)
+    depth = 40_000
+    text = "[" * depth + "]" * depth
+    status, body = api.data_encode({"data": text})
+    assert status == 200
+    v = nested("vector", depth - 1)
+    assert body["hash"] == value_id(v).hex() and body["cad3"] == encode(v).hex()
+    status, body = api.data_decode({"cad3": encode_multi(v).hex()})
+    assert status == 200 and body["cvx"] == print_value(v)
+    with pytest.raises(BadRequest) as e:        # a 4xx, not a 500
+        api.data_decode({"cad3": (b"\x80\x01" * depth + b"\x80\x00").hex()})
+    assert e.value.status == 400
