@@ -30,7 +30,7 @@ START_TIMEOUT = 60.0
 
 def peer_command(n: int, i: int, host: str, port: Optional[int], data: Optional[Path],
                  faucet: bool, faucet_max: Optional[int], bootstrap: list,
-                 verbose: bool) -> list:
+                 verbose: bool, limits: tuple = ()) -> list:
     cmd = [sys.executable, "-m", "convex_repl", "peer", "start", "--cluster", str(n),
            "--index", str(i), "--host", host, "--port", str(port if port is not None else 0),
            "--protocol-port", "0", "--json", "--stop-on-eof"]
@@ -44,15 +44,21 @@ def peer_command(n: int, i: int, host: str, port: Optional[int], data: Optional[
         cmd += ["--faucet-max", str(faucet_max)]
     if verbose:
         cmd.append("--verbose")
+    for x in limits:
+        cmd += ["--limit", x]
     return cmd
 
 
-def _read_info(p: subprocess.Popen, timeout: float) -> Optional[dict]:
-    """The JSON line a peer prints once it serves, or None if it dies or takes too long."""
+def _read_info(p: subprocess.Popen, timeout: float,
+               stop: Optional[threading.Event] = None) -> Optional[dict]:
+    """The JSON line a peer prints once it serves, or None if it dies, takes too long or
+    `stop` is set meanwhile."""
     box: list = []
     t = threading.Thread(target=lambda: box.append(p.stdout.readline()), daemon=True)
     t.start()
-    t.join(timeout)
+    end = time.monotonic() + timeout
+    while t.is_alive() and time.monotonic() < end and not (stop and stop.is_set()):
+        t.join(0.1)
     if not box or not box[0]:
         return None
     try:
@@ -75,31 +81,39 @@ def stop_all(procs: list, timeout: float = 10.0) -> None:
 
 
 def launch(n: int, host: str, port: Optional[int], data: Optional[Path], faucet: bool,
-           faucet_max: Optional[int], as_json: bool, verbose: bool) -> int:
+           faucet_max: Optional[int], as_json: bool, verbose: bool,
+           limits: Optional[list] = None) -> int:
+    from .peer_cli import on_stop_signals, restore_signals
     procs: list = []
     infos: list = []
     env = dict(os.environ)
     here = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     stop = threading.Event()
-    old = signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    old = on_stop_signals(stop)             # SIGINT too, even if it was ignored (nohup)
     try:
         for i in range(n):
             rest = port if i == 0 else 0
             if i == 0 and port is None:
                 rest = 8080 if _free(host, 8080) else 0
             cmd = peer_command(n, i, host, rest, data, faucet, faucet_max,
-                               [x["protocol"] for x in infos], verbose)
+                               [x["protocol"] for x in infos], verbose, tuple(limits or ()))
             p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  text=True, env=env)
             procs.append(p)
-            info = _read_info(p, START_TIMEOUT)
+            info = _read_info(p, START_TIMEOUT, stop)
+            if info is None and stop.is_set():
+                stop_all(procs)
+                return 0
             if info is None:
                 typer.echo(f"convex: error: peer {i} did not start", err=True)
                 stop_all(procs)
                 return 3
             infos.append(info)
-        if not wait_connected([x["url"] for x in infos], START_TIMEOUT):
+        if not wait_connected([x["url"] for x in infos], START_TIMEOUT, stop):
+            if stop.is_set():
+                stop_all(procs)
+                return 0
             typer.echo("convex: error: the peers did not connect to each other", err=True)
             stop_all(procs)
             return 3
@@ -120,19 +134,20 @@ def launch(n: int, host: str, port: Optional[int], data: Optional[Path], faucet:
     except KeyboardInterrupt:
         stop_all(procs)
     finally:
-        signal.signal(signal.SIGTERM, old)
+        restore_signals(old)
     if not as_json:
         typer.echo("Network stopped.")
     return 0
 
 
-def wait_connected(urls: list, timeout: float) -> bool:
+def wait_connected(urls: list, timeout: float, stop: Optional[threading.Event] = None) -> bool:
     """Wait until every peer reaches more than 2/3 of the stake (its status says
-    consensus), so the network confirms transactions once announced."""
+    consensus), so the network confirms transactions once announced (False if not in time
+    or `stop` is set meanwhile)."""
     import urllib.request
     end = time.monotonic() + timeout
     pending = list(urls)
-    while pending and time.monotonic() < end:
+    while pending and time.monotonic() < end and not (stop and stop.is_set()):
         try:
             with urllib.request.urlopen(pending[0] + "/api/v1/status", timeout=5) as r:
                 ok = json.loads(r.read()).get("consensus")

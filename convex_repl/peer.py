@@ -21,13 +21,14 @@ an actor (:STATE), the key is the account's and the signature valid (:SIGNATURE)
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from collections import OrderedDict
 from typing import Any, Optional
 
 from kernel.blobs import Blob, String
-from kernel.cell import BranchRef, Cell, all_cells, is_branch
+from kernel.cell import BranchRef, Cell, all_cells, encoding, is_branch, value_id
 from kernel.hashmaps import Map
 from kernel.records import Signed
 from kernel.scalars import Keyword
@@ -39,6 +40,35 @@ PEER, CODE = K("PEER"), K("CODE")
 GOLD = 1_000_000_000
 FAUCET_ACCOUNT = 12
 QUERY_ACCOUNT = 11
+PREPARED_BUDGET = 16_000_000    # encoded bytes of prepared transactions' cells kept in memory
+LOG_EVERY = 10.0                # a window of the log: at most LOG_BURST lines of one kind
+LOG_BURST = 20
+
+
+_logged: dict = {}              # kind -> [window start, lines in it, events not logged]
+_log_lock = threading.Lock()
+
+
+def log_event(kind: str, message: str) -> None:
+    """One line on stderr for an event a peer refuses or survives (a client over a limit or
+    disconnecting, a handler bug), at most LOG_BURST lines of one kind every LOG_EVERY
+    seconds: a flood of hostile clients must not flood the log. The next line logged says
+    how many were left out."""
+    now = time.monotonic()
+    with _log_lock:
+        w = _logged.setdefault(kind, [now, 0, 0])
+        if now - w[0] >= LOG_EVERY:
+            w[0], w[1] = now, 0
+        if w[1] >= LOG_BURST:
+            w[2] += 1
+            return
+        more = f" ({w[2]} more like this not logged)" if w[2] else ""
+        w[1] += 1
+        w[2] = 0
+    try:
+        print(f"convex peer: {message}{more}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):       # no stderr left: nothing to tell
+        pass
 
 
 def error_result(code: str, message: str, source: Keyword = PEER, info: Any = None) -> Result:
@@ -56,7 +86,7 @@ def now_ms() -> int:
 class _Pending:
     """A queued transaction: its Result arrives once its block has run (`wait`)."""
 
-    __slots__ = ("signed", "form", "event", "result")
+    __slots__ = ("signed", "form", "event", "result", "queued")
 
     def __init__(self, signed: Optional[Signed] = None, form: Any = None,
                  result: Optional[Result] = None):
@@ -64,6 +94,7 @@ class _Pending:
         self.form = form            # for the faucet: a command run as the faucet account
         self.event = threading.Event()
         self.result: Optional[Result] = result
+        self.queued = result is not None    # handed to the producer (or answered already)
         if result is not None:
             self.event.set()
 
@@ -84,7 +115,7 @@ class Peer:
 
     def __init__(self, state: Any = None, store: Any = None, key: Any = None,
                  faucet: bool = True, faucet_max: int = GOLD, clock: Any = None,
-                 max_block: Optional[int] = None):
+                 max_block: Optional[int] = None, prepared_budget: int = PREPARED_BUDGET):
         from kernel.ledger import genesis_signing_key, signing_key_for
         from kernel.transition import MAX_TRANSACTIONS_PER_BLOCK
         from stdlib.genesis import GENESIS_USER, genesis_state
@@ -104,7 +135,10 @@ class Peer:
         self._stop_seen = False             # the producer met the stop mark
         self._first: Optional[_Pending] = None   # taken by the producer, next block's first
         self._thread: Optional[threading.Thread] = None
-        self._prepared: "OrderedDict[bytes, Any]" = OrderedDict()
+        self._prepared: "OrderedDict[bytes, tuple]" = OrderedDict()   # hash -> (cell, size)
+        self._prepared_bytes = 0
+        self.prepared_budget = prepared_budget
+        self._prepared_lock = threading.Lock()
         self._blocks: list = []           # summaries of the blocks made or loaded
         self._tx_index: dict = {}         # signed tx hash -> (block, index), without a store
         self._meter: Any = None           # kernel.memory.Meter carried across blocks
@@ -190,6 +224,10 @@ class Peer:
             return _Pending(result=pre)
         return self._queue_pending(_Pending(signed=signed))
 
+    def collect(self, ticket: _Pending, timeout: float = 60.0) -> Result:
+        """The Result of a submit_nowait ticket, exactly as submit would have given it."""
+        return self._enqueue(ticket, timeout)
+
     def admit(self, signed: Any) -> Optional[Result]:
         """Why the peer won't take this transaction now (a Result), or None."""
         return self.precheck(signed)
@@ -202,13 +240,18 @@ class Peer:
         return self._enqueue(_Pending(form=form), timeout)
 
     def _enqueue(self, p: _Pending, timeout: float) -> Result:
-        return self._queue_pending(p).wait(timeout)
+        """Queue p, unless submit_nowait did, and wait for its Result (subclasses refine
+        what a wait gives: a cluster peer answers a timeout with :NETWORK when cut off)."""
+        if not p.queued:
+            p = self._queue_pending(p)
+        return p.wait(timeout)
 
     def _queue_pending(self, p: _Pending) -> _Pending:
         with self._lock:
             if self._stopping:
                 return _Pending(result=error_result("LOAD", "Peer is shutting down",
                                                     K("SERVER")))
+            p.queued = True
             self._queue.put(p)
         if self._thread is None:            # not started: run it here (tests, tools)
             self._make_blocks()
@@ -354,23 +397,32 @@ class Peer:
 
     # --- prepared transactions ----------------------------------------------------------------
     def remember(self, value: Any) -> None:
-        """Keep the branch cells of a prepared transaction so submit can resolve them."""
+        """Keep the branch cells of a prepared transaction in memory so submit can resolve
+        them: at most `prepared_budget` encoded bytes, the oldest forgotten first. Nothing is
+        written to the store (preparing is unsigned: anyone may ask)."""
         cells = [c for c in all_cells(value) if is_branch(c)]
-        for c in cells:
-            self._prepared[c.value_id() if isinstance(c, Cell) else bytes(32)] = c
-        while len(self._prepared) > 50_000:
-            self._prepared.popitem(last=False)
-        if self.store is not None and cells:
-            self.store.put(value)
+        with self._prepared_lock:
+            for c in cells:
+                h = value_id(c)
+                old = self._prepared.pop(h, None)
+                if old is not None:
+                    self._prepared_bytes -= old[1]
+                n = len(encoding(c))
+                self._prepared[h] = (c, n)
+                self._prepared_bytes += n
+            while self._prepared_bytes > self.prepared_budget and self._prepared:
+                self._prepared_bytes -= self._prepared.popitem(last=False)[1][1]
 
     def lookup(self, h: bytes) -> Any:
-        v = self._prepared.get(h)
-        if v is None and self.store is not None:
+        kept = self._prepared.get(h)
+        if kept is not None:
+            return kept[0]
+        if self.store is not None:
             try:
-                v = self.store.get(h)
+                return self.store.get(h)
             except Exception:
-                v = None
-        return v
+                return None
+        return None
 
     def resolver(self) -> "_Resolver":
         return _Resolver(self)
@@ -454,4 +506,5 @@ def has_missing(v: Any, limit: int = 100_000) -> bool:
     return False
 
 
-__all__ = ["Peer", "error_result", "has_missing", "GOLD", "FAUCET_ACCOUNT"]
+__all__ = ["Peer", "error_result", "has_missing", "log_event", "GOLD", "FAUCET_ACCOUNT",
+           "PREPARED_BUDGET"]

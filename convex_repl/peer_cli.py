@@ -49,28 +49,32 @@ def _accounts(peer: Any) -> list:
 
 
 def open_peer(data: Optional[Path], faucet: bool = True, faucet_max: Optional[int] = None,
-              host: str = "127.0.0.1", protocol_port: Optional[int] = None):
+              host: str = "127.0.0.1", protocol_port: Optional[int] = None,
+              limits: Optional[dict] = None):
     """A lone peer speaking REST and the peer protocol, persistent when `data` is a
-    directory (created if needed)."""
+    directory (created if needed); `limits` as parse_limits gives them."""
     from .peer import GOLD
     from .protocol_peer import ProtocolPeer
     store = _store(data)
+    kw = (limits or {}).get("peer", {})
     return _listening(lambda port: ProtocolPeer(host, port, store=store, faucet=faucet,
-                                                faucet_max=faucet_max or GOLD),
+                                                faucet_max=faucet_max or GOLD, **kw),
                       DEFAULT_PROTOCOL_PORT, protocol_port)
 
 
 def open_cluster_peer(size: int, index: int, host: str, protocol_port: Optional[int],
                       data: Optional[Path], faucet: bool = True,
-                      faucet_max: Optional[int] = None, outgoing: Optional[int] = None):
+                      faucet_max: Optional[int] = None, outgoing: Optional[int] = None,
+                      limits: Optional[dict] = None):
     """Peer `index` of the local network of `size` equal-stake peers (cluster.py), persistent
     when `data` is a directory, listening for the peer protocol on `protocol_port`."""
     from .cluster import DEFAULT_OUTGOING, ClusterPeer, cluster_genesis
     from .peer import GOLD
     store = _store(data)
+    kw = (limits or {}).get("peer", {})
     return _listening(lambda port: ClusterPeer(index, cluster_genesis(size), host, port, faucet,
                                                store, outgoing or DEFAULT_OUTGOING,
-                                               faucet_max=faucet_max or GOLD),
+                                               faucet_max=faucet_max or GOLD, **kw),
                       DEFAULT_PROTOCOL_PORT + index, protocol_port)
 
 
@@ -93,26 +97,26 @@ def _listening(make: Any, default_port: int, port: Optional[int]) -> Any:
 
 
 def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], faucet: bool,
-          as_json: bool, verbose: bool, bootstrap: tuple = (), watch_stdin: bool = False) -> int:
-    """Serve the REST API for `peer` (and the peer protocol for a cluster peer) until
-    Ctrl-C or SIGTERM; print where, and the funded accounts."""
-    from .rest import RestServer
+          as_json: bool, verbose: bool, bootstrap: tuple = (), watch_stdin: bool = False,
+          limits: Optional[dict] = None) -> int:
+    """Serve the REST API for `peer` (and the peer protocol) until Ctrl-C (SIGINT) or
+    SIGTERM; print where, and the funded accounts."""
+    from .rest import FaucetLimits, RestServer
+    kw = dict((limits or {}).get("rest", {}))
+    kw["faucet_limits"] = FaucetLimits(**(limits or {}).get("faucet", {}))
     try:
         if port is None:
             try:
-                server = RestServer(peer, host, DEFAULT_PORT, verbose)
+                server = RestServer(peer, host, DEFAULT_PORT, verbose, **kw)
             except OSError:                 # busy: any free port, as the reference does
-                server = RestServer(peer, host, 0, verbose)
+                server = RestServer(peer, host, 0, verbose, **kw)
         else:
-            server = RestServer(peer, host, port, verbose)
+            server = RestServer(peer, host, port, verbose, **kw)
     except OSError as e:
         typer.echo(f"convex: error: can't listen on {host}:{port}: {e}", err=True)
         return 3
     stop = threading.Event()
-
-    def on_signal(signum: int, frame: Any) -> None:
-        stop.set()
-    old = signal.signal(signal.SIGTERM, on_signal)
+    old = on_stop_signals(stop)
     if watch_stdin:                     # the launcher holds our stdin: its end is our end
         threading.Thread(target=_wait_for_eof, args=(stop,), daemon=True).start()
     from .cluster import ClusterPeer
@@ -150,7 +154,7 @@ def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], fauce
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, old)
+        restore_signals(old)
         server.stop()
         peer.shutdown()
         if peer.store is not None:
@@ -158,6 +162,83 @@ def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], fauce
     if not as_json:
         typer.echo("Peer stopped.")
     return 0
+
+
+def on_stop_signals(stop: threading.Event) -> dict:
+    """Make SIGINT and SIGTERM set `stop`, whatever their disposition was (a process started
+    with SIGINT ignored, as under nohup, still stops on Ctrl-C); the old handlers."""
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+    return {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+
+
+def restore_signals(old: dict) -> None:
+    for s, h in old.items():
+        signal.signal(s, h if h is not None else signal.SIG_DFL)
+
+
+# --limit NAME=VALUE: (which part, its keyword, type, default, what it bounds)
+def limit_table() -> dict:
+    from . import peer as _p, protocol as _pr, protocol_peer as _pp, rest as _r
+    return {
+        "rest-connections": ("rest", "max_connections", int, _r.REST_MAX_CONNECTIONS,
+                             "REST connections at once (then the longest-waiting idle one "
+                             "is closed, or 503)"),
+        "rest-timeout": ("rest", "timeout", float, _r.REST_TIMEOUT,
+                         "seconds for a REST request to arrive whole (408 or closed)"),
+        "rest-idle-timeout": ("rest", "idle_timeout", float, _r.REST_IDLE_TIMEOUT,
+                              "seconds a keep-alive REST connection may wait idle"),
+        "source": ("rest", "max_source", int, _r.MAX_SOURCE,
+                   "characters of source in /query, /transact, /transaction/prepare (413)"),
+        "faucet-window": ("faucet", "window", float, _r.FAUCET_WINDOW,
+                          "seconds over which the faucet limits count"),
+        "faucet-address-coins": ("faucet", "per_address", int, _r.FAUCET_ADDRESS_LIMIT,
+                                 "coins (copper) one address may get per window (429)"),
+        "faucet-address-requests": ("faucet", "address_requests", int,
+                                    _r.FAUCET_ADDRESS_REQUESTS,
+                                    "faucet requests for one address per window (429)"),
+        "faucet-total-coins": ("faucet", "total", int, _r.FAUCET_TOTAL_LIMIT,
+                               "coins the faucet gives per window, all addresses (429)"),
+        "faucet-total-requests": ("faucet", "total_requests", int, _r.FAUCET_TOTAL_REQUESTS,
+                                  "faucet and createAccount requests per window (429)"),
+        "prepared-bytes": ("peer", "prepared_budget", int, _p.PREPARED_BUDGET,
+                           "bytes of prepared (unsigned) transactions kept, in memory only"),
+        "connections": ("peer", "max_connections", int, _pp.MAX_CONNECTIONS,
+                        "incoming peer-protocol connections at once (:LOAD)"),
+        "connections-per-ip": ("peer", "max_connections_per_ip", int,
+                               _pp.MAX_CONNECTIONS_PER_IP,
+                               "incoming peer-protocol connections from one IP (:LOAD)"),
+        "frame": ("peer", "max_frame", int, _pr.MAX_FRAME,
+                  "bytes of one peer-protocol message (:FORMAT)"),
+        "frame-budget": ("peer", "frame_budget", int, _pr.FRAME_BUDGET,
+                         "bytes of messages being received, all connections (:LOAD)"),
+        "query-bytes": ("peer", "max_query", int, _pp.MAX_QUERY,
+                        "bytes of a peer-protocol QUERY message (:LIMIT)"),
+    }
+
+
+def parse_limits(items: Optional[list]) -> dict:
+    """--limit NAME=VALUE options as {"rest"|"faucet"|"peer": {keyword: value}}; a bad one is
+    a usage error (exit 2)."""
+    table = limit_table()
+    out: dict = {"rest": {}, "faucet": {}, "peer": {}}
+    for item in items or ():
+        name, eq, text = item.partition("=")
+        name = name.strip()
+        if not eq or name not in table:
+            raise typer.BadParameter(f"{item!r}: expected NAME=VALUE, NAME one of "
+                                     f"{', '.join(table)}", param_hint="--limit")
+        part, key, kind, _default, _what = table[name]
+        try:
+            value = kind(text.replace("_", ""))
+        except ValueError:
+            value = None
+        if value is None or value <= 0:
+            raise typer.BadParameter(f"{item!r}: {name} must be a positive "
+                                     f"{'integer' if kind is int else 'number'}",
+                                     param_hint="--limit")
+        out[part][key] = value
+    return out
 
 
 def _open_or_exit(make: Any) -> Any:
@@ -220,6 +301,12 @@ PEER = typer.Option(None, "--peer", help="HOST:PORT of another peer to connect t
                     show_default=False)
 OUTGOING = typer.Option(None, "--outgoing", help="Most outgoing peer connections, chosen by "
                         "stake (default 8).", show_default=False)
+LIMIT = typer.Option(None, "--limit", metavar="NAME=VALUE", help="Change a resource limit "
+                     "(repeat): rest-connections, rest-timeout, rest-idle-timeout, source, "
+                     "faucet-window, faucet-address-coins, faucet-address-requests, "
+                     "faucet-total-coins, faucet-total-requests, prepared-bytes, connections, "
+                     "connections-per-ip, frame, frame-budget, query-bytes (README: "
+                     "Limits).", show_default=False)
 WATCH_STDIN = typer.Option(False, "--stop-on-eof", hidden=True,
                            help="Stop when standard input ends (set by `convex local start`).")
 
@@ -231,16 +318,17 @@ def peer_start(host: str = HOST, port: Optional[int] = PORT, data: Optional[Path
                cluster: Optional[int] = CLUSTER, index: int = INDEX,
                protocol_port: Optional[int] = PROTOCOL_PORT,
                peer: Optional[list[str]] = PEER, outgoing: Optional[int] = OUTGOING,
-               stop_on_eof: bool = WATCH_STDIN) -> None:
+               limit: Optional[list[str]] = LIMIT, stop_on_eof: bool = WATCH_STDIN) -> None:
     """Start a peer serving the Convex REST API (Ctrl-C stops it)."""
+    limits = parse_limits(limit)
     if cluster is None:
         if peer or outgoing is not None:
             typer.echo("convex: error: --peer and --outgoing need --cluster N", err=True)
             raise typer.Exit(2)
         node = _open_or_exit(lambda: open_peer(data, not no_faucet, faucet_max, host,
-                                               protocol_port))
+                                               protocol_port, limits))
         raise typer.Exit(serve(node, host, port, data, not no_faucet, as_json, verbose,
-                               watch_stdin=stop_on_eof))
+                               watch_stdin=stop_on_eof, limits=limits))
     if cluster < 1 or not 0 <= index < cluster:
         typer.echo(f"convex: error: --index must be in 0..{cluster - 1} for --cluster {cluster}",
                    err=True)
@@ -250,27 +338,32 @@ def peer_start(host: str = HOST, port: Optional[int] = PORT, data: Optional[Path
         raise typer.Exit(2)
     bootstrap = [parse_address(x) for x in peer or ()]
     node = _open_or_exit(lambda: open_cluster_peer(cluster, index, host, protocol_port, data,
-                                                   not no_faucet, faucet_max, outgoing))
+                                                   not no_faucet, faucet_max, outgoing, limits))
     raise typer.Exit(serve(node, host, port, data, not no_faucet, as_json, verbose, bootstrap,
-                           stop_on_eof))
+                           stop_on_eof, limits))
 
 
 @local_app.command("start")
 def local_start(peers: int = typer.Option(1, "--peers", help="Number of peers."),
                 host: str = HOST, port: Optional[int] = PORT, data: Optional[Path] = DATA,
                 no_faucet: bool = NO_FAUCET, faucet_max: Optional[int] = FAUCET_MAX,
-                as_json: bool = JSON, verbose: bool = VERBOSE) -> None:
+                as_json: bool = JSON, verbose: bool = VERBOSE,
+                limit: Optional[list[str]] = LIMIT) -> None:
     """Start a local network: one peer, or N peer processes agreeing by CPoS, each serving
     the REST API."""
     if peers < 1:
         typer.echo("convex: error: --peers must be at least 1", err=True)
         raise typer.Exit(2)
+    limits = parse_limits(limit)
     if peers > 1:
         from .launcher import launch
         raise typer.Exit(launch(peers, host, port, data, not no_faucet, faucet_max, as_json,
-                                verbose))
-    node = _open_or_exit(lambda: open_peer(data, not no_faucet, faucet_max, host))
-    raise typer.Exit(serve(node, host, port, data, not no_faucet, as_json, verbose))
+                                verbose, list(limit or ())))
+    node = _open_or_exit(lambda: open_peer(data, not no_faucet, faucet_max, host,
+                                           limits=limits))
+    raise typer.Exit(serve(node, host, port, data, not no_faucet, as_json, verbose,
+                           limits=limits))
 
 
-__all__ = ["peer_app", "local_app", "serve", "open_peer", "open_cluster_peer"]
+__all__ = ["peer_app", "local_app", "serve", "open_peer", "open_cluster_peer",
+           "parse_limits", "limit_table", "on_stop_signals", "restore_signals"]

@@ -10,18 +10,25 @@ Requests are vectors headed by a keyword ([:Q id form addr], [:TX id signed], [:
 [:DR id h...], [:CH id signed], [:PING id], [:BYE]); replies are Result records carrying the
 request's id. Either side of a connection may send requests: `Connection.request` waits for
 the Result with its id, everything else goes to the connection's handler.
+
+Bounds: a frame is at most `max_frame` bytes (MAX_FRAME), taking memory as it arrives (a
+big one in an anonymous mapping, given back to the system when dropped), never up front; the bytes of frames being received or handled on all connections share
+a FrameBudget (FRAME_BUDGET). A frame over either is refused with a Result (:FORMAT, :LOAD)
+and the connection closed.
 """
 from __future__ import annotations
 
+import collections
 import hashlib
 import itertools
+import mmap
 import os
 import socket
 import threading
 import time
 from typing import Any, Callable, Optional
 
-from kernel.blobs import Blob
+from kernel.blobs import Blob, String
 from kernel.cell import BranchRef, Cell, DecodeError, encoding, is_branch, read_vlq, vlq
 from kernel.decoding import Decoder, _branch_hashes
 from kernel.records import Signed
@@ -29,13 +36,50 @@ from kernel.scalars import Keyword
 from kernel.transactions import Result, sign, verify
 from kernel.vectors import Vector
 
+from .peer import log_event
 from .store import novelty
 
 K = Keyword
-MAX_FRAME = 50_000_000          # the reference's limit on one message
+MAX_FRAME = 50_000_000          # the reference's limit on one message (per connection)
+FRAME_BUDGET = 100_000_000      # bytes of frames being received or handled, all connections
 IDLE_TIMEOUT = 300.0            # an incoming connection silent this long is closed
 FRAME_TIMEOUT = 30.0            # a frame must arrive whole within this once begun
 MAX_SENT = 500_000              # cell hashes remembered per connection for novelty
+MAX_ORDERED = 500               # replies waiting their turn on one connection (send_in_order)
+CHUNK = 65536
+
+
+class ProtocolError(Exception):
+    """A frame the peer refuses: the error code and message of the Result sent back before
+    the connection is closed."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class FrameBudget:
+    """Bytes of incoming frames held at once, shared by connections: a peer flooded with
+    partial frames stays within `limit` and refuses what would go past it."""
+
+    def __init__(self, limit: int = FRAME_BUDGET):
+        self.limit = limit
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def take(self, n: int) -> bool:
+        with self._lock:
+            if self.used + n > self.limit:
+                return False
+            self.used += n
+            return True
+
+    def give(self, n: int) -> None:
+        with self._lock:
+            self.used -= n
+
+
+SHARED_BUDGET = FrameBudget()   # for connections made without a budget of their own
 
 
 def frame(msg: bytes) -> bytes:
@@ -155,10 +199,16 @@ class Connection:
 
     _ids = itertools.count(1)
 
-    def __init__(self, sock: socket.socket, outgoing: bool = False, address: Any = None):
+    def __init__(self, sock: socket.socket, outgoing: bool = False, address: Any = None,
+                 max_frame: int = MAX_FRAME, budget: Optional[FrameBudget] = None):
         self.sock = sock
         self.outgoing = outgoing
         self.address = address
+        self.max_frame = max_frame
+        self.budget = SHARED_BUDGET if budget is None else budget
+        self.held = 0                             # bytes of the budget this frame holds
+        self.ended = ""                           # why reading stopped (read_frame: None)
+        self.partial: Optional[tuple] = None      # (bytes, of n) of a frame cut short
         self.sent: set = set()
         self.lock = threading.Lock()
         self.closed = False
@@ -166,7 +216,13 @@ class Connection:
         self.last_heard = time.monotonic()
         self.wants_beliefs = False                # a proven peer: beliefs go out on it
         self._waiting: dict = {}
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._ordered: collections.deque = collections.deque()   # (make-reply) in order
+        self._ordered_cv = threading.Condition()
+        self._replying = False
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:                           # already reset: reads will end it
+            pass
 
     def send(self, v: Any, novelty_only: bool = False) -> bool:
         try:
@@ -193,6 +249,37 @@ class Connection:
         finally:
             self._waiting.pop(rid, None)
 
+    def send_in_order(self, reply: Callable[[], Any]) -> None:
+        """Send reply() once every reply queued before it on this connection is sent, from
+        a responder thread of the connection (started when needed, gone when idle): the
+        caller goes on at once, so a reader keeps reading while transactions wait for their
+        blocks. Past MAX_ORDERED waiting replies the caller waits (backpressure)."""
+        with self._ordered_cv:
+            while len(self._ordered) >= MAX_ORDERED and not self.closed:
+                self._ordered_cv.wait(0.5)
+            self._ordered.append(reply)
+            if self._replying:
+                return
+            self._replying = True
+        threading.Thread(target=self._reply_loop, name="replies", daemon=True).start()
+
+    def _reply_loop(self) -> None:
+        while True:
+            with self._ordered_cv:
+                if not self._ordered:
+                    self._replying = False
+                    return
+                reply = self._ordered[0]
+            try:
+                v = reply()
+                if not self.closed:
+                    self.send(v)
+            except Exception as e:          # a bug: that reply is lost, not the connection
+                log_event("reply", f"reply on {self.address} failed: {type(e).__name__}: {e}")
+            with self._ordered_cv:
+                self._ordered.popleft()
+                self._ordered_cv.notify_all()
+
     def deliver(self, msg: Any) -> bool:
         """Hand a Result to the request waiting for it; False if nobody waits for it."""
         if isinstance(msg, Result) and type(msg.id) is int and msg.id in self._waiting:
@@ -203,57 +290,142 @@ class Connection:
         return False
 
     def read_frame(self) -> Optional[bytes]:
-        """The next frame's bytes; None at end of stream or timeout; DecodeError for a bad
-        length. Incoming connections may idle IDLE_TIMEOUT; a begun frame has FRAME_TIMEOUT."""
+        """The next frame's bytes; None at end of stream or timeout. Incoming connections
+        may idle IDLE_TIMEOUT; a begun frame has FRAME_TIMEOUT to arrive whole. A bad or too
+        long frame length raises ProtocolError(:FORMAT), a frame past the budget
+        ProtocolError(:LOAD). The frame holds its bytes of the budget until release()."""
+        self.release()
         try:
             self.sock.settimeout(None if self.outgoing else IDLE_TIMEOUT)
         except OSError:
             return None
         hdr = b""
+        deadline = 0.0
         while True:
             b = self._recv(1)
             if b is None:
+                if not hdr and self.ended == "timeout":
+                    self.ended = "idle"
                 return None
             if not hdr:
-                try:
-                    self.sock.settimeout(FRAME_TIMEOUT)
-                except OSError:
-                    return None
+                deadline = time.monotonic() + FRAME_TIMEOUT
             hdr += b
             if not b[0] & 0x80:
                 break
             if len(hdr) > 9:
-                raise DecodeError("frame length too long")
+                raise ProtocolError("FORMAT", "Frame length too long")
+            if not self._until(deadline):
+                self.ended = "timeout"
+                return None
         if hdr[0] == 0x80:
-            raise DecodeError("non-minimal frame length")
+            raise ProtocolError("FORMAT", "Non-minimal frame length")
         n, _ = read_vlq(hdr, 0)
-        if n == 0 or n > MAX_FRAME:
-            raise DecodeError(f"bad frame length {n}")
-        data = bytearray()
-        deadline = time.monotonic() + FRAME_TIMEOUT
-        while len(data) < n:
-            if time.monotonic() > deadline:
-                return None
-            chunk = self._recv(min(65536, n - len(data)))
-            if chunk is None:
-                return None
-            data += chunk
-        self.last_heard = time.monotonic()
-        return bytes(data)
+        if n == 0:
+            raise ProtocolError("FORMAT", "Empty frame")
+        if n > self.max_frame:
+            raise ProtocolError("FORMAT", f"Frame of {n} bytes: at most {self.max_frame}")
+        # A big frame is received into an anonymous mapping: its pages become memory only as
+        # bytes arrive (a header claiming 50 MB costs nothing), and go back to the system
+        # the moment it is dropped, whatever the allocator's thresholds.
+        buf = bytearray(n) if n <= CHUNK else mmap.mmap(-1, n)
+        view = memoryview(buf)
+        got = 0
+        try:
+            while got < n:
+                if not self._until(deadline):
+                    self.ended = "timeout"
+                if not self.budget.take(min(CHUNK, n - got)):
+                    raise ProtocolError("LOAD", "Peer busy: too much data being received, "
+                                        "try again later")
+                k = 0 if self.ended else self._recv_into(view[got:got + CHUNK])
+                self.budget.give(min(CHUNK, n - got) - k)
+                self.held += k
+                if not k:
+                    self.partial = (got, n)
+                    return None
+                got += k
+            self.last_heard = time.monotonic()
+            return bytes(view)
+        finally:
+            view.release()
+            if n > CHUNK:
+                buf.close()
+
+    def _until(self, deadline: float) -> bool:
+        """Let the next read wait only until `deadline`; False once it has passed."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        try:
+            self.sock.settimeout(left)
+        except OSError:
+            return False
+        return True
+
+    def release(self) -> None:
+        """Give back the budget the last frame held (once it has been handled)."""
+        if self.held:
+            self.budget.give(self.held)
+            self.held = 0
+
+    def _recv_into(self, view: memoryview) -> int:
+        """Bytes read into view; 0 when the stream ends (`ended` saying how, as _recv)."""
+        try:
+            k = self.sock.recv_into(view)
+        except TimeoutError:
+            self.ended = "timeout"
+            return 0
+        except OSError as e:
+            self.ended = f"reset ({type(e).__name__})"
+            return 0
+        if not k:
+            self.ended = "eof"
+        return k
 
     def _recv(self, n: int) -> Optional[bytes]:
+        """n bytes at most; None when the stream ends, `ended` saying how: "eof", "reset" or
+        "timeout"."""
         try:
             b = self.sock.recv(n)
-        except OSError:
+        except TimeoutError:
+            self.ended = "timeout"
             return None
+        except OSError as e:
+            self.ended = f"reset ({type(e).__name__})"
+            return None
+        if not b:
+            self.ended = "eof"
         return b or None
+
+    def describe_end(self) -> Optional[str]:
+        """How the other side ended a connection, for the log; None when we closed it."""
+        if self.closed or not self.ended:
+            return None
+        how = self.ended
+        part = "" if self.partial is None else f" ({self.partial[0]} of {self.partial[1]} bytes)"
+        if how == "idle":
+            return f"closed: silent for {IDLE_TIMEOUT:g} s"
+        if how == "timeout":
+            return f"closed: frame not received whole within {FRAME_TIMEOUT:g} s{part}"
+        out = "disconnected"
+        if how != "eof":
+            out += " by " + how
+        if part:
+            out += " in the middle of a frame" + part
+        unsent = len(self._ordered)
+        if unsent:
+            out += f" with {unsent} answers unsent (its transactions still run)"
+        return out
 
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
+        self.release()
         for slot in list(self._waiting.values()):
             slot[0].set()
+        with self._ordered_cv:
+            self._ordered_cv.notify_all()
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -266,21 +438,42 @@ class Connection:
 
 def serve_connection(c: Connection, handle: Callable[[Connection, bytes], None],
                      on_close: Callable[[Connection], None] = lambda c: None) -> None:
-    """Read frames until the connection ends; a bad frame length ends it too."""
+    """Read frames until the connection ends. A refused frame is answered with a Result
+    (:FORMAT, :LOAD) and ends the connection; a client disconnecting or timed out, and a
+    failing handler, end it too. Each is one line on stderr, never a traceback (nothing when
+    we closed it, or for our own connections to other peers)."""
     try:
         while not c.closed:
             try:
                 data = c.read_frame()
-            except DecodeError:
+            except ProtocolError as e:
+                log_event("frame-" + e.code, f"closed protocol connection from "
+                          f"{_where(c)}: {e} (:{e.code})")
+                c.send(Result.create(None, String.of(str(e)), K(e.code)))
                 break
             if data is None:
+                how = c.describe_end()
+                if how is not None and not c.outgoing:
+                    log_event("protocol-" + how.split()[0],
+                              f"protocol client {_where(c)} {how}")
                 break
-            handle(c, data)
+            try:
+                handle(c, data)
+            finally:
+                c.release()
+    except Exception as e:
+        log_event("handler", f"closed protocol connection from {_where(c)}: "
+                  f"{type(e).__name__}: {e}")
     finally:
         c.close()
         on_close(c)
 
 
-__all__ = ["MAX_FRAME", "Connection", "frame", "encode_message", "decode_message",
-           "missing_cells", "request", "challenge", "answer_challenge", "check_response",
-           "serve_connection"]
+def _where(c: Connection) -> str:
+    a = c.address
+    return f"{a[0]}:{a[1]}" if isinstance(a, tuple) and len(a) >= 2 else str(a)
+
+
+__all__ = ["MAX_FRAME", "FRAME_BUDGET", "Connection", "FrameBudget", "ProtocolError", "frame",
+           "encode_message", "decode_message", "missing_cells", "request", "challenge",
+           "answer_challenge", "check_response", "serve_connection"]

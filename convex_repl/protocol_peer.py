@@ -9,12 +9,20 @@ REST API: clients send [:Q id form address], [:TX id signed], [:SR id], [:DR id 
 A lone peer ignores beliefs (nobody shares its consensus); ClusterPeer (cluster.py) builds
 on this with CPoS. Every connection has its own reader thread; a bad message harms nothing
 but itself; garbage, oversized and stalled frames close that connection only.
+
+A connection's transactions are admitted in the order they arrive, on its reader thread,
+and their Results sent back in that order by the connection's responder
+(Connection.send_in_order), so a client may send many transactions of one account back to
+back. Bounds: at most `max_connections` incoming connections (MAX_CONNECTIONS), and
+`max_connections_per_ip` from one address; frames share the peer's FrameBudget; a QUERY
+form is at most `max_query` bytes of CAD3 (MAX_QUERY).
 """
 from __future__ import annotations
 
 import socket
 import threading
-from typing import Any
+import time
+from typing import Any, Optional
 
 from kernel.blobs import Blob, String
 from kernel.cell import Cell, DecodeError
@@ -24,20 +32,35 @@ from kernel.scalars import Address, Keyword
 from kernel.transactions import Result
 from kernel.vectors import Vector
 
-from .peer import Peer, error_result, now_ms
-from .protocol import Connection, answer_challenge, decode_message, request, serve_connection
+from .peer import Peer, error_result, log_event, now_ms
+from .protocol import (MAX_FRAME, Connection, FrameBudget, answer_challenge, decode_message,
+                       missing_cells, request, serve_connection)
 
 K = Keyword
 MAX_WAITING_TX = 2000           # transactions from the protocol waiting at once, at most
 MAX_CELLS = 1_000_000           # received cells kept for resolving later messages
+CELLS_BUDGET = 64_000_000       # ... and at most about this many bytes of them
+MAX_CONNECTIONS = 256           # incoming protocol connections at once
+MAX_CONNECTIONS_PER_IP = 64     # ... from one IP address
+MAX_QUERY = 100_000             # bytes of a QUERY message (its form), as REST's MAX_SOURCE
 
 
 class ProtocolPeer(Peer):
     """A Peer listening for the binary peer protocol on host:port (0: any free port)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, **kw: Any):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0,
+                 max_connections: int = MAX_CONNECTIONS,
+                 max_connections_per_ip: int = MAX_CONNECTIONS_PER_IP,
+                 max_frame: int = MAX_FRAME, frame_budget: Optional[int] = None,
+                 max_query: int = MAX_QUERY, **kw: Any):
         super().__init__(**kw)
+        self.max_connections = max_connections
+        self.max_connections_per_ip = max_connections_per_ip
+        self.max_frame = max_frame
+        self.budget = None if frame_budget is None else FrameBudget(frame_budget)
+        self.max_query = max_query
         self.cells: dict = {}             # branch cells received, by hash
+        self._cell_bytes = 0              # frame bytes that brought them (an upper bound)
         self.lock = threading.RLock()
         self.conns: list = []
         self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -79,21 +102,50 @@ class ProtocolPeer(Peer):
             try:
                 s, addr = self.server.accept()
             except OSError:
-                return
-            c = Connection(s, outgoing=False, address=addr)
+                if not self.running:
+                    return
+                time.sleep(0.05)          # out of descriptors, a reset: keep accepting
+                continue
+            c = Connection(s, outgoing=False, address=addr, max_frame=self.max_frame,
+                           budget=self.budget)
+            refused = self._refusal(addr)
+            if refused is not None:
+                log_event("connections", f"refused a protocol connection from {addr[0]}: "
+                          f"{refused}")
+                c.send(error_result("LOAD", refused))
+                c.close()
+                continue
             self._track(c)
             threading.Thread(target=serve_connection, args=(c, self.handle),
                              daemon=True).start()
 
+    def _refusal(self, addr: Any) -> Optional[str]:
+        """Why a new incoming connection from addr is over a limit, or None."""
+        with self.lock:
+            live = [x for x in self.conns if not x.closed and not x.outgoing]
+        if len(live) >= self.max_connections:
+            return f"Too many connections: at most {self.max_connections}"
+        if sum(1 for x in live if x.address and x.address[0] == addr[0]) \
+                >= self.max_connections_per_ip:
+            return f"Too many connections from {addr[0]}: at most {self.max_connections_per_ip}"
+        return None
+
     # --- messages -------------------------------------------------------------------------------
     def handle(self, c: Connection, data: bytes) -> None:
-        if len(self.cells) > MAX_CELLS:    # forget: what is missing later, DATA_REQUEST gets
-            self.cells = {}
+        if len(self.cells) > MAX_CELLS or self._cell_bytes > CELLS_BUDGET:
+            self.cells = {}               # forget: what is missing later, DATA_REQUEST gets
+            self._cell_bytes = 0
+        known = len(self.cells)
         try:
             msg = decode_message(data, self.cells)
         except (DecodeError, ValueError, RecursionError):
             c.send(Result.create(None, String.of("Undecodable message"), K("FORMAT")))
             return
+        except Exception:                  # a decoder bug: this message only
+            c.send(Result.create(None, String.of("Bad message"), K("FORMAT")))
+            return
+        if len(self.cells) > known:
+            self._cell_bytes += len(data)
         try:
             if c.deliver(msg) or isinstance(msg, Result):
                 return
@@ -102,14 +154,14 @@ class ProtocolPeer(Peer):
             if isinstance(msg, Belief):
                 self._on_belief(c, msg, data)
                 return
-            self._on_request(c, msg)
+            self._on_request(c, msg, len(data))
         except Exception:               # a bad message harms nothing but itself
             c.send(Result.create(None, String.of("Bad message"), K("FORMAT")))
 
     def _on_belief(self, c: Connection, msg: Belief, data: bytes) -> None:
         """A lone peer has nobody to agree with: beliefs are ignored."""
 
-    def _on_request(self, c: Connection, msg: Any) -> None:
+    def _on_request(self, c: Connection, msg: Any, size: int) -> None:
         if not isinstance(msg, Vector) or len(msg) < 1 or type(msg[0]) is not Keyword:
             c.send(Result.create(None, String.of("Unknown message type"), K("FORMAT")))
             return
@@ -121,6 +173,10 @@ class ProtocolPeer(Peer):
         if kind == "TX" and len(msg) >= 3:
             self._transact(c, mid, msg[2])
         elif kind == "Q" and len(msg) >= 3:
+            if size > self.max_query:
+                c.send(error_result("LIMIT", f"Query of {size} bytes: at most "
+                                    f"{self.max_query}").with_id(mid))
+                return
             addr = msg[3] if len(msg) > 3 else None
             n = addr.n if type(addr) is Address else None
             c.send(self.query(msg[2], n).with_id(mid))
@@ -141,22 +197,28 @@ class ProtocolPeer(Peer):
             c.send(Result.create(mid, String.of(f"Unknown message: {kind}"), K("FORMAT")))
 
     def _transact(self, c: Connection, mid: Any, signed: Any) -> None:
-        """Reply once the transaction has run (on a thread of its own, so the connection
-        goes on reading), or at once with :MISSING or :LOAD."""
-        from .protocol import missing_cells
+        """Admit the transaction now, in the connection's order, and send its Result once
+        its block has run, after those of the transactions that came before it on `c`; at
+        once (in turn) with :MISSING or :LOAD."""
         if missing_cells(signed) != []:
-            c.send(error_result("MISSING", "Transaction cells missing").with_id(mid))
-            return
-        if not self._tx_slots.acquire(blocking=False):
-            c.send(error_result("LOAD", "Peer busy: too many transactions waiting").with_id(mid))
-            return
-
-        def run() -> None:
+            result = error_result("MISSING", "Transaction cells missing")
+        elif not self._tx_slots.acquire(blocking=False):
+            result = error_result("LOAD", "Peer busy: too many transactions waiting")
+        else:
             try:
-                c.send(self.submit(signed).with_id(mid))
-            finally:
+                ticket = self.submit_nowait(signed)
+            except BaseException:
                 self._tx_slots.release()
-        threading.Thread(target=run, daemon=True).start()
+                raise
+
+            def reply() -> Result:
+                try:
+                    return self.collect(ticket).with_id(mid)
+                finally:
+                    self._tx_slots.release()
+            c.send_in_order(reply)
+            return
+        c.send_in_order(lambda: result.with_id(mid))
 
     def status_vector(self) -> Vector:
         """STATUS: [belief-hash states-hash genesis-hash peer-key consensus-state-hash
@@ -195,4 +257,5 @@ def cell_of(root: Any, h: bytes) -> Any:
     return None
 
 
-__all__ = ["ProtocolPeer", "cell_of", "MAX_WAITING_TX", "MAX_CELLS"]
+__all__ = ["ProtocolPeer", "cell_of", "MAX_WAITING_TX", "MAX_CELLS", "MAX_CONNECTIONS",
+           "MAX_CONNECTIONS_PER_IP", "MAX_QUERY"]

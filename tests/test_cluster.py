@@ -225,6 +225,8 @@ def test_goodbye_closes_and_bad_lengths_are_refused(cluster3):
     with socket.create_connection(n.address, timeout=10) as s:
         from kernel.cell import vlq
         s.sendall(vlq(protocol.MAX_FRAME + 1))
+        r = decode_message(protocol.Connection(s, outgoing=True).read_frame(), {})
+        assert r.error == Keyword("FORMAT") and "at most 50000000" in str(r.value)
         assert s.recv(10) == b""                 # over the 50 MB limit: dropped at once
     assert protocol.MAX_FRAME == 50_000_000
 
