@@ -229,7 +229,8 @@ class ClusterPeer(ProtocolPeer):
             s.settimeout(None)
         except OSError:
             return False
-        c = Connection(s, outgoing=True, address=a)
+        c = Connection(s, outgoing=True, address=a, max_frame=self.max_frame,
+                       budget=self.budget)
         threading.Thread(target=serve_connection, args=(c, self.handle), daemon=True).start()
         key = self._verify_remote(c)
         if key is None:
