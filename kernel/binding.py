@@ -1,16 +1,22 @@
 """Binding forms: symbols, `_`, and vector destructuring with `&` rest (shared by let, loop
 and fn parameters). A binder appends values to the lexical binding list in the same order
-the compiler allocated positions for the form's symbols."""
+the compiler allocated positions for the form's symbols.
+
+Destructuring takes only the elements it binds: the count is checked first, and a `& rest`
+of a value pays J.copy_cost for the elements it copies, before copying them (a rest that is
+a leading part of a vector shares its nodes and is free, as are the arguments of a call)."""
 from __future__ import annotations
 
 from typing import Any, Callable
 
+from . import juice as J
 from .errors import ARITY, CAST, error
+from .hashmaps import Map, Set
 from .scalars import Symbol
 from .syntax import Syntax
 from .vectors import List, Vector
 
-Binder = Callable[[list, Any], None]
+Binder = Callable[[Any, list, Any], None]   # (ctx, env, value)
 AMP = Symbol("&")
 UNDERSCORE = Symbol("_")
 
@@ -64,27 +70,80 @@ def binding_symbols(form: Any, depth: int = 0) -> list:
     raise BadBinding("Bad binding form")
 
 
-def as_sequence(v: Any) -> "tuple | None":
-    if v is None:
-        return ()
+_COUNTED = (list, tuple, Vector, List, Map, Set)
+
+
+def _count(v: Any) -> "int | None":
+    """Elements of a value a vector binding form can destructure, or None: nil, a sequence,
+    a map (its entries), a set, or the argument list of a call (a Python list or tuple)."""
+    if isinstance(v, _COUNTED):
+        return len(v)
+    return 0 if v is None else None
+
+
+def _nth(v: Any, i: int) -> Any:
+    """Element i of a value _count accepts (0 <= i < count), taken without copying the rest."""
+    if isinstance(v, Map):
+        k, x = v.entry_at(i)
+        return Vector.of(k, x)
+    if isinstance(v, Set):
+        return v.element_at(i)
+    return v[i]
+
+
+_FEW = 2 * J.COPY_FREE     # values with at most this many elements are taken whole
+
+
+def _elements(v: Any, n: int) -> Any:
+    """All n elements of a value _count accepts (the caller knows n is small, or that v
+    is the argument list of a call), as a list or tuple."""
+    t = type(v)
+    if t is list or t is tuple:
+        return v
     if isinstance(v, (Vector, List)):
         return v.to_tuple()
-    if isinstance(v, (list, tuple)):
-        return tuple(v)
-    from .hashmaps import Map, Set
-    if isinstance(v, (Map,)):
-        return tuple(Vector.of(k, x) for k, x in v.items())
-    if isinstance(v, Set):
-        return tuple(v)
-    return None
+    return [_nth(v, i) for i in range(n)]
+
+
+def _rest(ctx: Any, v: Any, lo: int, hi: int, seq: Any) -> Vector:
+    """Elements [lo, hi) of v as a vector, for a `& rest` binding (seq: v's elements if
+    already taken, else None). The arguments of a call are collected free: there are only as
+    many as the call paid to pass. A value's elements are paid for per element copied past
+    the first chunk (J.copy_cost), before they are copied; a whole vector, or a leading part
+    of one, is shared, not copied."""
+    t = type(v)
+    if t is list or t is tuple:
+        return Vector.from_seq(tuple(v[lo:hi]))
+    if v is None:
+        return Vector.EMPTY
+    if isinstance(v, Vector) and lo == 0:
+        return v.slice(0, hi)
+    cost = J.copy_cost(hi - lo)
+    if cost:
+        ctx.charge(cost)
+    if seq is not None:
+        return Vector.from_seq(tuple(seq[lo:hi]))
+    if isinstance(v, Vector):
+        return v.slice(lo, hi)
+    if isinstance(v, List):
+        return Vector.from_seq(v.slice(lo, hi).to_tuple())
+    if isinstance(v, Map):
+        return Vector.from_seq(tuple(Vector.of(k, x) for k, x in v.items()[lo:hi]))
+    return Vector.from_seq(tuple(v)[lo:hi])
+
+
+def _not_sequential() -> Exception:
+    return error(CAST, "Trying to destructure an argument that is not a sequential collection")
 
 
 def binder(form: Any, depth: int = 0) -> Binder:
+    """A function (ctx, env, v) that appends to env the values form binds from v, paying ctx
+    for any copying that needs."""
     form = unwrap(form)
     if type(form) is Symbol:
         if form is UNDERSCORE:
-            return lambda env, v: None
-        return lambda env, v: env.append(v)
+            return lambda ctx, env, v: None
+        return lambda ctx, env, v: env.append(v)
     if isinstance(form, Vector):
         if depth >= MAX_BINDING_DEPTH:
             raise _too_deep()
@@ -98,14 +157,15 @@ def _vector_binder(form: Vector, depth: int) -> Binder:
     if all(type(x) is Symbol and x is not AMP and x is not UNDERSCORE for x in items):
         n = len(items)
 
-        def bind_simple(env: list, v: Any) -> None:
-            seq = v if type(v) is list else as_sequence(v)
-            if seq is None:
-                raise error(CAST, "Trying to destructure an argument that is not a sequential collection")
-            if len(seq) != n:
-                raise error(ARITY, f"Expected {n} arguments but got {len(seq)} for binding form: "
-                                   f"{_show(form)}")
-            env.extend(seq)
+        def bind_simple(ctx: Any, env: list, v: Any) -> None:
+            m = _count(v)
+            if m == n:      # checked before any element is taken
+                env.extend(v if type(v) is list else _elements(v, n))
+                return
+            if m is None:
+                raise _not_sequential()
+            raise error(ARITY, f"Expected {n} arguments but got {m} for binding form: "
+                               f"{_show(form)}")
         return bind_simple
 
     depth += 1
@@ -118,23 +178,24 @@ def _vector_binder(form: Vector, depth: int) -> Binder:
         before, rest, after = [binder(x, depth) for x in items], None, []
     nb, na = len(before), len(after)
 
-    def bind(env: list, v: Any) -> None:
-        seq = as_sequence(v)
-        if seq is None:
-            raise error(CAST, "Trying to destructure an argument that is not a sequential collection")
-        n = len(seq)
+    def bind(ctx: Any, env: list, v: Any) -> None:
+        n = _count(v)
+        if n is None:
+            raise _not_sequential()
         if rest is None:
             if n != nb:
                 raise error(ARITY, f"Expected {nb} arguments but got {n} for binding form: "
                                    f"{_show(form)}")
         elif n < nb + na:
             raise error(ARITY, "Insufficient arguments to allow variadic binding")
+        # the elements, when there are few (else each is taken as it is bound)
+        seq = _elements(v, n) if n <= _FEW or type(v) is list else None
         for i in range(nb):
-            before[i](env, seq[i])
+            before[i](ctx, env, _nth(v, i) if seq is None else seq[i])
         if rest is not None:
-            rest(env, Vector.from_seq(seq[nb:n - na]))
-            for i in range(na):
-                after[i](env, seq[n - na + i])
+            rest(ctx, env, _rest(ctx, v, nb, n - na, seq))
+            for i in range(n - na, n):
+                after[i - n + na](ctx, env, _nth(v, i) if seq is None else seq[i])
     return bind
 
 

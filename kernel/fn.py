@@ -65,7 +65,7 @@ class Fn(Cell):
             env = [*self.env, *args]
         else:
             env = list(self.env)
-            self._bind(env, args)
+            self._bind(ctx, env, args)
         return run_body(self.body, ctx, env, d1)
 
     def encode_cell(self) -> bytes:

@@ -438,7 +438,7 @@ class Generator:
         n = len(binding_symbols(f))
         self.flush()                    # destructuring may fail
         self.emit("tb = []")
-        self.emit(f"{self.const(binder)}(tb, {x})")
+        self.emit(f"{self.const(binder)}(ctx, tb, {x})")
         if n:
             self.emit("".join(f"v{live + i}, " for i in range(n)) + "= tb")
         return live + n

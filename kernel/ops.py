@@ -295,7 +295,7 @@ class Let(Op):
             for i in range(nb):
                 v = ops[i].ex(ctx, env, d1)
                 ctx.result = v
-                binders[i](env, v)
+                binders[i](ctx, env, v)
             if not self.is_loop:
                 v = None
                 for i in range(nb, len(ops)):
@@ -314,7 +314,7 @@ class Let(Op):
                                           f"{len(vals)}") from None
                     del env[base:]
                     for i in range(nb):
-                        binders[i](env, vals[i])
+                        binders[i](ctx, env, vals[i])
         finally:
             del env[base:]
 

@@ -129,6 +129,8 @@ class Vector(Cell):
         end = _bounds(start, end, n)
         if start == 0 and end == n:
             return self
+        if start == 0:
+            return _take(self, end)
         out: list = []
         if start < end:
             self._collect(start, end, out)
@@ -345,6 +347,42 @@ def _build_packed(items: tuple, lo: int, hi: int) -> Vector:
     step = 1 << s
     kids = tuple(_build_packed(items, j, min(j + step, hi)) for j in range(lo, hi, step))
     return VectorTree(kids, n, s)
+
+
+def _take(v: Vector, k: int) -> Vector:
+    """The canonical vector of v's first k elements (0 <= k <= count), sharing v's nodes: the
+    shape depends on the count alone and chunks are aligned from the start, so the leading
+    whole chunks of v are already in their final place. O(log count), not O(k)."""
+    r = k & 15
+    p = k - r
+    if r == 0:
+        return _take_packed(v, p) if p else Vector.EMPTY
+    out: list = []
+    v._collect(p, k, out)
+    return VectorLeaf(tuple(out), _take_packed(v, p) if p else None, k)
+
+
+def _take_packed(v: Vector, p: int) -> Vector:
+    """The canonical vector of v's first p elements, p a positive multiple of 16 <= count."""
+    while True:
+        if type(v) is VectorLeaf:
+            if v.count == p:
+                return v
+            v = _need(v.prefix)     # p <= count - count % 16: all in the prefix
+            continue
+        if v.count == p:
+            return v
+        s = v.shift
+        full, rem = p >> s, p & ((1 << s) - 1)
+        kids = v.kids
+        if rem == 0:
+            if full == 1:
+                return _need(kids[0])
+            return VectorTree(kids[:full], p, s)
+        if full == 0:
+            v = _need(kids[0])
+            continue
+        return VectorTree(kids[:full] + (_take_packed(_need(kids[full]), rem),), p, s)
 
 
 def _same_nodes(a: Vector, b: Vector) -> bool:

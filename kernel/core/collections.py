@@ -1058,8 +1058,10 @@ def _next(ctx, args, d):
     if not is_traversable(o):
         raise arg_cast_error(0, o, "Sequence")
     n = count_of(o)
-    juice = J.SIMPLE_FN + J.copy_cost(n - 1)     # the rest is copied into a new sequence
-    ctx.check_juice(juice)
+    juice = J.SIMPLE_FN
+    if not isinstance(o, List):     # a list's rest shares its nodes (O(log n)): nothing copied
+        juice += J.copy_cost(n - 1)     # else the rest is copied into a new sequence
+        ctx.check_juice(juice)
     seq = sequence_of(o)
     result = None if n <= 1 else seq.slice(1, n)
     ctx.charge(juice)
