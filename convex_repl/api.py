@@ -30,9 +30,27 @@ from kernel.state import State
 from kernel.transition import TRACE_TEXT_LIMIT
 from lisp import ReaderError, read_all
 from lisp.expander import eval_form
-from lisp.printer import display, display_brief, print_brief, print_value
+from lisp.printer import display, display_brief, print_brief, print_head
 
 DEFAULT_JUICE_LIMIT = 10_000_000
+
+# Characters of a result's text made for the user (Result.printed, the CLI): a value that
+# shares its parts can print to text exponentially longer than itself, so the text is cut
+# here, with too_large(limit) after it.
+PRINT_LIMIT = 4_000_000
+
+
+def too_large(limit: int) -> str:
+    """What follows a result's text cut at `limit` characters."""
+    return (f" ... (value too large to print: only its first {limit:,} characters are shown; "
+            "use (count ...) or look at a part of it)")
+
+
+def print_result(v: Any, limit: int = PRINT_LIMIT) -> str:
+    """A result's printed text, in full when at most `limit` characters, else its first
+    `limit` characters followed by too_large(limit). The work follows `limit`."""
+    text, more = print_head(v, limit)
+    return text + too_large(limit) if more else text
 
 
 @dataclass
@@ -58,7 +76,9 @@ class Result:
 
     @property
     def printed(self) -> Optional[str]:
-        return None if self.error is not None else print_value(self.value)
+        """The value's canonical printed text (None on error); cut after PRINT_LIMIT
+        characters, with a note saying so (print_value makes the full text)."""
+        return None if self.error is not None else print_result(self.value)
 
     @property
     def ok(self) -> bool:
@@ -216,9 +236,9 @@ class Session:
             "sequence": a.sequence,
             "memory": a.memory,
             "actor": key is None,
-            "key": None if key is None else print_value(key),
-            "controller": None if controller is None else print_value(controller),
-            "parent": None if parent is None else print_value(parent),
+            "key": None if key is None else _brief(key),
+            "controller": None if controller is None else _brief(controller),
+            "parent": None if parent is None else _brief(parent),
             "definitions": len(a.environment),
         }
 
@@ -386,22 +406,28 @@ def _memory(state: State, n: int) -> Optional[int]:
     return None if a is None else getattr(a, "memory", None)
 
 
+def _brief(v: Any) -> str:
+    """A value in account facts or documentation, which may be anything: printed in brief."""
+    return print_brief(v, 10_000)
+
+
 def _doc_to_python(d: Any) -> dict:
     from kernel.hashmaps import Map
 
+    # Metadata is any value (shown after an error too, for its hint): named in brief.
     if not isinstance(d, Map):
-        return {"description": display(d)}
+        return {"description": display_brief(d)}
     out: dict = {}
     v = d.get(Keyword("description"))
     if v is not None:
-        out["description"] = display(v)
+        out["description"] = display_brief(v)
     sigs = d.get(Keyword("signature"))
     if sigs is not None:
         try:
-            out["signature"] = [print_value(s.get(Keyword("params")) if isinstance(s, Map)
-                                            else s) for s in sigs]
+            out["signature"] = [_brief(s.get(Keyword("params")) if isinstance(s, Map)
+                                       else s) for s in sigs]
         except TypeError:
-            out["signature"] = [print_value(sigs)]
+            out["signature"] = [_brief(sigs)]
     ex = d.get(Keyword("examples"))
     if ex is not None:
         items = []
@@ -409,14 +435,14 @@ def _doc_to_python(d: Any) -> dict:
             for e in ex:
                 if isinstance(e, Map):
                     code, res = e.get(Keyword("code")), e.get(Keyword("result"))
-                    items.append({"code": display(code) if code is not None else "",
-                                  **({"result": display(res)} if res is not None else {})})
+                    items.append({"code": display_brief(code) if code is not None else "",
+                                  **({"result": display_brief(res)} if res is not None else {})})
         except TypeError:
             pass
         out["examples"] = items
     errs = d.get(Keyword("errors"))
     if isinstance(errs, Map):
-        out["errors"] = {(k.name if type(k) is Keyword else print_value(k)): display(v)
+        out["errors"] = {(k.name if type(k) is Keyword else _brief(k)): display_brief(v)
                          for k, v in errs.items()}
     return out
 
@@ -455,4 +481,4 @@ def _error_result(e: ErrorValue, juice: int) -> Result:
                   error_fn=fn, error_fn_address=fn_addr)
 
 
-__all__ = ["Session", "Result"]
+__all__ = ["Session", "Result", "print_result", "PRINT_LIMIT"]

@@ -48,8 +48,8 @@ class RemoteTxResult(_PeerPrinted, TxResult):
 
 
 def _print(v: Any) -> str:
-    from lisp.printer import print_value
-    return v.text if isinstance(v, _Printed) else print_value(v)
+    from .api import print_result
+    return v.text if isinstance(v, _Printed) else print_result(v)
 
 
 class RemoteError(Exception):
@@ -277,8 +277,8 @@ def _fields(x: Any) -> tuple:
 
 
 def _display(v: Any) -> Optional[str]:
-    from lisp.printer import display
-    return None if v is None else display(v)
+    from lisp.printer import display_brief
+    return None if v is None else display_brief(v)
 
 
 def _read_back(text: Optional[str], fallback: Any) -> Any:

@@ -10,56 +10,105 @@ from typing import Any, Optional
 MAX_LINES = 40          # longer results are cut; :more shows all
 MAX_LINE_CHARS = 2000
 MAX_BREAK_DEPTH = 32    # collections nested deeper are printed flat (no recursion, no rework)
+# Characters of a result's text made for showing it: a value that shares its parts can print
+# to text exponentially longer than itself, so the text is made only this far.
+SHOWN_CHARS = MAX_LINES * MAX_LINE_CHARS     # shown cut to MAX_LINES lines anyway
+MORE_CHARS = 1_000_000                        # :more
+COLOUR_CHARS = 20_000   # longer texts are shown without syntax colouring (it would take seconds)
 
 
 def _kind(v: Any):
-    """(open, close, items, is_map) for a breakable collection, else None."""
+    """(open, close, items, is_map) for a breakable collection, else None. Items are taken
+    lazily (map entries as (key, value) pairs): only those shown are made."""
     from kernel.hashmaps import Map, Set
     from kernel.index import Index
     from kernel.vectors import List, Vector
 
     if isinstance(v, Map):
-        return "{", "}", list(v.items()), True
+        return "{", "}", _pairs(v), True
     if isinstance(v, Index):
-        return "#Index {", "}", list(v.items()), True
+        return "#Index {", "}", _pairs(v), True
     if isinstance(v, List):
-        return "(", ")", list(v), False
+        return "(", ")", map(v.__getitem__, range(len(v))), False
     if isinstance(v, Vector):
-        return "[", "]", list(v), False
+        return "[", "]", iter(v), False
     if isinstance(v, Set):
-        return "#{", "}", list(v), False
+        return "#{", "}", iter(v), False
     return None
 
 
-def pformat(v: Any, width: int = 80, indent: int = 0, depth: int = 0) -> str:
-    """Printed text of a value, broken over lines (as readable Convex Lisp) when too wide."""
-    from lisp import print_value
+def _pairs(m: Any):
+    entries = getattr(m, "iter_entries", None)
+    if entries is not None:
+        return ((e[1], e[2]) for e in entries())
+    return iter(m.items())
 
-    flat = print_value(v)
-    if indent + len(flat) <= width or depth >= MAX_BREAK_DEPTH:
-        return flat
-    k = _kind(v)
-    if k is None or not k[2]:
-        return flat
+
+def pformat(v: Any, width: int = 80, indent: int = 0, depth: int = 0,
+            limit: int = MORE_CHARS) -> str:
+    """Printed text of a value, broken over lines (as readable Convex Lisp) when too wide.
+    At most about `limit` characters are made: a longer text is cut, with " ..." after it."""
+    text, more = pformat_cut(v, width, indent, depth, limit)
+    return text + " ..." if more else text
+
+
+def pformat_cut(v: Any, width: int = 80, indent: int = 0, depth: int = 0,
+                limit: int = MORE_CHARS) -> tuple:
+    """(pformat's text, True if it was cut at about `limit` characters). The work follows
+    what is shown: each part is printed at most `width` characters far to see if it fits
+    on its line, and nothing is printed past the limit."""
+    from kernel.cell import MissingData
+    from lisp.printer import print_head
+
+    flat, more = print_head(v, min(limit, max(width - indent, 0)))
+    if not more:
+        return flat, False
+    k = _kind(v) if depth < MAX_BREAK_DEPTH else None
+    if k is None or len(v) == 0:
+        return print_head(v, limit)
+    try:
+        return _broken(v, k, width, indent, depth, limit)
+    except MissingData:         # parts known only by hash: printed flat, as their encoding
+        return print_head(v, limit)
+
+
+def _broken(v: Any, k: tuple, width: int, indent: int, depth: int, limit: int) -> tuple:
+    """pformat_cut of a collection too wide for its line: one element (or entry) a line."""
     open_, close, items, is_map = k
     inner = indent + len(open_)
     pad = " " * inner
-    lines = []
-    if is_map:
-        for i, (key, val) in enumerate(items):
-            ktext = pformat(key, width, inner, depth + 1)
-            vtext = pformat(val, width, inner + len(ktext) + 1, depth + 1)
-            if "\n" in ktext or inner + len(ktext) + 1 + len(vtext.split("\n", 1)[0]) > width \
-                    and _kind(val) is not None:
-                vtext = pformat(val, width, inner + 1, depth + 1)
-                entry = ktext + "\n" + " " * (inner + 1) + vtext
+    sep = "\n" + pad
+    used = len(open_)
+    lines: list = []
+    n = len(v)
+    for i, item in enumerate(items):
+        room = limit - used
+        if room <= 0:
+            return open_ + sep.join(lines), True
+        if is_map:
+            key, val = item
+            ktext, cut = pformat_cut(key, width, inner, depth + 1, room)
+            if not cut:
+                r2 = room - len(ktext) - 1
+                vtext, cut = pformat_cut(val, width, inner + len(ktext) + 1, depth + 1, r2)
+                if not cut and ("\n" in ktext or inner + len(ktext) + 1
+                                + len(vtext.split("\n", 1)[0]) > width
+                                and _kind(val) is not None):
+                    vtext, cut = pformat_cut(val, width, inner + 1, depth + 1, r2)
+                    entry = ktext + "\n" + " " * (inner + 1) + vtext
+                else:
+                    entry = ktext + " " + vtext
             else:
-                entry = ktext + " " + vtext
-            lines.append(entry + ("," if i < len(items) - 1 else ""))
-    else:
-        for x in items:
-            lines.append(pformat(x, width, inner, depth + 1))
-    return open_ + ("\n" + pad).join(lines) + close
+                entry = ktext
+        else:
+            entry, cut = pformat_cut(item, width, inner, depth + 1, room)
+        if is_map and i < n - 1 and not cut:
+            entry += ","
+        lines.append(entry)
+        used += len(entry) + len(sep)
+        if cut:
+            return open_ + sep.join(lines), True
+    return open_ + sep.join(lines) + close, False
 
 
 def truncate(text: str, max_lines: int = MAX_LINES) -> tuple:
@@ -74,6 +123,13 @@ def truncate(text: str, max_lines: int = MAX_LINES) -> tuple:
     if not cut and len(out) < len(text):
         cut = 1
     return out, cut
+
+
+def too_large_note(limit: int, full: bool) -> str:
+    """The line after a value whose text is longer than the `limit` characters made of it."""
+    more = "" if full else f"; :more shows up to {MORE_CHARS:,}"
+    return (f"… value too large to print: only its first {limit:,} characters are made"
+            f"{more}; (count ...) or a part of it (first, nth, get) shows what it holds")
 
 
 def _fmt_time(s: float) -> str:
@@ -178,6 +234,9 @@ class Printer:
         return max(20, self.console.width - 2)
 
     def code(self, text: str) -> None:
+        if len(text) > COLOUR_CHARS:    # colouring takes ~13 µs a character: shown plain
+            self.info(text)
+            return
         from rich.syntax import Syntax
         from .lexer import ConvexLexer
         if self._lexer is None:
@@ -186,16 +245,19 @@ class Printer:
                                   background_color="default", word_wrap=True))
 
     def value(self, v: Any, full: bool = False) -> bool:
-        """Print a value; True if it was cut short."""
-        text = pformat(v, self.width)
+        """Print a value; True if it was cut short. Only what is shown is made: the first
+        SHOWN_CHARS characters of its text, MORE_CHARS with `full` (:more)."""
+        limit = MORE_CHARS if full else SHOWN_CHARS
+        text, more = pformat_cut(v, self.width, limit=limit)
+        cut = 0
         if not full:
             text, cut = truncate(text)
-        else:
-            cut = 0
         self.code(text)
-        if cut:
+        if more:
+            self.dim(too_large_note(limit, full))
+        elif cut:
             self.dim(f"… {cut} more line{'s' if cut != 1 else ''}: :more shows all")
-        return bool(cut)
+        return bool(cut or more)
 
     def dim(self, text: str) -> None:
         self.console.print(text, style="dim", markup=False, highlight=False)

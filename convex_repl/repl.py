@@ -475,12 +475,12 @@ def _expand(repl: Repl, arg: str) -> None:
 
 def _op_tree(op: Any, depth: int = 0, lines: Optional[list] = None) -> list:
     from kernel.ops import Op
-    from lisp import print_value
+    from lisp.printer import print_head
     if lines is None:
         lines = []
-    text = print_value(op)
-    if len(text) > 70:
-        text = text[:69] + "…"
+    text, more = print_head(op, 69)     # (an op may hold a constant of any size)
+    if more:
+        text += "…"
     cost = "+call" if type(op).__name__ == "Invoke" else f"{op.juice:>5}"
     lines.append(f"{cost:>5}  " + ("  " * depth) + f"{type(op).__name__:<9} {text}")
     for child in _op_children(op):
@@ -610,7 +610,7 @@ def _accounts(repl: Repl, arg: str) -> None:
 
 @command("env", ":env [addr]", "definitions in an account's environment")
 def _env(repl: Repl, arg: str) -> None:
-    from lisp import print_value
+    from lisp.printer import print_head
     n = _parse_address(arg) if arg else repl.ws.address
     if n is None or repl.session.account_info(n) is None:
         repl.out.warn(f"no account {arg}")
@@ -619,8 +619,8 @@ def _env(repl: Repl, arg: str) -> None:
     if not defs:
         repl.out.info(f"#{n} has no definitions")
     for name, v, _ in defs:
-        text = print_value(v)
-        repl.out.info(f"  {name.ljust(20)} {text if len(text) < 60 else text[:59] + '…'}")
+        text, more = print_head(v, 59)
+        repl.out.info(f"  {name.ljust(20)} {text + '…' if more else text}")
 
 
 @command("undo", ":undo", "take back the last transaction")

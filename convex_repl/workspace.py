@@ -3,7 +3,8 @@
 Where it lives: the user's convex directory, `$CONVEX_HOME` or `~/.convex` (`convex_home()`).
 
 How it persists (format 1, "journal"): `session.json` holds the current lineage of committed
-transactions, each as `{"address": n, "source": text, "bindings": {"*1": printed, ...}}`, plus
+transactions, each as `{"address": n, "source": text, "bindings": {"*1": printed, ...}}` (a
+value printing past JOURNAL_TEXT_LIMIT characters as `{"cad3": hex}`, its encoding), plus
 the acting address and named checkpoints (each its own entry list). Loading replays the
 journal from genesis. States are immutable values, so undo, redo and checkpoints in memory are
 just kept references to earlier states.
@@ -157,6 +158,28 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 # --- substitution of *1 *2 *3 *e ----------------------------------------------------------------
 
+JOURNAL_TEXT_LIMIT = 100_000    # a REPL variable printing longer is journaled as its encoding
+
+
+def _journaled(v: Any) -> Any:
+    """A REPL variable's value as the journal keeps it: its printed text, or, when that is
+    longer than JOURNAL_TEXT_LIMIT (a value sharing its parts can print to text exponentially
+    longer than itself), {"cad3": hex of its encode_multi}, whose size is the value's own."""
+    from lisp.printer import print_head
+    text, more = print_head(v, JOURNAL_TEXT_LIMIT)
+    if not more:
+        return text
+    from kernel.decoding import encode_multi
+    return {"cad3": encode_multi(v).hex()}
+
+
+def _unjournaled(j: Any, read: Any) -> Any:
+    if isinstance(j, dict):
+        from kernel.decoding import decode_multi
+        return decode_multi(bytes.fromhex(j["cad3"]))
+    return read(j)
+
+
 def substitute(forms: list, bindings: dict) -> tuple:
     """Forms with the REPL variables replaced by quoted values; also the names used."""
     from kernel.hashmaps import Map, Set
@@ -275,14 +298,13 @@ class Workspace:
             self.session.address = acting
         after = self.session.state
         if after is not before[0]:
-            from lisp import print_value
             entry: dict = {"address": origin, "source": source}
             if not r.ok:
                 entry["ok"] = False         # failed, but paid its fees: replayed as such
             if not signed:
                 entry["unsigned"] = True
             if used:
-                entry["bindings"] = {k: print_value(v) for k, v in sorted(used.items())}
+                entry["bindings"] = {k: _journaled(v) for k, v in sorted(used.items())}
             self.entries.append(entry)      # every change is journaled, for a faithful replay
             if _meaningful(before[0], after, self.session.address):
                 self.undo_stack.append(before)   # but only real changes are undo steps
@@ -434,7 +456,8 @@ class Workspace:
                     s.advance(int(e["advance"]))
                 else:
                     s.address = int(e.get("address", _first_user()))
-                    bindings = {k: read(v) for k, v in (e.get("bindings") or {}).items()}
+                    bindings = {k: _unjournaled(v, read)
+                                for k, v in (e.get("bindings") or {}).items()}
                     forms, _, err = self._read(e["source"], bindings)
                     if err is not None:
                         ok = False

@@ -92,6 +92,14 @@ def print_limited(v: Any, limit: int) -> Optional[bytes]:
     return data if len(data) <= limit else None
 
 
+def print_head(v: Any, limit: int) -> "tuple[str, bool]":
+    """(the printed text's first `limit` characters, whether the text is longer): for showing
+    a value to the user, whose text may be far too long to make in full. The work follows
+    `limit`, not the value (see `_render`)."""
+    text = _render(v, max(limit, 0) + 1, cut=True)
+    return (text, False) if len(text) <= limit else (text[:limit], True)
+
+
 def print_brief(v: Any, limit: int = 200) -> str:
     """The printed text, cut to `limit` characters followed by "..." when longer: for error
     messages and traces, which must cost little to build whatever the value they name."""
