@@ -6,6 +6,10 @@
                             (string keys kept, keyword/symbol keys by name, others printed);
                             anything else printed as Convex Lisp text
     result_json(result)     {"value", "result", "errorCode"?, "info"} of a Result record
+
+Both do work bounded by what they send, not by the value: a value sharing its structure can
+stand for far more elements than it holds. Past JSON_ELEMENTS elements a value is sent as
+the start of its printed text (TEXT_LIMIT characters) and the Result says "truncated": true.
 """
 from __future__ import annotations
 
@@ -17,10 +21,38 @@ from kernel.hashmaps import Map, Set
 from kernel.index import Index
 from kernel.scalars import Address, Char, Keyword, Symbol
 from kernel.vectors import List, Vector
-from lisp.printer import display, print_value
+from lisp.printer import display_brief, print_brief, print_head
+
+JSON_ELEMENTS = 100_000         # elements of one value sent as JSON structure
+TEXT_LIMIT = 1_000_000          # characters of a value sent as printed text
 
 
-def to_json(v: Any, depth: int = 0) -> Any:
+class _TooBig(Exception):
+    """The value has more elements than a JSON answer carries."""
+
+
+def printed(v: Any, limit: int = TEXT_LIMIT) -> "tuple[str, bool]":
+    """(the printed text, cut to `limit` characters with "..." when longer; whether cut)."""
+    text, more = print_head(v, limit)
+    return (text + "...", True) if more else (text, False)
+
+
+def json_value(v: Any) -> "tuple[Any, bool]":
+    """(the JSON form of v, whether it had to be cut): a value past JSON_ELEMENTS elements
+    goes as its printed text, cut at TEXT_LIMIT characters."""
+    try:
+        return to_json(v, 0, [JSON_ELEMENTS]), False
+    except _TooBig:
+        return printed(v)[0], True
+
+
+def to_json(v: Any, depth: int = 0, budget: "list | None" = None) -> Any:
+    """The JSON form of v; a value past JSON_ELEMENTS elements as its (cut) printed text."""
+    if budget is None:
+        return json_value(v)[0]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooBig
     t = type(v)
     if v is None or t is bool:
         return v
@@ -39,19 +71,21 @@ def to_json(v: Any, depth: int = 0) -> Any:
     if t is Char:
         return chr(v.cp)
     if depth > 200:
-        return print_value(v)
+        return printed(v)[0]
     try:
         if isinstance(v, (Vector, List, Set)):
-            return [to_json(x, depth + 1) for x in v]
+            return [to_json(x, depth + 1, budget) for x in v]
         if isinstance(v, (Map, Index)):
             out = {}
             for k, x in v.items():
-                out[_key(k)] = to_json(x, depth + 1)
+                out[_key(k)] = to_json(x, depth + 1, budget)
             return out
+    except _TooBig:
+        raise
     except Exception:               # branches not available: fall back to the printed form
         pass
     try:
-        return print_value(v)
+        return printed(v)[0]
     except Exception:
         return None
 
@@ -62,7 +96,7 @@ def _key(k: Any) -> str:
         return k.text
     if t is Keyword or t is Symbol:
         return k.name
-    return print_value(k)
+    return print_brief(k, 1000)
 
 
 def result_json(r: Any) -> dict:
@@ -70,18 +104,20 @@ def result_json(r: Any) -> dict:
     value, err = r.value, r.error
     out: dict = {}
     if err is not None:
-        out["value"] = None if value is None else display(value)
-        out["errorCode"] = err.name if type(err) is Keyword else print_value(err)
+        out["value"] = None if value is None else display_brief(value)
+        out["errorCode"] = err.name if type(err) is Keyword else print_brief(err)
         out["result"] = out["value"] if out["value"] is not None else "nil"
     else:
-        out["value"] = to_json(value)
+        out["value"], cut = json_value(value)
         try:
-            out["result"] = print_value(value)
+            out["result"], cut_text = printed(value)
         except Exception:
-            out["result"] = None
+            out["result"], cut_text = None, False
+        if cut or cut_text:
+            out["truncated"] = True
     info = {}
     for k, x in r.info.items():
-        name = k.name if type(k) is Keyword else print_value(k)
+        name = k.name if type(k) is Keyword else print_brief(k)
         if name == "tx" and type(x) is Blob:
             info[name] = "0x" + x.data.hex()
         else:
@@ -90,4 +126,4 @@ def result_json(r: Any) -> dict:
     return out
 
 
-__all__ = ["to_json", "result_json"]
+__all__ = ["to_json", "json_value", "result_json", "printed"]

@@ -42,7 +42,7 @@ from kernel.records import Signed
 from kernel.scalars import Address, Keyword
 from kernel.transactions import Invoke, Transaction
 
-from .jsonval import result_json
+from .jsonval import printed, result_json
 from .peer import GOLD, Peer, error_result, has_missing, log_event
 
 MAX_BODY = 5_000_000
@@ -425,8 +425,7 @@ class Api:
         v = self.peer.lookup(h)
         if v is None:
             return 404, {"error": "No data for this hash"}
-        from lisp.printer import print_value
-        return 200, {"hash": "0x" + h.hex(), "cvx": print_value(v),
+        return 200, {"hash": "0x" + h.hex(), "cvx": printed(v)[0],
                      "cad3": encode_multi(v).hex()}
 
     def data_encode(self, body: dict) -> tuple:
@@ -440,13 +439,12 @@ class Api:
         return 200, {"cad3": encoding(v).hex(), "hash": value_id(v).hex()}
 
     def data_decode(self, body: dict) -> tuple:
-        from lisp.printer import print_value
         b = parse_hex(body.get("cad3"), "cad3")
         try:
             v = decode_multi(b)
         except (DecodeError, ValueError) as e:
             raise BadRequest(f"Invalid CAD3 data: {e}") from None
-        return 200, {"cvx": print_value(v)}
+        return 200, {"cvx": printed(v)[0]}
 
 
 def _public(b: dict) -> dict:

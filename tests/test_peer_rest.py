@@ -444,3 +444,26 @@ def test_a_stored_peer_keeps_past_states(tmp_path):
     finally:
         peer.stop()
         peer.store.close()
+
+
+def test_a_huge_shared_result_is_sent_cut_and_quickly(server):
+    # 2^40 elements when unfolded, a few cells in memory: the answer must not walk them all
+    import time
+    from kernel.decoding import encode_multi
+    from kernel.vectors import Vector
+    src = "(loop [v [1] i 0] (if (< i 40) (recur [v v] (inc i)) v))"
+    start = time.perf_counter()
+    status, body = post(server, "/query", {"source": src, "address": 13})
+    assert status == 200 and body.get("errorCode") is None, body
+    assert body["truncated"] is True and body["result"].endswith("...")
+    assert body["result"].startswith("[[[[") and len(body["result"]) <= 1_000_003
+    assert time.perf_counter() - start < 5
+    status, small = post(server, "/query", {"source": "[1 [2 3] {:a 4}]", "address": 13})
+    assert small["value"] == [1, [2, 3], {"a": 4}] and "truncated" not in small
+    # the same value as CAD3 (a few hundred bytes) decodes without being printed in full
+    v = Vector.of(1)
+    for _ in range(40):
+        v = Vector.of(v, v)
+    start = time.perf_counter()
+    status, body = post(server, "/data/decode", {"cad3": encode_multi(v).hex()})
+    assert status == 200 and body["cvx"].endswith("...") and time.perf_counter() - start < 5
