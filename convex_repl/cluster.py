@@ -1,4 +1,4 @@
-"""Cluster peers: blocks ordered by CPoS (kernel/cpos.py) with the other peers, over the
+"""Cluster peers: blocks ordered by CPoS (kernel/consensus/cpos.py) with the other peers, over the
 binary peer protocol on TCP (convex_repl/protocol.py). Each peer can run in its own process
 (`convex peer start --cluster N --index I`, see launcher.py) or several in one (tests).
 
@@ -22,7 +22,7 @@ With a store, a peer commits each confirmed block (with its results and the stat
 together with its belief (its own order and the others'), so a killed peer restarts where it
 was and catches up.
 
-Safety across restarts (kernel/cpos.py states the invariant: no two peers finalise different
+Safety across restarts (kernel/consensus/cpos.py states the invariant: no two peers finalise different
 blocks at a height). A peer's round and lock are what keep it from voting for two different
 things, so they are committed to the store *before* an order that changes them is sent, and
 a restarted peer starts in the round after its saved one: whatever it signed before it was
@@ -40,7 +40,7 @@ import time
 from typing import Any, Optional
 
 from kernel.blobs import Blob
-from kernel.cpos import (Belief, FinalityError, Order, Progress, merge, merge_beliefs,
+from kernel.consensus.cpos import (Belief, FinalityError, Order, Progress, merge, merge_beliefs,
                          round_reached, signed_orders)
 from kernel.index import Index
 from kernel.records import Signed

@@ -26,7 +26,7 @@ from typing import Any, Optional
 
 from kernel.blobs import Blob, String
 from kernel.cell import Cell, DecodeError
-from kernel.cpos import Belief, Order
+from kernel.consensus.cpos import Belief, Order
 from kernel.records import Signed
 from kernel.scalars import Address, Keyword
 from kernel.transactions import Result

@@ -140,7 +140,7 @@ def test_protocol_messages_and_garbage(cluster3):
 
 
 def test_beliefs_carry_only_novelty():
-    from kernel.cpos import Belief, Order
+    from kernel.consensus.cpos import Belief, Order
     from kernel.transactions import Block
     k = genesis_signing_key(11)
     blocks = [sign(k, Block.create(1000 + i, [tx(i + 1, f"(def v{i} {'[' + ' '.join(map(str, range(40))) + ']'})")]))
@@ -184,7 +184,7 @@ def test_status_is_the_nine_element_vector(cluster3):
 def test_data_request_returns_cells(cluster3):
     from kernel.blobs import Blob
     from kernel.cell import is_branch
-    from kernel.cpos import Belief
+    from kernel.consensus.cpos import Belief
     n = cluster3[0]
     assert n.submit(tx(1, "(def big " + "[" + " ".join(map(str, range(60))) + "])"),
                     timeout=30).error is None
@@ -364,7 +364,7 @@ def test_a_stored_peer_keeps_its_belief(tmp_path):
 
 
 def test_a_signed_order_alone_is_a_belief(cluster3):
-    from kernel.cpos import Order
+    from kernel.consensus.cpos import Order
     n = cluster3[0]
     other = cluster3[1]
     o = other.order
@@ -398,7 +398,7 @@ def test_data_of_another_network_is_refused(tmp_path):
 def test_a_peer_contradicted_by_the_stake_halts_and_says_so():
     # the other three peers (their keys are public in a local cluster) sign orders that
     # precommit a block in place of what peer 0 finalised: it must stop, not follow them
-    from kernel.cpos import Belief, Order
+    from kernel.consensus.cpos import Belief, Order
     from kernel.transactions import Block
     nodes = start_cluster(4)
     try:

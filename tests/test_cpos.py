@@ -1,4 +1,4 @@
-"""The CPoS belief merge (kernel/cpos.py), simulated: peers exchange signed orders in rounds
+"""The CPoS belief merge (kernel/consensus/cpos.py), simulated: peers exchange signed orders in rounds
 (some links cut), and we check agreement, liveness with more than 2/3 of the stake, safety
 under partition, restarts and Byzantine peers, and that the finalised blocks give every peer
 the same state."""
@@ -10,7 +10,7 @@ import pytest
 
 from nacl.signing import SigningKey
 
-from kernel.cpos import (Belief, FinalityError, Order, Progress, merge, merge_beliefs,
+from kernel.consensus.cpos import (Belief, FinalityError, Order, Progress, merge, merge_beliefs,
                          round_reached, signed_orders)
 from kernel.decoding import decode_multi, encode_multi
 from kernel.transactions import Block, sign, verify
