@@ -1,5 +1,5 @@
-"""Cluster peers: blocks ordered by CPoS (kernel/consensus/cpos.py) with the other peers, over the
-binary peer protocol on TCP (convex_repl/protocol.py). Each peer can run in its own process
+"""Cluster peers: blocks ordered by CPoS (kernel/consensus/cpos.py) with the other peers,
+over the binary peer protocol on TCP (convex_repl/protocol.py). Each peer can run in its own process
 (`convex peer start --cluster N --index I`, see launcher.py) or several in one (tests).
 
     nodes = start_cluster(3)             # 3 equal-stake peers on 127.0.0.1, ephemeral ports
@@ -22,12 +22,12 @@ With a store, a peer commits each confirmed block (with its results and the stat
 together with its belief (its own order and the others'), so a killed peer restarts where it
 was and catches up.
 
-Safety across restarts (kernel/consensus/cpos.py states the invariant: no two peers finalise different
-blocks at a height). A peer's round and lock are what keep it from voting for two different
-things, so they are committed to the store *before* an order that changes them is sent, and
-a restarted peer starts in the round after its saved one: whatever it signed before it was
-killed, it never signs a conflicting order in the same round. A peer executes blocks up to
-its finality point only; if its finalised blocks ever disagree with what peers holding more
+Safety across restarts (kernel/consensus/cpos.py states the invariant: no two peers finalise
+different blocks at a height). A peer's round and lock are what keep it from voting for two
+different things, so they are committed to the store *before* an order that changes them is
+sent, and a restarted peer starts in the round after its saved one: whatever it signed
+before it was killed, it never signs a conflicting order in the same round. A peer executes
+blocks up to its finality point only; if its finalised blocks ever disagree with what peers holding more
 than 2/3 of the stake precommit, it halts (no more merging or confirming) and says so in its
 status, its log and its answers to transactions.
 """
@@ -35,13 +35,14 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import sys
 import threading
 import time
 from typing import Any, Optional
 
 from kernel.blobs import Blob
-from kernel.consensus.cpos import (Belief, FinalityError, Order, Progress, merge, merge_beliefs,
-                         round_reached, signed_orders)
+from kernel.consensus.cpos import (Belief, FinalityError, Order, Progress, merge,
+                                   merge_beliefs, round_timer_runs, signed_orders)
 from kernel.index import Index
 from kernel.records import Signed
 from kernel.scalars import Address, Keyword
@@ -177,13 +178,13 @@ class ClusterPeer(ProtocolPeer):
             raise ValueError("the data directory is inconsistent: its blocks are not the "
                              "finalised blocks of its saved order")
 
-    def _save_progress(self, progress: Progress, store: Any = None) -> None:
+    def _save_progress(self, progress: Optional[Progress] = None, store: Any = None) -> None:
         """Commit our signed order and lock: done before an order with a new round or lock
         is sent, so a restart can't make us vote against what we sent."""
         store = store or self.store
+        lock = (progress or self.progress).lock
         if store is not None:
-            store.set_meta("consensus", store.put(
-                Vector.of(self.known[self.own], progress.lock)))
+            store.set_meta("consensus", store.put(Vector.of(self.known[self.own], lock)))
 
     # --- life cycle -----------------------------------------------------------------------------
     def start_network(self, peers: list) -> "ClusterPeer":
@@ -343,7 +344,8 @@ class ClusterPeer(ProtocolPeer):
         h = Blob(state.value_id())
         return Vector.of(Blob(belief.value_id()), h, Blob(self.genesis_hash), Blob(self.own),
                          h, order.finality_point, order.proposal_point, len(order.blocks),
-                         order._f[2])
+                         Vector.of(order.proposal_point, order.consensus_point,
+                                   order.finality_point))
 
     def find_cell(self, h: bytes) -> Any:
         v = super().find_cell(h)
@@ -410,16 +412,16 @@ class ClusterPeer(ProtocolPeer):
                 if self.halted is not None:
                     continue
                 try:
-                    changed = self._merge_step()
+                    changed, to_save = self._merge_step()
                 except FinalityError as e:
                     self._halt(str(e))
                     continue
-                if changed or now - last_signed > BROADCAST_INTERVAL:
+                if changed or to_save or now - last_signed > BROADCAST_INTERVAL:
                     order = self.order.with_timestamp(max(now_ms(), self.order.timestamp + 1))
                     self.progress = self.progress._replace(order=order)
                     self.known[self.own] = sign(self.key, order)
-                    if changed == "saved":
-                        self._save_progress(self.progress)
+                    if to_save:
+                        self._save_progress()
                     last_signed = now
                     unsent = True
                 self._apply_confirmed()
@@ -432,19 +434,18 @@ class ClusterPeer(ProtocolPeer):
                     c.send(belief, novelty_only=True)
                 last_sent, unsent = time.perf_counter(), False
 
-    def _merge_step(self) -> Any:
-        """One merge with what we know (under the lock): False if our order is unchanged,
-        "saved" if its round or our lock changed (to be committed before it is sent), True
-        for any other change. A round in which more than 2/3 of the stake has arrived and
-        nothing is finalised for a while is left for the next (the timeout doubles with each
-        round left that way, up to ROUND_TIMEOUT_MAX)."""
+    def _merge_step(self) -> tuple:
+        """One merge with what we know (under the lock): (whether our order changed, whether
+        its round or our lock did: then it is committed before it is sent). A round in which
+        more than 2/3 of the stake has arrived and nothing is finalised for a while is left
+        for the next (the timeout doubles with each round left that way, up to
+        ROUND_TIMEOUT_MAX)."""
         old = self.progress
         pending = len(old.order.blocks) > old.order.finality_point or bool(self.proposed)
         orders = {k: so.value for k, so in self.known.items() if k != self.own}
         now = time.monotonic()
-        behind = any(o.round > old.order.round for o in orders.values())
-        if not (behind or round_reached(self.own, old.order, orders, self.stakes)):
-            self._round_clock = now           # the timeout runs once the round is full
+        if not round_timer_runs(self.own, old.order, orders, self.stakes):
+            self._round_clock = now
         timeout = min(ROUND_TIMEOUT * 2 ** self._idle_rounds, ROUND_TIMEOUT_MAX)
         advance = pending and now - self._round_clock > timeout
         new = merge(self.own, old, orders, self.stakes, self.proposed, old.order.timestamp,
@@ -456,15 +457,11 @@ class ClusterPeer(ProtocolPeer):
             self._round_clock = now
             self._idle_rounds += 1
         self.progress = new
-        if new.order.value_id() == old.order.value_id():
-            return new.lock is not old.lock and "saved"
-        if new.order.round != old.order.round or new.lock is not old.lock:
-            return "saved"
-        return True
+        return (new.order.value_id() != old.order.value_id(),
+                new.order.round != old.order.round or new.lock is not old.lock)
 
     def _halt(self, why: str) -> None:
         """Stop confirming: our finalised blocks conflict with what most of the stake says."""
-        import sys
         self.halted = why
         print(f"peer {self.index}: HALTED, consensus safety violated: {why}", file=sys.stderr,
               flush=True)
@@ -510,7 +507,6 @@ class ClusterPeer(ProtocolPeer):
                     self.store.add_block(n, sb, rv, state, sb.value.timestamp,
                                          sb.public_key, hashes)
                 self._save_belief()
-                self._save_progress(self.progress)
         for n, sb, rv, state, hashes in done:
             for i, (h, r) in enumerate(zip(hashes, rv)):
                 if self.store is None:
@@ -524,8 +520,10 @@ class ClusterPeer(ProtocolPeer):
         self._remember_state()
 
     def _save_belief(self) -> None:
-        """Keep our belief (every order we know, ours included) in the store."""
+        """Keep our belief (every order we know, ours included) and our progress in the
+        store."""
         self.store.set_meta("belief", self.store.put(Belief.create(dict(self.known))))
+        self._save_progress()
 
     def _remember_state(self) -> None:
         self.recent_states[self.state.value_id()] = self.state
@@ -590,7 +588,6 @@ class ClusterPeer(ProtocolPeer):
                                              sb.value.timestamp, sb.public_key, [])
                         self.store.index_txs(located)
                         self._save_belief()
-                        self._save_progress(self.progress)
                 else:
                     self._tx_index.update((h, (n, i)) for h, n, i in located)
                 self._blocks = self._blocks[:self.applied] + [

@@ -1,5 +1,5 @@
-"""The CPoS belief merge (kernel/consensus/cpos.py), simulated: peers exchange signed orders in rounds
-(some links cut), and we check agreement, liveness with more than 2/3 of the stake, safety
+"""The CPoS belief merge (kernel/consensus/cpos.py), simulated: peers exchange signed orders
+in rounds (some links cut), and we check agreement, liveness with more than 2/3 of the stake, safety
 under partition, restarts and Byzantine peers, and that the finalised blocks give every peer
 the same state."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from nacl.signing import SigningKey
 
 from kernel.consensus.cpos import (Belief, FinalityError, Order, Progress, merge, merge_beliefs,
-                         round_reached, signed_orders)
+                         round_timer_runs, signed_orders)
 from kernel.decoding import decode_multi, encode_multi
 from kernel.transactions import Block, sign, verify
 
@@ -229,8 +229,7 @@ class RoundPeer(SimPeer):
     def tick(self, stakes, blocks, now):
         o = self.order
         orders = {k: so.value for k, so in self.known.items() if k != self.key}
-        behind = any(x.round > o.round for x in orders.values())
-        if not (behind or round_reached(self.key, o, orders, stakes)):
+        if not round_timer_runs(self.key, o, orders, stakes):
             self.idle = 0
         pending = len(o.blocks) > o.finality_point or bool(blocks)
         new = merge(self.key, self.progress, orders, stakes, blocks, now,

@@ -204,8 +204,7 @@ def _skip_round(views: dict, stakes: dict, third: float) -> int:
     return 0
 
 
-def _next_round(own: Order, views: dict, stakes: dict, own_stake: int,
-                two_thirds: float) -> int:
+def _next_round(own_key: bytes, own: Order, views: dict, stakes: dict) -> int:
     """Where a peer goes when its round made no progress: to the latest round any peer is
     in, if that is later (catching up); else to the next one, once peers holding more than
     2/3 of the stake have reached its round (the first there waits for the others, so rounds
@@ -213,21 +212,30 @@ def _next_round(own: Order, views: dict, stakes: dict, own_stake: int,
     latest = max((o.round for _ids, o in views.values()), default=own.round)
     if latest > own.round:
         return latest
-    there = own_stake + sum(stakes.get(k, 0) for k, (_i, o) in views.items()
-                            if o.round >= own.round)
-    return own.round + 1 if there > two_thirds else own.round
+    reached = _stake_from(own.round, own_key, {k: o for k, (_i, o) in views.items()}, stakes)
+    if reached * 3 > sum(s for s in stakes.values() if s > 0) * 2:
+        return own.round + 1
+    return own.round
 
 
-def round_reached(own_key: bytes, own: Order, orders: dict, stakes: dict) -> bool:
-    """Whether peers holding more than 2/3 of the stake are in `own`'s round or a later one.
-    A peer's round timeout runs only from then: one that entered a round first must give
-    the others the whole timeout there, or the first to time out keeps leaving rounds as
-    the others arrive."""
-    total = sum(s for s in stakes.values() if s > 0)
-    there = stakes.get(own_key, 0) + sum(
+def _stake_from(rnd: int, own_key: bytes, orders: dict, stakes: dict) -> int:
+    """The stake of this peer and of the peers whose well-formed orders are in round `rnd`
+    or a later one."""
+    return stakes.get(own_key, 0) + sum(
         stakes.get(k, 0) for k, o in orders.items()
-        if k != own_key and o is not None and o.round >= own.round)
-    return there * 3 > total * 2
+        if k != own_key and o is not None and o.well_formed() and o.round >= rnd)
+
+
+def round_timer_runs(own_key: bytes, own: Order, orders: dict, stakes: dict) -> bool:
+    """Whether `own`'s round timeout runs: some peer is in a later round (to catch up), or
+    peers holding more than 2/3 of the stake are in its round or later. A peer that entered
+    a round first must give the others the whole timeout there, or the first to time out
+    keeps leaving rounds as the others arrive."""
+    if any(o is not None and o.well_formed() and o.round > own.round
+           for k, o in orders.items() if k != own_key):
+        return True
+    total = sum(s for s in stakes.values() if s > 0)
+    return _stake_from(own.round, own_key, orders, stakes) * 3 > total * 2
 
 
 def merge(own_key: bytes, progress: Progress, orders: dict, stakes: dict,
@@ -287,7 +295,7 @@ def merge(own_key: bytes, progress: Progress, orders: dict, stakes: dict,
     # the round
     rnd = max(own.round, _skip_round(views, stakes, third))
     if advance:
-        rnd = max(rnd, _next_round(own, views, stakes, own_stake, two_thirds))
+        rnd = max(rnd, _next_round(own_key, own, views, stakes))
     new_round = rnd != own.round
 
     # 1. the base: what this peer must propose
@@ -396,4 +404,4 @@ def merge_beliefs(known: dict, incoming: dict, verify: Any = None,
 
 
 __all__ = ["Order", "Belief", "Progress", "FinalityError", "merge", "merge_beliefs",
-           "round_reached", "signed_orders"]
+           "round_timer_runs", "signed_orders"]
