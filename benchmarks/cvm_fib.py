@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from convex_repl.api import Session
-from kernel import jit
+from kernel.cvm import jit
 
 N = 25
 FIB = "(defn fib [n] (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))"

@@ -34,7 +34,7 @@ def peer_transfers_per_second(n: int, pipelined: bool = True) -> float:
     and then collects the results (as a client of the peer protocol may); otherwise each
     waits for one result before sending the next."""
     from convex_repl.peer import Peer
-    from kernel.transactions import Transfer, sign
+    from kernel.state.transactions import Transfer, sign
     from lisp import read
     peer = Peer().start()
     threads_n = 8
@@ -76,10 +76,10 @@ def cluster_latency(n: int = 40) -> tuple:
     import subprocess
 
     from convex_repl.protocol import Connection, decode_message, encode_message, frame
-    from kernel.ledger import genesis_signing_key
-    from kernel.scalars import Keyword
-    from kernel.transactions import Invoke, sign
-    from kernel.vectors import Vector
+    from kernel.transition.ledger import genesis_signing_key
+    from kernel.data.scalars import Keyword
+    from kernel.state.transactions import Invoke, sign
+    from kernel.data.vectors import Vector
     from lisp import read
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     p = subprocess.Popen([sys.executable, "-m", "convex_repl", "local", "start", "--peers",

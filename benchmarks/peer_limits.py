@@ -97,8 +97,8 @@ class Prober(threading.Thread):
 
     def run(self) -> None:
         from convex_repl.protocol import decode_message, encode_message, frame
-        from kernel.scalars import Keyword
-        from kernel.vectors import Vector
+        from kernel.data.scalars import Keyword
+        from kernel.data.vectors import Vector
         from lisp import read
         q = frame(encode_message(Vector.of(Keyword("Q"), 1, read("(+ 1 2)"))))
         while not self.done:
@@ -208,7 +208,7 @@ class BigFrames(threading.Thread):
 
     def one(self) -> None:
         from convex_repl.protocol import decode_message
-        from kernel.cell import vlq
+        from kernel.data.cell import vlq
         chunk = b"\x00" * MB
         try:
             s = socket.create_connection(self.addr, timeout=30)

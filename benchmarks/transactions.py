@@ -16,9 +16,9 @@ import time
 
 from nacl.signing import SigningKey
 
-from kernel.ledger import genesis_signing_key
-from kernel.transactions import Block, Transfer, sign
-from kernel.memory import Meter
+from kernel.transition.ledger import genesis_signing_key
+from kernel.state.transactions import Block, Transfer, sign
+from kernel.cvm.memory import Meter
 from kernel.transition import apply_block, apply_transaction, gc_paused, local_peer
 from stdlib.genesis import FIRST_USER, GENESIS_USER, genesis_state
 

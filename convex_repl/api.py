@@ -23,14 +23,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from kernel.context import Context, exit_error
-from kernel.errors import ErrorValue, Exceptional, Halt, Return, Rollback
-from kernel.scalars import Keyword
-from kernel.state import State
+from kernel.cvm.context import Context, exit_error
+from kernel.cvm.errors import ErrorValue, Exceptional, Halt, Return, Rollback
+from kernel.data.scalars import Keyword
+from kernel.state.state import State
 from kernel.transition import TRACE_TEXT_LIMIT
 from lisp import ReaderError, read_all
 from lisp.expander import eval_form
-from lisp.printer import display, display_brief, print_brief, print_head
+from kernel.data.printer import display, display_brief, print_brief, print_head
 
 DEFAULT_JUICE_LIMIT = 10_000_000
 
@@ -105,7 +105,7 @@ class TxResult(Result):
 
     @classmethod
     def from_outcome(cls, o: Any, signed: Any, unwrap: bool = False) -> "TxResult":
-        from kernel.transactions import Result as CVMResult
+        from kernel.state.transactions import Result as CVMResult
         value, code = o.value, o.error
         if unwrap and o.error is None and value is not None and len(value) > 0:
             value = value[len(value) - 1].value          # the last form's value
@@ -259,7 +259,7 @@ class Session:
 
     def visible_names(self, addr: Optional[int] = None) -> list:
         """Names a symbol can resolve to from an account: its own, its parents', the core."""
-        from kernel.state import CORE_ADDRESS
+        from kernel.state.state import CORE_ADDRESS
 
         names, n, seen = set(), self.address if addr is None else addr, set()
         while n is not None and n not in seen:
@@ -277,7 +277,7 @@ class Session:
     def metadata(self, name: str, addr: Optional[int] = None) -> Any:
         """The metadata map of a definition as seen from `addr` (walking parents to the
         core), or None if the name is not defined."""
-        from kernel.scalars import Symbol
+        from kernel.data.scalars import Symbol
 
         ctx = Context(self.state, self.address)
         return ctx.lookup_meta(addr, Symbol(name))
@@ -294,7 +294,7 @@ class Session:
         return _doc_to_python(d)
 
     def lookup(self, name: str, addr: Optional[int] = None) -> Any:
-        from kernel.scalars import Symbol
+        from kernel.data.scalars import Symbol
 
         ctx = Context(self.state, self.address)
         return ctx.lookup_value(addr, Symbol(name), None)
@@ -323,7 +323,7 @@ class Session:
         paying for its juice and memory (CAD018). Returns the new timestamp."""
         if ms < 0:
             raise ValueError("time only moves forward")
-        from kernel.ledger import advance_time
+        from kernel.transition.ledger import advance_time
         self.state, _ = advance_time(self.state, ms)
         return self.state.timestamp
 
@@ -337,7 +337,7 @@ class Session:
         the account's local genesis key (None if its key is not a genesis key)."""
         if self.key is not None:
             return self.key
-        from kernel.ledger import signing_key_for
+        from kernel.transition.ledger import signing_key_for
         return signing_key_for(self.state, self.address)
 
     def as_account(self, address: int, key: Any = None) -> "Session":
@@ -364,8 +364,8 @@ class Session:
         if bad is not None:
             return bad
         try:
-            from kernel.ledger import command_transaction
-            from kernel.transactions import sign
+            from kernel.transition.ledger import command_transaction
+            from kernel.state.transactions import sign
             key = self.signing_key
             if key is None:             # no key we know: the CVM refuses the signature
                 from nacl.signing import SigningKey
@@ -382,7 +382,7 @@ class Session:
         """Apply a prepared Signed transaction (of any account) in a block of its own."""
         t0 = time.perf_counter() if _t0 is None else _t0
         try:
-            from kernel.ledger import submit
+            from kernel.transition.ledger import submit
             self.state, outcome = submit(self.state, signed)
             r = TxResult.from_outcome(outcome, signed, _unwrap)
         except Exception as e:
@@ -412,7 +412,7 @@ def _brief(v: Any) -> str:
 
 
 def _doc_to_python(d: Any) -> dict:
-    from kernel.hashmaps import Map
+    from kernel.data.hashmaps import Map
 
     # Metadata is any value (shown after an error too, for its hint): named in brief.
     if not isinstance(d, Map):
@@ -449,9 +449,9 @@ def _doc_to_python(d: Any) -> dict:
 
 def _failing_fn(e: ErrorValue) -> tuple:
     """(name, defining address) of the function the innermost traced call invoked."""
-    from kernel import ops as O
-    from kernel.fn import CoreFn
-    from kernel.scalars import Address
+    from kernel.cvm import ops as O
+    from kernel.cvm.fn import CoreFn
+    from kernel.data.scalars import Address
 
     for t in e.trace:
         if isinstance(t, str):

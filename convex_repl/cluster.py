@@ -40,20 +40,20 @@ import threading
 import time
 from typing import Any, Optional
 
-from kernel.blobs import Blob
+from kernel.data.blobs import Blob
 from kernel.consensus.cpos import (Belief, FinalityError, Order, Progress, merge,
                                    merge_beliefs, round_timer_runs, signed_orders)
-from kernel.index import Index
-from kernel.records import Signed
-from kernel.scalars import Address, Keyword
-from kernel.transactions import Block, Invoke, Result, sign, verify
-from kernel.vectors import Vector
+from kernel.data.index import Index
+from kernel.data.records import Signed
+from kernel.data.scalars import Address, Keyword
+from kernel.state.transactions import Block, Invoke, Result, sign, verify
+from kernel.data.vectors import Vector
 
-from .peer import FAUCET_ACCOUNT, _Pending, _summary, error_result, now_ms
-from .protocol import (Connection, challenge, check_response, decode_message, missing_cells,
+from convex_repl.peer import FAUCET_ACCOUNT, _Pending, _summary, error_result, now_ms
+from convex_repl.protocol import (Connection, challenge, check_response, decode_message, missing_cells,
                        serve_connection)
-from .protocol_peer import ProtocolPeer, cell_of
-from .store import novelty
+from convex_repl.protocol_peer import ProtocolPeer, cell_of
+from convex_repl.store import novelty
 
 K = Keyword
 BLOCK_INTERVAL = 0.02           # least time between two blocks of one peer (batching)
@@ -80,7 +80,7 @@ def cluster_genesis(n: int) -> Any:
     """The genesis state with the genesis peer's stake split equally among n peers, and a
     faucet account per peer (keyed with the peer's key, after the genesis accounts), so
     peers never race each other for one faucet account's sequence numbers."""
-    from kernel.state import Account, PeerStatus
+    from kernel.state.state import Account, PeerStatus
     from stdlib.genesis import GENESIS_PEER, genesis_state
     g = genesis_state()
     total = sum(ps.peer_stake for _k, ps in g.peers.items())

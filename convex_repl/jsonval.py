@@ -16,12 +16,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from kernel.blobs import Blob, String
-from kernel.hashmaps import Map, Set
-from kernel.index import Index
-from kernel.scalars import Address, Char, Keyword, Symbol
-from kernel.vectors import List, Vector
-from lisp.printer import display_brief, print_brief, print_head
+from kernel.data.blobs import Blob, String
+from kernel.data.hashmaps import Map, Set
+from kernel.data.index import Index
+from kernel.data.scalars import Address, Char, Keyword, Symbol
+from kernel.data.vectors import List, Vector
+from kernel.data.printer import display_brief, print_brief, print_head
 
 JSON_ELEMENTS = 100_000         # elements of one value sent as JSON structure
 TEXT_LIMIT = 1_000_000          # characters of a value sent as printed text

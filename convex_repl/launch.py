@@ -17,13 +17,13 @@ def main() -> None:
     if all(a in _FLAGS for a in args) and sys.stdin.isatty() and sys.stdout.isatty():
         sys.exit(repl_fast("--fresh" in args, "--no-save" in args, "--vi" in args,
                            "--no-color" in args))
-    from .cli import main as cli_main
+    from convex_repl.cli import main as cli_main
     cli_main()
 
 
 def repl_fast(fresh: bool, no_save: bool, vi: bool, no_color: bool) -> int:
-    from .repl import run_repl
-    from .workspace import convex_home, peek_address
+    from convex_repl.repl import run_repl
+    from convex_repl.workspace import convex_home, peek_address
     try:
         home = convex_home()
     except OSError as e:
@@ -31,7 +31,7 @@ def repl_fast(fresh: bool, no_save: bool, vi: bool, no_color: bool) -> int:
         return 3
 
     def make():
-        from .workspace import Workspace
+        from convex_repl.workspace import Workspace
         return Workspace(home, fresh=fresh, save=not no_save)
 
     color = not no_color and "NO_COLOR" not in os.environ

@@ -83,7 +83,7 @@ def stop_all(procs: list, timeout: float = 10.0) -> None:
 def launch(n: int, host: str, port: Optional[int], data: Optional[Path], faucet: bool,
            faucet_max: Optional[int], as_json: bool, verbose: bool,
            limits: Optional[list] = None) -> int:
-    from .peer_cli import on_stop_signals, restore_signals
+    from convex_repl.peer_cli import on_stop_signals, restore_signals
     procs: list = []
     infos: list = []
     env = dict(os.environ)
@@ -179,7 +179,7 @@ def _announce(n: int, infos: list, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(out))
     else:
-        from .peer_cli import print_accounts
+        from convex_repl.peer_cli import print_accounts
         typer.echo(f"Convex local network of {n} peers (CPoS, equal stakes, one process each)")
         for i, p in enumerate(out["peers"]):
             typer.echo(f"  peer {i}  REST {p['url']}   protocol {p['protocol']}"

@@ -64,7 +64,7 @@ def core_names() -> frozenset:
         if _deferred:
             return _FALLBACK_CORE
         try:
-            from kernel.core.registry import CORE
+            from kernel.cvm.registry import CORE
             _core_names = frozenset(CORE) | _FALLBACK_CORE
         except Exception:  # standalone use without the kernel
             _core_names = _FALLBACK_CORE

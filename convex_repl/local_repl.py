@@ -16,8 +16,8 @@ import time
 from collections import deque
 from typing import Any, Optional
 
-from .remote_repl import connect, disconnect
-from .repl import Repl, command
+from convex_repl.remote_repl import connect, disconnect
+from convex_repl.repl import Repl, command
 
 START_TIMEOUT = 30.0    # seconds for the JSON line to come...
 PER_PEER = 5.0          # ... and this many more for each peer
@@ -240,7 +240,7 @@ def local_net_workspace(url: str, address: int, seeds: dict) -> Any:
     class is made on first use: the remote client imports the CVM.)"""
     global _workspace_class
     if _workspace_class is None:
-        from .remote import RemoteWorkspace
+        from convex_repl.remote import RemoteWorkspace
 
         class LocalNetWorkspace(RemoteWorkspace):
             def __init__(self, url: str, address: int, seeds: dict):

@@ -27,13 +27,13 @@ import time
 from collections import OrderedDict
 from typing import Any, Optional
 
-from kernel.blobs import Blob, String
-from kernel.cell import BranchRef, Cell, all_cells, encoding, is_branch, value_id
-from kernel.hashmaps import Map
-from kernel.records import Signed
-from kernel.scalars import Keyword
-from kernel.transactions import Block, Invoke, Result, Transaction, sign, verify
-from kernel.vectors import Vector
+from kernel.data.blobs import Blob, String
+from kernel.data.cell import BranchRef, Cell, all_cells, encoding, is_branch, value_id
+from kernel.data.hashmaps import Map
+from kernel.data.records import Signed
+from kernel.data.scalars import Keyword
+from kernel.state.transactions import Block, Invoke, Result, Transaction, sign, verify
+from kernel.data.vectors import Vector
 
 K = Keyword
 PEER, CODE = K("PEER"), K("CODE")
@@ -116,7 +116,7 @@ class Peer:
     def __init__(self, state: Any = None, store: Any = None, key: Any = None,
                  faucet: bool = True, faucet_max: int = GOLD, clock: Any = None,
                  max_block: Optional[int] = None, prepared_budget: int = PREPARED_BUDGET):
-        from kernel.ledger import genesis_signing_key, signing_key_for
+        from kernel.transition.ledger import genesis_signing_key, signing_key_for
         from kernel.transition import MAX_TRANSACTIONS_PER_BLOCK
         from stdlib.genesis import GENESIS_USER, genesis_state
 
@@ -141,7 +141,7 @@ class Peer:
         self._prepared_lock = threading.Lock()
         self._blocks: list = []           # summaries of the blocks made or loaded
         self._tx_index: dict = {}         # signed tx hash -> (block, index), without a store
-        self._meter: Any = None           # kernel.memory.Meter carried across blocks
+        self._meter: Any = None           # kernel.cvm.memory.Meter carried across blocks
         if state is None:
             state = genesis_state()
         stored = None if store is None else store.meta("genesis")
@@ -315,7 +315,7 @@ class Peer:
                     p.event.set()
 
     def _apply(self, batch: list) -> None:
-        from kernel.memory import Meter
+        from kernel.cvm.memory import Meter
         from kernel.transition import apply_block_outcomes
 
         state = self.state
@@ -362,7 +362,7 @@ class Peer:
               juice_limit: Optional[int] = None, state: Any = None) -> Result:
         """Run a form read-only as `address` (default #11) on the current state (or the
         given one, e.g. from state_at)."""
-        from .api import DEFAULT_JUICE_LIMIT, Session
+        from convex_repl.api import DEFAULT_JUICE_LIMIT, Session
 
         state = self.state if state is None else state
         n = QUERY_ACCOUNT if address is None else address
@@ -385,7 +385,7 @@ class Peer:
         return None if a is None else a.sequence
 
     def account(self, address: int) -> Optional[dict]:
-        from kernel.cell import memory_size
+        from kernel.data.cell import memory_size
         a = self.state.account(address)
         if a is None:
             return None

@@ -30,9 +30,9 @@ FUNDED = (11, 12, 13)
 
 
 def _accounts(peer: Any) -> list:
-    from kernel.ledger import genesis_seed, signing_key_for
+    from kernel.transition.ledger import genesis_seed, signing_key_for
 
-    from .peer import FAUCET_ACCOUNT
+    from convex_repl.peer import FAUCET_ACCOUNT
     out = []
     for n in FUNDED:
         a = peer.state.account(n)
@@ -53,8 +53,8 @@ def open_peer(data: Optional[Path], faucet: bool = True, faucet_max: Optional[in
               limits: Optional[dict] = None):
     """A lone peer speaking REST and the peer protocol, persistent when `data` is a
     directory (created if needed); `limits` as parse_limits gives them."""
-    from .peer import GOLD
-    from .protocol_peer import ProtocolPeer
+    from convex_repl.peer import GOLD
+    from convex_repl.protocol_peer import ProtocolPeer
     store = _store(data)
     kw = (limits or {}).get("peer", {})
     return _listening(lambda port: ProtocolPeer(host, port, store=store, faucet=faucet,
@@ -68,8 +68,8 @@ def open_cluster_peer(size: int, index: int, host: str, protocol_port: Optional[
                       limits: Optional[dict] = None):
     """Peer `index` of the local network of `size` equal-stake peers (cluster.py), persistent
     when `data` is a directory, listening for the peer protocol on `protocol_port`."""
-    from .cluster import DEFAULT_OUTGOING, ClusterPeer, cluster_genesis
-    from .peer import GOLD
+    from convex_repl.cluster import DEFAULT_OUTGOING, ClusterPeer, cluster_genesis
+    from convex_repl.peer import GOLD
     store = _store(data)
     kw = (limits or {}).get("peer", {})
     return _listening(lambda port: ClusterPeer(index, cluster_genesis(size), host, port, faucet,
@@ -79,7 +79,7 @@ def open_cluster_peer(size: int, index: int, host: str, protocol_port: Optional[
 
 
 def _store(data: Optional[Path]) -> Any:
-    from .store import Store
+    from convex_repl.store import Store
     if data is None:
         return None
     data.mkdir(parents=True, exist_ok=True)
@@ -101,7 +101,7 @@ def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], fauce
           limits: Optional[dict] = None) -> int:
     """Serve the REST API for `peer` (and the peer protocol) until Ctrl-C (SIGINT) or
     SIGTERM; print where, and the funded accounts."""
-    from .rest import FaucetLimits, RestServer
+    from convex_repl.rest import FaucetLimits, RestServer
     kw = dict((limits or {}).get("rest", {}))
     kw["faucet_limits"] = FaucetLimits(**(limits or {}).get("faucet", {}))
     try:
@@ -119,7 +119,7 @@ def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], fauce
     old = on_stop_signals(stop)
     if watch_stdin:                     # the launcher holds our stdin: its end is our end
         threading.Thread(target=_wait_for_eof, args=(stop,), daemon=True).start()
-    from .cluster import ClusterPeer
+    from convex_repl.cluster import ClusterPeer
     cluster = isinstance(peer, ClusterPeer)
     if cluster:
         peer.start_network(list(bootstrap))
@@ -179,7 +179,7 @@ def restore_signals(old: dict) -> None:
 
 # --limit NAME=VALUE: (which part, its keyword, type, default, what it bounds)
 def limit_table() -> dict:
-    from . import peer as _p, protocol as _pr, protocol_peer as _pp, rest as _r
+    from convex_repl import peer as _p, protocol as _pr, protocol_peer as _pp, rest as _r
     return {
         "rest-connections": ("rest", "max_connections", int, _r.REST_MAX_CONNECTIONS,
                              "REST connections at once (then the longest-waiting idle one "
@@ -356,7 +356,7 @@ def local_start(peers: int = typer.Option(1, "--peers", help="Number of peers.")
         raise typer.Exit(2)
     limits = parse_limits(limit)
     if peers > 1:
-        from .launcher import launch
+        from convex_repl.launcher import launch
         raise typer.Exit(launch(peers, host, port, data, not no_faucet, faucet_max, as_json,
                                 verbose, list(limit or ())))
     node = _open_or_exit(lambda: open_peer(data, not no_faucet, faucet_max, host,

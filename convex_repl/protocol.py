@@ -28,16 +28,16 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
-from kernel.blobs import Blob, String
-from kernel.cell import BranchRef, Cell, DecodeError, encoding, is_branch, read_vlq, vlq
-from kernel.decoding import Decoder, _branch_hashes
-from kernel.records import Signed
-from kernel.scalars import Keyword
-from kernel.transactions import Result, sign, verify
-from kernel.vectors import Vector
+from kernel.data.blobs import Blob, String
+from kernel.data.cell import BranchRef, Cell, DecodeError, encoding, is_branch, read_vlq, vlq
+from kernel.data.decoding import Decoder, _branch_hashes
+from kernel.data.records import Signed
+from kernel.data.scalars import Keyword
+from kernel.state.transactions import Result, sign, verify
+from kernel.data.vectors import Vector
 
-from .peer import log_event
-from .store import novelty
+from convex_repl.peer import log_event
+from convex_repl.store import novelty
 
 K = Keyword
 MAX_FRAME = 50_000_000          # the reference's limit on one message (per connection)

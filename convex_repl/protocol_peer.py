@@ -24,16 +24,16 @@ import threading
 import time
 from typing import Any, Optional
 
-from kernel.blobs import Blob, String
-from kernel.cell import Cell, DecodeError
+from kernel.data.blobs import Blob, String
+from kernel.data.cell import Cell, DecodeError
 from kernel.consensus.cpos import Belief, Order
-from kernel.records import Signed
-from kernel.scalars import Address, Keyword
-from kernel.transactions import Result
-from kernel.vectors import Vector
+from kernel.data.records import Signed
+from kernel.data.scalars import Address, Keyword
+from kernel.state.transactions import Result
+from kernel.data.vectors import Vector
 
-from .peer import Peer, error_result, log_event, now_ms
-from .protocol import (MAX_FRAME, Connection, FrameBudget, answer_challenge, decode_message,
+from convex_repl.peer import Peer, error_result, log_event, now_ms
+from convex_repl.protocol import (MAX_FRAME, Connection, FrameBudget, answer_challenge, decode_message,
                        missing_cells, request, serve_connection)
 
 K = Keyword

@@ -24,7 +24,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Optional
 
-from .api import Result, TxResult, read_forms
+from convex_repl.api import Result, TxResult, read_forms
 
 
 class _PeerPrinted:
@@ -48,7 +48,7 @@ class RemoteTxResult(_PeerPrinted, TxResult):
 
 
 def _print(v: Any) -> str:
-    from .api import print_result
+    from convex_repl.api import print_result
     return v.text if isinstance(v, _Printed) else print_result(v)
 
 
@@ -74,7 +74,7 @@ def profile(name: Optional[str] = None, home: Optional[Path] = None) -> Optional
     name = name or os.environ.get("CONVEX_PROFILE")
     if not name:
         return None
-    from .workspace import convex_home
+    from convex_repl.workspace import convex_home
     path = (home or convex_home()) / "profiles.json"
     try:
         data = json.loads(path.read_text())
@@ -152,7 +152,7 @@ class Remote:
             body["block"] = block
         st, r = self.request("POST", "/api/v1/query", body)
         if st == 400 and isinstance(r, dict) and "Could not parse" in str(r.get("error")):
-            from kernel.scalars import Keyword
+            from kernel.data.scalars import Keyword
             return RemoteResult(error="SYNTAX", message=r["error"], error_value=Keyword("SYNTAX"),
                           elapsed=time.perf_counter() - t0)
         res = to_result(self._ok(st, r), RemoteResult)
@@ -161,10 +161,10 @@ class Remote:
 
     def transact(self, source: "str | list", address: int, key: Any = None) -> TxResult:
         """Build, sign and submit a transaction of `address` (see the module doc)."""
-        from kernel.decoding import encode_multi
-        from kernel.ledger import command_transaction
-        from kernel.scalars import Keyword
-        from kernel.transactions import sign
+        from kernel.data.decoding import encode_multi
+        from kernel.transition.ledger import command_transaction
+        from kernel.data.scalars import Keyword
+        from kernel.state.transactions import sign
 
         t0 = time.perf_counter()
         forms, bad = read_forms(source, TxResult)
@@ -194,7 +194,7 @@ class Remote:
     def signing_key(address: int, public_key: Optional[str]) -> Any:
         from nacl.signing import SigningKey
 
-        from kernel.ledger import genesis_signing_key
+        from kernel.transition.ledger import genesis_signing_key
         seed = os.environ.get("CONVEX_SEED")
         if seed:
             try:
@@ -212,7 +212,7 @@ class Remote:
 
 
 class _SequenceOnly:
-    """Just enough of a State for kernel.ledger.command_transaction."""
+    """Just enough of a State for kernel.transition.ledger.command_transaction."""
 
     def __init__(self, address: int, sequence: int):
         self._a, self._s = address, sequence
@@ -223,7 +223,7 @@ class _SequenceOnly:
 
 def to_result(j: dict, cls: type = None, unwrap: bool = False) -> Any:
     """A REST Result object as an api.Result / TxResult (value read back from its text)."""
-    from kernel.scalars import Keyword
+    from kernel.data.scalars import Keyword
     info = j.get("info") or {}
     cls = cls or RemoteResult
     r = cls()
@@ -277,7 +277,7 @@ def _fields(x: Any) -> tuple:
 
 
 def _display(v: Any) -> Optional[str]:
-    from lisp.printer import display_brief
+    from kernel.data.printer import display_brief
     return None if v is None else display_brief(v)
 
 
@@ -288,7 +288,7 @@ def _read_back(text: Optional[str], fallback: Any) -> Any:
     try:
         return read(text)
     except Exception:
-        from kernel.scalars import Symbol
+        from kernel.data.scalars import Symbol
         try:                    # shown as it was printed (a function, say)
             return Symbol(text)
         except Exception:
@@ -414,7 +414,7 @@ class RemoteWorkspace:
         if bindings:                    # *1 *2 *3 *e of the REPL, as values in the forms
             from lisp import ReaderError, read_all
 
-            from .workspace import substitute
+            from convex_repl.workspace import substitute
             try:
                 forms, _ = substitute(read_all(source), bindings)
             except ReaderError:

@@ -20,9 +20,9 @@ COLOUR_CHARS = 20_000   # longer texts are shown without syntax colouring (it wo
 def _kind(v: Any):
     """(open, close, items, is_map) for a breakable collection, else None. Items are taken
     lazily (map entries as (key, value) pairs): only those shown are made."""
-    from kernel.hashmaps import Map, Set
-    from kernel.index import Index
-    from kernel.vectors import List, Vector
+    from kernel.data.hashmaps import Map, Set
+    from kernel.data.index import Index
+    from kernel.data.vectors import List, Vector
 
     if isinstance(v, Map):
         return "{", "}", _pairs(v), True
@@ -57,8 +57,8 @@ def pformat_cut(v: Any, width: int = 80, indent: int = 0, depth: int = 0,
     """(pformat's text, True if it was cut at about `limit` characters). The work follows
     what is shown: each part is printed at most `width` characters far to see if it fits
     on its line, and nothing is printed past the limit."""
-    from kernel.cell import MissingData
-    from lisp.printer import print_head
+    from kernel.data.cell import MissingData
+    from kernel.data.printer import print_head
 
     flat, more = print_head(v, min(limit, max(width - indent, 0)))
     if not more:
@@ -238,7 +238,7 @@ class Printer:
             self.info(text)
             return
         from rich.syntax import Syntax
-        from .lexer import ConvexLexer
+        from convex_repl.lexer import ConvexLexer
         if self._lexer is None:
             self._lexer = ConvexLexer()
         self.console.print(Syntax(text, self._lexer, theme="monokai",

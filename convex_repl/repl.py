@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from .render import Printer, first_line
-from .workspace import Workspace
+from convex_repl.render import Printer, first_line
+from convex_repl.workspace import Workspace
 
 CLOSERS = {"(": ")", "[": "]", "{": "}"}
 
@@ -127,7 +127,7 @@ class Completions:
 
     def candidates(self, word: str) -> list:
         s = self.ws.session             # waits for the background import of the CVM first:
-        from kernel.ops import SPECIAL_NAMES  # importing before it would race with that thread
+        from kernel.cvm.ops import SPECIAL_NAMES  # importing before it would race with that thread
         out = []
         if "/" in word:                      # addr/sym or alias/sym
             head, _, prefix = word.rpartition("/")
@@ -156,7 +156,7 @@ class Completions:
 def _address_of(session: Any, head: str) -> Optional[int]:
     if head.startswith("#") and head[1:].isdigit():
         return int(head[1:])
-    from kernel.scalars import Address
+    from kernel.data.scalars import Address
     v = session.lookup(head) if head else None
     return v.n if type(v) is Address else None
 
@@ -356,10 +356,10 @@ class Repl:
 
 
 def _error_value(r: Any) -> Any:
-    from kernel.blobs import String
-    from kernel.hashmaps import Map
-    from kernel.scalars import Keyword
-    from kernel.vectors import Vector
+    from kernel.data.blobs import String
+    from kernel.data.hashmaps import Map
+    from kernel.data.scalars import Keyword
+    from kernel.data.vectors import Vector
     pairs = [(Keyword("code"), r.error_value if r.error_value is not None
               else Keyword(r.error)),
              (Keyword("message"), String.of(r.message or "")),
@@ -391,8 +391,8 @@ COMMANDS["exit"] = (COMMANDS["quit"][0], "same as :quit", ":exit")
 @command("tutorial", ":tutorial [N]", "the interactive lessons: lesson N, or resume where "
          "you were (in a fresh session of its own; :quit comes back here)")
 def _tutorial(repl: Repl, arg: str) -> None:
-    from .tutorial import attach
-    from .workspace import Workspace
+    from convex_repl.tutorial import attach
+    from convex_repl.workspace import Workspace
     if arg and not arg.isdigit():
         repl.out.warn("usage: :tutorial [N]")
         return
@@ -474,8 +474,8 @@ def _expand(repl: Repl, arg: str) -> None:
 
 
 def _op_tree(op: Any, depth: int = 0, lines: Optional[list] = None) -> list:
-    from kernel.ops import Op
-    from lisp.printer import print_head
+    from kernel.cvm.ops import Op
+    from kernel.data.printer import print_head
     if lines is None:
         lines = []
     text, more = print_head(op, 69)     # (an op may hold a constant of any size)
@@ -490,7 +490,7 @@ def _op_tree(op: Any, depth: int = 0, lines: Optional[list] = None) -> list:
 
 
 def _op_children(op: Any) -> list:
-    from kernel.ops import Op
+    from kernel.cvm.ops import Op
     out = []
     for cls in type(op).__mro__:
         for slot in getattr(cls, "__slots__", ()):
@@ -508,7 +508,7 @@ def _compile(repl: Repl, arg: str) -> None:
         r = _query_form(repl, "(compile (quote {}))", arg)
         if r is None:
             return
-        from kernel.ops import Op
+        from kernel.cvm.ops import Op
         if not isinstance(r.value, Op):
             repl.out.value(r.value)
             return
@@ -532,7 +532,7 @@ def _time(repl: Repl, arg: str) -> None:
     if repl.form_arg(arg, "time"):
         r = _query_form(repl, "{}", arg)
         if r is not None:
-            from .render import _fmt_time
+            from convex_repl.render import _fmt_time
             rate = f" · {r.juice / r.elapsed:,.0f} juice/s" if r.elapsed > 0 else ""
             repl.out.value(r.value)
             repl.out.info(f"{_fmt_time(r.elapsed)} · {r.juice:,} juice{rate}")
@@ -576,7 +576,7 @@ def _account(repl: Repl, arg: str) -> None:
 
 def _load_key(repl: Repl, name: str) -> Any:
     """The seed of a stored key (password from CONVEX_KEY_PASSWORD, else asked)."""
-    from .keys import KeyError_, Keystore
+    from convex_repl.keys import KeyError_, Keystore
     home = repl.ws.home
     if home is None:
         repl.out.warn("no convex directory: no stored keys")
@@ -610,7 +610,7 @@ def _accounts(repl: Repl, arg: str) -> None:
 
 @command("env", ":env [addr]", "definitions in an account's environment")
 def _env(repl: Repl, arg: str) -> None:
-    from lisp.printer import print_head
+    from kernel.data.printer import print_head
     n = _parse_address(arg) if arg else repl.ws.address
     if n is None or repl.session.account_info(n) is None:
         repl.out.warn(f"no account {arg}")
@@ -756,17 +756,17 @@ def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool 
     from prompt_toolkit.styles import style_from_pygments_cls
     from pygments.styles import get_style_by_name
 
-    from .lexer import ConvexLexer
+    from convex_repl.lexer import ConvexLexer
 
     printer = Printer(color=color)
     if callable(workspace):
-        from . import lexer
+        from convex_repl import lexer
         lexer.defer_core_names()        # highlighting must not import the kernel meanwhile
         make = workspace
 
         def load() -> Workspace:
             ws = make()
-            from kernel.core.registry import CORE
+            from kernel.cvm.registry import CORE
             lexer.set_core_names(CORE)
             return ws
 
@@ -866,5 +866,5 @@ def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool 
 
 __all__ = ["Repl", "run_repl", "is_complete", "indent_for", "open_brackets", "Completions", "COMMANDS"]
 
-from . import remote_repl  # noqa: E402,F401  (:connect URL, :disconnect)
-from . import local_repl  # noqa: E402,F401  (:local start [N], :local stop)
+from convex_repl import remote_repl  # noqa: E402,F401  (:connect URL, :disconnect)
+from convex_repl import local_repl  # noqa: E402,F401  (:local start [N], :local stop)

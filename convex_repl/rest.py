@@ -36,14 +36,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
 from urllib.parse import parse_qs, urlsplit
 
-from kernel.cell import DecodeError, write_ref
-from kernel.decoding import Decoder, decode_multi, encode_multi
-from kernel.records import Signed
-from kernel.scalars import Address, Keyword
-from kernel.transactions import Invoke, Transaction
+from kernel.data.cell import DecodeError, write_ref
+from kernel.data.decoding import Decoder, decode_multi, encode_multi
+from kernel.data.records import Signed
+from kernel.data.scalars import Address, Keyword
+from kernel.state.transactions import Invoke, Transaction
 
-from .jsonval import printed, result_json
-from .peer import GOLD, Peer, error_result, has_missing, log_event
+from convex_repl.jsonval import printed, result_json
+from convex_repl.peer import GOLD, Peer, error_result, has_missing, log_event
 
 MAX_BODY = 5_000_000
 MAX_SOURCE = 100_000            # characters of source per request: ~1 s of reader at most
@@ -141,8 +141,8 @@ def check_source(v: Any, max_source: int, what: str = "source") -> str:
 def read_source(v: Any, max_source: int) -> Any:
     """The one form a source string holds (several are run in order, as `do`)."""
     from lisp import ReaderError, read_all
-    from kernel.scalars import Symbol
-    from kernel.vectors import List
+    from kernel.data.scalars import Symbol
+    from kernel.data.vectors import List
 
     try:
         forms = read_all(check_source(v, max_source))
@@ -378,7 +378,7 @@ class Api:
         cur = self.peer.sequence(n)
         if cur is None:
             return 200, result_json(error_result("NOBODY", f"Account #{n} does not exist"))
-        from kernel.transactions import sign
+        from kernel.state.transactions import sign
         signed = sign(seed, Invoke.create(n, cur + 1, form))
         return 200, result_json(self.peer.submit(signed))
 
@@ -429,7 +429,7 @@ class Api:
                      "cad3": encode_multi(v).hex()}
 
     def data_encode(self, body: dict) -> tuple:
-        from kernel.cell import encoding, value_id
+        from kernel.data.cell import encoding, value_id
         from lisp import ReaderError, read
         src = check_source(body.get("data"), self.max_source, "data")
         try:

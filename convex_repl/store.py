@@ -20,8 +20,8 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator, Optional
 
-from kernel.cell import BranchRef, Cell, MissingData, encoding, is_branch, value_id
-from kernel.decoding import Decoder, _branch_hashes
+from kernel.data.cell import BranchRef, Cell, MissingData, encoding, is_branch, value_id
+from kernel.data.decoding import Decoder, _branch_hashes
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cells (id BLOB PRIMARY KEY, enc BLOB NOT NULL) WITHOUT ROWID;

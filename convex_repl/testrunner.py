@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .api import Session
+from convex_repl.api import Session
 
 TEST_GLOBS = ("test_*.cvx", "*_test.cvx", "*.test.cvx")
 _BASE: Optional[Session] = None
@@ -85,7 +85,7 @@ def discover(paths: Iterable[str]) -> list:
 def run_file(path: Path, pattern: Optional[str] = None, report: Optional[Report] = None,
              on_result=None) -> Report:
     from lisp import ReaderError, print_value, read_all
-    from kernel.scalars import Symbol
+    from kernel.data.scalars import Symbol
     report = report or Report()
     name = str(path)
     try:

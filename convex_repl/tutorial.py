@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from .render import Printer
+from convex_repl.render import Printer
 
 PROMPT = "convex> "
 _CONT = re.compile(r"^\s*\.\.(?: |$)")
@@ -248,7 +248,7 @@ class RecordingPrinter(Printer):
         self._echo(super().badge, r)
 
     def error(self, session: Any, r: Any) -> None:
-        from .render import error_lines
+        from convex_repl.render import error_lines
         if not self._inside:
             self.error_seen = True
             self.lines.extend(error_lines(session, r))
@@ -276,14 +276,14 @@ def _indent(text: str, pad: str = "    ") -> str:
 
 def new_repl(printer: Printer, home: Optional[Path] = None) -> Any:
     """A REPL on a fresh genesis session that saves nothing."""
-    from .repl import Repl
-    from .workspace import Workspace
+    from convex_repl.repl import Repl
+    from convex_repl.workspace import Workspace
     return Repl(Workspace(home, fresh=True, save=False), printer)
 
 
 def run_input(repl: Any, text: str) -> tuple:
     """Run one input as the REPL does; (printed lines, whether it was an error)."""
-    from .repl import Quit
+    from convex_repl.repl import Quit
     rec = repl.out
     rec.start()
     errors = repl.errors
@@ -328,7 +328,7 @@ def check_peer_steps(lesson: Lesson, home: Optional[Path] = None) -> list:
     proc, url = start_local_peer()
     try:
         try:
-            from . import remote_repl  # noqa: F401  (:connect, :disconnect)
+            from convex_repl import remote_repl  # noqa: F401  (:connect, :disconnect)
         except ImportError:
             pass
         moved = [Step(s.input.replace(LESSON_PEER_URL, url), s.expected, s.line, s.block,
@@ -382,7 +382,7 @@ def peer_available() -> bool:
     try:
         import typer.main
 
-        from .cli import app
+        from convex_repl.cli import app
         cmd = typer.main.get_command(app)
         local = getattr(cmd, "commands", {}).get("local")
         return local is not None and "start" in getattr(local, "commands", {})
@@ -640,7 +640,7 @@ class Tutor:
         from rich.padding import Padding
         from rich.syntax import Syntax
 
-        from .lexer import ConvexLexer
+        from convex_repl.lexer import ConvexLexer
         self.console.print(Padding(Syntax(text, ConvexLexer(), theme="monokai",
                                           background_color="default"), (0, 0, 0, 4)))
 
@@ -660,7 +660,7 @@ class Tutor:
 
     # --- input ------------------------------------------------------------------------------
     def handle(self, text: str) -> None:
-        from .repl import COMMANDS, Quit
+        from convex_repl.repl import COMMANDS, Quit
         stripped = text.strip()
         if not stripped:
             return

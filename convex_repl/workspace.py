@@ -29,7 +29,7 @@ from typing import Any, Optional
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:   # imported lazily: the kernel costs ~150 ms, off the REPL's start path
-    from .api import Result
+    from convex_repl.api import Result
 
 FORMAT = 1
 DEFAULT_ADDRESS = 13      # stdlib.genesis.FIRST_USER, without importing the kernel
@@ -73,7 +73,7 @@ def decode_state(data: bytes) -> Any:
     """A State from `encode_state`'s message, or None if it does not decode to one."""
     try:
         import kernel
-        from kernel.state import State
+        from kernel.state.state import State
         v = kernel.decode_multi(data)
     except Exception:
         return None
@@ -165,27 +165,27 @@ def _journaled(v: Any) -> Any:
     """A REPL variable's value as the journal keeps it: its printed text, or, when that is
     longer than JOURNAL_TEXT_LIMIT (a value sharing its parts can print to text exponentially
     longer than itself), {"cad3": hex of its encode_multi}, whose size is the value's own."""
-    from lisp.printer import print_head
+    from kernel.data.printer import print_head
     text, more = print_head(v, JOURNAL_TEXT_LIMIT)
     if not more:
         return text
-    from kernel.decoding import encode_multi
+    from kernel.data.decoding import encode_multi
     return {"cad3": encode_multi(v).hex()}
 
 
 def _unjournaled(j: Any, read: Any) -> Any:
     if isinstance(j, dict):
-        from kernel.decoding import decode_multi
+        from kernel.data.decoding import decode_multi
         return decode_multi(bytes.fromhex(j["cad3"]))
     return read(j)
 
 
 def substitute(forms: list, bindings: dict) -> tuple:
     """Forms with the REPL variables replaced by quoted values; also the names used."""
-    from kernel.hashmaps import Map, Set
-    from kernel.scalars import Symbol
-    from kernel.syntax import Syntax
-    from kernel.vectors import List, Vector
+    from kernel.data.hashmaps import Map, Set
+    from kernel.data.scalars import Symbol
+    from kernel.data.syntax import Syntax
+    from kernel.data.vectors import List, Vector
 
     syms = {Symbol(k): v for k, v in bindings.items()}
     used: set = set()
@@ -226,7 +226,7 @@ class Workspace:
     saved in `home` (None: nothing is saved)."""
 
     def __init__(self, home: Optional[Path] = None, fresh: bool = False, save: bool = True):
-        from .api import Session
+        from convex_repl.api import Session
         self.home = home
         self.save_enabled = save and home is not None
         self.warnings: list = []
@@ -258,9 +258,9 @@ class Workspace:
         try:
             forms = read_all(source)
         except ReaderError as e:
-            from kernel.scalars import Keyword
+            from kernel.data.scalars import Keyword
 
-            from .api import Result
+            from convex_repl.api import Result
             return None, set(), Result(error="SYNTAX", message=str(e),
                                        error_value=Keyword("SYNTAX"))
         forms, used = substitute(forms, bindings or {})
@@ -445,7 +445,7 @@ class Workspace:
         entry that fails (warning) and keeps what replayed, else returns None on failure."""
         from lisp import read
 
-        from .api import Session
+        from convex_repl.api import Session
         s = Session(state=self.genesis)
         s.juice_limit = self.session.juice_limit
         done = []

@@ -6,20 +6,20 @@ Public entry points:
     value_id(value) -> bytes      SHA3-256 of the encoding
     memory_size(value) -> int     CAD006 memory size
 """
-from .cell import (BranchRef, Cell, DecodeError, MissingData, encoding, memory_size, value_id,
+from kernel.data.cell import (BranchRef, Cell, DecodeError, MissingData, encoding, memory_size, value_id,
                    write_ref)
-from .scalars import NAN, Address, ByteFlag, Char, Extension, Keyword, Symbol
-from .blobs import Blob, PartialBlob, String
-from .vectors import List, Vector
-from .hashmaps import Map, Set
-from .index import Index
-from .syntax import Syntax
-from .records import CodedValue, DenseRecord, Signed
-from .decoding import decode, decode_multi, encode_multi
-from .equality import dict_key, equals
-from . import op_decoding  # noqa: F401,E402  (code values decode to executable ops)
-from .state import Account, PeerStatus, Record, State  # noqa: E402  (records decode as such)
-from . import transactions  # noqa: F401,E402  (transactions, blocks and results too)
+from kernel.data.scalars import NAN, Address, ByteFlag, Char, Extension, Keyword, Symbol
+from kernel.data.blobs import Blob, PartialBlob, String
+from kernel.data.vectors import List, Vector
+from kernel.data.hashmaps import Map, Set
+from kernel.data.index import Index
+from kernel.data.syntax import Syntax
+from kernel.data.records import CodedValue, DenseRecord, Signed
+from kernel.data.decoding import decode, decode_multi, encode_multi
+from kernel.data.equality import dict_key, equals
+from kernel.cvm import op_decoding  # noqa: F401,E402  (code values decode to executable ops)
+from kernel.state.state import Account, PeerStatus, Record, State  # noqa: E402  (records decode as such)
+from kernel.state import transactions  # noqa: F401,E402  (transactions, blocks and results too)
 
 encode = encoding
 

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from kernel import juice as J
-from kernel.binding import (MAX_BINDING_DEPTH, BadBinding, BindingTooDeep, binding_symbols,
+from kernel.cvm import juice as J
+from kernel.cvm.binding import (MAX_BINDING_DEPTH, BadBinding, BindingTooDeep, binding_symbols,
                             unwrap)
-from kernel.context import MAX_DEPTH, Context
-from kernel.errors import ARITY, COMPILE, DEPTH, SYNTAX, error
-from kernel.fn import Fn, MultiFn
-from kernel.hashmaps import Map, Set
-from kernel.ops import (NIL, Cond, Constant, Def, Do, Invoke, Lambda, Let, Local, Lookup, Op,
+from kernel.cvm.context import MAX_DEPTH, Context
+from kernel.cvm.errors import ARITY, COMPILE, DEPTH, SYNTAX, error
+from kernel.cvm.fn import Fn, MultiFn
+from kernel.data.hashmaps import Map, Set
+from kernel.cvm.ops import (NIL, Cond, Constant, Def, Do, Invoke, Lambda, Let, Local, Lookup, Op,
                         Query, SetLocal, Special, Try)
-from kernel.scalars import Address, Keyword, Symbol
-from kernel.syntax import Syntax
-from kernel.vectors import List, Vector
+from kernel.data.scalars import Address, Keyword, Symbol
+from kernel.data.syntax import Syntax
+from kernel.data.vectors import List, Vector
 
 S = Symbol
 DO, LET, COND, DEF, FN, QUOTE, QUASIQUOTE, UNQUOTE, QUERY, LOOP, SET_BANG, LOOKUP, TRY = map(
@@ -99,7 +99,7 @@ def _constant(ctx: Context, value: Any) -> Op:
 
 
 def _core(name: str) -> Any:
-    from kernel.core.registry import CORE
+    from kernel.cvm.registry import CORE
     return CORE[name]
 
 
@@ -114,7 +114,7 @@ def _symbol(ctx: Context, sym: Symbol, scope: Scope) -> Op:
         if sp is not None:
             return sp
     elif name.startswith("#%"):
-        from kernel.core.registry import CORE
+        from kernel.cvm.registry import CORE
         f = CORE.get(name[2:])
         if f is not None:
             return _constant(ctx, f)
@@ -196,7 +196,7 @@ def _quasiquote(ctx, form, scope, d):
 
 
 def _unquote(ctx, form, scope, d):
-    from .expander import expand_compile
+    from lisp.expander import expand_compile
     if len(form) != 2:
         raise error(ARITY, "unquote expects one argument.")
     op = expand_compile(ctx, form[1], d)
@@ -216,7 +216,7 @@ def _binding_vector(ctx, form, what):
 
 
 def _let(ctx, form, scope, d, is_loop=False):
-    from .expander import expand_compile
+    from lisp.expander import expand_compile
     bv = _binding_vector(ctx, form, "loop" if is_loop else "let")
     bindings, ops = [], []
     for i in range(0, len(bv), 2):
@@ -378,7 +378,7 @@ _SPECIAL_FORMS = {
 
 
 def _show(v: Any) -> str:
-    from .printer import print_value
+    from kernel.data.printer import print_value
     return print_value(v)
 
 

@@ -13,19 +13,19 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from kernel import juice as J
-from kernel.binding import unwrap
-from kernel.context import MAX_DEPTH, Context, invoke
-from kernel.core.registry import core
-from kernel.errors import ARITY, DEPTH, Recur, Return, TailCall, arg_cast_error, error
-from kernel.fn import is_fn
-from kernel.hashmaps import Map, Set
-from kernel.ops import Op
-from kernel.scalars import Address, Keyword, Symbol
-from kernel.syntax import Syntax
-from kernel.vectors import List, Vector
+from kernel.cvm import juice as J
+from kernel.cvm.binding import unwrap
+from kernel.cvm.context import MAX_DEPTH, Context, invoke
+from kernel.cvm.registry import core
+from kernel.cvm.errors import ARITY, DEPTH, Recur, Return, TailCall, arg_cast_error, error
+from kernel.cvm.fn import is_fn
+from kernel.data.hashmaps import Map, Set
+from kernel.cvm.ops import Op
+from kernel.data.scalars import Address, Keyword, Symbol
+from kernel.data.syntax import Syntax
+from kernel.data.vectors import List, Vector
 
-from .compiler import EMPTY_SCOPE, Scope, compile_form
+from lisp.compiler import EMPTY_SCOPE, Scope, compile_form
 
 EXPANDER = Keyword("expander?")
 S = Symbol
@@ -370,7 +370,7 @@ def _macro(ctx: Context, args: list, d: int) -> Any:
 
 
 def _is_string(v: Any) -> bool:
-    from kernel.blobs import String
+    from kernel.data.blobs import String
     return isinstance(unwrap(v), String)
 
 

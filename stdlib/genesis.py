@@ -24,15 +24,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from kernel.context import Context
-from kernel.hashmaps import Map
-from kernel.index import Index
-from kernel.scalars import Address, Keyword, Symbol
-from kernel.state import (CORE_ADDRESS, DIAMOND, EMERALD, INITIAL_ACCOUNT_ALLOWANCE,
+from kernel.cvm.context import Context
+from kernel.data.hashmaps import Map
+from kernel.data.index import Index
+from kernel.data.scalars import Address, Keyword, Symbol
+from kernel.state.state import (CORE_ADDRESS, DIAMOND, EMERALD, INITIAL_ACCOUNT_ALLOWANCE,
                           MAX_SUPPLY, Account, PeerStatus, State)
-from kernel.vectors import Vector
+from kernel.data.vectors import Vector
 
-from . import source
+from stdlib import source
 
 NULL_ADDRESS, INIT_ADDRESS, FOUNDATION, RESERVE, UNRELEASED, DISTRIBUTION, GOVERNANCE, \
     ADMIN = range(8)
@@ -48,7 +48,7 @@ K = Keyword
 def _doc_meta(doc: dict) -> Map:
     from lisp import read
 
-    from kernel.blobs import String
+    from kernel.data.blobs import String
 
     fields = []
     if "description" in doc:
@@ -79,7 +79,7 @@ def _doc_meta(doc: dict) -> Map:
 def _core_account() -> Account:
     import kernel.core  # noqa: F401  (registers the core functions)
     import lisp.expander as ex
-    from kernel.core.registry import CORE, DOCS
+    from kernel.cvm.registry import CORE, DOCS
 
     env, meta = [], []
     static, expander = K("static"), K("expander?")
@@ -101,7 +101,7 @@ def genesis_key(n: int):
 
     from nacl.signing import SigningKey
 
-    from kernel.blobs import Blob
+    from kernel.data.blobs import Blob
 
     seed = hashlib.sha3_256(f"convex-repl local genesis account {n}".encode()).digest()
     return Blob(bytes(SigningKey(seed).verify_key))
@@ -139,7 +139,7 @@ def _deploy_library(state: State, name: str) -> tuple:
     code. Returns the new state and the library's CNS name."""
     from lisp import read_all
 
-    from kernel.binding import unwrap
+    from kernel.cvm.binding import unwrap
     from kernel.core.accounts import deploy
 
     forms = list(read_all(source(name)))

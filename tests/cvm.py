@@ -3,9 +3,9 @@ genesis state and look at the result."""
 from __future__ import annotations
 
 from convex_repl.api import Result, Session
-from kernel.context import Context
-from kernel.state import Account, State
-from kernel.vectors import Vector
+from kernel.cvm.context import Context
+from kernel.state.state import Account, State
+from kernel.data.vectors import Vector
 
 _GENESIS: "Session | None" = None
 

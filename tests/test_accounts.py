@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from convex_repl.api import Session
-from kernel.context import Context
-from kernel.core.registry import BY_CODE, CORE, DOCS
+from kernel.cvm.context import Context
+from kernel.cvm.registry import BY_CODE, CORE, DOCS
 from tests.cvm import err, ok, same, session
 
 ACTOR_ECHO = ("(def act (deploy '(do (defn receive-coin ^{:callable true} [sender amount data] "
@@ -531,7 +531,7 @@ def test_log_in_actors_and_rollback():
     assert len(ctx.log) == 1
     entry = ctx.log[0]
     assert str(entry[1]) == ":sc" and str(entry[3]) == "[1 2]"
-    from kernel.scalars import Symbol
+    from kernel.data.scalars import Symbol
     assert entry[0] == ctx.lookup_value(13, Symbol("a"))
 
 

@@ -17,10 +17,10 @@ import time
 import pytest
 
 from kernel import List, Map, Symbol, Vector
-from kernel import jit
-from kernel import juice as J
-from kernel.core.registry import CORE
-from kernel.hashmaps import Set
+from kernel.cvm import jit
+from kernel.cvm import juice as J
+from kernel.cvm.registry import CORE
+from kernel.data.hashmaps import Set
 
 from cvm import fresh_ctx, session
 

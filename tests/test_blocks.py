@@ -5,9 +5,9 @@ from __future__ import annotations
 import lisp
 from convex_repl.api import Session
 from kernel import Blob, Keyword, Symbol, value_id
-from kernel.ledger import genesis_signing_key
-from kernel.state import MEMORY_POOL_GROWTH, MEMORY_POOL_GROWTH_INTERVAL
-from kernel.transactions import Block, Invoke, Transfer, sign
+from kernel.transition.ledger import genesis_signing_key
+from kernel.state.state import MEMORY_POOL_GROWTH, MEMORY_POOL_GROWTH_INTERVAL
+from kernel.state.transactions import Block, Invoke, Transfer, sign
 from kernel.transition import (MAX_SCHEDULED_PER_BLOCK, MAX_TRANSACTIONS_PER_BLOCK, advance,
                                apply_block, apply_time, local_peer)
 from stdlib.genesis import FIRST_USER, GENESIS_PEER, GENESIS_USER, genesis_state

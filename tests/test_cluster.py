@@ -13,10 +13,10 @@ import pytest
 from convex_repl.cluster import (ClusterPeer, cluster_genesis, cluster_key, start_cluster,
                                  stop_cluster, wait_connected)
 from convex_repl.protocol import decode_message, encode_message, frame
-from kernel.ledger import genesis_signing_key
-from kernel.scalars import Address, Keyword
-from kernel.transactions import Invoke, Result, sign
-from kernel.vectors import Vector
+from kernel.transition.ledger import genesis_signing_key
+from kernel.data.scalars import Address, Keyword
+from kernel.state.transactions import Invoke, Result, sign
+from kernel.data.vectors import Vector
 from lisp import read
 
 SK = genesis_signing_key(13)
@@ -90,7 +90,7 @@ def test_bad_transactions_change_nothing(cluster3):
     wait_same_state(cluster3)
     before = n.state.value_id()
     from nacl.signing import SigningKey
-    from kernel.records import Signed
+    from kernel.data.records import Signed
     good = tx(2, "(def c 2)")
     bad_sig = Signed(good.public_key, bytes(64), good.value)
     cases = [(bad_sig, "SIGNATURE"), (tx(2, "1", SigningKey.generate()), "SIGNATURE"),
@@ -141,7 +141,7 @@ def test_protocol_messages_and_garbage(cluster3):
 
 def test_beliefs_carry_only_novelty():
     from kernel.consensus.cpos import Belief, Order
-    from kernel.transactions import Block
+    from kernel.state.transactions import Block
     k = genesis_signing_key(11)
     blocks = [sign(k, Block.create(1000 + i, [tx(i + 1, f"(def v{i} {'[' + ' '.join(map(str, range(40))) + ']'})")]))
               for i in range(5)]
@@ -169,7 +169,7 @@ def _request(addr, v):
 
 
 def test_status_is_the_nine_element_vector(cluster3):
-    from kernel.blobs import Blob
+    from kernel.data.blobs import Blob
     n = cluster3[0]
     assert n.submit(tx(1, "(def s 1)"), timeout=30).error is None
     r = _request(n.address, Vector.of(Keyword("SR"), 5))
@@ -182,8 +182,8 @@ def test_status_is_the_nine_element_vector(cluster3):
 
 
 def test_data_request_returns_cells(cluster3):
-    from kernel.blobs import Blob
-    from kernel.cell import is_branch
+    from kernel.data.blobs import Blob
+    from kernel.data.cell import is_branch
     from kernel.consensus.cpos import Belief
     n = cluster3[0]
     assert n.submit(tx(1, "(def big " + "[" + " ".join(map(str, range(60))) + "])"),
@@ -223,7 +223,7 @@ def test_goodbye_closes_and_bad_lengths_are_refused(cluster3):
         s.sendall(frame(encode_message(Vector.of(Keyword("BYE")))))
         assert s.recv(10) == b""                 # the peer hung up
     with socket.create_connection(n.address, timeout=10) as s:
-        from kernel.cell import vlq
+        from kernel.data.cell import vlq
         s.sendall(vlq(protocol.MAX_FRAME + 1))
         r = decode_message(protocol.Connection(s, outgoing=True).read_frame(), {})
         assert r.error == Keyword("FORMAT") and "at most 50000000" in str(r.value)
@@ -399,7 +399,7 @@ def test_a_peer_contradicted_by_the_stake_halts_and_says_so():
     # the other three peers (their keys are public in a local cluster) sign orders that
     # precommit a block in place of what peer 0 finalised: it must stop, not follow them
     from kernel.consensus.cpos import Belief, Order
-    from kernel.transactions import Block
+    from kernel.state.transactions import Block
     nodes = start_cluster(4)
     try:
         n = nodes[0]

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from kernel import juice as J
-from kernel.core.registry import BY_CODE, CORE
-from kernel.errors import ErrorValue
-from kernel.vectors import Vector
+from kernel.cvm import juice as J
+from kernel.cvm.registry import BY_CODE, CORE
+from kernel.cvm.errors import ErrorValue
+from kernel.data.vectors import Vector
 
 from cvm import err, fresh_ctx, ok, same
 
@@ -34,7 +34,7 @@ def test_codes(name, code):
 
 @pytest.mark.parametrize("name", sorted(set(CODES) - {"reduced"}))
 def test_docs_present(name):
-    from kernel.core.registry import DOCS
+    from kernel.cvm.registry import DOCS
     doc = DOCS[name]
     assert doc["description"] and doc["signature"] and doc["examples"]
 
@@ -446,7 +446,7 @@ def test_juice_costs():
     assert _juice("get", [Vector.of(1), 0]) == J.GET
     v = Vector.of(1, 2, 3, 4)
     assert _juice("slice", [v, 1, 3]) == J.BUILD_DATA + 2 * J.BUILD_PER_ELEMENT
-    from kernel.blobs import Blob
+    from kernel.data.blobs import Blob
     assert _juice("slice", [Blob(b"abcd"), 1, 3]) == J.BUILD_DATA + 2 * J.BUILD_PER_BYTE
     assert _juice("concat", [v, None, v]) == J.CONSTANT + 2 * (J.BUILD_DATA + 4 * J.BUILD_PER_ELEMENT)
     assert _juice("assoc-in", [None, Vector.of(1, 2), 3]) == (J.GET + J.ASSOC) * 3

@@ -206,10 +206,10 @@ def test_errors(src, code):
 
 def test_doc_metadata_on_every_lisp_definition():
     """Every definition made by core.cvx carries a :doc map with a description."""
-    from kernel.core.registry import CORE
+    from kernel.cvm.registry import CORE
     from stdlib import source
     from lisp import read_all
-    from kernel.binding import unwrap
+    from kernel.cvm.binding import unwrap
 
     names = []
     for form in read_all(source("core.cvx")):

@@ -11,8 +11,8 @@ import struct
 
 import pytest
 
-from kernel.equality import equals
-from kernel.scalars import CANONICAL_NAN_BITS
+from kernel.data.equality import equals
+from kernel.data.scalars import CANONICAL_NAN_BITS
 
 from cvm import ok, session
 
@@ -240,8 +240,8 @@ def test_big_integer_limit():
 
 def _invoke(name, *args):
     """Call a core function directly; returns (result, juice charged)."""
-    from kernel.context import Context
-    from kernel.core.registry import CORE
+    from kernel.cvm.context import Context
+    from kernel.cvm.registry import CORE
 
     ctx = Context(session().state, session().address)
     return CORE[name].invoke(ctx, list(args), 1), ctx.juice

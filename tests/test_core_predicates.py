@@ -111,7 +111,7 @@ DEPENDENT = [
 
 @pytest.mark.parametrize("src,prereq,expected", DEPENDENT)
 def test_dependent(src, prereq, expected):
-    from kernel.cell import Cell
+    from kernel.data.cell import Cell
 
     try:
         r = session().eval(prereq)
@@ -133,8 +133,8 @@ def test_predicates_never_fail_on_values():
 
 
 def test_juice():
-    from kernel.context import Context
-    from kernel.core.registry import CORE
+    from kernel.cvm.context import Context
+    from kernel.cvm.registry import CORE
 
     s = session()
     for name, args, cost in [("nil?", [None], 20), ("zero?", [0], 20), ("boolean", [1], 20),

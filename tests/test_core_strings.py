@@ -6,11 +6,11 @@ import hashlib
 import pytest
 
 from convex_repl.api import Session
-from kernel import juice as J
-from kernel.blobs import Blob, String
-from kernel.core.registry import BY_CODE, CORE, DOCS
+from kernel.cvm import juice as J
+from kernel.data.blobs import Blob, String
+from kernel.cvm.registry import BY_CODE, CORE, DOCS
 from kernel.core.strings import keccak256
-from kernel.errors import ErrorValue
+from kernel.cvm.errors import ErrorValue
 
 from cvm import err, fresh_ctx, same
 

@@ -12,8 +12,8 @@ from nacl.signing import SigningKey
 
 from kernel.consensus.cpos import (Belief, FinalityError, Order, Progress, merge, merge_beliefs,
                          round_timer_runs, signed_orders)
-from kernel.decoding import decode_multi, encode_multi
-from kernel.transactions import Block, sign, verify
+from kernel.data.decoding import decode_multi, encode_multi
+from kernel.state.transactions import Block, sign, verify
 
 
 class SimPeer:
@@ -166,7 +166,7 @@ def test_forged_and_stale_orders_are_ignored():
     so = b.step(stakes, [b.make_block(1)])
     forged = sign(a.sk, so.value)                       # b's order signed by a
     assert merge_beliefs({}, {b.key: forged}, verify) == {}
-    from kernel.records import Signed
+    from kernel.data.records import Signed
     bad = Signed(so.public_key, bytes(64), so.value)    # bad signature
     assert merge_beliefs({}, {b.key: bad}, verify) == {}
     known = merge_beliefs({}, {b.key: so}, verify)
@@ -183,8 +183,8 @@ def test_confirmed_blocks_give_the_same_state():
     stakes = {p.key: 100 for p in peers}
     g = genesis_state()
     # real blocks of real transactions, made by each peer
-    from kernel.ledger import genesis_signing_key
-    from kernel.transactions import Invoke
+    from kernel.transition.ledger import genesis_signing_key
+    from kernel.state.transactions import Invoke
     sk = genesis_signing_key(13)
     seq = [0]
 

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cvm import session
-from kernel.core.registry import CORE
+from kernel.cvm.registry import CORE
 from lisp import print_value
 from strategies import values
 

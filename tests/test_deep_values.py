@@ -3,7 +3,7 @@ measured, compared, printed and turned into JSON without Python recursion limits
 nested too deeply is refused with a CVM :DEPTH error, never a Python failure.
 
 Walks over values run under Python's default recursion limit (1000): they do not depend on a
-raised limit. CVM code runs with the limit kernel.context sets for it (the interpreter recurses
+raised limit. CVM code runs with the limit kernel.cvm.context sets for it (the interpreter recurses
 a few Python frames per level of CVM depth, up to MAX_DEPTH)."""
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def test_deep_values_to_json():
 
 def test_shallow_recursion_stays_small():
     """The walks recurse at most NEST_LIMIT levels before switching to an explicit stack."""
-    from kernel.cell import NEST_LIMIT
+    from kernel.data.cell import NEST_LIMIT
 
     assert 4 <= NEST_LIMIT <= 64
 
@@ -137,7 +137,7 @@ def test_deep_strings_in_deep_vectors():
 @pytest.fixture
 def cvm():
     from convex_repl.api import Session
-    from kernel.context import PYTHON_RECURSION_LIMIT
+    from kernel.cvm.context import PYTHON_RECURSION_LIMIT
 
     sys.setrecursionlimit(PYTHON_RECURSION_LIMIT)     # default_recursion_limit restores it
     return Session(juice_limit=10**10)
@@ -223,7 +223,7 @@ def test_deep_quasiquote_template_is_a_depth_error(cvm):
 
 
 def test_binding_forms_nest_at_most_max_binding_depth(cvm):
-    from kernel.binding import MAX_BINDING_DEPTH
+    from kernel.cvm.binding import MAX_BINDING_DEPTH
 
     def nest(n, x):
         return "[" * n + x + "]" * n
@@ -239,7 +239,7 @@ def test_binding_forms_nest_at_most_max_binding_depth(cvm):
 
 def test_decoded_code_with_a_deep_binding_form_stays_data():
     from kernel import CodedValue
-    from kernel.ops import Constant, Op
+    from kernel.cvm.ops import Constant, Op
 
     binding = Vector.EMPTY
     for _ in range(DEPTH):

@@ -19,7 +19,7 @@ import urllib.request
 
 from nacl.signing import SigningKey
 
-from kernel.transactions import Invoke, sign
+from kernel.state.transactions import Invoke, sign
 from lisp import read
 from test_network import (PeerProcess, Relay, connected, query, same_state, stop_network,
                           submit, tx, until)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from kernel import (NAN, Blob, BranchRef, DecodeError, Index, Keyword, Map, MissingData, Set,
                     String, Symbol, Vector, decode, decode_multi, dict_key, encode,
                     encode_multi, memory_size, value_id)
-from kernel.hashmaps import MAX_LEAF, key_hash
+from kernel.data.hashmaps import MAX_LEAF, key_hash
 
 ROWS = [json.loads(line) for line in
         Path("/work/shared/conformance/encoding-more.jsonl").read_text().splitlines() if line]

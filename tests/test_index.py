@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from kernel import (Address, Blob, BranchRef, DecodeError, Index, Keyword, MissingData, String,
                     Symbol, decode, decode_multi, encode, encode_multi, memory_size)
-from kernel.index import key_bytes
+from kernel.data.index import key_bytes
 
 from test_hashmaps import read_literal, rows
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cvm import session
-from kernel import jit
+from kernel.cvm import jit
 from lisp import print_value
 
 CASES = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "cvm-public.jsonl"

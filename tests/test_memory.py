@@ -11,9 +11,9 @@ import lisp
 from convex_repl.api import Session
 from kernel import memory_size
 from kernel.core.accounts import swap_price
-from kernel.memory import Meter
-from kernel.scalars import Symbol
-from kernel.transactions import Invoke, Transfer, transaction_juice
+from kernel.cvm.memory import Meter
+from kernel.data.scalars import Symbol
+from kernel.state.transactions import Invoke, Transfer, transaction_juice
 from kernel.transition import apply_transaction
 from stdlib.genesis import FIRST_USER, GENESIS_USER, genesis_state
 

@@ -22,10 +22,10 @@ import pytest
 
 from convex_repl.protocol import Connection, decode_message, encode_message, frame
 from test_peer_process import in_threads
-from kernel.ledger import genesis_signing_key
-from kernel.scalars import Keyword
-from kernel.transactions import Invoke, Result, sign
-from kernel.vectors import Vector
+from kernel.transition.ledger import genesis_signing_key
+from kernel.data.scalars import Keyword
+from kernel.state.transactions import Invoke, Result, sign
+from kernel.data.vectors import Vector
 from lisp import read
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

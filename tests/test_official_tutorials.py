@@ -32,8 +32,8 @@ import pytest
 
 import kernel
 from convex_repl.api import Session
-from kernel.scalars import Symbol
-from kernel.vectors import List
+from kernel.data.scalars import Symbol
+from kernel.data.vectors import List
 from lisp import read
 
 DATA = Path(__file__).parent / "data" / "official_tutorials.txt"
@@ -151,7 +151,7 @@ def check(o: Outcome) -> None:
 
 
 def _shown(o: Outcome) -> str:
-    from lisp.printer import print_value
+    from kernel.data.printer import print_value
     return f":{o.error} {o.message}" if o.error else print_value(o.value)
 
 

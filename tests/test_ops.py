@@ -39,7 +39,7 @@ def test_query_charges_its_juice_even_when_rolled_back():
 
 def test_every_core_definition_is_documented():
     """The REPL shows :doc for every convex.core definition: description, signature, example."""
-    from kernel.scalars import Keyword
+    from kernel.data.scalars import Keyword
     from stdlib.genesis import genesis_state
 
     core = genesis_state().account(8)

@@ -13,13 +13,13 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from kernel import juice as J
+from kernel.cvm import juice as J
 from kernel import Blob, Keyword, List, Map, String, Symbol, Vector
-from kernel.core.registry import CORE
-from kernel.errors import ErrorValue
-from kernel.hashmaps import Set
+from kernel.cvm.registry import CORE
+from kernel.cvm.errors import ErrorValue
+from kernel.data.hashmaps import Set
 from lisp import print_value, read
-from lisp.printer import print_brief, print_limited
+from kernel.data.printer import print_brief, print_limited
 from strategies import values
 
 from cvm import fresh_ctx, session
@@ -322,7 +322,7 @@ def test_concat_checks_juice_before_copying_a_map():
 
 
 def test_syntax_pays_for_merging_big_metadata():
-    from kernel.syntax import Syntax
+    from kernel.data.syntax import Syntax
 
     meta = Map.from_pairs((Keyword(f"k{i}"), i) for i in range(1000))
     inner = Syntax(1, Map.from_pairs([(Keyword("a"), 1)]))

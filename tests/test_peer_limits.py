@@ -24,12 +24,12 @@ from convex_repl.peer import Peer
 from convex_repl.protocol import decode_message, encode_message, frame
 from convex_repl.protocol_peer import ProtocolPeer
 from convex_repl.rest import FaucetLimits, RestServer
-from kernel.blobs import String
-from kernel.cell import vlq
-from kernel.ledger import genesis_signing_key
-from kernel.scalars import Keyword
-from kernel.transactions import Invoke, sign
-from kernel.vectors import Vector
+from kernel.data.blobs import String
+from kernel.data.cell import vlq
+from kernel.transition.ledger import genesis_signing_key
+from kernel.data.scalars import Keyword
+from kernel.state.transactions import Invoke, sign
+from kernel.data.vectors import Vector
 from lisp import read
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

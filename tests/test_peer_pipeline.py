@@ -12,9 +12,9 @@ from nacl.signing import SigningKey
 
 from convex_repl.peer import Peer, _Pending
 from kernel import Signed, encode
-from kernel import transactions as T
-from kernel.ledger import genesis_signing_key
-from kernel.transactions import (Block, Invoke, Transfer, clear_verified_cache, is_verified,
+from kernel.state import transactions as T
+from kernel.transition.ledger import genesis_signing_key
+from kernel.state.transactions import (Block, Invoke, Transfer, clear_verified_cache, is_verified,
                                  sign, verify)
 from kernel.transition import apply_block, apply_block_outcomes, apply_signed
 from lisp import read

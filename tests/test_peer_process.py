@@ -214,11 +214,11 @@ def test_a_lone_peer_speaks_the_binary_protocol():
     import socket
 
     from convex_repl.protocol import Connection, decode_message, encode_message, frame
-    from kernel.blobs import Blob
-    from kernel.ledger import genesis_signing_key
-    from kernel.scalars import Address, Keyword
-    from kernel.transactions import Invoke, sign
-    from kernel.vectors import Vector
+    from kernel.data.blobs import Blob
+    from kernel.transition.ledger import genesis_signing_key
+    from kernel.data.scalars import Address, Keyword
+    from kernel.state.transactions import Invoke, sign
+    from kernel.data.vectors import Vector
     from lisp import read
     p, info = start_peer("--protocol-port", "0")
     try:

@@ -355,8 +355,8 @@ def test_http_edges(server):
 
 
 def test_transact_with_seed_and_raw(server):
-    from kernel.decoding import encode_multi
-    from kernel.transactions import Invoke, sign
+    from kernel.data.decoding import encode_multi
+    from kernel.state.transactions import Invoke, sign
     seed = bytes(range(32))
     k = SigningKey(seed)
     st, r = post(server, "/createAccount", {"accountKey": bytes(k.verify_key).hex(),
@@ -449,8 +449,8 @@ def test_a_stored_peer_keeps_past_states(tmp_path):
 def test_a_huge_shared_result_is_sent_cut_and_quickly(server):
     # 2^40 elements when unfolded, a few cells in memory: the answer must not walk them all
     import time
-    from kernel.decoding import encode_multi
-    from kernel.vectors import Vector
+    from kernel.data.decoding import encode_multi
+    from kernel.data.vectors import Vector
     src = "(loop [v [1] i 0] (if (< i 40) (recur [v v] (inc i)) v))"
     start = time.perf_counter()
     status, body = post(server, "/query", {"source": src, "address": 13})

@@ -3,7 +3,7 @@ set-peer-data and evict-peer. Every operation keeps the total of all funds const
 from __future__ import annotations
 
 from convex_repl.api import Session
-from kernel.state import MAX_SUPPLY, MINIMUM_EFFECTIVE_STAKE
+from kernel.state.state import MAX_SUPPLY, MINIMUM_EFFECTIVE_STAKE
 from stdlib.genesis import GENESIS_PEER, GENESIS_USER, genesis_key
 from tests.cvm import err, ok, same, session
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from kernel import (Address, Blob, BranchRef, ByteFlag, CodedValue, DecodeError, DenseRecord,
                     Keyword, List, Map, Signed, String, Symbol, Syntax, Vector, decode,
                     decode_multi, encode, encode_multi, memory_size, value_id)
-from kernel import decoding
-from kernel.records import read_coded_value, read_dense_record
+from kernel.data import decoding
+from kernel.data.records import read_coded_value, read_dense_record
 
 ROWS = [json.loads(line) for line in
         Path("/work/shared/conformance/encoding-more.jsonl").read_text().splitlines() if line]

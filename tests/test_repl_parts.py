@@ -285,7 +285,7 @@ def test_interrupt_leaves_state_unchanged(monkeypatch):
         calls.append(2)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("kernel.ledger.submit", boom_tx)
+    monkeypatch.setattr("kernel.transition.ledger.submit", boom_tx)
     with pytest.raises(KeyboardInterrupt):
         ws.transact("(def a 3)")
     assert 2 in calls and ws.session.state is before

@@ -22,7 +22,7 @@ from convex_repl.render import (MORE_CHARS, SHOWN_CHARS, Printer, pformat, pform
                                 too_large_note)
 from kernel import Keyword, List, Map, Vector
 from lisp import print_value, read
-from lisp.printer import print_head
+from kernel.data.printer import print_head
 
 from cvm import session
 

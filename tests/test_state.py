@@ -6,9 +6,9 @@ import pytest
 
 import kernel
 from kernel import DenseRecord, Index, Keyword, Map, Vector
-from kernel.blobs import Blob
-from kernel.scalars import Address, Symbol
-from kernel.state import (EMERALD, INITIAL_GLOBALS, INITIAL_TIMESTAMP, MAX_SUPPLY, Account,
+from kernel.data.blobs import Blob
+from kernel.data.scalars import Address, Symbol
+from kernel.state.state import (EMERALD, INITIAL_GLOBALS, INITIAL_TIMESTAMP, MAX_SUPPLY, Account,
                           PeerStatus, State)
 from stdlib.genesis import FIRST_USER, GENESIS_PEER, GENESIS_USER, genesis_key, genesis_state
 from tests.cvm import err, ok, same

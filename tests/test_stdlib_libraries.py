@@ -53,7 +53,7 @@ def _base() -> Session:
 def run_cvx_file(path) -> list:
     """Run a Convex Lisp test file; a list of (test name, Result) pairs. A failing top-level
     form is reported as a test named after it."""
-    from lisp.printer import print_value
+    from kernel.data.printer import print_value
     s = _base()
     for form in read_all(Path(path).read_text(encoding="utf-8")):
         r = s.eval_forms([form])

@@ -11,9 +11,9 @@ from nacl.signing import SigningKey
 from convex_repl.api import Session, TxResult
 from kernel import (Address, Blob, DenseRecord, Keyword, List, Map, Signed, String, Symbol,
                     Vector, decode, decode_multi, encode, encode_multi, value_id)
-from kernel import juice as J
-from kernel.ledger import genesis_signing_key, signing_key_for
-from kernel.transactions import (Block, BlockResult, Call, Invoke, Multi, Result, Transfer,
+from kernel.cvm import juice as J
+from kernel.transition.ledger import genesis_signing_key, signing_key_for
+from kernel.state.transactions import (Block, BlockResult, Call, Invoke, Multi, Result, Transfer,
                                  sign, storage_size, transaction_juice, verify)
 from kernel.transition import apply_signed, apply_transaction
 from lisp import print_value, read

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from kernel import (NAN, Address, Blob, BranchRef, Char, DecodeError, Keyword, List, MissingData,
                     String, Symbol, Vector, decode, decode_multi, encode, encode_multi, equals,
                     memory_size, value_id)
-from kernel.cell import MAX_EMBEDDED, all_cells, is_branch
-from kernel.vectors import VectorLeaf, VectorTree
+from kernel.data.cell import MAX_EMBEDDED, all_cells, is_branch
+from kernel.data.vectors import VectorLeaf, VectorTree
 
 ROWS = [json.loads(line) for line in
         Path("/work/shared/conformance/encoding-more.jsonl").read_text().splitlines() if line]

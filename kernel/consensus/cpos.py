@@ -50,13 +50,13 @@ from __future__ import annotations
 
 from typing import Any, Iterable, NamedTuple, Optional
 
-from ..blobs import Blob
-from ..cell import BranchRef
-from ..index import Index
-from ..records import Signed
-from ..scalars import Keyword
-from ..state import Record, register_records
-from ..vectors import Vector
+from kernel.data.blobs import Blob
+from kernel.data.cell import BranchRef
+from kernel.data.index import Index
+from kernel.data.records import Signed
+from kernel.data.scalars import Keyword
+from kernel.state.state import Record, register_records
+from kernel.data.vectors import Vector
 
 K = Keyword
 

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from .. import juice as J
-from ..blobs import Blob
-from ..context import Context, exit_error, invoke
-from ..errors import (ARGUMENT, CAST, FUNDS, MEMORY, NOBODY, STATE, TRUST, ErrorValue,
+from kernel.cvm import juice as J
+from kernel.data.blobs import Blob
+from kernel.cvm.context import Context, exit_error, invoke
+from kernel.cvm.errors import (ARGUMENT, CAST, FUNDS, MEMORY, NOBODY, STATE, TRUST, ErrorValue,
                       Exceptional, Halt, Return, Rollback, arg_cast_error, error)
-from ..ops import Op
-from ..scalars import Address, Keyword, Symbol
-from ..state import MAX_SUPPLY, Account
-from ..syntax import Syntax
-from ..vectors import Vector
-from .registry import core
+from kernel.cvm.ops import Op
+from kernel.data.scalars import Address, Keyword, Symbol
+from kernel.state.state import MAX_SUPPLY, Account
+from kernel.data.syntax import Syntax
+from kernel.data.vectors import Vector
+from kernel.cvm.registry import core
 
 LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1
 RECEIVE_COIN = Symbol("receive-coin")
@@ -346,7 +346,7 @@ def _set_own(ctx: Context, acct: Account) -> None:
 
 def _print(v: Any) -> str:
     """A value named in an error message or trace, cut short if long (it may be huge)."""
-    from lisp.printer import print_brief
+    from kernel.data.printer import print_brief
     return print_brief(v)
 
 
@@ -682,7 +682,7 @@ def _set_key(ctx, args, d):
 
 
 def cast_value(v: Any, type_name_: str) -> ErrorValue:
-    from ..types import type_name
+    from kernel.cvm.types import type_name
     return error(CAST, f"Can't convert value of type {type_name(v)} to type {type_name_}")
 
 

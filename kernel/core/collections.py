@@ -18,17 +18,17 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Optional
 
-from .. import juice as J
-from ..blobs import Blob, String
-from ..context import invoke
-from ..errors import (ARGUMENT, ARITY, BOUNDS, CAST, Reduced, arg_cast_error, error)
-from ..hashmaps import Map, Set
-from ..index import Index
-from ..scalars import Address, Char, Keyword, Symbol
-from ..state import Record
-from ..types import type_name
-from ..vectors import List, Vector
-from .registry import CORE, core
+from kernel.cvm import juice as J
+from kernel.data.blobs import Blob, String
+from kernel.cvm.context import invoke
+from kernel.cvm.errors import (ARGUMENT, ARITY, BOUNDS, CAST, Reduced, arg_cast_error, error)
+from kernel.data.hashmaps import Map, Set
+from kernel.data.index import Index
+from kernel.data.scalars import Address, Char, Keyword, Symbol
+from kernel.state.state import Record
+from kernel.cvm.types import type_name
+from kernel.data.vectors import List, Vector
+from kernel.cvm.registry import CORE, core
 
 LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1
 _EMPTY_BLOB = Blob(b"")

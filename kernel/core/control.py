@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import juice as J
-from ..errors import (ASSERT, ErrorValue, Halt, Recur, Return, Rollback, TailCall,
+from kernel.cvm import juice as J
+from kernel.cvm.errors import (ASSERT, ErrorValue, Halt, Recur, Return, Rollback, TailCall,
                       arg_cast_error, error)
-from ..fn import is_fn
-from .registry import core
+from kernel.cvm.fn import is_fn
+from kernel.cvm.registry import core
 
 
 @core("recur", 196, doc={
@@ -38,7 +38,7 @@ def _tailcall(ctx, args: list, d: int) -> Any:
 
 
 def _callable_data(f: Any) -> bool:
-    from ..context import data_fn_for
+    from kernel.cvm.context import data_fn_for
     return data_fn_for(f) is not None
 
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import juice as J
-from ..errors import arg_cast_error
-from ..hashmaps import Map
-from ..scalars import Address, Symbol
-from ..syntax import Syntax
-from .registry import core
+from kernel.cvm import juice as J
+from kernel.cvm.errors import arg_cast_error
+from kernel.data.hashmaps import Map
+from kernel.data.scalars import Address, Symbol
+from kernel.data.syntax import Syntax
+from kernel.cvm.registry import core
 
 
 @core("syntax", 21, arity=(1, 2), doc={

@@ -18,12 +18,12 @@ import math
 from decimal import Decimal
 from typing import Any, Optional
 
-from .. import juice as J
-from ..blobs import Blob, PartialBlob
-from ..errors import ARGUMENT, CAST, arg_cast_error, error
-from ..scalars import NAN, Address, Char
-from ..types import type_name
-from .registry import core
+from kernel.cvm import juice as J
+from kernel.data.blobs import Blob, PartialBlob
+from kernel.cvm.errors import ARGUMENT, CAST, arg_cast_error, error
+from kernel.data.scalars import NAN, Address, Char
+from kernel.cvm.types import type_name
+from kernel.cvm.registry import core
 
 LONG_MIN = -(1 << 63)
 LONG_MAX = (1 << 63) - 1

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import juice as J
-from ..context import Context
-from ..errors import ARGUMENT, FUNDS, STATE, arg_cast_error, error
-from ..hashmaps import Map
-from ..scalars import Address
-from ..state import MAX_SUPPLY, MINIMUM_EFFECTIVE_STAKE, PeerStatus
-from .accounts import ensure_account_key, ensure_blob, long_arg
-from .registry import core
+from kernel.cvm import juice as J
+from kernel.cvm.context import Context
+from kernel.cvm.errors import ARGUMENT, FUNDS, STATE, arg_cast_error, error
+from kernel.data.hashmaps import Map
+from kernel.data.scalars import Address
+from kernel.state.state import MAX_SUPPLY, MINIMUM_EFFECTIVE_STAKE, PeerStatus
+from kernel.core.accounts import ensure_account_key, ensure_blob, long_arg
+from kernel.cvm.registry import core
 
 
 def _key_arg(args: list, i: int) -> Any:

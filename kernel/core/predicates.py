@@ -10,17 +10,17 @@ from __future__ import annotations
 import struct
 from typing import Any, Callable
 
-from .. import juice as J
-from ..blobs import Blob, PartialBlob, String
-from ..equality import equals
-from ..errors import error, ARITY
-from ..fn import is_fn
-from ..hashmaps import Map, Set
-from ..index import Index
-from ..records import DenseRecord
-from ..scalars import CANONICAL_NAN_BITS, Address, Keyword, Symbol
-from ..vectors import List, Vector
-from .registry import core
+from kernel.cvm import juice as J
+from kernel.data.blobs import Blob, PartialBlob, String
+from kernel.data.equality import equals
+from kernel.cvm.errors import error, ARITY
+from kernel.cvm.fn import is_fn
+from kernel.data.hashmaps import Map, Set
+from kernel.data.index import Index
+from kernel.data.records import DenseRecord
+from kernel.data.scalars import CANONICAL_NAN_BITS, Address, Keyword, Symbol
+from kernel.data.vectors import List, Vector
+from kernel.cvm.registry import core
 
 LONG_MIN = -(1 << 63)
 LONG_MAX = (1 << 63) - 1
@@ -36,7 +36,7 @@ def _record_types() -> tuple:
     attribute."""
     global _RECORDS
     if not _RECORDS:
-        from ..state import Record  # late import: state imports the data structures
+        from kernel.state.state import Record  # late import: state imports the data structures
         _RECORDS = (Record, DenseRecord)
     return _RECORDS
 

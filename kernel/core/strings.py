@@ -10,13 +10,13 @@ import hashlib
 import re
 from typing import Any, Optional
 
-from .. import juice as J
-from ..blobs import Blob, String
-from ..cell import encode_long_bytes
-from ..errors import ARGUMENT, CAST, Failure, arg_cast_error, error, juice_failure
-from ..scalars import Address, Char, Keyword, Symbol
-from .collections import _doc, ensure_sequence, is_long, utf8_char_at
-from .registry import CORE, core
+from kernel.cvm import juice as J
+from kernel.data.blobs import Blob, String
+from kernel.data.cell import encode_long_bytes
+from kernel.cvm.errors import ARGUMENT, CAST, Failure, arg_cast_error, error, juice_failure
+from kernel.data.scalars import Address, Char, Keyword, Symbol
+from kernel.core.collections import _doc, ensure_sequence, is_long, utf8_char_at
+from kernel.cvm.registry import CORE, core
 
 MAX_NAME_BYTES = 128
 
@@ -40,7 +40,7 @@ def str_bytes(v: Any, limit: int) -> Optional[bytes]:
     elif v is None:
         data = b"nil"
     else:
-        from lisp.printer import print_limited
+        from kernel.data.printer import print_limited
 
         return print_limited(v, limit)
     return data if len(data) <= limit else None
@@ -207,7 +207,7 @@ def _str(ctx, args, d):
     [("(print \"a\")", "\"\\\"a\\\"\""), ("(print [1 :a])", "\"[1 :a]\"")],
     {"JUICE": "if there is not enough juice left to build the text"}))
 def _print(ctx, args, d):
-    from lisp.printer import print_limited
+    from kernel.data.printer import print_limited
 
     data = print_limited(args[0], text_limit(ctx))
     if data is None:
@@ -231,7 +231,7 @@ def _split(ctx, args, d):
         raise arg_cast_error(1, args[1], "Character")
     strcost = J.build_string_cost(len(s.data))
     ctx.check_juice(strcost)
-    from ..vectors import Vector
+    from kernel.data.vectors import Vector
 
     parts = s.data.split(char_utf8(ch))
     result = Vector.from_seq(String(p) for p in parts)
@@ -385,7 +385,7 @@ def _blob(ctx, args, d):
     ["[value]"],
     [("(encoding 1)", "0x1101"), ("(encoding nil)", "0x00")]))
 def _encoding(ctx, args, d):
-    from ..cell import encoding
+    from kernel.data.cell import encoding
 
     data = encoding(args[0])
     juice = J.build_blob_cost(len(data))

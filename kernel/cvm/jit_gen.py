@@ -1,0 +1,591 @@
+"""Op tree -> Python source: the code generator of the JIT (see kernel/jit.py).
+
+One closure body becomes one Python function `jit_body(ctx, env, d)` with exactly the
+semantics of `body.ex(ctx, env, d)`. What makes it fast:
+
+* Lexical bindings live in Python locals v0, v1, ... instead of the `env` list: the number
+  of bindings at every point of the body is static, given the length of `env` on entry (the
+  function checks it and otherwise runs the interpreter).
+* Depth is checked once on entry: if no natively compiled op can exceed MAX_DEPTH the body
+  runs without per-op checks, else the interpreter runs it.
+* Juice is batched. Charges that nothing can observe (Constant, Local, Lookup hits, the
+  fixed cost of Do/Cond/Let/Lambda/set!, inlined core functions) accumulate at compile time
+  in `pending` and are paid by one check at the next point where juice can be observed:
+  before any call, anything that may raise, a special symbol, a loop head, a branch merge,
+  a return. A batch that cannot be paid fails as the interpreter would (`overdraw`).
+* Environment lookups of a constant address are cached per op against the state object,
+  which is immutable: a def makes a new state, so a stale value is never used.
+* Hot core functions are inlined behind type guards (kernel/jit_inline.py); `recur` in tail
+  position of a loop becomes a jump.
+
+Anything else (query, try, def, lookups of computed addresses, malformed ops, op types this
+module does not know) runs through the interpreter as a subtree: its `ex` gets a list of the
+current bindings, and bindings it may set! are copied back.
+
+Invariant behind the slow paths: the true juice used is always `ctx.juice` plus the pending
+total. A guarded fast path adds its cost to `pending`; the matching slow path pays the
+pending batch, calls the function (which charges what it really costs), then takes the fast
+path's total back off `ctx.juice`, so both paths leave the same pending batch behind. Since
+every point that can raise or observe juice pays the batch first, `ctx.juice` is exact
+whenever anything can see it.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable, Optional
+
+from kernel.cvm import juice as J
+from kernel.cvm.binding import UNDERSCORE, binding_symbols, unwrap
+from kernel.cvm.context import MAX_DEPTH, Context, invoke
+from kernel.cvm.errors import ErrorValue, Recur, Return, TailCall, arity_error, juice_failure
+from kernel.cvm.fn import CoreFn, Fn
+from kernel.cvm.jit_inline import INLINERS, NOT_CONSTANT, RUNTIME, Arg, Fast
+from kernel.cvm.registry import CORE
+from kernel.cvm.ops import (Cond, Constant, Def, Do, Invoke, Lambda, Let, Local, Lookup, Op, Query,
+                  SetLocal, Special, Try)
+from kernel.data.scalars import Address, Symbol
+from kernel.cvm.specials import value as special_value
+
+RETURN = "return"                   # generation modes: None gives the value as an expression
+RETURN_RESULT = "return+result"     # return it, after setting *result* (tail of a Do)
+
+
+def overdraw(ctx: Context, segments: tuple) -> None:
+    """A batch of charges could not be paid: fail like the interpreter's first charge that
+    went over the limit. `segments` are (cumulative cost, Invoke op or None) in charge order;
+    a charge made inside an inlined core function is traced by its Invoke op."""
+    base = ctx.juice
+    limit = ctx.limit
+    tag = None
+    for cumulative, tag in segments:
+        if base + cumulative > limit:
+            break
+    ctx.juice = limit
+    e = juice_failure()
+    if tag is not None:
+        e.add_trace(tag)
+    raise e
+
+
+def lookup_slow(ctx: Context, op: Lookup, cache: list, d: int) -> Any:
+    """A Lookup whose cached state is not the current one: run it in the interpreter and
+    cache the value against the (immutable) state it was found in."""
+    v = op.ex(ctx, [], d)
+    cache[0] = ctx.state
+    cache[1] = v
+    return v
+
+
+def resume(ctx: Context, f: Any, x: Exception, d: int, op: Invoke) -> Any:
+    """Finish a call of `f` that a direct call site made and that ended in the exit `x`,
+    as `context.invoke` would have: recur calls f again with the new arguments, tailcall
+    calls the new function, return gives its value -- unless f itself is recur/tailcall*/
+    return, whose exit goes on up. Errors are traced by the calling Invoke op."""
+    try:
+        if isinstance(x, Recur):
+            if getattr(f, "is_recur", False):
+                raise x
+            return invoke(ctx, f, x.args_, d)
+        if isinstance(x, TailCall):
+            if getattr(f, "is_tailcall", False):
+                raise x
+            return invoke(ctx, x.fn, x.args_, d)
+        if getattr(f, "is_return", False):
+            raise x
+        return x.value
+    except ErrorValue as e:
+        e.add_trace(op)
+        raise
+
+
+def recur_arity(nb: int, got: int) -> ErrorValue:
+    """The error of Let.ex for a recur with the wrong number of values."""
+    return arity_error(f"Expected {nb} value(s) for recur but got: {got}")
+
+
+_RUNTIME = {"invoke": invoke, "ErrorValue": ErrorValue, "Recur": Recur, "overdraw": overdraw,
+            "Exit": (Recur, TailCall, Return), "resume": resume, "Fn": Fn,
+            "lookup_slow": lookup_slow, "recur_arity": recur_arity,
+            "special_value": special_value, **RUNTIME}
+
+
+def _sub_ops(op: Any) -> Optional[list]:
+    """The ops run in the same lexical environment as `op` (closure bodies run in their own),
+    or None for op types not known here."""
+    t = type(op)
+    if t in (Constant, Local, Special, Lambda):
+        return []
+    if t is Lookup:
+        return [] if op.address is None else [op.address]
+    if t is Invoke:
+        return [op.fn, *op.args]
+    if t in (Do, Cond, Let, Query, Try):
+        return list(op.ops)
+    if t is SetLocal or t is Def:
+        return [] if op.op is None else [op.op]
+    return None
+
+
+def set_targets(op: Any) -> Optional[set]:
+    """Binding positions that set! may assign while `op` runs (None: unknown, maybe any)."""
+    out: set = set()
+    todo = [op]
+    while todo:
+        o = todo.pop()
+        if type(o) is SetLocal:
+            out.add(o.pos)
+        sub = _sub_ops(o)
+        if sub is None:
+            return None
+        todo.extend(sub)
+    return out
+
+
+class _Loop:
+    """A loop whose body is being generated: where recur in tail position jumps back to."""
+
+    __slots__ = ("forms", "binders", "base")
+
+    def __init__(self, forms: tuple, binders: tuple, base: int):
+        self.forms = forms
+        self.binders = binders
+        self.base = base
+
+
+class Generator:
+    """Generates the Python function for one body op with `nlocals` bindings on entry."""
+
+    def __init__(self, body: Op, nlocals: int):
+        self.body = body
+        self.nlocals = nlocals
+        self.ns: dict = dict(_RUNTIME)
+        self.names: dict = {}           # id(constant) -> name in ns
+        self.lines: list = []
+        self.indent = 1
+        self.pending: list = []         # [amount, tag] charges not yet paid
+        self.ntemp = 0
+        self.height = -1                # deepest offset of a native op that checks depth
+        self.bools: set = set()         # temporaries known to hold a Python bool
+        self.copy_locals = set_targets(body) != set()
+
+    # --- output ------------------------------------------------------------------------------
+    def emit(self, line: str) -> None:
+        self.lines.append("    " * self.indent + line)
+
+    def temp(self) -> str:
+        self.ntemp += 1
+        return f"t{self.ntemp}"
+
+    def const(self, v: Any) -> str:
+        if v is None or v is True or v is False:
+            return repr(v)
+        if type(v) is int and -(1 << 63) <= v < (1 << 63):
+            return repr(v) if v >= 0 else f"({v})"
+        name = self.names.get(id(v))
+        if name is None:
+            name = self.names[id(v)] = f"K{len(self.names)}"
+            self.ns[name] = v
+        return name
+
+    def source(self) -> str:
+        self.gen(self.body, 0, self.nlocals, RETURN, None)
+        head = ["def jit_body(ctx, env, d):"]
+        test = f"len(env) != {self.nlocals}"
+        if self.height >= 0:
+            test += f" or d > {MAX_DEPTH - self.height}"
+        head.append(f"    if {test}:")
+        head.append(f"        return {self.const(self.body)}.ex(ctx, env, d)")
+        if self.nlocals:
+            head.append("    " + ", ".join(f"v{i}" for i in range(self.nlocals)) + ", = env")
+        return "\n".join(head + self.lines) + "\n"
+
+    # --- juice -------------------------------------------------------------------------------
+    def charge(self, amount: int, tag: Any = None) -> None:
+        p = self.pending
+        if p and p[-1][1] is tag:
+            p[-1][0] += amount
+        else:
+            p.append([amount, tag])
+
+    def pending_total(self) -> int:
+        return sum(a for a, _ in self.pending)
+
+    def pay(self) -> None:
+        """Emit the payment of the pending batch (which stays pending for the generator)."""
+        total = self.pending_total()
+        if total == 0:
+            return
+        segments, cumulative = [], 0
+        for amount, tag in self.pending:
+            cumulative += amount
+            segments.append((cumulative, tag))
+        self.emit(f"j = ctx.juice + {total}")
+        self.emit(f"if j > ctx.limit: overdraw(ctx, {self.const(tuple(segments))})")
+        self.emit("ctx.juice = j")
+
+    def flush(self) -> None:
+        self.pay()
+        self.pending = []
+
+    def guarded(self, test: str, fast: str, slow: Callable[[], None], cost: int,
+                tag: Any) -> None:
+        """`if test: fast` else pay the batch and emit `slow()` (code that charges for itself),
+        then re-establish the invariant so both paths go on with `cost` added to the batch."""
+        self.emit(f"if {test}:")
+        self.emit(f"    {fast}")
+        self.emit("else:")
+        self.indent += 1
+        self.pay()
+        slow()
+        back = self.pending_total() + cost
+        if back:
+            self.emit(f"ctx.juice -= {back}")
+        self.indent -= 1
+        self.charge(cost, tag)
+
+    # --- values and modes --------------------------------------------------------------------
+    def finish(self, x: str, mode: Optional[str]) -> Optional[str]:
+        if mode is None:
+            return x
+        if mode == RETURN_RESULT:
+            self.emit(f"ctx.result = {x}")
+        self.flush()
+        self.emit(f"return {x}")
+        return None
+
+    def truthy(self, x: str) -> str:
+        if x in self.bools or x in ("None", "True", "False"):
+            return x
+        if x.strip("(-)").isdigit():        # an integer literal
+            return "True"
+        return f"{x} is not None and {x} is not False"
+
+    def deepen(self, off: int) -> None:
+        if off > self.height:
+            self.height = off
+
+    def gen(self, op: Any, off: int, live: int, mode: Optional[str],
+            loop: Optional[_Loop]) -> Optional[str]:
+        """Emit `op` running at depth d + off with `live` bindings. In mode None returns the
+        Python expression of its value; `loop` is set when op is in tail position of a loop
+        body (a recur here may jump)."""
+        handler = _HANDLERS.get(type(op))
+        if handler is None:
+            return self.interpret(op, off, live, mode)
+        return handler(self, op, off, live, mode, loop)
+
+    # --- ops ---------------------------------------------------------------------------------
+    def interpret(self, op: Any, off: int, live: int, mode: Optional[str]) -> Optional[str]:
+        """Run `op` in the interpreter with the current bindings as its env."""
+        self.flush()
+        env = "[" + "".join(f"v{i}, " for i in range(live)) + "]"
+        targets = set_targets(op)
+        back = sorted(range(live) if targets is None
+                      else (p for p in targets if type(p) is int and 0 <= p < live))
+        t = self.temp()
+        call = f"{t} = {self.const(op)}.ex(ctx, el, d + {off})"
+        self.emit(f"el = {env}")
+        if back:
+            self.emit("try:")
+            self.emit("    " + call)
+            self.emit("finally:")
+            self.emit("    " + "; ".join(f"v{p} = el[{p}]" for p in back))
+        else:
+            self.emit(call)
+        return self.finish(t, mode)
+
+    def constant(self, op: Constant, off, live, mode, loop):
+        self.charge(J.CONSTANT)
+        return self.finish(self.const(op.value), mode)
+
+    def local(self, op: Local, off, live, mode, loop):
+        pos = op.pos
+        if type(pos) is not int or not 0 <= pos < live:
+            return self.interpret(op, off, live, mode)
+        self.charge(J.LOOKUP)
+        x = f"v{pos}"
+        if self.copy_locals:
+            t = self.temp()
+            self.emit(f"{t} = {x}")
+            x = t
+        return self.finish(x, mode)
+
+    def lookup(self, op: Lookup, off, live, mode, loop):
+        a = op.address
+        if type(a) is not Constant or type(a.value) is not Address:
+            return self.interpret(op, off, live, mode)
+        self.deepen(off)
+        cache = self.const([None, None])
+        t = self.temp()
+        slow = f"{t} = lookup_slow(ctx, {self.const(op)}, {cache}, d + {off})"
+        self.guarded(f"ctx.state is {cache}[0]", f"{t} = {cache}[1]",
+                     lambda: self.emit(slow), J.CONSTANT + J.LOOKUP_DYNAMIC, None)
+        return self.finish(t, mode)
+
+    def special(self, op: Special, off, live, mode, loop):
+        self.flush()
+        t = self.temp()
+        self.emit(f"{t} = special_value({self.const(op.code)}, ctx, d + {off})")
+        self.charge(J.SPECIAL)
+        return self.finish(t, mode)
+
+    def lambda_(self, op: Lambda, off, live, mode, loop):
+        self.charge(J.LAMBDA)
+        t = self.temp()
+        env = "(" + "".join(f"v{i}, " for i in range(live)) + ")"
+        self.emit(f"{t} = {self.const(op.fn)}.close_over({env})")
+        return self.finish(t, mode)
+
+    def set_local(self, op: SetLocal, off, live, mode, loop):
+        pos = op.pos
+        if type(pos) is not int or not 0 <= pos < live:
+            return self.interpret(op, off, live, mode)
+        self.deepen(off)
+        x = self.gen(op.op, off + 1, live, None, None)
+        self.emit(f"v{pos} = {x}")
+        self.charge(J.SET_BANG)
+        return self.finish(x, mode)
+
+    def do(self, op: Do, off, live, mode, loop):
+        self.deepen(off)
+        self.charge(J.DO)
+        ops = op.ops
+        if not ops:
+            return self.finish("None", mode)
+        for child in ops[:-1]:
+            x = self.gen(child, off + 1, live, None, None)
+            self.emit(f"ctx.result = {x}")
+        if mode is not None:
+            return self.gen(ops[-1], off + 1, live, RETURN_RESULT, loop)
+        x = self.gen(ops[-1], off + 1, live, None, loop)
+        self.emit(f"ctx.result = {x}")
+        return x
+
+    def cond(self, op: Cond, off, live, mode, loop):
+        self.deepen(off)
+        self.charge(J.COND_OP)
+        ops = op.ops
+        n = len(ops)
+        target = None if mode is not None else self.temp()
+        indent = self.indent
+        for i in range(0, n - 1, 2):
+            t = self.gen(ops[i], off + 1, live, None, None)
+            self.emit(f"ctx.result = {t}")
+            self.emit(f"if {self.truthy(t)}:")
+            saved = [list(p) for p in self.pending]
+            self.indent += 1
+            self.branch(ops[i + 1], off + 1, live, mode, loop, target)
+            self.pending = saved
+            self.indent -= 1
+            if mode is None:            # arms that return need no else: stay flat
+                self.emit("else:")
+                self.indent += 1
+        if n & 1:
+            self.branch(ops[n - 1], off + 1, live, mode, loop, target)
+        elif mode is not None:
+            self.finish("None", mode)
+        else:
+            self.emit(f"{target} = None")
+            self.flush()
+        self.indent = indent
+        self.pending = []
+        return target
+
+    def branch(self, op, off, live, mode, loop, target) -> None:
+        """One arm of a Cond: returns in a return mode, else assigns `target` and pays, so
+        that every arm reaches the merge with nothing pending."""
+        if mode is not None:
+            self.gen(op, off, live, mode, loop)
+            return
+        x = self.gen(op, off, live, None, loop)
+        self.emit(f"{target} = {x}")
+        self.flush()
+
+    def let(self, op: Let, off, live, mode, loop):
+        forms, binders, ops = op.bindings, op._binders, op.ops
+        nb = len(binders)
+        if len(ops) < nb:
+            return self.interpret(op, off, live, mode)
+        self.deepen(off)
+        self.charge(J.LET)
+        base = live
+        for i in range(nb):
+            x = self.gen(ops[i], off + 1, live, None, None)
+            self.emit(f"ctx.result = {x}")
+            live = self.bind(forms[i], binders[i], x, live)
+        body = ops[nb:]
+        if op.is_loop:
+            return self.loop(_Loop(forms, binders, base), body, off, live, mode)
+        if not body:
+            return self.finish("None", mode)
+        for child in body[:-1]:
+            self.gen(child, off + 1, live, None, None)
+        x = self.gen(body[-1], off + 1, live, mode, loop)
+        if x is not None and x.startswith("v"):     # its binding dies with the let
+            t = self.temp()
+            self.emit(f"{t} = {x}")
+            x = t
+        return x
+
+    def bind(self, form: Any, binder: Callable, x: str, live: int) -> int:
+        """Bind value `x` to a binding form at position `live`; the new number of bindings."""
+        f = unwrap(form)
+        if type(f) is Symbol:
+            if f is UNDERSCORE:
+                return live
+            self.emit(f"v{live} = {x}")
+            return live + 1
+        n = len(binding_symbols(f))
+        self.flush()                    # destructuring may fail
+        self.emit("tb = []")
+        self.emit(f"{self.const(binder)}(ctx, tb, {x})")
+        if n:
+            self.emit("".join(f"v{live + i}, " for i in range(n)) + "= tb")
+        return live + n
+
+    def rebind(self, loop: _Loop, values: list) -> None:
+        live = loop.base
+        for form, binder, x in zip(loop.forms, loop.binders, values):
+            live = self.bind(form, binder, x, live)
+
+    def loop(self, info: _Loop, body: tuple, off: int, live: int, mode: Optional[str]):
+        self.flush()
+        target = None if mode is not None else self.temp()
+        self.emit("while True:")
+        self.indent += 1
+        self.emit("try:")
+        self.indent += 1
+        for child in body[:-1]:
+            self.gen(child, off + 1, live, None, None)
+        if mode is not None:
+            if body:
+                self.gen(body[-1], off + 1, live, mode, info)
+            else:
+                self.finish("None", mode)
+        else:
+            x = self.gen(body[-1], off + 1, live, None, info) if body else "None"
+            self.emit(f"{target} = {x}")
+            self.flush()
+            self.emit("break")
+        self.pending = []
+        self.indent -= 1
+        self.emit("except Recur as rx:")
+        self.indent += 1
+        nb = len(info.binders)
+        self.emit("rv = rx.args_")
+        self.emit(f"if len(rv) != {nb}: raise recur_arity({nb}, len(rv)) from None")
+        self.rebind(info, [f"rv[{i}]" for i in range(nb)])
+        self.pending = []
+        self.indent -= 2
+        return target
+
+    def invoke(self, op: Invoke, off, live, mode, loop):
+        self.deepen(off)
+        fop = op.fn
+        f = self.gen(fop, off + 1, live, None, None)
+        args = [Arg(self.gen(a, off + 1, live, None, None),
+                    a.value if type(a) is Constant else NOT_CONSTANT) for a in op.args]
+        callee = fop.value if type(fop) is Constant else None
+        if loop is not None and callee is CORE["recur"] and len(args) == len(loop.binders):
+            return self.jump(op, loop, [a.expr for a in args])
+        inliner = INLINERS.get(getattr(callee, "name", None))
+        fast = None
+        if inliner is not None and CORE.get(callee.name) is callee:
+            fast = inliner(args)
+        argv = "[" + "".join(f"{a.expr}, " for a in args) + "]"
+        t = self.temp()
+        if fast is not None:
+            self.fast_call(fast, t, f"invoke(ctx, {f}, {argv}, d + {off})", op)
+        elif type(callee) is CoreFn:
+            self.flush()
+            self.direct(t, f"{f}.invoke(ctx, {argv}, d + {off})", f, off, op)
+        else:
+            self.flush()
+            self.closure_call(t, f, args, off, op)
+        return self.finish(t, mode)
+
+    def closure_call(self, t: str, f: str, args: list, off: int, op: Invoke) -> None:
+        """A call of any other function value. A closure whose fixed arity matches and whose
+        body is already compiled is entered directly -- the checks Fn.invoke would make hold:
+        the arity here, the depth by the entry test (off + 1 counts in the height); anything
+        else goes through `invoke`, as Invoke.ex does."""
+        self.deepen(off + 1)
+        values = "".join(f"{a.expr}, " for a in args)
+        self.emit(f"if type({f}) is Fn and {f}._nparams == {len(args)} and "
+                  f"(c := getattr({f}.body, 'jit_code', None)) is not None:")
+        self.indent += 1
+        self.direct(t, f"c(ctx, [*{f}.env, {values}], d + {off + 1})", f, off, op)
+        self.indent -= 1
+        self.emit("else:")
+        self.indent += 1
+        self.traced(f"{t} = invoke(ctx, {f}, [{values}], d + {off})", op)
+        self.indent -= 1
+
+    def direct(self, t: str, call: str, f: str, off: int, op: Invoke) -> None:
+        """`t = call`, a call of function `f` made without `invoke`: exits are finished by
+        `resume`, errors traced as Invoke.ex does."""
+        o = self.const(op)
+        self.emit("try:")
+        self.emit(f"    {t} = {call}")
+        self.emit("except ErrorValue as e:")
+        self.emit(f"    e.add_trace({o})")
+        self.emit("    raise")
+        self.emit("except Exit as x:")
+        self.emit(f"    {t} = resume(ctx, {f}, x, d + {off}, {o})")
+
+    def traced(self, line: str, op: Invoke) -> None:
+        """A call, with the error trace Invoke.ex adds."""
+        self.emit("try:")
+        self.emit("    " + line)
+        self.emit("except ErrorValue as e:")
+        self.emit(f"    e.add_trace({self.const(op)})")
+        self.emit("    raise")
+
+    def fast_call(self, fast: Fast, t: str, call: str, op: Invoke) -> None:
+        """An inlined core function: its fast path, else the traced call."""
+        if fast.is_bool:
+            self.bools.add(t)
+        if fast.guard is None and not fast.none_is_slow:
+            self.emit(f"{t} = {fast.value}")
+            self.charge(fast.cost, op)
+            return
+        if fast.none_is_slow:
+            self.emit(f"{t} = {fast.value}")
+            test, body = f"{t} is not None", "pass"
+        else:
+            test, body = fast.guard, f"{t} = {fast.value}"
+        self.guarded(test, body, lambda: self.traced(f"{t} = {call}", op), fast.cost, op)
+
+    def jump(self, op: Invoke, loop: _Loop, exprs: list) -> str:
+        """(recur ...) in tail position of the innermost loop: pay recur's charge, rebind,
+        jump back to the loop head -- what raising Recur to the Let would do."""
+        temps = []
+        for x in exprs:
+            t = self.temp()
+            self.emit(f"{t} = {x}")
+            temps.append(t)
+        self.charge(J.RECUR, op)
+        self.flush()
+        self.rebind(loop, temps)
+        self.emit("continue")
+        return "None"
+
+
+_HANDLERS = {Constant: Generator.constant, Local: Generator.local, Lookup: Generator.lookup,
+             Special: Generator.special, Lambda: Generator.lambda_,
+             SetLocal: Generator.set_local, Do: Generator.do, Cond: Generator.cond,
+             Let: Generator.let, Invoke: Generator.invoke}
+
+
+def generate(body: Op, nlocals: int) -> Callable:
+    """The compiled form of closure body `body` for calls with `nlocals` bindings."""
+    g = Generator(body, nlocals)
+    src = g.source()
+    ns = g.ns
+    with warnings.catch_warnings():     # `is` tests against literals are intended
+        warnings.simplefilter("ignore", SyntaxWarning)
+        code = compile(src, f"<jit {id(body):x}>", "exec")
+    exec(code, ns)
+    fn = ns["jit_body"]
+    fn.source = src
+    return fn
