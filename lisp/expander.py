@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from kernel.cvm import juice as J
+from kernel.cvm import lang
 from kernel.cvm.binding import unwrap
 from kernel.cvm.context import MAX_DEPTH, Context, invoke
 from kernel.cvm.registry import core
@@ -395,6 +396,8 @@ MACRO = core("macro", 1007, arity=2, doc={
                    "defines).",
     "signature": ["[params & body]"],
     "examples": [{"code": "(def twice ^{:expander? true} (macro [x] (list 'do x x)))"}]})(_macro)
+
+lang.install(eval_form)     # the CVM's eval, deploy and eval-as run forms through here
 
 EXPANDER_DEFS = ("quote", "quasiquote", "unquote", "defmacro", "macro")
 

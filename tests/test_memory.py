@@ -13,7 +13,8 @@ from kernel import memory_size
 from kernel.core.accounts import swap_price
 from kernel.cvm.memory import Meter
 from kernel.data.scalars import Symbol
-from kernel.state.transactions import Invoke, Transfer, transaction_juice
+from kernel.state.transactions import Invoke, Transfer
+from kernel.transition import transaction_juice
 from kernel.transition import apply_transaction
 from stdlib.genesis import FIRST_USER, GENESIS_USER, genesis_state
 

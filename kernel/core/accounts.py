@@ -18,11 +18,13 @@ from kernel.data.blobs import Blob
 from kernel.cvm.context import Context, exit_error, invoke
 from kernel.cvm.errors import (ARGUMENT, CAST, FUNDS, MEMORY, NOBODY, STATE, TRUST, ErrorValue,
                       Exceptional, Halt, Return, Rollback, arg_cast_error, error)
+from kernel.cvm.fn import is_fn
 from kernel.cvm.ops import Op
 from kernel.data.scalars import Address, Keyword, Symbol
 from kernel.state.state import MAX_SUPPLY, Account
 from kernel.data.syntax import Syntax
 from kernel.data.vectors import Vector
+from kernel.cvm.lang import eval_form
 from kernel.cvm.registry import core
 
 LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1
@@ -34,6 +36,24 @@ CONTROL = Keyword("control")
 # ------------------------------------------------------------------------------------------------
 # Argument helpers (the reference's RT.ensure* rules)
 # ------------------------------------------------------------------------------------------------
+
+CALLABLE = Keyword("callable")
+CALLABLE_Q = Keyword("callable?")       # the older spelling, still used by clients
+
+
+def callable_function(acct: Account, sym: Any) -> Any:
+    """The function `acct` defines as `sym` if it is marked ^:callable, else None."""
+    f = acct.environment.get(sym)
+    if f is None or not is_fn(f):
+        return None
+    meta = acct.metadata.get(sym)
+    if meta is None:
+        return None
+    flag = meta.get(CALLABLE)
+    if flag is None:
+        flag = meta.get(CALLABLE_Q)
+    return f if flag is not None and flag is not False else None
+
 
 def ensure_long(v: Any) -> Optional[int]:
     return v if type(v) is int and LONG_MIN <= v <= LONG_MAX else None
@@ -159,7 +179,7 @@ def actor_call(ctx: Context, target: Any, offer: int, sym: Symbol, args: list, d
         state = state.put_account(ctx.address, me.with_balance(me.balance - offer))
     elif offer < 0:
         raise error(ARGUMENT, f"Cannot make negative offer in Actor call: {offer}")
-    fn = acct.callable_function(sym)
+    fn = callable_function(acct, sym)
     if fn is None:
         if not acct.environment.contains(sym):
             raise error(STATE, f"Account {_addr(n)} does not define Symbol: {sym.name}")
@@ -178,8 +198,6 @@ def actor_call(ctx: Context, target: Any, offer: int, sym: Symbol, args: list, d
 
 def deploy(ctx: Context, codes: list, d: int) -> Address:
     """Create a new actor account and run each form of `codes` in it (Context.deploy)."""
-    from lisp.expander import eval_form
-
     state0 = ctx.state
     n = len(state0.accounts)
     saved = _switch(ctx, state0.put_account(n, Account()), n, ctx.address, 0, None)
@@ -195,8 +213,6 @@ def deploy(ctx: Context, codes: list, d: int) -> Address:
 
 def eval_as(ctx: Context, target: int, form: Any, d: int) -> Any:
     """Evaluate `form` as account `target`, which the current account must control."""
-    from lisp.expander import eval_form
-
     caller = ctx.address
     acct = ctx.state.account(target)
     if acct is None:
@@ -229,8 +245,6 @@ def eval_as(ctx: Context, target: int, form: Any, d: int) -> Any:
 
 def query_as(ctx: Context, target: int, form: Any, d: int) -> Any:
     """Evaluate `form` as account `target`, then discard every state change."""
-    from lisp.expander import eval_form
-
     if ctx.state.account(target) is None:
         raise error(NOBODY, f"Address does not exist: {_addr(target)}")
     saved = _switch(ctx, ctx.state, target, ctx.address, 0, None)
@@ -491,7 +505,7 @@ def _callable_q(ctx, args, d):
     a = callable_address(args[0])
     acct = None if a is None else ctx.state.account(a.n)
     ctx.charge(J.LOOKUP)
-    return acct is not None and acct.callable_function(sym) is not None
+    return acct is not None and callable_function(acct, sym) is not None
 
 
 @core("eval-as", 18, arity=2, doc={

@@ -1,447 +1,36 @@
 """Collection and sequence core functions: construction, lookup, update, traversal.
 
-The helpers at the top give every countable value one uniform view, following the reference's
-runtime rules:
-
-* countable: nil (count 0), vectors, lists, maps and Indexes (elements are [k v] entry vectors),
-  sets, blobs (elements are byte values), strings (elements are the characters starting at each
-  byte position, nil inside a multi-byte character), keywords and symbols (the characters of
-  their names) and addresses (their 8 big-endian bytes);
-* data structures (get / assoc / conj / empty): vectors, lists, maps, Indexes and sets;
-* sequences for traversal: nil is the empty vector, sets and maps become vectors of their
-  elements / entries.
+The uniform view of countable values and data structures they share with the rest of the CVM
+is kernel.cvm.structures.
 
 Functions that the reference defines in Convex Lisp (core.cvx: mapv, filter, filterv, mapcat,
 update, update-in, dissoc-in, ...) are not here: they belong to the core library source.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+from typing import Any
 
 from kernel.cvm import juice as J
-from kernel.data.blobs import Blob, String
 from kernel.cvm.context import invoke
-from kernel.cvm.errors import (ARGUMENT, ARITY, BOUNDS, CAST, Reduced, arg_cast_error, error)
+from kernel.cvm.errors import ARGUMENT, ARITY, BOUNDS, CAST, Reduced, arg_cast_error, error
+from kernel.cvm.registry import CORE, core, doc_of
+from kernel.cvm.structures import (ABSENT, is_mapping, as_function, bounds_error,
+                                   cast_value_error, count_of, ds_assoc, ds_conj,
+                                   ds_contains_key, ds_get, ds_get_default, ds_merge, elements,
+                                   empty_of, ensure_associative, ensure_map, ensure_sequence,
+                                   ensure_set, is_data_structure, is_long, is_traversable,
+                                   iter_elements, nth_of, sequence_of, slice_of, vector_of)
+from kernel.cvm.types import type_name
 from kernel.data.hashmaps import Map, Set
 from kernel.data.index import Index
-from kernel.data.scalars import Address, Char, Keyword, Symbol
-from kernel.state.state import Record
-from kernel.cvm.types import type_name
 from kernel.data.vectors import List, Vector
-from kernel.cvm.registry import CORE, core
-
-LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1
-_EMPTY_BLOB = Blob(b"")
-_EMPTY_STRING = String(b"")
-
-
-# ------------------------------------------------------------------------------------------------
-# Helpers (shared with strings.py)
-# ------------------------------------------------------------------------------------------------
-
-def cast_value_error(value: Any, type_name_: str):
-    """A :CAST error about a value (not a numbered argument)."""
-    return error(CAST, f"Can't convert value of type {type_name(value)} to type {type_name_}")
-
-
-def bounds_error(i: Any):
-    return error(BOUNDS, f"Index out of bounds: {i}")
-
-
-def is_long(x: Any) -> bool:
-    """An integer (not a boolean) within the 64-bit signed range."""
-    return type(x) is int and LONG_MIN <= x <= LONG_MAX
-
-
-def utf8_char_at(data: bytes, i: int) -> Optional[Char]:
-    """The character whose UTF-8 encoding starts at byte i, or None if none starts there."""
-    n = len(data)
-    if not 0 <= i < n:
-        return None
-    b = data[i]
-    if b < 0x80:
-        return Char(b)
-    if b & 0xC0 != 0xC0:
-        return None
-    if b & 0xE0 == 0xC0:
-        length, cp = 2, b & 0x1F
-    elif b & 0xF0 == 0xE0:
-        length, cp = 3, b & 0x0F
-    elif b & 0xF8 == 0xF0:
-        length, cp = 4, b & 0x07
-    else:
-        return None
-    if i + length > n:
-        return None
-    for k in range(1, length):
-        c = data[i + k]
-        if c & 0xC0 != 0x80:
-            return None
-        cp = (cp << 6) | (c & 0x3F)
-    if cp > 0x10FFFF:
-        return None
-    return Char(cp)
-
-
-def _name_bytes(v: Any) -> bytes:
-    return v.name.encode("utf-8", "surrogatepass")
-
-
-def _entry(pair: tuple) -> Vector:
-    return Vector.of(pair[0], pair[1])
-
-
-def is_data_structure(v: Any) -> bool:
-    t = type(v)
-    return (t is Map or t is Set or t is Index or isinstance(v, (Vector, List))
-            or isinstance(v, Record))
-
-
-def _is_mapping(v: Any) -> bool:
-    """Hash maps, Indexes and records (which are maps with fixed keyword keys)."""
-    t = type(v)
-    return t is Map or t is Index or isinstance(v, Record)
-
-
-def is_sequence(v: Any) -> bool:
-    return isinstance(v, (Vector, List))
-
-
-def count_of(v: Any) -> Optional[int]:
-    """Element count of a countable value (nil counts 0), or None if not countable."""
-    if v is None:
-        return 0
-    if isinstance(v, (Vector, List, Map, Set, Index, Blob, String, Record)):
-        return len(v)
-    t = type(v)
-    if t is Keyword or t is Symbol:
-        return len(_name_bytes(v))
-    if t is Address:
-        return 8
-    return None
-
-
-def nth_of(v: Any, i: int) -> Any:
-    """Element i of a countable value (caller checks 0 <= i < count)."""
-    if isinstance(v, (Vector, List)):
-        return v[i]
-    t = type(v)
-    if _is_mapping(v):
-        return _entry(v.entry_at(i))
-    if t is Set:
-        return v.element_at(i)
-    if t is Blob:
-        return v.data[i]
-    if t is String:
-        return utf8_char_at(v.data, i)
-    if t is Keyword or t is Symbol:
-        return utf8_char_at(_name_bytes(v), i)
-    if t is Address:
-        return v.n.to_bytes(8, "big")[i]
-    raise TypeError(f"not countable: {type_name(v)}")
-
-
-def elements(v: Any) -> tuple:
-    """All elements of a countable value, in order."""
-    if v is None:
-        return ()
-    if isinstance(v, (Vector, List)):
-        return v.to_tuple()
-    t = type(v)
-    if _is_mapping(v):
-        return tuple(_entry(p) for p in v.items())
-    if t is Set:
-        return tuple(v)
-    n = count_of(v)
-    return tuple(nth_of(v, i) for i in range(n))
-
-
-def iter_elements(v: Any) -> Iterator:
-    """The elements of a countable value in order, each made only when asked for: a call that
-    stops early (reduced, an error) does no work for the rest, as it pays for none of it."""
-    if v is None:
-        return iter(())
-    if isinstance(v, Vector):
-        return iter(v)
-    if isinstance(v, List):
-        return map(v.__getitem__, range(len(v)))
-    t = type(v)
-    if t is Map or t is Index:
-        return (Vector.of(e[1], e[2]) for e in v.iter_entries())
-    if t is Set:
-        return (e[1] for e in v.iter_entries())
-    if isinstance(v, Record):
-        return iter(elements(v))
-    return (nth_of(v, i) for i in range(count_of(v)))
-
-
-def is_traversable(v: Any) -> bool:
-    """nil, a sequence, a set or a map: what sequence_of accepts."""
-    return v is None or isinstance(v, (Vector, List)) or type(v) is Set or _is_mapping(v)
-
-
-def sequence_of(v: Any) -> Any:
-    """The value as a sequence for traversal (nil -> [], sets and maps -> vectors), else None."""
-    if v is None:
-        return Vector.EMPTY
-    if isinstance(v, (Vector, List)):
-        return v
-    if type(v) is Set or _is_mapping(v):
-        return Vector.from_seq(elements(v))
-    return None
-
-
-def ensure_sequence(v: Any) -> Any:
-    """A vector or list as-is, nil as the empty vector, else None."""
-    if v is None:
-        return Vector.EMPTY
-    if isinstance(v, (Vector, List)):
-        return v
-    return None
-
-
-def ensure_set(v: Any) -> Optional[Set]:
-    if v is None:
-        return Set.EMPTY
-    return v if type(v) is Set else None
-
-
-def ensure_map(v: Any) -> Any:
-    """A hash map or Index as-is, nil as the empty map, else None."""
-    if v is None:
-        return Map.EMPTY
-    return v if _is_mapping(v) else None
-
-
-def ensure_associative(v: Any) -> Any:
-    if v is None:
-        return Map.EMPTY
-    return v if is_data_structure(v) else None
-
-
-def vector_of(v: Any) -> Vector:
-    """Vector of the elements of a countable value."""
-    if isinstance(v, Vector):
-        return v
-    return Vector.from_seq(elements(v))
-
-
-def empty_of(v: Any) -> Any:
-    """The empty value of the same type (None when the type has no empty value)."""
-    if isinstance(v, Vector):
-        return Vector.EMPTY
-    if isinstance(v, List):
-        return List.EMPTY
-    t = type(v)
-    if t is Map:
-        return Map.EMPTY
-    if t is Set:
-        return Set.EMPTY
-    if t is Index:
-        return Index.EMPTY
-    if isinstance(v, Record):
-        return Map.EMPTY
-    if t is Blob:
-        return _EMPTY_BLOB
-    if t is String:
-        return _EMPTY_STRING
-    return None
-
-
-def slice_of(v: Any, start: int, end: int) -> Any:
-    """Elements [start, end) of a countable value, as a value of the same kind where possible."""
-    if isinstance(v, (Vector, List)):
-        return v.slice(start, end)
-    t = type(v)
-    if t is Map:
-        n = len(v)
-        if start == 0 and end == n:
-            return v
-        return Map.from_pairs(v.entry_at(i) for i in range(start, end))
-    if t is Index:
-        n = len(v)
-        if start == 0 and end == n:
-            return v
-        return Index.from_pairs(v.entry_at(i) for i in range(start, end))
-    if isinstance(v, Record):
-        n = len(v)
-        if start == 0 and end == n:
-            return v
-        return Map.from_pairs(v.entry_at(i) for i in range(start, end))
-    if t is Set:
-        n = len(v)
-        if start == 0 and end == n:
-            return v
-        return Set.from_seq(v.element_at(i) for i in range(start, end))
-    if t is Blob:
-        return Blob(v.data[start:end])
-    if t is String:
-        return String(v.data[start:end])
-    if t is Keyword or t is Symbol:
-        part = _name_bytes(v)[start:end]
-        if not part:
-            return None
-        try:
-            return t(part.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            return None
-    if t is Address:
-        return Blob(v.n.to_bytes(8, "big")[start:end])
-    return None
-
-
-def ds_get(ds: Any, k: Any) -> Any:
-    """(get ds k): the value for key k, or nil (false for a set) when absent."""
-    if _is_mapping(ds):
-        return ds.get(k)
-    t = type(ds)
-    if t is Set:
-        return ds.contains(k)
-    # sequences: integer keys within range
-    if is_long(k) and 0 <= k < len(ds):
-        return ds[k]
-    return None
-
-
-def ds_get_default(ds: Any, k: Any, not_found: Any) -> Any:
-    """(get ds k not-found)."""
-    if _is_mapping(ds):
-        e = ds.get(k, _ABSENT)
-        return not_found if e is _ABSENT else e
-    t = type(ds)
-    if t is Set:
-        return True if ds.contains(k) else not_found
-    if is_long(k) and 0 <= k < len(ds):
-        return ds[k]
-    return not_found
-
-
-_ABSENT = object()
-
-
-def ds_contains_key(ds: Any, k: Any) -> bool:
-    if type(ds) is Set or _is_mapping(ds):
-        return ds.contains(k)
-    return is_long(k) and 0 <= k < len(ds)
-
-
-def ds_assoc(ds: Any, k: Any, v: Any) -> Any:
-    """ds with key k set to v, or None if k (or v) is not valid for this data structure."""
-    t = type(ds)
-    if t is Map or isinstance(ds, Record):
-        return ds.assoc(k, v)
-    if t is Index:
-        try:
-            return ds.assoc(k, v)
-        except TypeError:
-            return None
-    if t is Set:
-        if v is True:
-            return ds.conj(k)
-        if v is False:
-            return ds.disj(k)
-        return None
-    if is_long(k) and 0 <= k < len(ds):
-        return ds.assoc(k, v)
-    return None
-
-
-def ds_conj(ds: Any, x: Any) -> Any:
-    """ds with x added in its natural place, or None if x is not a valid element."""
-    if isinstance(ds, (Vector, List, Set)):
-        return ds.conj(x)
-    # maps take [k v] entries
-    if isinstance(x, Vector) and len(x) == 2:
-        return ds_assoc(ds, x[0], x[1])
-    return None
-
-
-def ds_merge(a: Any, b: Any) -> Any:
-    """Map a with all entries of map b added (b's values win), or None if a key is invalid."""
-    if type(a) is type(b):
-        return a.merge(b)
-    r = a
-    for k, v in b.items():
-        r = ds_assoc(r, k, v)
-        if r is None:
-            return None
-    return r
-
-
-class DataFn:
-    """A data value used as a function: maps, sequences and sets look up their argument,
-    keywords look themselves up in their argument."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any):
-        self.value = value
-
-    def invoke(self, ctx: Any, args: list, d: int) -> Any:
-        v = self.value
-        n = len(args)
-        t = type(v)
-        if t is Keyword:
-            if n == 1:
-                ds = ensure_associative(args[0])
-                if ds is None:
-                    raise arg_cast_error(0, args[0], "DataStructure")
-                return ds_get(ds, v)
-            if n == 2:
-                if args[0] is None:
-                    return args[1]
-                ds = ensure_associative(args[0])
-                if ds is None:
-                    raise arg_cast_error(0, args[0], "DataStructure")
-                return ds_get_default(ds, v, args[1])
-            raise error(ARITY, f"Expected arity 1 or 2 for keyword lookup but got: {n}")
-        if t is Set:
-            if n == 1:
-                return v.contains(args[0])
-            if n == 2:
-                return True if v.contains(args[0]) else args[1]
-            raise error(ARITY, f"Expected arity 1 or 2 for set lookup but got: {n}")
-        if _is_mapping(v):
-            if n == 1:
-                return ds_get(v, args[0])
-            if n == 2:
-                return ds_get_default(v, args[0], args[1])
-            raise error(ARITY, f"Expected arity 1 or 2 for map lookup but got: {n}")
-        # sequences
-        if n not in (1, 2):
-            raise error(ARITY, "Expected arity 1 or 2 for sequence lookup")
-        k = args[0]
-        if not is_long(k):
-            raise arg_cast_error(0, k, "Long")
-        if 0 <= k < len(v):
-            return v[k]
-        if n == 2:
-            return args[1]
-        raise bounds_error(k)
-
-
-def as_function(f: Any) -> Any:
-    """f as something invokable (functions as-is, data values wrapped), or None."""
-    if getattr(f, "invoke", None) is not None:
-        return f
-    if is_data_structure(f) or type(f) is Keyword:
-        return DataFn(f)
-    return None
-
-
-def _doc(description: str, signature: list, examples: list, errors: Optional[dict] = None) -> dict:
-    d = {"description": description, "signature": signature,
-         "examples": [{"code": c, "result": r} for c, r in examples]}
-    if errors:
-        d["errors"] = errors
-    return d
 
 
 # ------------------------------------------------------------------------------------------------
 # Construction
 # ------------------------------------------------------------------------------------------------
 
-@core("vector", 1, doc=_doc(
+@core("vector", 1, doc=doc_of(
     "Makes a vector holding the arguments in order.",
     ["[& elements]"],
     [("(vector 1 2 3)", "[1 2 3]"), ("(vector)", "[]")]))
@@ -453,7 +42,7 @@ def _vector(ctx, args, d):
     return result
 
 
-@core("list", 9, doc=_doc(
+@core("list", 9, doc=doc_of(
     "Makes a list holding the arguments in order.",
     ["[& elements]"],
     [("(list 1 2 3)", "(1 2 3)"), ("(list)", "()")]))
@@ -465,7 +54,7 @@ def _list(ctx, args, d):
     return result
 
 
-@core("hash-map", 80, doc=_doc(
+@core("hash-map", 80, doc=doc_of(
     "Makes a hash map from alternating keys and values. A repeated key keeps its last value.",
     ["[& key-values]"],
     [("(hash-map :a 1 :b 2)", "{:a 1,:b 2}"), ("(hash-map)", "{}")],
@@ -480,7 +69,7 @@ def _hash_map(ctx, args, d):
     return result
 
 
-@core("index", 81, doc=_doc(
+@core("index", 81, doc=doc_of(
     "Makes an Index (a map sorted by blob-like keys) from alternating keys and values. Keys "
     "must be blobs, strings, keywords, symbols or addresses; they are compared by their bytes.",
     ["[& key-values]"],
@@ -504,7 +93,7 @@ def _index(ctx, args, d):
     return r
 
 
-@core("hash-set", 82, doc=_doc(
+@core("hash-set", 82, doc=doc_of(
     "Makes a set of the arguments; duplicates collapse.",
     ["[& elements]"],
     [("(hash-set 1 2 2)", "#{1,2}"), ("(hash-set)", "#{}")]))
@@ -516,7 +105,7 @@ def _hash_set(ctx, args, d):
     return result
 
 
-@core("vec", 3, arity=1, doc=_doc(
+@core("vec", 3, arity=1, doc=doc_of(
     "Converts any countable value to a vector of its elements: map entries, set members, "
     "blob bytes or string characters. nil gives [].",
     ["[coll]"],
@@ -534,7 +123,7 @@ def _vec(ctx, args, d):
     return result
 
 
-@core("set", 5, arity=1, doc=_doc(
+@core("set", 5, arity=1, doc=doc_of(
     "Converts any countable value to a set of its elements. nil gives #{}.",
     ["[coll]"],
     [("(set [1 2 2])", "#{1,2}"), ("(set nil)", "#{}")],
@@ -551,7 +140,7 @@ def _set(ctx, args, d):
     return result
 
 
-@core("concat", 2, doc=_doc(
+@core("concat", 2, doc=doc_of(
     "Joins sequences end to end. The result has the type of the first non-nil argument "
     "(maps and sets count as vectors of their elements); with no non-nil argument it is nil.",
     ["[& seqs]"],
@@ -573,7 +162,7 @@ def _concat(ctx, args, d):
     return result
 
 
-@core("reverse", 4, arity=1, doc=_doc(
+@core("reverse", 4, arity=1, doc=doc_of(
     "Reverses a sequence. A vector becomes a list and a list becomes a vector, so both are "
     "cheap. nil gives ().",
     ["[seq]"],
@@ -593,7 +182,7 @@ def _reverse(ctx, args, d):
 # Sets
 # ------------------------------------------------------------------------------------------------
 
-@core("union", 6, doc=_doc(
+@core("union", 6, doc=doc_of(
     "The set of all elements in any of the given sets (nil counts as the empty set).",
     ["[& sets]"],
     [("(union #{1 2} #{2 3})", "#{1,2,3}"), ("(union)", "#{}")],
@@ -612,7 +201,7 @@ def _union(ctx, args, d):
     return result
 
 
-@core("intersection", 7, arity=(1, None), doc=_doc(
+@core("intersection", 7, arity=(1, None), doc=doc_of(
     "The set of elements present in every given set (nil counts as the empty set).",
     ["[set & more]"],
     [("(intersection #{1 2 3} #{2 3 4})", "#{2,3}")],
@@ -639,7 +228,7 @@ def _fold_sets(ctx, args: list, op: str) -> Any:
     return result
 
 
-@core("difference", 8, arity=(1, None), doc=_doc(
+@core("difference", 8, arity=(1, None), doc=doc_of(
     "The elements of the first set that are in none of the others (nil counts as the empty "
     "set).",
     ["[set & more]"],
@@ -649,7 +238,7 @@ def _difference(ctx, args, d):
     return _fold_sets(ctx, args, "difference")
 
 
-@core("subset?", 115, arity=2, doc=_doc(
+@core("subset?", 115, arity=2, doc=doc_of(
     "True if every element of the first set is in the second (nil counts as the empty set).",
     ["[set1 set2]"],
     [("(subset? #{1} #{1 2})", "true"), ("(subset? #{3} #{1 2})", "false")],
@@ -668,7 +257,7 @@ def _subset(ctx, args, d):
     return result
 
 
-@core("disj", 118, arity=(1, None), doc=_doc(
+@core("disj", 118, arity=(1, None), doc=doc_of(
     "Removes the given values from a set (nil counts as the empty set).",
     ["[set & values]"],
     [("(disj #{1 2 3} 2)", "#{1,3}"), ("(disj nil 1)", "#{}")],
@@ -689,7 +278,7 @@ def _disj(ctx, args, d):
 # Maps
 # ------------------------------------------------------------------------------------------------
 
-@core("keys", 83, arity=1, doc=_doc(
+@core("keys", 83, arity=1, doc=doc_of(
     "A vector of the keys of a map or Index, in the map's own order.",
     ["[map]"],
     [("(keys {:a 1})", "[:a]"), ("(keys {})", "[]")],
@@ -700,7 +289,7 @@ def _keys(ctx, args, d):
 
 def _map_part(ctx, m: Any, part: str) -> Vector:
     """A vector of a map's keys or values, charged per element before it is built."""
-    if not _is_mapping(m):
+    if not is_mapping(m):
         raise arg_cast_error(0, m, "Map")
     juice = J.BUILD_DATA + len(m) * J.BUILD_PER_ELEMENT
     ctx.check_juice(juice)
@@ -709,7 +298,7 @@ def _map_part(ctx, m: Any, part: str) -> Vector:
     return result
 
 
-@core("values", 84, arity=1, doc=_doc(
+@core("values", 84, arity=1, doc=doc_of(
     "A vector of the values of a map or Index, in the map's own order.",
     ["[map]"],
     [("(values {:a 1})", "[1]"), ("(values {})", "[]")],
@@ -718,7 +307,7 @@ def _values(ctx, args, d):
     return _map_part(ctx, args[0], "values")
 
 
-@core("dissoc", 116, arity=(1, None), doc=_doc(
+@core("dissoc", 116, arity=(1, None), doc=doc_of(
     "Removes keys from a map or Index. Absent keys are ignored; nil counts as the empty map.",
     ["[map & keys]"],
     [("(dissoc {1 2 3 4} 1)", "{3 4}"), ("(dissoc nil :a)", "{}")],
@@ -733,7 +322,7 @@ def _dissoc(ctx, args, d):
     return result
 
 
-@core("merge", 225, doc=_doc(
+@core("merge", 225, doc=doc_of(
     "Combines maps left to right; for a key present in several maps the rightmost value wins. "
     "The result has the type of the first map; nil counts as the empty map.",
     ["[& maps]"],
@@ -764,7 +353,7 @@ def _merge(ctx, args, d):
 # Associative access and update
 # ------------------------------------------------------------------------------------------------
 
-@core("get", 112, arity=(2, 3), doc=_doc(
+@core("get", 112, arity=(2, 3), doc=doc_of(
     "Looks up a key in a data structure: a map key, a vector or list index, or set membership "
     "(true / false). Returns not-found (default nil) when absent; nil counts as empty.",
     ["[coll key]", "[coll key not-found]"],
@@ -783,7 +372,7 @@ def _get(ctx, args, d):
     return result
 
 
-@core("get-in", 113, arity=(2, 3), doc=_doc(
+@core("get-in", 113, arity=(2, 3), doc=doc_of(
     "Follows a sequence of keys into nested data structures. Returns not-found (default nil) "
     "as soon as a key is absent or nil is reached.",
     ["[coll keys]", "[coll keys not-found]"],
@@ -813,7 +402,7 @@ def _get_in(ctx, args, d):
     return result
 
 
-@core("contains-key?", 114, arity=2, doc=_doc(
+@core("contains-key?", 114, arity=2, doc=doc_of(
     "True if a data structure has the key: a map key, a valid vector or list index, or a set "
     "member. nil has no keys.",
     ["[coll key]"],
@@ -831,7 +420,7 @@ def _contains_key(ctx, args, d):
     return result
 
 
-@core("assoc", 85, arity=(1, None), doc=_doc(
+@core("assoc", 85, arity=(1, None), doc=doc_of(
     "Sets keys to values in a data structure: map keys, existing vector or list indexes, or "
     "set membership (value true adds the key, false removes it). nil counts as the empty map.",
     ["[coll & key-values]"],
@@ -861,7 +450,7 @@ def _assoc(ctx, args, d):
     return result
 
 
-@core("assoc-in", 86, arity=3, doc=_doc(
+@core("assoc-in", 86, arity=3, doc=doc_of(
     "Sets a value inside nested data structures, following a sequence of keys; missing levels "
     "(nil) become maps. With no keys, returns the value itself.",
     ["[coll keys value]"],
@@ -898,7 +487,7 @@ def _assoc_in(ctx, args, d):
     return value
 
 
-@core("conj", 117, arity=(1, None), doc=_doc(
+@core("conj", 117, arity=(1, None), doc=doc_of(
     "Adds values to a data structure in its natural place: the end of a vector, the front of "
     "a list, a set member, or a [key value] entry of a map. nil counts as the empty vector.",
     ["[coll & values]"],
@@ -923,7 +512,7 @@ def _conj(ctx, args, d):
     return result
 
 
-@core("cons", 119, arity=(2, None), doc=_doc(
+@core("cons", 119, arity=(2, None), doc=doc_of(
     "Makes a list of the leading arguments followed by the elements of the last one.",
     ["[x seq]", "[x & more seq]"],
     [("(cons 1 [2 3])", "(1 2 3)"), ("(cons 1 2 nil)", "(1 2)")],
@@ -951,7 +540,7 @@ def _cons(ctx, args, d):
 # Element access
 # ------------------------------------------------------------------------------------------------
 
-@core("count", 183, arity=1, doc=_doc(
+@core("count", 183, arity=1, doc=doc_of(
     "The number of elements of a countable value: entries of a map, members of a set, bytes "
     "of a blob or string. nil has 0.",
     ["[coll]"],
@@ -965,7 +554,7 @@ def _count(ctx, args, d):
     return n
 
 
-@core("empty", 192, arity=1, doc=_doc(
+@core("empty", 192, arity=1, doc=doc_of(
     "An empty value of the same type ([] for a vector, 0x for a blob ...). nil stays nil, and "
     "types with no empty value (keywords, symbols, addresses) give nil.",
     ["[coll]"],
@@ -996,7 +585,7 @@ def _first_like(ctx, args: list, i: int, bound: int) -> Any:
     return result
 
 
-@core("first", 120, arity=1, doc=_doc(
+@core("first", 120, arity=1, doc=doc_of(
     "The first element of a countable value.",
     ["[coll]"],
     [("(first [1 2])", "1"), ("(first {1 2})", "[1 2]")],
@@ -1005,7 +594,7 @@ def _first(ctx, args, d):
     return _first_like(ctx, args, 0, 0)
 
 
-@core("second", 121, arity=1, doc=_doc(
+@core("second", 121, arity=1, doc=doc_of(
     "The second element of a countable value.",
     ["[coll]"],
     [("(second [1 2])", "2")],
@@ -1014,7 +603,7 @@ def _second(ctx, args, d):
     return _first_like(ctx, args, 1, 1)
 
 
-@core("last", 122, arity=1, doc=_doc(
+@core("last", 122, arity=1, doc=doc_of(
     "The last element of a countable value.",
     ["[coll]"],
     [("(last [1 2 3])", "3"), ("(last \"abc\")", "\\c")],
@@ -1023,7 +612,7 @@ def _last(ctx, args, d):
     return _first_like(ctx, args, -1, -1)
 
 
-@core("nth", 193, arity=2, doc=_doc(
+@core("nth", 193, arity=2, doc=doc_of(
     "The element at an index (from 0) of a countable value: a vector or list element, a map "
     "entry, a blob byte, a string character.",
     ["[coll index]"],
@@ -1047,7 +636,7 @@ def _nth(ctx, args, d):
     return result
 
 
-@core("next", 194, arity=1, doc=_doc(
+@core("next", 194, arity=1, doc=doc_of(
     "The elements after the first, as a sequence of the same kind, or nil when fewer than two "
     "remain. Maps and sets give vectors.",
     ["[coll]"],
@@ -1068,7 +657,7 @@ def _next(ctx, args, d):
     return result
 
 
-@core("slice", 195, arity=(2, 3), doc=_doc(
+@core("slice", 195, arity=(2, 3), doc=doc_of(
     "The elements from start (inclusive) to end (exclusive, default the count) of a countable "
     "value, of the same type where possible (strings and blobs slice by bytes).",
     ["[coll start]", "[coll start end]"],
@@ -1106,7 +695,7 @@ def _slice(ctx, args, d):
 # Higher-order functions
 # ------------------------------------------------------------------------------------------------
 
-@core("apply", 198, arity=(2, None), doc=_doc(
+@core("apply", 198, arity=(2, None), doc=doc_of(
     "Calls a function with the given arguments followed by the elements of the last argument.",
     ["[f & args coll]"],
     [("(apply + 1 [2 3])", "6"), ("(apply vector [])", "[]")],
@@ -1131,7 +720,7 @@ def _apply(ctx, args, d):
     return result
 
 
-@core("into", 224, arity=2, doc=_doc(
+@core("into", 224, arity=2, doc=doc_of(
     "Adds every element of the second collection to the first, as conj would. If the first "
     "is nil, returns the second unchanged.",
     ["[to from]"],
@@ -1166,7 +755,7 @@ def _into(ctx, args, d):
     return result
 
 
-@core("map", 226, arity=(2, None), doc=_doc(
+@core("map", 226, arity=(2, None), doc=doc_of(
     "Calls f on corresponding elements of the collections (as many calls as the shortest has "
     "elements) and collects the results into an empty collection of the first one's type.",
     ["[f coll]", "[f coll & colls]"],
@@ -1209,7 +798,7 @@ def _map(ctx, args, d):
     return result
 
 
-@core("reduce", 227, arity=(2, 3), doc=_doc(
+@core("reduce", 227, arity=(2, 3), doc=doc_of(
     "Folds a collection with a two-argument function, from an initial value (or, without "
     "one, from the first element). `reduced` stops early with its value.",
     ["[f coll]", "[f init coll]"],
@@ -1228,8 +817,8 @@ def _reduce(ctx, args, d):
         if len(args) == 3:
             result = args[1]
         else:
-            result = next(xs, _ABSENT)
-            if result is _ABSENT:
+            result = next(xs, ABSENT)
+            if result is ABSENT:
                 result = invoke(ctx, fn, [], d)
                 ctx.charge(J.REDUCE)
                 return result
@@ -1253,15 +842,9 @@ def _reduced(ctx, args, d):
 
 # `reduced` is the early exit of `reduce`; control flow may already provide it.
 if "reduced" not in CORE:
-    core("reduced", 228, arity=1, doc=_doc(
+    core("reduced", 228, arity=1, doc=doc_of(
         "Inside the function given to `reduce`, ends the reduction at once with this value.",
         ["[value]"],
         [("(reduce (fn [a x] (if (> x 2) (reduced a) (+ a x))) [1 2 3 4])", "3")],
         {"EXCEPTION": "if used outside of a reduce"}))(_reduced)
 
-
-__all__ = ["count_of", "nth_of", "elements", "sequence_of", "ensure_sequence", "ensure_set",
-           "ensure_map", "ensure_associative", "is_data_structure", "is_sequence", "is_long",
-           "ds_get", "ds_get_default", "ds_contains_key", "ds_assoc", "ds_conj", "empty_of",
-           "slice_of", "vector_of", "iter_elements", "is_traversable", "as_function", "DataFn",
-           "utf8_char_at", "cast_value_error", "bounds_error"]

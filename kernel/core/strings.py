@@ -15,8 +15,8 @@ from kernel.data.blobs import Blob, String
 from kernel.data.cell import encode_long_bytes
 from kernel.cvm.errors import ARGUMENT, CAST, Failure, arg_cast_error, error, juice_failure
 from kernel.data.scalars import Address, Char, Keyword, Symbol
-from kernel.core.collections import _doc, ensure_sequence, is_long, utf8_char_at
-from kernel.cvm.registry import CORE, core
+from kernel.cvm.structures import ensure_sequence, is_long, utf8_char_at
+from kernel.cvm.registry import CORE, core, doc_of
 
 MAX_NAME_BYTES = 128
 
@@ -181,7 +181,7 @@ def _keccak_f(a: list) -> None:
 # Strings
 # ------------------------------------------------------------------------------------------------
 
-@core("str", 10, doc=_doc(
+@core("str", 10, doc=doc_of(
     "Concatenates the text of the arguments: strings as they are, characters bare, blobs as "
     "hex digits without 0x, nil as \"nil\", other values as printed.",
     ["[& values]"],
@@ -201,7 +201,7 @@ def _str(ctx, args, d):
     return String(data)
 
 
-@core("print", 11, arity=1, doc=_doc(
+@core("print", 11, arity=1, doc=doc_of(
     "The printed (readable) form of a value as a string, e.g. with quotes around strings.",
     ["[value]"],
     [("(print \"a\")", "\"\\\"a\\\"\""), ("(print [1 :a])", "\"[1 :a]\"")],
@@ -216,7 +216,7 @@ def _print(ctx, args, d):
     return String(data)
 
 
-@core("split", 12, arity=2, doc=_doc(
+@core("split", 12, arity=2, doc=doc_of(
     "Splits a string at every occurrence of a character, keeping empty pieces.",
     ["[string char]"],
     [("(split \"a,b,,c\" \\,)", "[\"a\" \"b\" \"\" \"c\"]"), ("(split \"\" \\,)", "[\"\"]")],
@@ -239,7 +239,7 @@ def _split(ctx, args, d):
     return result
 
 
-@core("join", 13, arity=2, doc=_doc(
+@core("join", 13, arity=2, doc=doc_of(
     "Joins a sequence of strings with a separator character between them.",
     ["[strings char]"],
     [("(join [\"a\" \"b\"] \\,)", "\"a,b\""), ("(join [] \\,)", "\"\"")],
@@ -268,7 +268,7 @@ def _join(ctx, args, d):
     return String(data)
 
 
-@core("name", 14, arity=1, doc=_doc(
+@core("name", 14, arity=1, doc=doc_of(
     "The name of a keyword or symbol as a string (a string is its own name).",
     ["[x]"],
     [("(name :foo)", "\"foo\""), ("(name 'bar)", "\"bar\"")],
@@ -281,7 +281,7 @@ def _name(ctx, args, d):
     return result
 
 
-@core("keyword", 15, arity=1, doc=_doc(
+@core("keyword", 15, arity=1, doc=doc_of(
     "A keyword with the name of a string, symbol or keyword.",
     ["[name]"],
     [("(keyword \"foo\")", ":foo"), ("(keyword 'bar)", ":bar")],
@@ -303,7 +303,7 @@ def _keyword(ctx, args, d):
     return result
 
 
-@core("symbol", 16, arity=1, doc=_doc(
+@core("symbol", 16, arity=1, doc=doc_of(
     "A symbol with the name of a string, keyword or symbol.",
     ["[name]"],
     [("(symbol \"foo\")", "foo"), ("(symbol :bar)", "bar")],
@@ -329,7 +329,7 @@ def _symbol(ctx, args, d):
 # Addresses, blobs and encodings
 # ------------------------------------------------------------------------------------------------
 
-@core("address", 34, arity=1, doc=_doc(
+@core("address", 34, arity=1, doc=doc_of(
     "Converts a value to an address: an address as-is, a non-negative integer, or a blob of at "
     "most 8 bytes read as a number.",
     ["[x]"],
@@ -357,7 +357,7 @@ def _address(ctx, args, d):
     return result
 
 
-@core("blob", 35, arity=1, doc=_doc(
+@core("blob", 35, arity=1, doc=doc_of(
     "Converts a value to a blob: a hex string is parsed, an integer gives its two's complement "
     "bytes, an address its 8 bytes, a keyword or symbol its name bytes, a character its UTF-8 "
     "bytes, a boolean 0x01 / 0x00.",
@@ -380,7 +380,7 @@ def _blob(ctx, args, d):
     return result
 
 
-@core("encoding", 136, arity=1, doc=_doc(
+@core("encoding", 136, arity=1, doc=doc_of(
     "The canonical CAD3 binary encoding of a value, as a blob.",
     ["[value]"],
     [("(encoding 1)", "0x1101"), ("(encoding nil)", "0x00")]))
@@ -404,7 +404,7 @@ def _hash_arg(ctx, v: Any) -> bytes:
     return data
 
 
-@core("hash", 180, arity=1, doc=_doc(
+@core("hash", 180, arity=1, doc=doc_of(
     "The SHA3-256 hash of a blob's bytes, as a 32-byte blob.",
     ["[blob]"],
     [("(hash 0x)", "0xa7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a")],
@@ -413,7 +413,7 @@ def _hash(ctx, args, d):
     return Blob(hashlib.sha3_256(_hash_arg(ctx, args[0])).digest())
 
 
-@core("keccak256", 181, arity=1, doc=_doc(
+@core("keccak256", 181, arity=1, doc=doc_of(
     "The Keccak-256 hash (as used by Ethereum) of a blob's bytes, as a 32-byte blob.",
     ["[blob]"],
     [("(keccak256 0x)", "0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470")],
@@ -422,7 +422,7 @@ def _keccak256(ctx, args, d):
     return Blob(keccak256(_hash_arg(ctx, args[0])))
 
 
-@core("sha256", 182, arity=1, doc=_doc(
+@core("sha256", 182, arity=1, doc=doc_of(
     "The SHA-256 hash of a blob's bytes, as a 32-byte blob.",
     ["[blob]"],
     [("(sha256 0x)", "0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")],
@@ -456,7 +456,7 @@ def _char(ctx, args, d):
 
 
 if "char" not in CORE:
-    core("char", 140, arity=1, doc=_doc(
+    core("char", 140, arity=1, doc=doc_of(
         "Converts to a character: a character as-is, a Unicode code point, or a blob holding "
         "the UTF-8 bytes of exactly one character.",
         ["[x]"],

@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from kernel.cvm.errors import (CAST, EXCEPTION, NOBODY, UNDECLARED, ErrorValue, Exceptional, Recur, Reduced, Return, TailCall, error, juice_failure)
 from kernel.data.scalars import Symbol
+from kernel.cvm.structures import lookup
 from kernel.state.state import CORE_ADDRESS, Account, State
 
 MAX_DEPTH = 256
@@ -186,8 +187,7 @@ def invoke(ctx: Context, f: Any, args: list, d: int) -> Any:
 
 def data_fn_for(f: Any):
     """Data structures and keywords used as functions: (m k), (s x), (v i), (:k m)."""
-    from kernel.cvm import datafn
-    return datafn.lookup(f)
+    return lookup(f)
 
 
 def exit_error(ex: Exceptional) -> ErrorValue:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 from kernel.cvm import juice as J
-from kernel.core.collections import count_of, ds_get, ds_get_default, is_data_structure
+from kernel.cvm.structures import count_of, ds_get, ds_get_default, is_data_structure
 from kernel.data.equality import equals
 from kernel.data.vectors import List, Vector
 

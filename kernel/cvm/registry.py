@@ -60,3 +60,12 @@ def core(name: str, code: int, arity: Arity = None, doc: Optional[dict] = None) 
             DOCS[name] = doc
         return f
     return register
+
+
+def doc_of(description: str, signature: list, examples: list, errors: Optional[dict] = None) -> dict:
+    """The documentation map of a core function (its :doc metadata)."""
+    d = {"description": description, "signature": signature,
+         "examples": [{"code": c, "result": r} for c, r in examples]}
+    if errors:
+        d["errors"] = errors
+    return d

@@ -17,10 +17,14 @@ from functools import lru_cache
 from itertools import islice
 from typing import Any, Callable, Optional
 
-from kernel import (Address, Blob, BranchRef, Cell, Char, DenseRecord, Index, Keyword, List,
-                    Map, MissingData, Set, Signed, String, Symbol, Syntax, encode)
-from kernel.data.scalars import CANONICAL_NAN_BITS
-from kernel.data.vectors import VectorLeaf, VectorTree
+from kernel.data.blobs import Blob, String
+from kernel.data.cell import BranchRef, Cell, MissingData, encoding
+from kernel.data.hashmaps import Map, Set
+from kernel.data.index import Index
+from kernel.data.records import DenseRecord, Signed
+from kernel.data.scalars import CANONICAL_NAN_BITS, Address, Char, Keyword, Symbol
+from kernel.data.syntax import Syntax
+from kernel.data.vectors import List, VectorLeaf, VectorTree
 
 _pack_double = struct.Struct(">d").pack
 
@@ -35,13 +39,13 @@ def print_value(v: Any) -> str:
     if type(v) is BranchRef:
         return f"#Ref 0x{v.hash.hex()}"     # no encoding to show: only the hash is known
     out: list = []
-    work: list = [v]        # values still to print, _Text pieces and _CLOSE markers
+    work: list = [v]        # values still to print, Text pieces and _CLOSE markers
     frames: list = []       # open containers: (value, len(out), len(work)) when opened
     pop, append, atom_of, expander_of = work.pop, out.append, _ATOMS.get, _CONTAINERS.get
     while work:
         x = pop()
         t = type(x)
-        if t is _Text:
+        if t is Text:
             append(x)
         elif (atom := atom_of(t)) is not None:
             append(atom(x))
@@ -51,7 +55,7 @@ def print_value(v: Any) -> str:
             try:
                 parts = expand(x)
             except MissingData:
-                append(_encoded(x))
+                append(encoded(x))
                 continue
             frames.append((x, len(out), len(work)))
             work.append(_CLOSE)
@@ -61,9 +65,9 @@ def print_value(v: Any) -> str:
             c, out_mark, work_mark = frames.pop()
             del out[out_mark:]
             del work[work_mark:]
-            append(_encoded(c))
+            append(encoded(c))
         elif isinstance(x, Cell):
-            append(_encoded(x))
+            append(encoded(x))
         else:
             raise TypeError(f"not a CVM value: {t.__name__}")
     return "".join(out)
@@ -133,7 +137,7 @@ def _render(v: Any, limit: int, cut: bool = False) -> Optional[str]:
     bound = limit
     out: list = []
     total = 0               # characters in out
-    work: list = [v]        # values still to print, _Text pieces and _CLOSE markers
+    work: list = [v]        # values still to print, Text pieces and _CLOSE markers
     frames: list = []       # open containers: (value, len(out), len(work), total, len(order))
     done: dict = {}         # id of a printed container -> [it, first piece, end, length, text]
     order: list = []        # ids in done, in the order they were printed
@@ -141,7 +145,7 @@ def _render(v: Any, limit: int, cut: bool = False) -> Optional[str]:
     while work:
         x = pop()
         t = type(x)
-        if t is _Text:
+        if t is Text:
             append(x)
             total += len(x)
         elif (atom := atom_of(t)) is not None:
@@ -184,7 +188,7 @@ def _render(v: Any, limit: int, cut: bool = False) -> Optional[str]:
                 try:
                     parts = _HEADS[t](x, bound - total + 1)
                 except MissingData:
-                    s = _encoded(x)
+                    s = encoded(x)
                     out.append(s)
                     total += len(s)
                 else:       # its text passes the limit before this frame could close
@@ -196,7 +200,7 @@ def _render(v: Any, limit: int, cut: bool = False) -> Optional[str]:
                 try:
                     parts = expand(x)
                 except MissingData:
-                    s = _encoded(x)
+                    s = encoded(x)
                     out.append(s)
                     total += len(s)
                 else:
@@ -212,11 +216,11 @@ def _render(v: Any, limit: int, cut: bool = False) -> Optional[str]:
             for k in order[order_mark:]:        # printed inside it: their pieces are gone
                 del done[k]
             del order[order_mark:]
-            s = _encoded(c)
+            s = encoded(c)
             out.append(s)
             total += len(s)
         elif isinstance(x, Cell):
-            s = _encoded(x)
+            s = encoded(x)
             out.append(s)
             total += len(s)
         else:
@@ -394,34 +398,34 @@ def _lenient_string_text(data: bytes) -> str:
 
 # --- containers: each expands to its printed parts, text and child values ------------------
 
-class _Text(str):
+class Text(str):
     """Literal printed text among the parts of a container (distinct from any CVM value)."""
 
 
 _CLOSE = object()
-_PUNCT = {s: _Text(s) for s in ("[", "]", "(", ")", "#{", "{", "}", "#Index {", "#Signed {",
+PUNCT = {s: Text(s) for s in ("[", "]", "(", ")", "#{", "{", "}", "#Index {", "#Signed {",
                                 "#Result {", " ", ",", "^")}
-_SPACE, _COMMA = _PUNCT[" "], _PUNCT[","]
+SPACE, _COMMA = PUNCT[" "], PUNCT[","]
 
 
-def _seq(open_: str, items: Any, close: str) -> list:
-    parts = [_PUNCT[open_]]
+def seq(open_: str, items: Any, close: str) -> list:
+    parts = [PUNCT[open_]]
     for x in items:
         parts.append(x)
-        parts.append(_SPACE)
+        parts.append(SPACE)
     if len(parts) > 1:
         parts.pop()
-    parts.append(_PUNCT[close])
+    parts.append(PUNCT[close])
     return parts
 
 
-def _entries(open_: str, pairs: Any) -> list:
-    parts = [_PUNCT[open_]]
+def entries(open_: str, pairs: Any) -> list:
+    parts = [PUNCT[open_]]
     for k, v in pairs:
-        parts += (k, _SPACE, v, _COMMA)
+        parts += (k, SPACE, v, _COMMA)
     if len(parts) > 1:
         parts.pop()
-    parts.append(_PUNCT["}"])
+    parts.append(PUNCT["}"])
     return parts
 
 
@@ -431,18 +435,18 @@ _RESULT_KEYS = (Keyword("id"), _K_RESULT, Keyword("error"), Keyword("log"), Keyw
 _RESULT_TAG = 0xDD
 
 
-def _record(v: DenseRecord) -> list:
+def record_parts(v: DenseRecord) -> list:
     """A Result prints as `#Result {..}`, leaving out nil fields but :result; any other dense
     record as its encoding."""
     fields = v.fields
     if v.tag != _RESULT_TAG or len(fields) != len(_RESULT_KEYS):
-        return [_Text(_encoded(v))]
-    return _entries("#Result {", [(k, x) for k, x in zip(_RESULT_KEYS, fields)
+        return [Text(encoded(v))]
+    return entries("#Result {", [(k, x) for k, x in zip(_RESULT_KEYS, fields)
                                   if k is _K_RESULT or x is not None])
 
 
-def _encoded(v: Any) -> str:
-    return f"#[{encode(v).hex()}]"
+def encoded(v: Any) -> str:
+    return f"#[{encoding(v).hex()}]"
 
 
 _ATOMS: "dict[type, Callable[[Any], str]]" = {
@@ -459,32 +463,32 @@ _ATOMS: "dict[type, Callable[[Any], str]]" = {
 }
 
 _CONTAINERS: "dict[type, Callable[[Any], list]]" = {
-    VectorLeaf: lambda v: _seq("[", v, "]"),
-    VectorTree: lambda v: _seq("[", v, "]"),
-    List: lambda v: _seq("(", v, ")"),
-    Set: lambda v: _seq("#{", v, "}"),
-    Map: lambda v: _entries("{", v.items()),
-    Index: lambda v: _entries("#Index {", v.items()),
-    Syntax: lambda v: [_PUNCT["^"], v.meta, _SPACE, v.datum],
-    Signed: lambda v: _entries("#Signed {", zip(_SIGNED_KEYS, v.fields)),
-    DenseRecord: _record,
+    VectorLeaf: lambda v: seq("[", v, "]"),
+    VectorTree: lambda v: seq("[", v, "]"),
+    List: lambda v: seq("(", v, ")"),
+    Set: lambda v: seq("#{", v, "}"),
+    Map: lambda v: entries("{", v.items()),
+    Index: lambda v: entries("#Index {", v.items()),
+    Syntax: lambda v: [PUNCT["^"], v.meta, SPACE, v.datum],
+    Signed: lambda v: entries("#Signed {", zip(_SIGNED_KEYS, v.fields)),
+    DenseRecord: record_parts,
 }
 
 
 def _head_seq(open_: str, items: Any) -> list:
     """The opening of a sequence's text with just its first items (the text is cut there)."""
-    parts = [_PUNCT[open_]]
+    parts = [PUNCT[open_]]
     for x in items:
         parts.append(x)
-        parts.append(_SPACE)
+        parts.append(SPACE)
     return parts
 
 
 def _head_entries(open_: str, v: Any, k: int) -> list:
-    parts = [_PUNCT[open_]]
+    parts = [PUNCT[open_]]
     for i in range(k):
         key, x = v.entry_at(i)
-        parts += (key, _SPACE, x, _COMMA)
+        parts += (key, SPACE, x, _COMMA)
     return parts
 
 
@@ -500,91 +504,16 @@ _HEADS: "dict[type, Callable[[Any, int], list]]" = {
 }
 
 
-def _register_records() -> None:
-    """State, account and peer records print like the maps they are (keys in field order)."""
-    from kernel.state.state import Account, PeerStatus, State
-    for cls in (State, Account, PeerStatus):
-        _CONTAINERS[cls] = lambda v: _entries("{", v.items())
-    from kernel.state.transactions import Result     # #Result {..}, as a generic 0xdd record prints
-    _CONTAINERS[Result] = _record
-
-
-_register_records()
-
-
-# --- code: ops and functions print as the Lisp they came from ---------------------------------
-
-def _code_parts() -> None:
-    """Register printing for ops and functions (late: kernel.cvm.ops imports the context)."""
-    from kernel.cvm import ops as O
-    from kernel.cvm.fn import CoreFn, Fn, MultiFn
-
-    def form(head: str, *items: Any) -> list:
-        parts = [_Text("(" + head)]
-        for x in items:
-            parts += (_SPACE, x)
-        parts.append(_PUNCT[")"])
-        return parts
-
-    def fn_body(f: Fn) -> list:
-        return [_seq("[", f.params, "]"), _SPACE, f.body]
-
-    def flat(nested: list) -> list:
-        out = []
-        for p in nested:
-            out.extend(p if isinstance(p, list) else [p])
-        return out
-
-    def multi_fn(m: MultiFn) -> list:
-        fns = m._functions()
-        if not all(type(f) is Fn for f in fns):     # decoded data, not a real function
-            return [_Text(_encoded(m))]
-        return ([_Text("(fn")]
-                + flat([[_SPACE, _PUNCT["("]] + flat(fn_body(f)) + [_PUNCT[")"]] for f in fns])
-                + [_PUNCT[")"]])
-
-    def let(op: Any) -> list:
-        head = "(loop [" if op.is_loop else "(let ["
-        parts: list = [_Text(head)]
-        for i, b in enumerate(op.bindings):
-            if i:
-                parts.append(_SPACE)
-            parts += (b, _SPACE, op.ops[i])
-        parts.append(_PUNCT["]"])
-        for body in op.ops[len(op.bindings):]:
-            parts += (_SPACE, body)
-        parts.append(_PUNCT[")"])
-        return parts
-
-    def lookup(op: Any) -> list:
-        if op.address is None:
-            return [op.symbol]
-        return [op.address, _Text("/"), op.symbol]
-
-    _ATOMS[CoreFn] = lambda f: f.name
-    _ATOMS[O.Local] = lambda op: f"%{op.pos}"
-    _ATOMS[O.Special] = lambda op: op.symbol.name
-    _CONTAINERS.update({
-        Fn: lambda f: [_Text("(fn ")] + flat(fn_body(f)) + [_PUNCT[")"]],
-        MultiFn: multi_fn,
-        O.Constant: lambda op: [op.value] if not _needs_quote(op.value) else form("quote", op.value),
-        O.Invoke: lambda op: _seq("(", (op.fn,) + op.args, ")"),
-        O.Do: lambda op: form("do", *op.ops),
-        O.Cond: lambda op: form("cond", *op.ops),
-        O.Query: lambda op: form("query", *op.ops),
-        O.Try: lambda op: form("try", *op.ops),
-        O.Def: lambda op: form("def", op.key) if op.op is None else form("def", op.key, op.op),
-        O.SetLocal: lambda op: [_Text(f"(set! %{op.pos} "), op.op, _PUNCT[")"]],
-        O.Lambda: lambda op: [op.fn],
-        O.Let: let,
-        O.Lookup: lookup,
-    })
-
-
-def _needs_quote(v: Any) -> bool:
-    return isinstance(v, (Symbol, List))
-
-
-_code_parts()
 # The atoms whose text is short whatever the value: strings and blobs are cut to a limit.
 _PLAIN_ATOMS = {t: f for t, f in _ATOMS.items() if t is not String and t is not Blob}
+
+
+def register(cls: type, *, atom: Optional[Callable[[Any], str]] = None,
+             parts: Optional[Callable[[Any], list]] = None) -> None:
+    """Teach the printer a type defined above this layer (ops, functions, state records):
+    `atom(v)` gives the whole text of a value printed in one piece; `parts(v)` the list of Text
+    pieces and child values of one printed around its children (as `seq` and `entries` make)."""
+    if atom is not None:
+        _ATOMS[cls] = _PLAIN_ATOMS[cls] = atom
+    if parts is not None:
+        _CONTAINERS[cls] = parts

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from kernel.data import printer
 from kernel.data.cell import Cell, write_ref
 from kernel.data.decoding import register
 from kernel.data.hashmaps import Map
@@ -245,27 +246,6 @@ class Account(Record):
         else:
             h = h.assoc(addr, value)
         return self._with(4, h)
-
-    def callable_function(self, sym: Any) -> Any:
-        """The function defined as `sym` if it is marked ^:callable, else None."""
-        from kernel.cvm.fn import is_fn
-        env = self._f[6]
-        if env is None:
-            return None
-        f = env.get(sym)
-        if f is None or not is_fn(f):
-            return None
-        meta = self.metadata.get(sym)
-        if meta is None:
-            return None
-        flag = meta.get(CALLABLE)
-        if flag is None:                    # the older spelling, still used by clients
-            flag = meta.get(CALLABLE_Q)
-        return f if flag is not None and flag is not False else None
-
-
-CALLABLE = K("callable")
-CALLABLE_Q = K("callable?")
 
 
 def _is_long(x: Any) -> bool:
@@ -528,3 +508,7 @@ register_records(State, Account, PeerStatus)
 
 __all__ = ["Record", "Account", "PeerStatus", "State", "CORE_ADDRESS", "INITIAL_GLOBALS",
            "MAX_SUPPLY"]
+
+
+for _cls in (State, Account, PeerStatus):      # print like the maps they are (keys in field order)
+    printer.register(_cls, parts=lambda v: printer.entries("{", v.items()))

@@ -24,10 +24,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Optional
 
+from kernel.data import printer
 from kernel.data.blobs import Blob
 from kernel.data.cell import BranchRef, MAX_EMBEDDED, encoding, memory_size, write_ref
 from kernel.data.hashmaps import Map
-from kernel.cvm.juice import TRANSACTION, TRANSACTION_PER_BYTE, sat_add, sat_mul
 from kernel.data.records import Signed
 from kernel.data.scalars import Address, Keyword, Symbol
 from kernel.state.state import MAX_SUPPLY, Record, State, register_records
@@ -180,12 +180,6 @@ def storage_size(v: Any) -> int:
     if len(enc) <= MAX_EMBEDDED and not getattr(v, "always_branch", False):
         size += len(enc)
     return size
-
-
-def transaction_juice(tx: Any) -> int:
-    """Juice.priceTransaction: the base cost plus a cost per byte of storage size, charged on
-    top of the juice used by execution."""
-    return sat_add(TRANSACTION, sat_mul(TRANSACTION_PER_BYTE, storage_size(tx)))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -373,6 +367,9 @@ def _sha3(b: bytes) -> bytes:
     return hashlib.sha3_256(b).digest()
 
 
+printer.register(Result, parts=printer.record_parts)     # #Result {..}, as any 0xdd record
+
+
 __all__ = ["Transaction", "Invoke", "Transfer", "Call", "Multi", "Block", "Result",
            "BlockResult", "sign", "verify", "is_verified", "clear_verified_cache",
-           "signing_message", "storage_size", "transaction_juice", "is_transaction"]
+           "signing_message", "storage_size", "is_transaction"]

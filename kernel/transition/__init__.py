@@ -43,6 +43,7 @@ from kernel.cvm import juice as J
 from kernel.data.blobs import Blob, String
 from kernel.data.cell import BranchRef
 from kernel.cvm.context import Context, exit_error
+from kernel.cvm.lang import eval_form
 from kernel.core.accounts import actor_call, swap_price, transfer
 from kernel.cvm.errors import (DEPTH, FATAL, JUICE, MEMORY, NOBODY, SEQUENCE, SIGNATURE, STATE, TRUST,
                      ErrorValue, Exceptional, Halt, Return, Rollback, error)
@@ -54,7 +55,7 @@ from kernel.data.scalars import Address, Keyword
 from kernel.state.state import (MAX_TRANSACTION_JUICE, MEMORY_POOL_GROWTH, MEMORY_POOL_GROWTH_INTERVAL,
                     MINIMUM_EFFECTIVE_STAKE, G_MEMORY_POOL, G_TIMESTAMP, State)
 from kernel.state.transactions import (Block, BlockResult, Call, Invoke, Multi, Result, Transaction,
-                           Transfer, is_verified, transaction_juice, verify)
+                           Transfer, is_verified, storage_size, verify)
 from kernel.data.vectors import Vector
 
 MAX_TRANSACTIONS_PER_BLOCK = 1024
@@ -194,6 +195,12 @@ def apply_transaction(state: State, tx: Transaction, meter: Optional[Meter] = No
                     meter=meter)
 
 
+def transaction_juice(tx: Any) -> int:
+    """Juice.priceTransaction: the base cost plus a cost per byte of storage size, charged on
+    top of the juice used by execution."""
+    return J.sat_add(J.TRANSACTION, J.sat_mul(J.TRANSACTION_PER_BYTE, storage_size(tx)))
+
+
 def juice_available(balance: int, price: int) -> int:
     """Juice a balance can pay for at a juice price (unlimited at price 0)."""
     return balance // price if price > 0 else J.LONG_MAX
@@ -239,7 +246,7 @@ def _execute(ctx: Context, tx: Transaction, d: int = 0) -> Any:
         ctx.charge(J.TRANSFER)
         return transfer(ctx, tx._f[2].n, tx._f[3], d)
     if t is Invoke:
-        value = _eval_form()(ctx, tx._f[2], d)
+        value = eval_form(ctx, tx._f[2], d)
         ctx.result = value
         return value
     if t is Call:
@@ -249,18 +256,6 @@ def _execute(ctx: Context, tx: Transaction, d: int = 0) -> Any:
     if isinstance(tx, Op):
         return tx.run(ctx, None, d + 1)
     raise error(STATE, f"Unknown transaction type: {t.__name__}")
-
-
-_EVAL: Any = None
-
-
-def _eval_form() -> Any:
-    """lisp.expander.eval_form (the kernel does not import the compiler when loaded)."""
-    global _EVAL
-    if _EVAL is None:
-        from lisp.expander import eval_form
-        _EVAL = eval_form
-    return _EVAL
 
 
 def _execute_multi(ctx: Context, tx: Multi, d: int) -> Any:
