@@ -1,4 +1,4 @@
 """`python -m convex_repl` is the `convex` command."""
-from convex_repl.launch import main
+from convex_repl.cli.launch import main
 
 main()

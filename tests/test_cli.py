@@ -243,7 +243,7 @@ def test_key_generate_list_export_import(home, capsys, monkeypatch):
 def test_key_import_seed_and_bad_mnemonic(home, capsys, monkeypatch):
     monkeypatch.setenv("CONVEX_KEY_PASSWORD", "pw")
     monkeypatch.setenv("CONVEX_SEED", "00" * 32)
-    from convex_repl.keys import public_key
+    from convex_repl.client.keys import public_key
     code, d = js(capsys, "key", "import", "--name", "zero")
     assert code == 0 and d["public_key"] == "0x" + public_key(bytes(32)).hex()
     monkeypatch.setenv("CONVEX_MNEMONIC", "not a real mnemonic at all")
@@ -253,7 +253,7 @@ def test_key_import_seed_and_bad_mnemonic(home, capsys, monkeypatch):
 
 def test_bip39_reference_vector():
     # BIP39 test vector (Trezor): all-zero entropy, passphrase "TREZOR"
-    from convex_repl.keys import seed_from_mnemonic
+    from convex_repl.client.keys import seed_from_mnemonic
     words = ("abandon " * 11 + "about").strip()
     seed = seed_from_mnemonic(words, "TREZOR")
     assert seed.hex() == "c55257c360c07c72029aebc1b53c05ed0362ada38ead3e3e9efa3708e5349553"

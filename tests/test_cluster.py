@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from convex_repl.cluster import (ClusterPeer, cluster_genesis, cluster_key, start_cluster,
+from convex_repl.peer.cluster import (ClusterPeer, cluster_genesis, cluster_key, start_cluster,
                                  stop_cluster, wait_connected)
-from convex_repl.protocol import decode_message, encode_message, frame
+from convex_repl.peer.protocol import decode_message, encode_message, frame
 from kernel.transition.ledger import genesis_signing_key
 from kernel.data.scalars import Address, Keyword
 from kernel.state.transactions import Invoke, Result, sign
@@ -161,7 +161,7 @@ def test_beliefs_carry_only_novelty():
 
 def _request(addr, v):
     """Send one message, read one reply frame (any length) on a fresh connection."""
-    from convex_repl.protocol import Connection
+    from convex_repl.peer.protocol import Connection
     with socket.create_connection(addr, timeout=10) as s:
         s.sendall(frame(encode_message(v)))
         data = Connection(s, outgoing=True).read_frame()
@@ -201,7 +201,7 @@ def test_data_request_returns_cells(cluster3):
 def test_challenge_proves_the_peer_key(cluster3):
     from nacl.signing import SigningKey
 
-    from convex_repl.protocol import challenge, check_response
+    from convex_repl.peer.protocol import challenge, check_response
     n = cluster3[1]
     me = SigningKey.generate()
     target = bytes(n.key.verify_key)
@@ -217,7 +217,7 @@ def test_challenge_proves_the_peer_key(cluster3):
 
 
 def test_goodbye_closes_and_bad_lengths_are_refused(cluster3):
-    from convex_repl import protocol
+    from convex_repl.peer import protocol
     n = cluster3[2]
     with socket.create_connection(n.address, timeout=10) as s:
         s.sendall(frame(encode_message(Vector.of(Keyword("BYE")))))
@@ -232,7 +232,7 @@ def test_goodbye_closes_and_bad_lengths_are_refused(cluster3):
 
 
 def test_stalled_frame_is_dropped(monkeypatch):
-    from convex_repl import protocol
+    from convex_repl.peer import protocol
     monkeypatch.setattr(protocol, "FRAME_TIMEOUT", 0.5)
     nodes = start_cluster(1)
     try:
@@ -272,8 +272,8 @@ def test_cut_off_peer_answers_network():
 
 
 def test_new_peer_catches_up_from_a_snapshot(monkeypatch, tmp_path):
-    from convex_repl import cluster
-    from convex_repl.store import Store
+    from convex_repl.peer import cluster
+    from convex_repl.peer.store import Store
     monkeypatch.setattr(cluster, "SNAPSHOT_MIN", 3)
     g = cluster_genesis(4)
     nodes = [ClusterPeer(i, g) for i in range(3)]
@@ -303,7 +303,7 @@ def test_new_peer_catches_up_from_a_snapshot(monkeypatch, tmp_path):
 
 
 def test_forgotten_cells_are_fetched_with_data_request(monkeypatch):
-    from convex_repl import protocol_peer
+    from convex_repl.peer import protocol_peer
     monkeypatch.setattr(protocol_peer, "MAX_CELLS", 0)     # every message starts from nothing
     nodes = start_cluster(3)
     try:
@@ -317,8 +317,8 @@ def test_forgotten_cells_are_fetched_with_data_request(monkeypatch):
 
 
 def test_too_many_waiting_transactions_get_load(monkeypatch):
-    from convex_repl import protocol_peer
-    from convex_repl.protocol import Connection
+    from convex_repl.peer import protocol_peer
+    from convex_repl.peer.protocol import Connection
     monkeypatch.setattr(protocol_peer, "MAX_WAITING_TX", 1)
     nodes = start_cluster(1)
     try:
@@ -334,7 +334,7 @@ def test_too_many_waiting_transactions_get_load(monkeypatch):
 
 
 def test_a_stored_peer_keeps_its_belief(tmp_path):
-    from convex_repl.store import Store
+    from convex_repl.peer.store import Store
     g = cluster_genesis(3)
     nodes = [ClusterPeer(i, g, store=Store(str(tmp_path / "p0.db")) if i == 0 else None)
              for i in range(3)]
@@ -380,8 +380,8 @@ def test_a_signed_order_alone_is_a_belief(cluster3):
 
 
 def test_data_of_another_network_is_refused(tmp_path):
-    from convex_repl.peer import Peer
-    from convex_repl.store import Store
+    from convex_repl.peer.peer import Peer
+    from convex_repl.peer.store import Store
     single = Store(str(tmp_path / "single.db"))
     Peer(store=single)
     single.close()

@@ -177,7 +177,7 @@ def test_forged_and_stale_orders_are_ignored():
 def test_confirmed_blocks_give_the_same_state():
     from kernel.transition import apply_block
     from stdlib.genesis import genesis_state
-    from convex_repl.peer import Peer
+    from convex_repl.peer.peer import Peer
     from lisp import read
     peers = [SimPeer(i) for i in range(3)]
     stakes = {p.key: 100 for p in peers}

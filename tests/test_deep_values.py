@@ -102,7 +102,7 @@ def test_deep_values_print(kind):
 def test_deep_values_to_json():
     import json
 
-    from convex_repl.jsonval import to_json
+    from convex_repl.peer.jsonval import to_json
 
     for kind in KINDS:
         assert json.dumps(to_json(nested(kind)))
@@ -260,7 +260,7 @@ def test_deep_metadata_reads():
 
 
 def test_repl_pretty_printer_handles_deep_values():
-    from convex_repl.render import pformat
+    from convex_repl.repl.render import pformat
     from lisp import print_value
 
     v = nested("vector", 20_000)
@@ -268,7 +268,7 @@ def test_repl_pretty_printer_handles_deep_values():
 
 
 def test_rest_data_encode_and_decode_deep_values():
-    from convex_repl.rest import Api, BadRequest
+    from convex_repl.peer.rest import Api, BadRequest
     from lisp import print_value
 
     api = Api(None, max_source=10**6)

@@ -20,7 +20,7 @@ import urllib.request
 
 import pytest
 
-from convex_repl.protocol import Connection, decode_message, encode_message, frame
+from convex_repl.peer.protocol import Connection, decode_message, encode_message, frame
 from test_peer_process import in_threads
 from kernel.transition.ledger import genesis_signing_key
 from kernel.data.scalars import Keyword

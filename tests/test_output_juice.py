@@ -74,7 +74,7 @@ def test_text_of_a_huge_shared_value_runs_out_of_juice_at_once(fn):
 
 @pytest.mark.parametrize("fn", ["str", "print"])
 def test_text_of_a_huge_shared_value_in_a_peer_query(fn):
-    from convex_repl.peer import Peer
+    from convex_repl.peer.peer import Peer
 
     peer = Peer(faucet=False)       # not started: queries run on its state directly
     r, dt = timed(lambda: peer.query(read(f"(count ({fn} {HUGE}))")))

@@ -97,7 +97,7 @@ def clients_agree(peer):
     sdk = pytest.importorskip("convex_sdk")
     from nacl.signing import SigningKey
 
-    from convex_repl.remote import Remote
+    from convex_repl.client.remote import Remote
     programs = ["(def v (* 6 7))", "(map inc [1 2 3])", "{:a 1 :b [2 3]}", "(str \"x\" v)",
                 "(count)", "(do (def f (fn [n] (* n n))) (f 12))"]
     ours, theirs, errors = {}, {}, []

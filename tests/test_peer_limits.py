@@ -20,10 +20,10 @@ import urllib.request
 
 import pytest
 
-from convex_repl.peer import Peer
-from convex_repl.protocol import decode_message, encode_message, frame
-from convex_repl.protocol_peer import ProtocolPeer
-from convex_repl.rest import FaucetLimits, RestServer
+from convex_repl.peer.peer import Peer
+from convex_repl.peer.protocol import decode_message, encode_message, frame
+from convex_repl.peer.protocol_peer import ProtocolPeer
+from convex_repl.peer.rest import FaucetLimits, RestServer
 from kernel.data.blobs import String
 from kernel.data.cell import vlq
 from kernel.transition.ledger import genesis_signing_key
@@ -273,7 +273,7 @@ def _disk(path):
 
 
 def test_prepare_writes_nothing_to_disk_and_memory_is_bounded(rest, tmp_path):
-    from convex_repl.store import Store
+    from convex_repl.peer.store import Store
     store = Store(str(tmp_path / "peer.db"))
     peer = Peer(store=store, prepared_budget=500_000).start()
     srv = rest(peer)

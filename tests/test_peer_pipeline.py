@@ -10,7 +10,7 @@ import time
 import pytest
 from nacl.signing import SigningKey
 
-from convex_repl.peer import Peer, _Pending
+from convex_repl.peer.peer import Peer, _Pending
 from kernel import Signed, encode
 from kernel.state import transactions as T
 from kernel.transition.ledger import genesis_signing_key

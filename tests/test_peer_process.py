@@ -195,8 +195,8 @@ def test_confirmed_transactions_survive_kill(tmp_path):
 
 @pytest.mark.parametrize("n", [3])
 def test_store_round_trips_states(tmp_path, n):
-    from convex_repl.peer import Peer
-    from convex_repl.store import Store
+    from convex_repl.peer.peer import Peer
+    from convex_repl.peer.store import Store
     from lisp import read
     store = Store(str(tmp_path / "p.db"))
     peer = Peer(store=store)
@@ -213,7 +213,7 @@ def test_store_round_trips_states(tmp_path, n):
 def test_a_lone_peer_speaks_the_binary_protocol():
     import socket
 
-    from convex_repl.protocol import Connection, decode_message, encode_message, frame
+    from convex_repl.peer.protocol import Connection, decode_message, encode_message, frame
     from kernel.data.blobs import Blob
     from kernel.transition.ledger import genesis_signing_key
     from kernel.data.scalars import Address, Keyword

@@ -12,8 +12,8 @@ import urllib.request
 import pytest
 from nacl.signing import SigningKey
 
-from convex_repl.peer import Peer
-from convex_repl.rest import RestServer
+from convex_repl.peer.peer import Peer
+from convex_repl.peer.rest import RestServer
 
 
 @pytest.fixture(scope="module")
@@ -432,7 +432,7 @@ def test_query_at_an_earlier_block(server):
 
 
 def test_a_stored_peer_keeps_past_states(tmp_path):
-    from convex_repl.store import Store
+    from convex_repl.peer.store import Store
     from lisp import read
     peer = Peer(store=Store(str(tmp_path / "p.db"))).start()
     try:

@@ -14,11 +14,11 @@ import time
 import pytest
 from rich.console import Console
 
-from convex_repl import local_repl
-from convex_repl.remote import Remote
-from convex_repl.render import Printer
+from convex_repl.repl import local as local_repl
+from convex_repl.client.remote import Remote
+from convex_repl.repl.render import Printer
 from convex_repl.repl import Repl
-from convex_repl.workspace import Workspace
+from convex_repl.repl.workspace import Workspace
 
 
 @pytest.fixture

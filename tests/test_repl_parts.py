@@ -9,9 +9,9 @@ import pytest
 from pygments.token import Keyword, Name, Number, String
 
 from convex_repl.lexer import ConvexLexer
-from convex_repl.render import Printer, badge, pformat, truncate
+from convex_repl.repl.render import Printer, badge, pformat, truncate
 from convex_repl.repl import Completions, Quit, Repl, indent_for, is_complete, open_brackets
-from convex_repl.workspace import Workspace
+from convex_repl.repl.workspace import Workspace
 
 
 def tokens(text):

@@ -225,7 +225,7 @@ def test_vi_mode_edits_and_submits_from_normal_mode(tmp_path):
 def test_tutorial_lesson_1_wrong_then_right_to_the_end(tmp_path):
     """`convex tutorial 1` as a learner: a step typed wrong (explained), then right, the rest
     with Ctrl-T (inserts the step's code) and Enter, to the end of the lesson."""
-    from convex_repl.tutorial import load_lessons
+    from convex_repl.repl.tutorial import load_lessons
     lesson = load_lessons(ROOT / "tutorials")[0]
     n = len(lesson.steps)
     t = Term(tmp_path, "tutorial 1")

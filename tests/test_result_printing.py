@@ -18,7 +18,7 @@ import pytest
 
 from convex_repl import api
 from convex_repl.api import PRINT_LIMIT, print_result, too_large
-from convex_repl.render import (MORE_CHARS, SHOWN_CHARS, Printer, pformat, pformat_cut,
+from convex_repl.repl.render import (MORE_CHARS, SHOWN_CHARS, Printer, pformat, pformat_cut,
                                 too_large_note)
 from kernel import Keyword, List, Map, Vector
 from lisp import print_value, read
@@ -78,7 +78,7 @@ def test_print_result_at_the_limit():
 
 
 def test_remote_results_print_in_brief_too():
-    from convex_repl.remote import _print
+    from convex_repl.client.remote import _print
     text, dt = timed(lambda: _print(doubled(40)))
     assert dt < 1.0 and text.endswith(too_large(PRINT_LIMIT))
 
@@ -99,7 +99,7 @@ def make_repl(tmp_path=None, width=100):
     from rich.console import Console
 
     from convex_repl.repl import Repl
-    from convex_repl.workspace import Workspace
+    from convex_repl.repl.workspace import Workspace
     buf = io.StringIO()
     printer = Printer(Console(file=buf, width=width, color_system=None, highlight=False))
     return Repl(Workspace(tmp_path), printer), buf
@@ -152,7 +152,7 @@ def test_repl_shows_a_huge_result_at_once(mode):
 
 
 def test_repl_variables_holding_a_huge_value_are_journaled_as_encodings(tmp_path):
-    from convex_repl.workspace import Workspace
+    from convex_repl.repl.workspace import Workspace
     repl, buf = make_repl(tmp_path)
     repl.handle(":mode eval")
     repl.handle(HUGE)

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from convex_repl import tutorial as tut
+from convex_repl.repl import tutorial as tut
 from convex_repl.repl import Quit, Repl
-from convex_repl.workspace import Workspace
+from convex_repl.repl.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = tut.load_lessons(ROOT / "tutorials")
@@ -50,9 +50,6 @@ PEER_LESSONS = [ls for ls in LESSONS if len(ls.local_steps) < len(ls.steps)]
 
 @pytest.mark.parametrize("lesson", PEER_LESSONS, ids=_id)
 def test_peer_blocks(lesson):
-    if not tut.peer_available():
-        pytest.skip(f"{lesson.path.name}: {len(lesson.steps) - len(lesson.local_steps)} "
-                    f"steps {tut.PEER_SKIP}")
     bad = tut.check_peer_steps(lesson)
     assert not bad, "\n\n".join(str(m) for m in bad)
 
@@ -142,7 +139,7 @@ def test_explain_a_mismatch_names_the_error_code():
 def _repl(home):
     buf = io.StringIO()
     console = Console(file=buf, width=100, no_color=True, highlight=False)
-    from convex_repl.render import Printer
+    from convex_repl.repl.render import Printer
     repl = Repl(Workspace(home, fresh=True, save=False), Printer(console, color=False))
     return repl, buf
 

@@ -32,8 +32,12 @@ def modules(root: Path = ROOT) -> dict:
 
 
 def package_of(name: str, mods: dict) -> str:
-    """The innermost package holding module `name` (a package's __init__ is its own)."""
-    return name if mods[name][1] else name.rpartition(".")[0]
+    """The innermost package holding module `name` (a package's __init__ is its own). A
+    package's `__main__` is a script that `python -m` runs and nothing imports: it stands on
+    its own, above everything it imports."""
+    if mods[name][1] or name.endswith(".__main__"):
+        return name
+    return name.rpartition(".")[0]
 
 
 def _type_checking(node: ast.If) -> bool:

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from typing import Any, Optional
 
-from convex_repl.remote_repl import connect, disconnect
+from convex_repl.repl.remote import connect, disconnect
 from convex_repl.repl import Repl, command
 
 START_TIMEOUT = 30.0    # seconds for the JSON line to come...
@@ -240,7 +240,7 @@ def local_net_workspace(url: str, address: int, seeds: dict) -> Any:
     class is made on first use: the remote client imports the CVM.)"""
     global _workspace_class
     if _workspace_class is None:
-        from convex_repl.remote import RemoteWorkspace
+        from convex_repl.repl.remote_workspace import RemoteWorkspace
 
         class LocalNetWorkspace(RemoteWorkspace):
             def __init__(self, url: str, address: int, seeds: dict):

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from convex_repl.render import Printer, first_line
-from convex_repl.workspace import Workspace
+from convex_repl.repl.render import Printer, first_line
+from convex_repl.repl.workspace import Workspace
 
 CLOSERS = {"(": ")", "[": "]", "{": "}"}
 
@@ -318,7 +318,7 @@ class Repl:
                     return
             self.evaluate(text)
         except Exception as e:
-            if type(e).__name__ != "RemoteError":   # convex_repl.remote, not imported here
+            if type(e).__name__ != "RemoteError":   # convex_repl.client.remote, not imported here
                 raise
             self.out.warn(f"{e} (:disconnect goes back to the local CVM)")
 
@@ -391,8 +391,8 @@ COMMANDS["exit"] = (COMMANDS["quit"][0], "same as :quit", ":exit")
 @command("tutorial", ":tutorial [N]", "the interactive lessons: lesson N, or resume where "
          "you were (in a fresh session of its own; :quit comes back here)")
 def _tutorial(repl: Repl, arg: str) -> None:
-    from convex_repl.tutorial import attach
-    from convex_repl.workspace import Workspace
+    from convex_repl.repl.tutorial import attach
+    from convex_repl.repl.workspace import Workspace
     if arg and not arg.isdigit():
         repl.out.warn("usage: :tutorial [N]")
         return
@@ -532,7 +532,7 @@ def _time(repl: Repl, arg: str) -> None:
     if repl.form_arg(arg, "time"):
         r = _query_form(repl, "{}", arg)
         if r is not None:
-            from convex_repl.render import _fmt_time
+            from convex_repl.repl.render import _fmt_time
             rate = f" · {r.juice / r.elapsed:,.0f} juice/s" if r.elapsed > 0 else ""
             repl.out.value(r.value)
             repl.out.info(f"{_fmt_time(r.elapsed)} · {r.juice:,} juice{rate}")
@@ -576,7 +576,7 @@ def _account(repl: Repl, arg: str) -> None:
 
 def _load_key(repl: Repl, name: str) -> Any:
     """The seed of a stored key (password from CONVEX_KEY_PASSWORD, else asked)."""
-    from convex_repl.keys import KeyError_, Keystore
+    from convex_repl.client.keys import KeyError_, Keystore
     home = repl.ws.home
     if home is None:
         repl.out.warn("no convex directory: no stored keys")
@@ -866,5 +866,5 @@ def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool 
 
 __all__ = ["Repl", "run_repl", "is_complete", "indent_for", "open_brackets", "Completions", "COMMANDS"]
 
-from convex_repl import remote_repl  # noqa: E402,F401  (:connect URL, :disconnect)
-from convex_repl import local_repl  # noqa: E402,F401  (:local start [N], :local stop)
+from convex_repl.repl import remote as remote_repl  # noqa: E402,F401  (:connect URL, :disconnect)
+from convex_repl.repl import local as local_repl  # noqa: E402,F401  (:local start [N], :local stop)

@@ -49,11 +49,11 @@ from kernel.data.scalars import Address, Keyword
 from kernel.state.transactions import Block, Invoke, Result, sign, verify
 from kernel.data.vectors import Vector
 
-from convex_repl.peer import FAUCET_ACCOUNT, _Pending, _summary, error_result, now_ms
-from convex_repl.protocol import (Connection, challenge, check_response, decode_message, missing_cells,
+from convex_repl.peer.peer import FAUCET_ACCOUNT, _Pending, _summary, error_result, now_ms
+from convex_repl.peer.protocol import (Connection, challenge, check_response, decode_message, missing_cells,
                        serve_connection)
-from convex_repl.protocol_peer import ProtocolPeer, cell_of
-from convex_repl.store import novelty
+from convex_repl.peer.protocol_peer import ProtocolPeer, cell_of
+from convex_repl.peer.store import novelty
 
 K = Keyword
 BLOCK_INTERVAL = 0.02           # least time between two blocks of one peer (batching)

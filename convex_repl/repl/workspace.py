@@ -1,6 +1,6 @@
 """The user's local CVM between runs: a Session plus its journal, undo/redo and checkpoints.
 
-Where it lives: the user's convex directory, `$CONVEX_HOME` or `~/.convex` (`convex_home()`).
+Where it lives: the user's convex directory, `$CONVEX_HOME` or `~/.convex` (`convex_repl.home`).
 
 How it persists (format 1, "journal"): `session.json` holds the current lineage of committed
 transactions, each as `{"address": n, "source": text, "bindings": {"*1": printed, ...}}` (a
@@ -32,28 +32,7 @@ if TYPE_CHECKING:   # imported lazily: the kernel costs ~150 ms, off the REPL's 
     from convex_repl.api import Result
 
 FORMAT = 1
-DEFAULT_ADDRESS = 13      # stdlib.genesis.FIRST_USER, without importing the kernel
 REPL_VARS = ("*1", "*2", "*3", "*e")
-
-
-def convex_home(create: bool = True) -> Path:
-    """The user's convex directory: $CONVEX_HOME, else ~/.convex."""
-    env = os.environ.get("CONVEX_HOME")
-    p = Path(env).expanduser() if env else Path.home() / ".convex"
-    if create:
-        p.mkdir(parents=True, exist_ok=True)
-    return p
-
-
-def peek_address(home: Optional[Path], fresh: bool = False) -> int:
-    """The acting address a saved session will have, read cheaply (no kernel import)."""
-    if home is None or fresh:
-        return DEFAULT_ADDRESS
-    try:
-        return int(json.loads((home / "session.json").read_text()).get("address",
-                                                                         DEFAULT_ADDRESS))
-    except (OSError, ValueError, TypeError, AttributeError):
-        return DEFAULT_ADDRESS
 
 
 # --- state snapshot hook ------------------------------------------------------------------------
@@ -514,4 +493,4 @@ def _first_user() -> int:
     return FIRST_USER
 
 
-__all__ = ["Workspace", "convex_home", "peek_address", "encode_state", "decode_state", "substitute"]
+__all__ = ["Workspace", "encode_state", "decode_state", "substitute"]

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from convex_repl.render import Printer
+from convex_repl.repl.render import Printer
 
 PROMPT = "convex> "
 _CONT = re.compile(r"^\s*\.\.(?: |$)")
@@ -248,7 +248,7 @@ class RecordingPrinter(Printer):
         self._echo(super().badge, r)
 
     def error(self, session: Any, r: Any) -> None:
-        from convex_repl.render import error_lines
+        from convex_repl.repl.render import error_lines
         if not self._inside:
             self.error_seen = True
             self.lines.extend(error_lines(session, r))
@@ -277,7 +277,7 @@ def _indent(text: str, pad: str = "    ") -> str:
 def new_repl(printer: Printer, home: Optional[Path] = None) -> Any:
     """A REPL on a fresh genesis session that saves nothing."""
     from convex_repl.repl import Repl
-    from convex_repl.workspace import Workspace
+    from convex_repl.repl.workspace import Workspace
     return Repl(Workspace(home, fresh=True, save=False), printer)
 
 
@@ -328,7 +328,7 @@ def check_peer_steps(lesson: Lesson, home: Optional[Path] = None) -> list:
     proc, url = start_local_peer()
     try:
         try:
-            from convex_repl import remote_repl  # noqa: F401  (:connect, :disconnect)
+            from convex_repl.repl import remote as remote_repl  # noqa: F401  (:connect, :disconnect)
         except ImportError:
             pass
         moved = [Step(s.input.replace(LESSON_PEER_URL, url), s.expected, s.line, s.block,
@@ -375,23 +375,6 @@ def stop_process(proc: Any) -> None:
         except Exception:
             proc.kill()
             proc.wait(10)
-
-
-def peer_available() -> bool:
-    """Does this build have `convex local start` (then peer blocks can run)?"""
-    try:
-        import typer.main
-
-        from convex_repl.cli import app
-        cmd = typer.main.get_command(app)
-        local = getattr(cmd, "commands", {}).get("local")
-        return local is not None and "start" in getattr(local, "commands", {})
-    except Exception:
-        return False
-
-
-PEER_SKIP = ("needs a running peer: this build has no `convex local start` yet "
-             "(peers are being built; the block runs once it exists)")
 
 
 # --- error codes in plain words -------------------------------------------------------------------
@@ -623,14 +606,6 @@ class Tutor:
                     k -= 1
                 prose = ls.steps[k].prose
             self.markdown(prose)
-        if st.needs == "peer" and not peer_available():
-            self.say(f"Step {self.index + 1} of {len(ls.steps)} needs a running peer; "
-                     f"`convex local start` isn't in this build yet, so it is shown, "
-                     f"not run:", style="yellow")
-            self.show_code(PROMPT + st.input)
-            self._advance(show=False)
-            self.show_step()
-            return
         self.say("")
         self.say(f"Step {self.index + 1} of {len(ls.steps)} · type this, then Enter "
                  f"(Ctrl-T puts it on the prompt for you):", style="cyan")
@@ -855,4 +830,4 @@ def attach(repl: Any, lesson: Optional[int], home: Optional[Path],
 
 
 __all__ = ["Lesson", "Step", "load_lessons", "parse_lesson", "matches", "check_lesson",
-           "Tutor", "attach", "RecordingPrinter", "ERROR_MEANINGS", "peer_available"]
+           "Tutor", "attach", "RecordingPrinter", "ERROR_MEANINGS"]

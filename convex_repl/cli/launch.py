@@ -23,7 +23,7 @@ def main() -> None:
 
 def repl_fast(fresh: bool, no_save: bool, vi: bool, no_color: bool) -> int:
     from convex_repl.repl import run_repl
-    from convex_repl.workspace import convex_home, peek_address
+    from convex_repl.home import convex_home, peek_address
     try:
         home = convex_home()
     except OSError as e:
@@ -31,7 +31,7 @@ def repl_fast(fresh: bool, no_save: bool, vi: bool, no_color: bool) -> int:
         return 3
 
     def make():
-        from convex_repl.workspace import Workspace
+        from convex_repl.repl.workspace import Workspace
         return Workspace(home, fresh=fresh, save=not no_save)
 
     color = not no_color and "NO_COLOR" not in os.environ

@@ -13,13 +13,15 @@ and results are kept in DIR/peer.db and the peer starts again where it was.
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import threading
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
+
+from convex_repl.peer.launcher import launch, print_accounts
+from convex_repl.peer.signals import on_stop_signals, restore_signals
 
 peer_app = typer.Typer(help="Run a Convex peer serving the REST API.", no_args_is_help=True)
 local_app = typer.Typer(help="A local Convex network for development.", no_args_is_help=True)
@@ -32,7 +34,7 @@ FUNDED = (11, 12, 13)
 def _accounts(peer: Any) -> list:
     from kernel.transition.ledger import genesis_seed, signing_key_for
 
-    from convex_repl.peer import FAUCET_ACCOUNT
+    from convex_repl.peer.peer import FAUCET_ACCOUNT
     out = []
     for n in FUNDED:
         a = peer.state.account(n)
@@ -53,8 +55,8 @@ def open_peer(data: Optional[Path], faucet: bool = True, faucet_max: Optional[in
               limits: Optional[dict] = None):
     """A lone peer speaking REST and the peer protocol, persistent when `data` is a
     directory (created if needed); `limits` as parse_limits gives them."""
-    from convex_repl.peer import GOLD
-    from convex_repl.protocol_peer import ProtocolPeer
+    from convex_repl.peer.peer import GOLD
+    from convex_repl.peer.protocol_peer import ProtocolPeer
     store = _store(data)
     kw = (limits or {}).get("peer", {})
     return _listening(lambda port: ProtocolPeer(host, port, store=store, faucet=faucet,
@@ -68,8 +70,8 @@ def open_cluster_peer(size: int, index: int, host: str, protocol_port: Optional[
                       limits: Optional[dict] = None):
     """Peer `index` of the local network of `size` equal-stake peers (cluster.py), persistent
     when `data` is a directory, listening for the peer protocol on `protocol_port`."""
-    from convex_repl.cluster import DEFAULT_OUTGOING, ClusterPeer, cluster_genesis
-    from convex_repl.peer import GOLD
+    from convex_repl.peer.cluster import DEFAULT_OUTGOING, ClusterPeer, cluster_genesis
+    from convex_repl.peer.peer import GOLD
     store = _store(data)
     kw = (limits or {}).get("peer", {})
     return _listening(lambda port: ClusterPeer(index, cluster_genesis(size), host, port, faucet,
@@ -79,7 +81,7 @@ def open_cluster_peer(size: int, index: int, host: str, protocol_port: Optional[
 
 
 def _store(data: Optional[Path]) -> Any:
-    from convex_repl.store import Store
+    from convex_repl.peer.store import Store
     if data is None:
         return None
     data.mkdir(parents=True, exist_ok=True)
@@ -101,7 +103,7 @@ def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], fauce
           limits: Optional[dict] = None) -> int:
     """Serve the REST API for `peer` (and the peer protocol) until Ctrl-C (SIGINT) or
     SIGTERM; print where, and the funded accounts."""
-    from convex_repl.rest import FaucetLimits, RestServer
+    from convex_repl.peer.rest import FaucetLimits, RestServer
     kw = dict((limits or {}).get("rest", {}))
     kw["faucet_limits"] = FaucetLimits(**(limits or {}).get("faucet", {}))
     try:
@@ -119,7 +121,7 @@ def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], fauce
     old = on_stop_signals(stop)
     if watch_stdin:                     # the launcher holds our stdin: its end is our end
         threading.Thread(target=_wait_for_eof, args=(stop,), daemon=True).start()
-    from convex_repl.cluster import ClusterPeer
+    from convex_repl.peer.cluster import ClusterPeer
     cluster = isinstance(peer, ClusterPeer)
     if cluster:
         peer.start_network(list(bootstrap))
@@ -164,22 +166,9 @@ def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], fauce
     return 0
 
 
-def on_stop_signals(stop: threading.Event) -> dict:
-    """Make SIGINT and SIGTERM set `stop`, whatever their disposition was (a process started
-    with SIGINT ignored, as under nohup, still stops on Ctrl-C); the old handlers."""
-    def on_signal(signum: int, frame: Any) -> None:
-        stop.set()
-    return {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-
-
-def restore_signals(old: dict) -> None:
-    for s, h in old.items():
-        signal.signal(s, h if h is not None else signal.SIG_DFL)
-
-
 # --limit NAME=VALUE: (which part, its keyword, type, default, what it bounds)
 def limit_table() -> dict:
-    from convex_repl import peer as _p, protocol as _pr, protocol_peer as _pp, rest as _r
+    from convex_repl.peer import peer as _p, protocol as _pr, protocol_peer as _pp, rest as _r
     return {
         "rest-connections": ("rest", "max_connections", int, _r.REST_MAX_CONNECTIONS,
                              "REST connections at once (then the longest-waiting idle one "
@@ -260,15 +249,6 @@ def _wait_for_eof(stop: threading.Event) -> None:
     except OSError:
         pass
     stop.set()
-
-
-def print_accounts(accounts: list) -> None:
-    typer.echo("Funded accounts (local keys: anyone can derive them, never use them on a "
-               "real network):")
-    for a in accounts:
-        typer.echo(f"  #{a['address']:<3} {a['balance']:>22,} copper  ({a['role']})")
-        typer.echo(f"       public key {a['publicKey']}")
-        typer.echo(f"       seed       {a['seed']}")
 
 
 def parse_address(text: str) -> tuple:
@@ -356,7 +336,6 @@ def local_start(peers: int = typer.Option(1, "--peers", help="Number of peers.")
         raise typer.Exit(2)
     limits = parse_limits(limit)
     if peers > 1:
-        from convex_repl.launcher import launch
         raise typer.Exit(launch(peers, host, port, data, not no_faucet, faucet_max, as_json,
                                 verbose, list(limit or ())))
     node = _open_or_exit(lambda: open_peer(data, not no_faucet, faucet_max, host,
@@ -366,4 +345,4 @@ def local_start(peers: int = typer.Option(1, "--peers", help="Number of peers.")
 
 
 __all__ = ["peer_app", "local_app", "serve", "open_peer", "open_cluster_peer",
-           "parse_limits", "limit_table", "on_stop_signals", "restore_signals"]
+           "parse_limits", "limit_table"]

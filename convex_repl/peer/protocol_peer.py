@@ -32,8 +32,8 @@ from kernel.data.scalars import Address, Keyword
 from kernel.state.transactions import Result
 from kernel.data.vectors import Vector
 
-from convex_repl.peer import Peer, error_result, log_event, now_ms
-from convex_repl.protocol import (MAX_FRAME, Connection, FrameBudget, answer_challenge, decode_message,
+from convex_repl.peer.peer import Peer, error_result, log_event, now_ms
+from convex_repl.peer.protocol import (MAX_FRAME, Connection, FrameBudget, answer_challenge, decode_message,
                        missing_cells, request, serve_connection)
 
 K = Keyword

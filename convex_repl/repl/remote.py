@@ -14,7 +14,7 @@ from convex_repl.repl import Repl, command
 def connect(repl: Repl, remote: Any) -> bool:
     """Make `remote` (a RemoteWorkspace) the REPL's workspace, once its account is found on
     the peer; the local one is kept for `disconnect`. False (with one line said) if not."""
-    from convex_repl.remote import RemoteError
+    from convex_repl.client.remote import RemoteError
     address = remote.address
     try:
         info = remote.session.account_info(address)
@@ -47,7 +47,7 @@ def disconnect(repl: Repl) -> bool:
 @command("connect", ":connect URL [#n]",
          "work against a peer's REST API (e.g. http://127.0.0.1:8080), acting as #n")
 def _connect(repl: Repl, arg: str) -> None:
-    from convex_repl.remote import RemoteWorkspace
+    from convex_repl.repl.remote_workspace import RemoteWorkspace
     parts = arg.split()
     if not parts:
         url = getattr(repl.ws, "url", None)

@@ -42,8 +42,8 @@ from kernel.data.records import Signed
 from kernel.data.scalars import Address, Keyword
 from kernel.state.transactions import Invoke, Transaction
 
-from convex_repl.jsonval import printed, result_json
-from convex_repl.peer import GOLD, Peer, error_result, has_missing, log_event
+from convex_repl.peer.jsonval import printed, result_json
+from convex_repl.peer.peer import GOLD, Peer, error_result, has_missing, log_event
 
 MAX_BODY = 5_000_000
 MAX_SOURCE = 100_000            # characters of source per request: ~1 s of reader at most

@@ -39,7 +39,7 @@ account_app = typer.Typer(help="Accounts of the local CVM: create, info, balance
                           no_args_is_help=True)
 app.add_typer(key_app, name="key")
 app.add_typer(account_app, name="account")
-from convex_repl.peer_cli import local_app, peer_app  # noqa: E402  (convex peer start, convex local start)
+from convex_repl.cli.peer import local_app, peer_app  # noqa: E402  (convex peer start, convex local start)
 app.add_typer(peer_app, name="peer")
 app.add_typer(local_app, name="local")
 
@@ -69,7 +69,7 @@ _json_mode = False
 
 
 def _home(home: Optional[Path]) -> Path:
-    from convex_repl.workspace import convex_home
+    from convex_repl.home import convex_home
     if home is not None:
         os.environ["CONVEX_HOME"] = str(home)
     try:
@@ -80,11 +80,11 @@ def _home(home: Optional[Path]) -> Path:
 
 def _workspace(home: Optional[Path], fresh: bool, no_save: bool,
                address: Optional[str] = None, juice_limit: Optional[int] = None):
-    from convex_repl.remote import resolve_url
+    from convex_repl.client.remote import resolve_url
     url = resolve_url()                 # --url, CONVEX_URL or a profile: a peer
     if url is not None:
         return _remote_workspace(url, address)
-    from convex_repl.workspace import Workspace
+    from convex_repl.repl.workspace import Workspace
     ws = Workspace(_home(home), fresh=fresh, save=not no_save)
     if juice_limit is not None:
         if juice_limit <= 0:
@@ -119,7 +119,8 @@ def _take_url(args: list) -> list:
 
 
 def _remote_workspace(url: str, address: Optional[str]):
-    from convex_repl.remote import RemoteError, RemoteWorkspace
+    from convex_repl.client.remote import RemoteError
+    from convex_repl.repl.remote_workspace import RemoteWorkspace
     ws = RemoteWorkspace(url, None if address is None else _address(address))
     try:
         if ws.session.account_info(ws.address) is None:
@@ -149,7 +150,7 @@ def _emit(as_json: bool, data: dict, text: Optional[str] = None) -> None:
 
 
 def _result_json(ws: Any, r: Any) -> dict:
-    from convex_repl.render import error_hint
+    from convex_repl.repl.render import error_hint
     d: dict = {"ok": r.ok, "juice": r.juice, "juice_price": r.juice_price, "fee": r.fee,
                "elapsed": round(r.elapsed, 6), "address": ws.address}
     if r.memory is not None:
@@ -182,7 +183,7 @@ def _read_source(forms: Optional[str]) -> str:
 def _print_result(ws: Any, r: Any, as_json: bool, cost: bool) -> None:
     if not r.ok:
         raise _cvm_fail(ws, r)
-    from convex_repl.render import badge
+    from convex_repl.repl.render import badge
     _emit(as_json, _result_json(ws, r), r.printed)
     if cost and not as_json:
         typer.echo(badge(r), err=True)
@@ -245,7 +246,7 @@ def _repl_main(home, fresh, no_save, vi, no_color, juice_limit) -> int:
     vi = vi or os.environ.get("CONVEX_EDITING_MODE", "").lower() == "vi"
     if sys.stdin.isatty() and sys.stdout.isatty():
         from convex_repl.repl import run_repl
-        from convex_repl.workspace import peek_address
+        from convex_repl.home import peek_address
         path = _home(home)
         # The workspace (kernel imports, genesis, replay) loads in the background while the
         # prompt comes up; the first evaluation waits for it.
@@ -261,7 +262,7 @@ def _repl_main(home, fresh, no_save, vi, no_color, juice_limit) -> int:
 def _run_plain(ws: Any, color: bool, repl: Any = None) -> int:
     """The REPL without a terminal: inputs from stdin (each complete form group), output
     without prompts. Exit code 1 if any evaluation failed."""
-    from convex_repl.render import Printer
+    from convex_repl.repl.render import Printer
     from convex_repl.repl import Quit, Repl, is_complete
     if repl is None:
         repl = Repl(ws, Printer(color=color))
@@ -301,7 +302,7 @@ def tutorial_cmd(
     """Learn Convex Lisp: interactive lessons in the REPL. Each step shows code to type (or
     Ctrl-T inserts it); your result is checked against the lesson's. Progress is kept in the
     convex directory."""
-    from convex_repl import tutorial as tut
+    from convex_repl.repl import tutorial as tut
     lessons = tut.load_lessons()
     if not lessons:
         raise Fail(f"no lessons found in {tut.tutorials_dir()}", EXIT_NOT_FOUND, "IO")
@@ -316,7 +317,7 @@ def tutorial_cmd(
         return
     if check:
         raise typer.Exit(_check_lessons(tut, lessons, lesson))
-    from convex_repl.workspace import Workspace
+    from convex_repl.repl.workspace import Workspace
 
     def make():
         return Workspace(path, fresh=True, save=False)
@@ -329,7 +330,7 @@ def tutorial_cmd(
     if sys.stdin.isatty() and sys.stdout.isatty():
         from convex_repl.repl import run_repl
         raise typer.Exit(run_repl(make, vi=vi, color=color, home=path, tutorial=start))
-    from convex_repl.render import Printer
+    from convex_repl.repl.render import Printer
     from convex_repl.repl import Repl
     repl = Repl(make(), Printer(color=False))
     if start(repl) is None:
@@ -346,14 +347,11 @@ def _check_lessons(tut: Any, lessons: list, only: Optional[int]) -> int:
         bad = tut.check_lesson(ls)
         ran = len(ls.local_steps)
         peer = len(ls.steps) - ran
-        note = ""
-        if peer and tut.peer_available():      # run against a peer started for the check
+        if peer:      # run against a peer started for the check
             bad += tut.check_peer_steps(ls)
             ran += peer
-        elif peer:
-            note = f" ({peer} skipped: {tut.PEER_SKIP})"
         typer.echo(f"{'ok  ' if not bad else 'FAIL'} {ls.path.name}: "
-                   f"{ran - len(bad)} of {ran} steps{note}")
+                   f"{ran - len(bad)} of {ran} steps")
         for m in bad:
             typer.echo(str(m))
         failed += len(bad)
@@ -461,7 +459,7 @@ def deploy_cmd(
     data.update(record, network="local")
     _emit(as_json, data, actor + (f"  registered as {name}" if name else ""))
     if cost and not as_json:
-        from convex_repl.render import badge
+        from convex_repl.repl.render import badge
         typer.echo(badge(r), err=True)
 
 
@@ -558,7 +556,7 @@ def test_cmd(
     as_json: bool = JSON,
 ) -> None:
     """Run Convex Lisp tests written with deftest / is / throws? (stdlib/test.cvx)."""
-    from convex_repl import testrunner
+    from convex_repl.testing import runner as testrunner
     paths = list(paths or (["tests"] if Path("tests").is_dir() else ["."]))
     try:
         testrunner.discover(paths)
@@ -630,7 +628,7 @@ def _password(env: str, confirm: bool) -> str:
 
 
 def _keystore(home: Optional[Path]):
-    from convex_repl.keys import Keystore
+    from convex_repl.client.keys import Keystore
     return Keystore(_home(home))
 
 
@@ -644,7 +642,7 @@ def key_generate(
 ) -> None:
     """Generate a key pair from a new BIP39 mnemonic and store it encrypted. The mnemonic is
     shown once: write it down. Passphrase (optional) from CONVEX_MNEMONIC_PASSPHRASE."""
-    from convex_repl.keys import generate_mnemonic, seed_from_mnemonic
+    from convex_repl.client.keys import generate_mnemonic, seed_from_mnemonic
     ks = _keystore(home)
     pw = _password(password_env, confirm=True)
     m = generate_mnemonic(words)
@@ -682,7 +680,7 @@ def key_import(
 ) -> None:
     """Import a key from a mnemonic or seed taken from the environment (or typed, on a
     terminal); it is stored encrypted."""
-    from convex_repl.keys import seed_from_mnemonic
+    from convex_repl.client.keys import seed_from_mnemonic
     m = os.environ.get(mnemonic_env)
     seed_hex = os.environ.get(seed_env)
     if not m and not seed_hex:
@@ -866,7 +864,7 @@ def main(argv: Optional[list] = None) -> None:
 def _exception_exit(e: Exception) -> int:
     # Click's (or typer's vendored click's) exceptions, recognised by shape so that any
     # typer version works: Exit has exit_code only; usage errors format a message.
-    from convex_repl.keys import BadPassword, KeyError_, KeyNotFound
+    from convex_repl.client.keys import BadPassword, KeyError_, KeyNotFound
     name = type(e).__name__
     if name == "Exit" and hasattr(e, "exit_code"):
         return e.exit_code

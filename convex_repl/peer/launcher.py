@@ -25,6 +25,8 @@ from typing import Optional
 
 import typer
 
+from convex_repl.peer.signals import on_stop_signals, restore_signals
+
 START_TIMEOUT = 60.0
 
 
@@ -83,7 +85,6 @@ def stop_all(procs: list, timeout: float = 10.0) -> None:
 def launch(n: int, host: str, port: Optional[int], data: Optional[Path], faucet: bool,
            faucet_max: Optional[int], as_json: bool, verbose: bool,
            limits: Optional[list] = None) -> int:
-    from convex_repl.peer_cli import on_stop_signals, restore_signals
     procs: list = []
     infos: list = []
     env = dict(os.environ)
@@ -179,7 +180,6 @@ def _announce(n: int, infos: list, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(out))
     else:
-        from convex_repl.peer_cli import print_accounts
         typer.echo(f"Convex local network of {n} peers (CPoS, equal stakes, one process each)")
         for i, p in enumerate(out["peers"]):
             typer.echo(f"  peer {i}  REST {p['url']}   protocol {p['protocol']}"
@@ -189,4 +189,13 @@ def _announce(n: int, infos: list, as_json: bool) -> None:
     sys.stdout.flush()
 
 
-__all__ = ["launch", "peer_command", "stop_all", "wait_connected"]
+def print_accounts(accounts: list) -> None:
+    typer.echo("Funded accounts (local keys: anyone can derive them, never use them on a "
+               "real network):")
+    for a in accounts:
+        typer.echo(f"  #{a['address']:<3} {a['balance']:>22,} copper  ({a['role']})")
+        typer.echo(f"       public key {a['publicKey']}")
+        typer.echo(f"       seed       {a['seed']}")
+
+
+__all__ = ["launch", "peer_command", "stop_all", "wait_connected", "print_accounts"]

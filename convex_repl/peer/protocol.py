@@ -36,8 +36,8 @@ from kernel.data.scalars import Keyword
 from kernel.state.transactions import Result, sign, verify
 from kernel.data.vectors import Vector
 
-from convex_repl.peer import log_event
-from convex_repl.store import novelty
+from convex_repl.peer.peer import log_event
+from convex_repl.peer.store import novelty
 
 K = Keyword
 MAX_FRAME = 50_000_000          # the reference's limit on one message (per connection)
