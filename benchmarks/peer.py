@@ -33,7 +33,7 @@ def peer_transfers_per_second(n: int, pipelined: bool = True) -> float:
     results), from 8 client threads. Pipelined, each client keeps its transactions in flight
     and then collects the results (as a client of the peer protocol may); otherwise each
     waits for one result before sending the next."""
-    from convex_repl.peer import Peer
+    from convex_repl.peer.peer import Peer
     from kernel.state.transactions import Transfer, sign
     from lisp import read
     peer = Peer().start()
@@ -75,7 +75,7 @@ def cluster_latency(n: int = 40) -> tuple:
     import socket
     import subprocess
 
-    from convex_repl.protocol import Connection, decode_message, encode_message, frame
+    from convex_repl.peer.protocol import Connection, decode_message, encode_message, frame
     from kernel.transition.ledger import genesis_signing_key
     from kernel.data.scalars import Keyword
     from kernel.state.transactions import Invoke, sign
@@ -119,7 +119,7 @@ def main() -> None:
     print(f"signed transfers/s via a peer  {tps:10.0f}   ratio {tps / v:.3f}   (8 clients, "
           f"pipelined; median of 5, {runs[0] / v:.2f}-{runs[-1] / v:.2f})")
     print(f"  one at a time per client     {sync:10.0f}   ratio {sync / v:.3f}")
-    from convex_repl.cluster import BLOCK_INTERVAL, MERGE_INTERVAL
+    from convex_repl.peer.cluster import BLOCK_INTERVAL, MERGE_INTERVAL
     med = cluster_latency()
     budget = BLOCK_INTERVAL + MERGE_INTERVAL
     print(f"3-peer network median latency  {med * 1000:8.1f} ms  = {med / budget:.2f} x the "

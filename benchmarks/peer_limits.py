@@ -96,7 +96,7 @@ class Prober(threading.Thread):
             s["ok"].append(dt)
 
     def run(self) -> None:
-        from convex_repl.protocol import decode_message, encode_message, frame
+        from convex_repl.peer.protocol import decode_message, encode_message, frame
         from kernel.data.scalars import Keyword
         from kernel.data.vectors import Vector
         from lisp import read
@@ -207,7 +207,7 @@ class BigFrames(threading.Thread):
         self.lock = threading.Lock()
 
     def one(self) -> None:
-        from convex_repl.protocol import decode_message
+        from convex_repl.peer.protocol import decode_message
         from kernel.data.cell import vlq
         chunk = b"\x00" * MB
         try:

@@ -7,7 +7,7 @@ The REPL runs in a pseudo-terminal, started with --fresh (no saved session to lo
 convex directory used by an untimed first start (which checks once whether states survive a
 CAD3 round trip, to decide about caching genesis) and then by every timed one. Also shows what goes into it: imports, genesis build, a replay of saved
 transactions. The first start builds genesis and caches it, CAD3-encoded, in the convex
-directory (`convex_repl.workspace.cached_genesis`); later starts decode it instead.
+directory (`convex_repl.repl.workspace.cached_genesis`); later starts decode it instead.
 """
 from __future__ import annotations
 
