@@ -1,4 +1,5 @@
-"""convex-repl: the user's side of the toolchain (REPL, CLI, keys, peers, clients)."""
+"""convex-repl, the user's side: the public Session API (api), home, the Pygments lexer, and the
+client, peer, repl, testing and cli packages; api imports only kernel, lisp and stdlib."""
 
 
 def __getattr__(name: str):

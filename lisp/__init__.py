@@ -1,4 +1,6 @@
-"""Convex Lisp text: the reader (text to CVM values) and the printer (values to text)."""
+"""Convex Lisp: the reader (text to values), the expander and the on-chain compiler (values to ops).
+Imports the kernel; the kernel reaches the compiler only through kernel.cvm.lang. `print_value`
+and `display` are the kernel's printer (kernel.data.printer), offered here with `read`."""
 from lisp.reader import IncompleteInput, ReaderError, read, read_all
 from kernel.data.printer import display, print_value
 

@@ -10,13 +10,13 @@ from typing import Any, Optional
 
 from kernel.cvm import juice as J
 from kernel.cvm.binding import (MAX_BINDING_DEPTH, BadBinding, BindingTooDeep, binding_symbols,
-                            unwrap)
+                                unwrap)
 from kernel.cvm.context import MAX_DEPTH, Context
 from kernel.cvm.errors import ARITY, COMPILE, DEPTH, SYNTAX, error
 from kernel.cvm.fn import Fn, MultiFn
 from kernel.data.hashmaps import Map, Set
 from kernel.cvm.ops import (NIL, Cond, Constant, Def, Do, Invoke, Lambda, Let, Local, Lookup, Op,
-                        Query, SetLocal, Special, Try)
+                            Query, SetLocal, Special, Try)
 from kernel.data.scalars import Address, Keyword, Symbol
 from kernel.data.syntax import Syntax
 from kernel.data.vectors import List, Vector

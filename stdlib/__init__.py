@@ -1,4 +1,5 @@
-"""Convex Lisp libraries loaded at genesis (shipped as package data)."""
+"""Convex Lisp libraries loaded at genesis (shipped as package data) and the genesis state.
+Imports the kernel and lisp (genesis compiles the libraries); nothing below imports stdlib."""
 from importlib.resources import files
 
 

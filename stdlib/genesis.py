@@ -29,7 +29,7 @@ from kernel.data.hashmaps import Map
 from kernel.data.index import Index
 from kernel.data.scalars import Address, Keyword, Symbol
 from kernel.state.state import (CORE_ADDRESS, DIAMOND, EMERALD, INITIAL_ACCOUNT_ALLOWANCE,
-                          MAX_SUPPLY, Account, PeerStatus, State)
+                                MAX_SUPPLY, Account, PeerStatus, State)
 from kernel.data.vectors import Vector
 
 from stdlib import source

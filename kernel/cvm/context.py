@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 from typing import Any, Optional
 
-from kernel.cvm.errors import (CAST, EXCEPTION, NOBODY, UNDECLARED, ErrorValue, Exceptional, Recur, Reduced, Return, TailCall, error, juice_failure)
+from kernel.cvm.errors import (CAST, EXCEPTION, NOBODY, UNDECLARED, ErrorValue, Exceptional, Recur,
+                               Reduced, Return, TailCall, error, juice_failure)
 from kernel.data.scalars import Symbol
 from kernel.cvm.structures import lookup
 from kernel.state.state import CORE_ADDRESS, Account, State

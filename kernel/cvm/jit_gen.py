@@ -42,7 +42,7 @@ from kernel.cvm.fn import CoreFn, Fn
 from kernel.cvm.jit_inline import INLINERS, NOT_CONSTANT, RUNTIME, Arg, Fast
 from kernel.cvm.registry import CORE
 from kernel.cvm.ops import (Cond, Constant, Def, Do, Invoke, Lambda, Let, Local, Lookup, Op, Query,
-                  SetLocal, Special, Try)
+                            SetLocal, Special, Try)
 from kernel.data.scalars import Address, Symbol
 from kernel.cvm.specials import value as special_value
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernel.data.cell import MAX_EMBEDDED, MEMORY_OVERHEAD, NEST_LIMIT, BranchRef, Cell, memory_size, nesting
+from kernel.data.cell import (MAX_EMBEDDED, MEMORY_OVERHEAD, NEST_LIMIT, BranchRef, Cell,
+                              memory_size, nesting)
 from kernel.state.state import Record
 from kernel.data.vectors import VectorLeaf, VectorTree
 

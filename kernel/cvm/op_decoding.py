@@ -14,7 +14,7 @@ from kernel.data.cell import BranchRef
 from kernel.data.decoding import Decoder, register
 from kernel.cvm.fn import CoreFn, Fn, MultiFn
 from kernel.cvm.ops import (Cond, Constant, Def, Do, Invoke, Lambda, Let, Local, Lookup, Op, Query,
-                  SPECIAL_NAMES, SetLocal, Special, Try)
+                            SPECIAL_NAMES, SetLocal, Special, Try)
 from kernel.data.records import CodedValue, DenseRecord, read_coded_value, read_dense_record
 from kernel.data.scalars import ByteFlag, Extension, Symbol
 from kernel.data.syntax import Syntax

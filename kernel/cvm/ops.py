@@ -12,7 +12,7 @@ from kernel.cvm import juice as J
 from kernel.data.cell import Cell, write_ref
 from kernel.cvm.context import MAX_DEPTH, Context, invoke
 from kernel.cvm.errors import (BOUNDS, CAST, DEPTH, ErrorValue, Recur, arity_error, error,
-                     juice_failure)
+                               juice_failure)
 from kernel.data.scalars import Address, Symbol
 from kernel.data.vectors import Vector
 

@@ -150,7 +150,7 @@ class Cell:
         return int.from_bytes(self.value_id()[:8], "big")
 
     def __repr__(self) -> str:
-        from kernel.data.printer import print_value  # late import: kernel never depends on lisp at load
+        from kernel.data.printer import (print_value)  # late import: kernel never depends on lisp at load
 
         return print_value(self)
 

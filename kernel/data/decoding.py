@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from kernel.data.cell import (MAX_EMBEDDED, BranchRef, DecodeError, encoding, is_branch, read_vlq,
-                   value_id)
+                              value_id)
 
 Reader = Callable[["Decoder", int, int], "tuple[Any, int]"]
 _readers: dict[int, Reader] = {}

@@ -21,8 +21,8 @@ from __future__ import annotations
 from itertools import chain
 from typing import Any, Iterable, Iterator
 
-from kernel.data.cell import (NEST_LIMIT, BranchRef, Cell, DecodeError, MissingData, nesting, value_id, vlq,
-                   write_ref)
+from kernel.data.cell import (NEST_LIMIT, BranchRef, Cell, DecodeError, MissingData, nesting,
+                              value_id, vlq, write_ref)
 from kernel.data.decoding import Decoder, register
 from kernel.data.equality import equals
 
