@@ -1,5 +1,6 @@
-"""The Convex REST API of a local peer (/work/shared/spec/rest-api.md), on the standard
-library's ThreadingHTTPServer.
+"""The Convex REST API of a local peer (/work/shared/spec/rest-api.md): its routes and
+handlers, the parsing and bounding of their fields, and the faucet's limits. The HTTP side
+(connections, bounded reads, timeouts) is http.py; the OpenAPI document openapi.py.
 
     server = RestServer(peer, host="127.0.0.1", port=0)   # port 0: any free port
     server.start(); server.url                            # "http://127.0.0.1:PORT"
@@ -13,28 +14,19 @@ absent. A malformed request gets a 4xx and `{"error": message}` and changes noth
 
 Bounds, each a 4xx/503 with `{"error": ...}`: source text of at most `max_source` characters
 before the reader runs (MAX_SOURCE); faucet amounts from 1 to the peer's faucet maximum, and
-FaucetLimits per address and overall in a time window (429); at most `max_connections`
-connections at once (REST_MAX_CONNECTIONS: when full, the one that has waited longest for a
-request is closed to make room, or the newcomer gets 503 if every one is being served); a
-request must arrive whole within `timeout` seconds of its first byte (REST_TIMEOUT, else 408
-or close) and a keep-alive connection may idle REST_IDLE_TIMEOUT. Prepared transactions are
-kept in memory only (Peer.remember). A client going away costs no log line.
+FaucetLimits per address and overall in a time window (429); and those of http.py: at most
+`max_connections` connections at once (REST_MAX_CONNECTIONS), a request whole within
+`timeout` seconds of its first byte (REST_TIMEOUT), a keep-alive connection idle at most
+REST_IDLE_TIMEOUT. Prepared transactions are kept in memory only (Peer.remember).
 """
 from __future__ import annotations
 
-import io
-import json
-import queue
 import re
-import selectors
-import socket
-import sys
 import threading
 import time
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from kernel.data.cell import DecodeError, write_ref
 from kernel.data.decoding import Decoder, decode_multi, encode_multi
@@ -42,28 +34,19 @@ from kernel.data.records import Signed
 from kernel.data.scalars import Address, Keyword
 from kernel.state.transactions import Invoke, Transaction
 
+from convex_repl.peer.http import (REST_IDLE_TIMEOUT, REST_MAX_CONNECTIONS, REST_TIMEOUT,
+                                   BadRequest, Handler, Server)
 from convex_repl.peer.jsonval import printed, result_json
-from convex_repl.peer.peer import GOLD, Peer, error_result, has_missing, log_event
+from convex_repl.peer.openapi import API, openapi
+from convex_repl.peer.peer import GOLD, Peer, error_result, has_missing
 
-MAX_BODY = 5_000_000
 MAX_SOURCE = 100_000            # characters of source per request: ~1 s of reader at most
-REST_MAX_CONNECTIONS = 256      # connections (threads) at once
-REST_TIMEOUT = 10.0             # seconds for a request to arrive whole once begun
-REST_IDLE_TIMEOUT = 30.0        # seconds a keep-alive connection may wait for its next request
-LOBBY_GRACE = 2.0               # seconds a newcomer may take to send its request when full
 FAUCET_WINDOW = 3600.0          # seconds over which the faucet limits below count
 FAUCET_ADDRESS_LIMIT = 100 * GOLD       # coins one address may get per window
 FAUCET_TOTAL_LIMIT = 10_000 * GOLD      # coins the faucet gives per window
 FAUCET_ADDRESS_REQUESTS = 100   # requests for one address per window
 FAUCET_TOTAL_REQUESTS = 10_000  # faucet and createAccount requests per window
-API = "/api/v1"
 MAX_ADDRESS = (1 << 63) - 1
-
-
-class BadRequest(Exception):
-    def __init__(self, message: str, status: int = 400, extra: Optional[dict] = None):
-        super().__init__(message)
-        self.status, self.extra = status, extra or {}
 
 
 def status_for(result: dict) -> int:
@@ -451,169 +434,12 @@ def _public(b: dict) -> dict:
     return {k: v for k, v in b.items() if not k.startswith("_")}
 
 
-# --- HTTP --------------------------------------------------------------------------------------
+# --- routes ------------------------------------------------------------------------------------
 
-class ClientGone(Exception):
-    """The client closed its connection (or was closed) before its request was whole."""
+class RestHandler(Handler):
+    """The HTTP handler of the REST API: routes a request to its Api method."""
 
-
-def _busy_response(message: str) -> bytes:
-    body = json.dumps({"error": message}).encode()
-    return (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-            b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
-
-
-class _TimedReader(io.RawIOBase):
-    """A connection's request stream: while idle it waits at most REST_IDLE_TIMEOUT for a
-    request, and a request must arrive whole within the server's timeout of its first
-    byte, however slowly it trickles in (slowloris)."""
-
-    def __init__(self, handler: "Handler", pre: bytes = b""):
-        self.h = handler
-        self.pre = pre                      # what the lobby read already
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        h = self.h
-        if self.pre:
-            n = min(len(b), len(self.pre))
-            b[:n], self.pre = self.pre[:n], self.pre[n:]
-            if h.phase == "idle":
-                h.server.enter(h, "reading")
-            return n
-        if h.phase == "idle":
-            left = h.server.idle_timeout
-        else:
-            left = h.deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("request not received in time")
-        h.connection.settimeout(left)
-        n = h.connection.recv_into(b)
-        if n and h.phase == "idle":
-            h.server.enter(h, "reading")
-        return n
-
-
-class Handler(BaseHTTPRequestHandler):
-    server_version = "convex-repl-peer/0.1"
-    protocol_version = "HTTP/1.1"
     api: Api  # set on the subclass made for each server
-    phase = "idle"          # idle (between requests), reading (a request), busy, evicted
-    since = 0.0             # when it entered its phase
-    deadline = 0.0          # when the request being read must be whole
-
-    def setup(self) -> None:
-        super().setup()
-        self.rfile.close()                  # the socket's own file: ours times requests
-        self.rfile = io.BufferedReader(_TimedReader(self, self.server.register(self)))
-
-    def handle_one_request(self) -> None:
-        if not self.server.enter(self, "idle"):
-            self.close_connection = True
-            return
-        super().handle_one_request()
-
-    def log_message(self, fmt: str, *args: Any) -> None:   # quiet by default
-        if getattr(self.server, "verbose", False):
-            super().log_message(fmt, *args)
-
-    def _send(self, status: int, body: Any, ctype: str = "application/json") -> None:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.connection.settimeout(self.server.read_timeout)     # a client must read its answer
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Access-Control-Allow-Origin", "*")
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-
-    def do_OPTIONS(self) -> None:
-        self.send_response(204)
-        self.send_header("Access-Control-Allow-Origin", "*")
-        self.send_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-        self.send_header("Access-Control-Allow-Headers", "*")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def _body(self) -> bytes:
-        n = self.headers.get("Content-Length")
-        if n is None:
-            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                self.close_connection = True
-                raise BadRequest("Chunked bodies are not supported", 411)
-            return b""
-        try:
-            n = int(n)
-        except ValueError:
-            self.close_connection = True
-            raise BadRequest("Invalid Content-Length") from None
-        if n < 0:
-            self.close_connection = True
-            raise BadRequest("Invalid Content-Length")
-        if n > MAX_BODY:
-            self.close_connection = True
-            raise BadRequest(f"Request body too large ({n} bytes, at most {MAX_BODY})", 413)
-        try:
-            data = self.rfile.read(n)
-        except TimeoutError:
-            self.close_connection = True
-            raise BadRequest(f"Request body not received within {self.server.read_timeout:g} s",
-                             408) from None
-        except OSError:
-            raise ClientGone() from None
-        if len(data) < n:
-            raise ClientGone()
-        return data
-
-    def _json(self, raw: bytes) -> dict:
-        if not raw.strip():
-            raise BadRequest("Empty request body: expected a JSON object")
-        try:
-            body = json.loads(raw)
-        except (ValueError, RecursionError) as e:
-            raise BadRequest(f"Invalid JSON: {e}") from None
-        if not isinstance(body, dict):
-            raise BadRequest("Expected a JSON object")
-        return body
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_HEAD(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def _dispatch(self, method: str) -> None:
-        try:
-            raw = self._body() if method == "POST" else b""
-            if not self.server.enter(self, "busy"):
-                raise ClientGone()
-            status, body = self._route(method, raw)
-        except ClientGone:
-            self.close_connection = True
-            if self.phase != "evicted":
-                self.server.client_gone(self, "in the middle of its request")
-            return
-        except BadRequest as e:
-            status, body = e.status, {"error": str(e), **e.extra}
-        except Exception as e:              # a bug: 500, plain text, the server carries on
-            status, body = 500, (f"Internal error: {type(e).__name__}: {e}".encode(),
-                                 "text/plain; charset=utf-8")
-        try:
-            if isinstance(body, tuple):          # (bytes, content type)
-                self._send(status, body[0], body[1])
-            else:
-                self._send(status, body)
-        except OSError as e:                # gone, or not reading its answer
-            self.close_connection = True
-            self.server.client_gone(self, f"before its answer ({type(e).__name__})")
 
     def _route(self, method: str, raw: bytes) -> tuple:
         url = urlsplit(self.path)
@@ -644,258 +470,11 @@ class Handler(BaseHTTPRequestHandler):
         m = re.fullmatch(API + r"/(accounts|blocks|data)/([^/]+)", path)
         if m:
             kind, arg = m.groups()
-            from urllib.parse import unquote
             arg = unquote(arg)
             return {"accounts": api.account, "blocks": api.block, "data": api.data}[kind](arg)
         if path == "/":
             return 200, {"name": "convex-repl local peer", "api": API, "openapi": "/openapi"}
         return 404, {"error": f"Not found: {path}"}
-
-
-class _Server(ThreadingHTTPServer):
-    """Bounded: at most `max_connections` connections (threads) at once. When full, a new
-    connection whose request has arrived whole makes room by closing the one that has
-    waited longest for a request (idle or still reading one: a served request is never
-    cut); it gets 503 if every one is being served, and so does one whose request is not
-    there yet."""
-
-    daemon_threads = True
-    block_on_close = False              # stop() closes connections instead of waiting
-    allow_reuse_address = True
-    request_queue_size = 128
-    verbose = False
-
-    def __init__(self, address: tuple, handler: type, max_connections: int, timeout: float,
-                 idle_timeout: float = REST_IDLE_TIMEOUT):
-        self.max_connections = max_connections
-        self.read_timeout = timeout
-        self.idle_timeout = idle_timeout
-        self.count = 0                  # connections being served (threads)
-        self.live: dict = {}            # socket -> its Handler, once set up
-        self.preread: dict = {}         # socket -> request bytes the lobby read
-        self.lock = threading.Lock()
-        super().__init__(address, handler)
-        self.lobby = _Lobby(self, 4 * max_connections, min(timeout, LOBBY_GRACE))
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.lock:
-            room = self.count < self.max_connections
-            if room:
-                self.count += 1
-        if room:
-            self._serve(request, client_address)
-        elif not self.lobby.add(request, client_address):
-            self.refuse(request, client_address)
-
-    def admit(self, request: Any, client_address: Any, pre: bytes) -> None:
-        """A newcomer whose request head has arrived (`pre`, read by the lobby) while the
-        server was full: it takes the place of the connection waiting longest."""
-        with self.lock:
-            room = self.count < self.max_connections or self._evict()
-            if room:
-                self.count += 1
-                self.preread[request] = pre
-        if room:
-            self._serve(request, client_address)
-        else:
-            self.refuse(request, client_address)
-
-    def refuse(self, request: Any, client_address: Any, why: str = "") -> None:
-        log_event("rest-connections", f"refused a REST connection from {client_address[0]}: "
-                  f"{why or f'{self.max_connections} connections busy'}")
-        _send_quietly(request, _busy_response("Server busy: too many connections"))
-        self.shutdown_request(request)
-
-    def _serve(self, request: Any, client_address: Any) -> None:
-        """A thread for the connection (counted already)."""
-        try:
-            super().process_request(request, client_address)
-        except Exception as e:          # no thread for it: it is not served
-            self._done(request)
-            self.refuse(request, client_address, f"{type(e).__name__}: {e}")
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._done(request)
-
-    def _done(self, request: Any) -> None:
-        with self.lock:
-            self.count -= 1
-            self.live.pop(request, None)
-            self.preread.pop(request, None)
-
-    def register(self, h: Handler) -> bytes:
-        """Track h; the bytes of its request the lobby read already."""
-        with self.lock:
-            self.live[h.request] = h
-            h.since = time.monotonic()
-            return self.preread.pop(h.request, b"")
-
-    def enter(self, h: Handler, phase: str) -> bool:
-        """Move h to `phase`; False if it was closed to make room meanwhile."""
-        with self.lock:
-            if h.phase == "evicted":
-                return False
-            h.phase, h.since = phase, time.monotonic()
-            if phase == "reading":
-                h.deadline = h.since + self.read_timeout
-            return True
-
-    def _evict(self) -> bool:
-        """Close the connection waiting longest for its request (under self.lock)."""
-        waiting = [h for h in self.live.values() if h.phase in ("idle", "reading")]
-        if not waiting:
-            return False
-        h = min(waiting, key=lambda x: x.since)
-        log_event("rest-evicted", f"closed a REST connection from {h.client_address[0]} that "
-                  f"had waited {time.monotonic() - h.since:.1f} s for its request: "
-                  f"{self.max_connections} connections open")
-        if h.phase == "reading":
-            _send_quietly(h.request, _busy_response(
-                "Server busy: request not received in time, connection closed"))
-        h.phase = "evicted"                # its thread ends at once, and _done forgets it
-        try:
-            h.request.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        return True
-
-    def close_all(self) -> None:
-        self.lobby.stop()
-        with self.lock:
-            for h in self.live.values():
-                h.phase = "evicted"
-                try:
-                    h.request.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def client_gone(self, h: Handler, when: str) -> None:
-        """One line for a client that disconnected before it had its answer."""
-        a = h.client_address
-        log_event("rest-gone", f"REST client {a[0]}:{a[1]} disconnected {when}")
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """What escaped a handler is one line, never a traceback: a client disconnecting
-        (reset) or a bug."""
-        e = sys.exc_info()[1]
-        if isinstance(e, OSError):
-            with self.lock:
-                h = self.live.get(request)
-            if isinstance(e, TimeoutError):
-                log_event("rest-timeout", f"closed a REST connection from {client_address[0]}: "
-                          f"request not received within {self.read_timeout:g} s")
-            elif h is None or h.phase != "evicted":
-                log_event("rest-gone", f"REST client {client_address[0]}:{client_address[1]} "
-                          f"disconnected ({type(e).__name__})")
-            return
-        log_event("rest-error", f"REST request from {client_address[0]} failed: "
-                  f"{type(e).__name__}: {e}")
-
-
-class _Lobby:
-    """Where newcomers wait, without a thread, while every connection is taken: one whose
-    request head (up to the blank line) arrives within `grace` seconds is admitted, making
-    room by closing the connection waiting longest; one trickling its request in
-    (slowloris) gets 503 once `grace` has passed, and never a thread. At most `capacity`
-    wait; past that a newcomer gets 503 at once. One thread, started when first needed."""
-
-    HEAD = 16384                        # bytes of request head read here at most
-
-    def __init__(self, server: "_Server", capacity: int, grace: float):
-        self.server, self.capacity, self.grace = server, capacity, grace
-        self.incoming: queue.SimpleQueue = queue.SimpleQueue()
-        self.n = 0                      # waiting, or on their way in
-        self.lock = threading.Lock()
-        self.thread: Optional[threading.Thread] = None
-        self.stopped = False
-
-    def add(self, sock: Any, addr: Any) -> bool:
-        with self.lock:
-            if self.stopped or self.n >= self.capacity:
-                return False
-            self.n += 1
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="rest-lobby",
-                                               daemon=True)
-                self.thread.start()
-        self.incoming.put((sock, addr))
-        return True
-
-    def stop(self) -> None:
-        with self.lock:
-            self.stopped = True
-        self.incoming.put(None)
-
-    def _run(self) -> None:
-        sel = selectors.DefaultSelector()
-        waiting: dict = {}              # socket -> [address, deadline, bytes so far]
-
-        def drop(sock: Any, refuse: str = "") -> None:
-            addr = waiting.pop(sock)[0]
-            sel.unregister(sock)
-            with self.lock:
-                self.n -= 1
-            if refuse:
-                self.server.refuse(sock, addr, refuse)
-            else:
-                self.server.shutdown_request(sock)
-
-        while True:
-            try:
-                item = self.incoming.get(timeout=0.5) if not waiting else \
-                    self.incoming.get_nowait()
-            except queue.Empty:
-                item = ()
-            while item != ():
-                if item is None:
-                    for sock in list(waiting):
-                        drop(sock)
-                    return
-                sock, addr = item
-                sock.setblocking(False)
-                waiting[sock] = [addr, time.monotonic() + self.grace, b""]
-                sel.register(sock, selectors.EVENT_READ)
-                try:
-                    item = self.incoming.get_nowait()
-                except queue.Empty:
-                    item = ()
-            for key, _ in (sel.select(0.02) if waiting else ()):
-                sock = key.fileobj
-                w = waiting[sock]
-                try:
-                    data = sock.recv(4096)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    data = b""
-                if not data:
-                    drop(sock)
-                    continue
-                w[2] += data
-                if b"\r\n\r\n" in w[2]:
-                    waiting.pop(sock)
-                    sel.unregister(sock)
-                    with self.lock:
-                        self.n -= 1
-                    sock.setblocking(True)
-                    self.server.admit(sock, w[0], w[2])
-                elif len(w[2]) > self.HEAD:
-                    drop(sock, "request head too long")
-            now = time.monotonic()
-            for sock in [s for s, w in waiting.items() if w[1] <= now]:
-                drop(sock, f"{self.server.max_connections} connections busy, and its "
-                           f"request not there within {self.grace:g} s")
-
-
-def _send_quietly(sock: Any, data: bytes) -> None:
-    """Send a short answer without waiting: a client that does not read it gets nothing."""
-    try:
-        sock.send(data, socket.MSG_DONTWAIT)
-    except OSError:
-        pass
 
 
 class RestServer:
@@ -906,10 +485,10 @@ class RestServer:
                  timeout: float = REST_TIMEOUT, max_source: int = MAX_SOURCE,
                  faucet_limits: Optional[FaucetLimits] = None,
                  idle_timeout: float = REST_IDLE_TIMEOUT):
-        handler = type("BoundHandler", (Handler,), {"api": Api(peer, max_source,
-                                                               faucet_limits)})
+        handler = type("BoundHandler", (RestHandler,),
+                       {"api": Api(peer, max_source, faucet_limits)})
         self.peer = peer
-        self.httpd = _Server((host, port), handler, max_connections, timeout, idle_timeout)
+        self.httpd = Server((host, port), handler, max_connections, timeout, idle_timeout)
         self.httpd.verbose = verbose
         self._thread: Optional[threading.Thread] = None
 
@@ -936,121 +515,5 @@ class RestServer:
             self._thread.join(5)
 
 
-# --- OpenAPI -----------------------------------------------------------------------------------
-
-def _obj(props: dict, required: tuple = ()) -> dict:
-    d: dict = {"type": "object", "properties": props}
-    if required:
-        d["required"] = list(required)
-    return d
-
-
-_ADDR = {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string",
-                                                        "example": "#13"}]}
-_HEX = {"type": "string", "pattern": "^(0x)?[0-9a-fA-F]*$"}
-_RESULT = {"$ref": "#/components/schemas/Result"}
-_ERROR = {"$ref": "#/components/schemas/Error"}
-
-
-def _post(summary: str, req: dict, ok: dict, errors: tuple = (400,)) -> dict:
-    responses = {"200": {"description": "OK", "content": {"application/json": {"schema": ok}}}}
-    for e in errors:
-        responses[str(e)] = {"description": "Error",
-                             "content": {"application/json": {"schema": _ERROR}}}
-    return {"post": {"summary": summary, "requestBody": {
-        "required": True, "content": {"application/json": {"schema": req}}},
-        "responses": responses}}
-
-
-def openapi(addr: Any = None) -> dict:
-    """The OpenAPI 3 document of this server."""
-    servers = [{"url": f"http://{addr[0]}:{addr[1]}"}] if addr else []
-    paths = {
-        API + "/createAccount": _post(
-            "Create an account for a public key (the faucet account runs create-account)",
-            _obj({"accountKey": _HEX, "faucet": {"type": "integer"}}, ("accountKey",)),
-            _obj({"address": {"type": "integer"}}), (400, 403)),
-        API + "/faucet": _post(
-            "Transfer coins from the faucet (capped at the server's faucet maximum)",
-            _obj({"address": _ADDR, "amount": {"type": "integer"}}, ("address", "amount")),
-            _obj({"address": {"type": "integer"}, "amount": {"type": "integer"},
-                  "value": {"type": "integer"}}), (400, 403, 422)),
-        API + "/query": _post(
-            "Run Convex Lisp read-only (no fees, nothing kept)",
-            _obj({"source": {"type": "string"}, "address": _ADDR}, ("source",)), _RESULT),
-        API + "/transaction/prepare": _post(
-            "Build an Invoke transaction; sign the bytes of `hash` with Ed25519",
-            _obj({"address": _ADDR, "source": {"type": "string"},
-                  "sequence": {"type": "integer"}}, ("address", "source")),
-            _obj({"address": {"type": "integer"}, "source": {"type": "string"},
-                  "sequence": {"type": "integer"}, "hash": _HEX, "data": _HEX})),
-        API + "/transaction/submit": _post(
-            "Submit a prepared transaction with its signature; the Result once it has run",
-            _obj({"hash": _HEX, "accountKey": _HEX, "sig": _HEX, "address": _ADDR},
-                 ("hash", "accountKey", "sig")), _RESULT, (400, 404)),
-        API + "/transact": _post(
-            "Prepare, sign with the given seed and submit in one call (or raw SignedData "
-            "as application/cvx-raw)",
-            _obj({"address": _ADDR, "source": {"type": "string"}, "seed": _HEX},
-                 ("address", "source", "seed")), _RESULT),
-        API + "/data/encode": _post("CAD3 encoding of Convex Lisp data",
-                                    _obj({"data": {"type": "string"}}, ("data",)),
-                                    _obj({"cad3": _HEX, "hash": _HEX})),
-        API + "/data/decode": _post("Convex Lisp text of a CAD3 encoding",
-                                    _obj({"cad3": _HEX}, ("cad3",)),
-                                    _obj({"cvx": {"type": "string"}})),
-        API + "/accounts/{address}": {"get": {
-            "summary": "An account's balance, sequence, key, allowance and type",
-            "parameters": [{"name": "address", "in": "path", "required": True,
-                            "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "OK", "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/Account"}}}},
-                "400": {"description": "Invalid address"},
-                "404": {"description": "No such account"}}}},
-        API + "/status": {"get": {"summary": "Peer status",
-                                  "responses": {"200": {"description": "OK"}}}},
-        API + "/tx": {"get": {"summary": "A transaction's position and result by its hash",
-                              "parameters": [{"name": "hash", "in": "query", "required": True,
-                                              "schema": _HEX}],
-                              "responses": {"200": {"description": "OK"},
-                                            "404": {"description": "Not found"}}}},
-        API + "/blocks": {"get": {"summary": "Blocks, oldest first",
-                                  "parameters": [
-                                      {"name": "offset", "in": "query",
-                                       "schema": {"type": "integer"}},
-                                      {"name": "limit", "in": "query",
-                                       "schema": {"type": "integer"}}],
-                                  "responses": {"200": {"description": "OK"}}}},
-        API + "/blocks/{n}": {"get": {"summary": "One block",
-                                      "parameters": [{"name": "n", "in": "path",
-                                                      "required": True,
-                                                      "schema": {"type": "integer"}}],
-                                      "responses": {"200": {"description": "OK"},
-                                                    "404": {"description": "Not found"}}}},
-    }
-    return {
-        "openapi": "3.0.3",
-        "info": {"title": "Convex REST API (convex-repl local peer)", "version": "1"},
-        "servers": servers,
-        "paths": paths,
-        "components": {"schemas": {
-            "Result": _obj({"value": {}, "result": {"type": "string"},
-                            "errorCode": {"type": "string"},
-                            "info": _obj({"juice": {"type": "integer"},
-                                          "fees": {"type": "integer"},
-                                          "mem": {"type": "integer"},
-                                          "tx": {"type": "string"},
-                                          "loc": {"type": "array",
-                                                  "items": {"type": "integer"}},
-                                          "source": {"type": "string"}})}),
-            "Error": _obj({"error": {"type": "string"}}, ("error",)),
-            "Account": _obj({"address": {"type": "integer"}, "key": {"type": "string"},
-                             "balance": {"type": "integer"}, "allowance": {"type": "integer"},
-                             "memorySize": {"type": "integer"}, "sequence": {"type": "integer"},
-                             "type": {"type": "string", "enum": ["user", "actor"]}},
-                            ("address", "balance", "sequence", "type")),
-        }},
-    }
-
-
-__all__ = ["RestServer", "Api", "FaucetLimits", "openapi", "status_for"]
+__all__ = ["RestServer", "Api", "FaucetLimits", "BadRequest", "openapi", "status_for",
+           "REST_MAX_CONNECTIONS", "REST_TIMEOUT", "REST_IDLE_TIMEOUT"]
