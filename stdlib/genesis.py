@@ -140,7 +140,7 @@ def _deploy_library(state: State, name: str) -> tuple:
     from lisp import read_all
 
     from kernel.cvm.binding import unwrap
-    from kernel.core.accounts import deploy
+    from kernel.core.actors import deploy
 
     forms = list(read_all(source(name)))
     cns_name = unwrap(unwrap(forms[0])[1])

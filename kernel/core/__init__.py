@@ -1,6 +1,12 @@
 """The convex.core runtime: every core function, registered by name and reference code.
 
-Importing this package loads all groups of core functions into `registry.CORE`.
+Importing this package loads all groups of core functions into `registry.CORE`, in this
+order (genesis builds the core environment from it). arithmetic and actors register nothing:
+they hold what numeric and accounts compute with.
 """
 from kernel.cvm.registry import CORE, BY_CODE, DOCS, core  # noqa: F401
-from kernel.core import control, numeric, collections, strings, predicates, accounts, peers, meta  # noqa: F401,E402
+from kernel.core import (control, arithmetic, numeric, collections, sequences, strings,  # noqa: F401,E402
+                         predicates, actors, accounts, peers, meta)
+
+__all__ = ["CORE", "BY_CODE", "DOCS", "core", "control", "arithmetic", "numeric", "collections",
+           "sequences", "strings", "predicates", "actors", "accounts", "peers", "meta"]

@@ -1,59 +1,37 @@
-"""Accounts and actors: balances, transfers, memory allowance, actor calls, deployment,
-running code as another account, holdings, controllers, keys, logging and scheduling.
+"""Account core functions (balances, transfers, memory allowance, offers, actor calls, deploy,
+eval-as, query-as, scheduling, undef*, the log, holdings, controller, parent, key) and the coin
+and memory operations behind them, with the argument helpers (the reference's RT.ensure* rules)
+other core functions share.
 
-Boundaries (actor calls, deploy, eval-as, query-as) follow the reference's rules: the code
-runs with *address*, *caller*, *offer* and *scope* switched and fresh *result*; juice goes on
-accumulating; at the boundary `halt` keeps the state changes and gives its value, `rollback`
-undoes them (refunding the offer) and gives its value, an error undoes them and goes on up
-(with a "Calling Actor ..." trace for calls), and a stray recur/tailcall/reduced becomes an
-:EXCEPTION error. An offer is taken from the caller before the call; whatever the actor has not
-accepted is given back afterwards.
+Running code as another account (the boundary rules) is kernel.core.actors; the core functions
+doing it stay registered here so that the registry's order, from which genesis builds the core
+environment, is unchanged.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from kernel.cvm import juice as J
 from kernel.data.blobs import Blob
-from kernel.cvm.context import Context, exit_error, invoke
-from kernel.cvm.errors import (ARGUMENT, CAST, FUNDS, MEMORY, NOBODY, STATE, TRUST, ErrorValue,
-                      Exceptional, Halt, Return, Rollback, arg_cast_error, error)
-from kernel.cvm.fn import is_fn
+from kernel.cvm.context import Context
+from kernel.cvm.errors import (ARGUMENT, CAST, FUNDS, MEMORY, NOBODY, STATE, ErrorValue,
+                      arg_cast_error, error)
 from kernel.cvm.ops import Op
-from kernel.data.scalars import Address, Keyword, Symbol
+from kernel.data.scalars import Address, Symbol
 from kernel.state.state import MAX_SUPPLY, Account
 from kernel.data.syntax import Syntax
 from kernel.data.vectors import Vector
-from kernel.cvm.lang import eval_form
+from kernel.core.actors import (actor_call, address_text, callable_address, callable_function,
+                                deploy, eval_as, query_as, value_text)
 from kernel.cvm.registry import core
 
 LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1
 RECEIVE_COIN = Symbol("receive-coin")
-CHECK_TRUSTED = Symbol("check-trusted?")
-CONTROL = Keyword("control")
 
 
 # ------------------------------------------------------------------------------------------------
 # Argument helpers (the reference's RT.ensure* rules)
 # ------------------------------------------------------------------------------------------------
-
-CALLABLE = Keyword("callable")
-CALLABLE_Q = Keyword("callable?")       # the older spelling, still used by clients
-
-
-def callable_function(acct: Account, sym: Any) -> Any:
-    """The function `acct` defines as `sym` if it is marked ^:callable, else None."""
-    f = acct.environment.get(sym)
-    if f is None or not is_fn(f):
-        return None
-    meta = acct.metadata.get(sym)
-    if meta is None:
-        return None
-    flag = meta.get(CALLABLE)
-    if flag is None:
-        flag = meta.get(CALLABLE_Q)
-    return f if flag is not None and flag is not False else None
-
 
 def ensure_long(v: Any) -> Optional[int]:
     return v if type(v) is int and LONG_MIN <= v <= LONG_MAX else None
@@ -83,173 +61,9 @@ def ensure_account_key(v: Any) -> Optional[Blob]:
     return v if type(v) is Blob and len(v) == 32 else None
 
 
-def callable_address(v: Any) -> Optional[Address]:
-    """The actor of a call target: an Address, or [Address scope]; None otherwise."""
-    if type(v) is Address:
-        return v
-    if isinstance(v, Vector) and len(v) == 2 and type(v[0]) is Address:
-        return v[0]
-    return None
-
-
-def _addr(n: int) -> str:
-    return f"#{n}"
-
-
 # ------------------------------------------------------------------------------------------------
-# Context switches and the boundary rules
+# Coins and memory
 # ------------------------------------------------------------------------------------------------
-
-def _switch(ctx: Context, state: Any, address: int, caller: int, offer: int,
-            scope: Any) -> tuple:
-    """Enter another account's execution context; returns what `_boundary` restores."""
-    saved = (ctx.state, ctx.address, ctx.caller, ctx.offer, ctx.scope, ctx.log, ctx.result,
-             ctx.limit)
-    ctx.state = state
-    ctx.address = address
-    ctx.caller = caller
-    ctx.offer = offer
-    ctx.scope = scope
-    ctx.result = None
-    return saved
-
-
-def _restore(ctx: Context, saved: tuple) -> None:
-    (ctx.state, ctx.address, ctx.caller, ctx.offer, ctx.scope, ctx.log, ctx.result,
-     ctx.limit) = saved
-
-
-def _boundary(ctx: Context, saved: tuple, run: Callable[[], Any], rollback: bool = False) -> Any:
-    """Run code in a switched context and return to the saved one (Context.handleStateResults).
-    `rollback` discards every state change even on success (query-as)."""
-    try:
-        value = run()
-    except Rollback as r:
-        value, rollback = r.value, True
-    except (Halt, Return) as h:
-        value = h.value
-    except ErrorValue as e:
-        if e.address is None:   # where the error was raised (the Result's :eaddr)
-            e.address = ctx.address
-        _restore(ctx, saved)
-        raise
-    except Exceptional as x:
-        _restore(ctx, saved)
-        raise exit_error(x) from None
-    except BaseException:
-        _restore(ctx, saved)
-        raise
-    address = saved[1]
-    if rollback:
-        _restore(ctx, saved)
-    else:
-        new_state, log, refund = ctx.state, ctx.log, ctx.offer
-        if refund > 0:      # give back what the actor did not accept
-            a = new_state.account(address)
-            new_state = new_state.put_account(address, a.with_balance(a.balance + refund))
-        _restore(ctx, saved)
-        ctx.log = log
-        ctx.set_state(new_state)    # the juice limit shrinks if the origin paid out
-    ctx.result = value
-    return value
-
-
-def actor_call(ctx: Context, target: Any, offer: int, sym: Symbol, args: list, d: int) -> Any:
-    """Call the ^:callable function `sym` of an actor (Context.actorCall)."""
-    if type(target) is Address:
-        n, scope = target.n, None
-    elif isinstance(target, Vector):
-        if len(target) != 2:
-            raise error(CAST, "call target vector must have length 2")
-        a = target[0]
-        if type(a) is not Address:
-            raise error(CAST, "call target vector must start with an Address")
-        n, scope = a.n, target[1]
-    else:
-        raise error(CAST, "call target must be an Address or [Address *scope*] vector")
-    state = ctx.state
-    acct = state.account(n)
-    if acct is None:
-        raise error(NOBODY, f"Call target Account does not exist: {_print(target)}")
-    if offer > 0:   # taken first, so it cannot be spent twice
-        me = state.account(ctx.address)
-        if me.balance < offer:
-            raise error(FUNDS, f"Insufficient funds for offer: {offer} trying to call Actor "
-                               f"{_print(target)} function ({sym.name} ...)")
-        state = state.put_account(ctx.address, me.with_balance(me.balance - offer))
-    elif offer < 0:
-        raise error(ARGUMENT, f"Cannot make negative offer in Actor call: {offer}")
-    fn = callable_function(acct, sym)
-    if fn is None:
-        if not acct.environment.contains(sym):
-            raise error(STATE, f"Account {_addr(n)} does not define Symbol: {sym.name}")
-        raise error(STATE, f"Value defined in account {_addr(n)} is not a callable function: "
-                           f"{sym.name}")
-    saved = _switch(ctx, state, n, ctx.address, offer, scope)
-
-    def run() -> Any:
-        try:
-            return invoke(ctx, fn, list(args), d + 1)
-        except ErrorValue as e:
-            e.add_trace(f"Calling Actor {_print(target)} with function ({sym.name} ...)")
-            raise
-    return _boundary(ctx, saved, run)
-
-
-def deploy(ctx: Context, codes: list, d: int) -> Address:
-    """Create a new actor account and run each form of `codes` in it (Context.deploy)."""
-    state0 = ctx.state
-    n = len(state0.accounts)
-    saved = _switch(ctx, state0.put_account(n, Account()), n, ctx.address, 0, None)
-
-    def run() -> Any:
-        for code in codes:
-            eval_form(ctx, code, d + 1)
-        return None
-    _boundary(ctx, saved, run)
-    ctx.charge(J.DEPLOY_CONTRACT)
-    return Address(n)
-
-
-def eval_as(ctx: Context, target: int, form: Any, d: int) -> Any:
-    """Evaluate `form` as account `target`, which the current account must control."""
-    caller = ctx.address
-    acct = ctx.state.account(target)
-    if acct is None:
-        raise error(NOBODY, f"Account does not exist: {_addr(target)}")
-    controller = acct.controller
-    if caller == target:
-        pass
-    elif controller is None:
-        raise error(TRUST, f"Cannot control address with nil controller set: {_addr(target)}")
-    elif type(controller) is Address and controller.n == caller:
-        pass
-    else:   # ask the controller as a trust monitor
-        monitor = callable_address(controller)
-        if monitor is None:
-            raise error(TRUST, "Cannot control address because controller is not a valid "
-                               "address or scoped actor")
-        if ctx.state.account(monitor.n) is None:
-            raise error(TRUST, "Cannot control address because controller does not exist: "
-                               f"{_print(controller)}")
-        try:
-            ok = actor_call(ctx, controller, 0, CHECK_TRUSTED,
-                            [Address(caller), CONTROL, Address(target)], d)
-        except ErrorValue:
-            raise error(TRUST, "Failure trying to obtain :control rights") from None
-        if ok is None or ok is False:
-            raise error(TRUST, f"Cannot control address: {_addr(target)}")
-    saved = _switch(ctx, ctx.state, target, caller, 0, None)
-    return _boundary(ctx, saved, lambda: eval_form(ctx, form, d + 1))
-
-
-def query_as(ctx: Context, target: int, form: Any, d: int) -> Any:
-    """Evaluate `form` as account `target`, then discard every state change."""
-    if ctx.state.account(target) is None:
-        raise error(NOBODY, f"Address does not exist: {_addr(target)}")
-    saved = _switch(ctx, ctx.state, target, ctx.address, 0, None)
-    return _boundary(ctx, saved, lambda: eval_form(ctx, form, d), rollback=True)
-
 
 def transfer(ctx: Context, target: int, amount: int, d: int) -> int:
     """Send coins from the current account (Context.transfer). An actor other than #0 gets
@@ -264,10 +78,11 @@ def transfer(ctx: Context, target: int, amount: int, d: int) -> int:
     sa = state.account(src)
     balance = sa.balance
     if balance < amount:
-        raise error(FUNDS, f"Insufficient funds in account {_addr(src)} to transfer {amount}")
+        raise error(FUNDS, f"Insufficient funds in account {address_text(src)} to transfer "
+                           f"{amount}")
     ta = state.account(target)
     if ta is None:
-        raise error(NOBODY, f"Target account for transfer {_addr(target)} does not exist")
+        raise error(NOBODY, f"Target account for transfer {address_text(target)} does not exist")
     if ta.is_actor and target != 0:
         actor_call(ctx, Address(target), amount, RECEIVE_COIN, [Address(src), amount, None], d)
         return balance - ctx.state.account(src).balance
@@ -333,7 +148,7 @@ def transfer_memory(ctx: Context, target: int, amount: int) -> int:
     ta = state.account(target)
     if ta is None:
         raise error(NOBODY, "Cannot transfer memory allowance to non-existent account: "
-                            f"{_addr(target)}")
+                            f"{address_text(target)}")
     ctx.set_state(state.put_account(target, ta.with_memory(ta.memory + amount)))
     return amount
 
@@ -356,12 +171,6 @@ def accept(ctx: Context, amount: int) -> int:
 
 def _set_own(ctx: Context, acct: Account) -> None:
     ctx.set_state(ctx.state.put_account(ctx.address, acct))
-
-
-def _print(v: Any) -> str:
-    """A value named in an error message or trace, cut short if long (it may be huge)."""
-    from kernel.data.printer import print_brief
-    return print_brief(v)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -573,7 +382,7 @@ def _undef_star(ctx, args, d):
     if type(sym) is Syntax:
         sym = sym.datum
     if type(sym) is not Symbol:
-        raise error(ARGUMENT, f"Invalid Symbol name for undef: {_print(args[0])}")
+        raise error(ARGUMENT, f"Invalid Symbol name for undef: {value_text(args[0])}")
     ctx.undefine(sym)
     ctx.charge(J.DEF)
     return None
@@ -623,7 +432,7 @@ def _set_holding(ctx, args, d):
     value = args[1]
     acct = ctx.state.account(n)
     if acct is None:
-        raise error(NOBODY, f"No account for holding: {_addr(n)}")
+        raise error(NOBODY, f"No account for holding: {address_text(n)}")
     ctx.set_state(ctx.state.put_account(n, acct.with_holding(Address(ctx.address), value)))
     ctx.charge(J.ASSOC)
     return value
@@ -700,5 +509,5 @@ def cast_value(v: Any, type_name_: str) -> ErrorValue:
     return error(CAST, f"Can't convert value of type {type_name(v)} to type {type_name_}")
 
 
-__all__ = ["actor_call", "deploy", "eval_as", "query_as", "transfer", "accept", "set_memory",
-           "transfer_memory", "callable_address", "ensure_account_key", "swap_price"]
+__all__ = ["transfer", "accept", "set_memory", "transfer_memory", "ensure_account_key",
+           "swap_price"]

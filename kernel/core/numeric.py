@@ -1,393 +1,23 @@
 """Numeric core functions: arithmetic, comparison, numeric casts and bitwise operations.
 
-Numbers are native Python values: `int` (a CVM Long inside the signed 64-bit range, a big
-Integer outside it, up to 4096 bytes of two's complement) and `float` (an IEEE 754 double).
-Python floats differ from Java doubles in a few places, all handled here explicitly:
-division by zero and overflow raise in Python (they give infinities or NaN in IEEE 754),
-`math.pow` and `math.floor`/`math.ceil` have different special cases, and NaN results can
-carry any payload -- every double we return goes through `_d`, which makes NaN canonical.
-
-Integer operations reproduce the reference's semantics exactly, including its corners: Long
-`div` rounds towards negative infinity only for a negative dividend, `mod` on a big Integer
-is always non-negative, quot/rem/div of a Long by a big Integer give nil, and 64-bit
-operations wrap the way Java longs do.
+What they compute -- the reference's number semantics, Java doubles and Longs included -- is
+kernel.core.arithmetic; here are the core functions themselves, with their juice, argument
+checks and documentation.
 """
 from __future__ import annotations
 
-import math
-from decimal import Decimal
-from typing import Any, Optional
+from typing import Optional
 
 from kernel.cvm import juice as J
-from kernel.data.blobs import Blob, PartialBlob
 from kernel.cvm.errors import ARGUMENT, CAST, arg_cast_error, error
-from kernel.data.scalars import NAN, Address, Char
-from kernel.cvm.types import type_name
+from kernel.data.scalars import NAN, Char
 from kernel.cvm.registry import core
-
-LONG_MIN = -(1 << 63)
-LONG_MAX = (1 << 63) - 1
-_MASK64 = (1 << 64) - 1
-MAX_INTEGER_BYTES = 4096          # the reference's limit on big Integer size
-_INF = math.inf
-
-
-# ---------------------------------------------------------------------------------------------
-# Helpers
-
-
-def is_number(v: Any) -> bool:
-    t = type(v)
-    return t is int or t is float
-
-
-def is_long(v: Any) -> bool:
-    return type(v) is int and LONG_MIN <= v <= LONG_MAX
-
-
-def _d(x: float) -> float:
-    """Any NaN becomes the canonical NaN (0x7ff8000000000000)."""
-    return NAN if x != x else x
-
-
-def to_double(v: Any) -> float:
-    """Numeric value as a double (integers round to nearest; too large gives an infinity)."""
-    if type(v) is float:
-        return v
-    try:
-        return float(v)
-    except OverflowError:
-        return _INF if v > 0 else -_INF
-
-
-def _wrap64(n: int) -> int:
-    """Two's complement wrap to a signed 64-bit value, as Java long arithmetic does."""
-    n &= _MASK64
-    return n - (1 << 64) if n >> 63 else n
-
-
-def integer_byte_length(n: int) -> int:
-    """Bytes in the minimal two's complement form of n (the reference's byteLength)."""
-    return (n if n >= 0 else ~n).bit_length() // 8 + 1
-
-
-def _checked(n: int) -> int:
-    """An integer result, failing if it exceeds the maximum big Integer size."""
-    if LONG_MIN <= n <= LONG_MAX or integer_byte_length(n) <= MAX_INTEGER_BYTES:
-        return n
-    raise error(ARGUMENT, "Integer value too large")
-
-
-def numeric_cost(v: Any) -> int:
-    """The reference's costNumeric: byte length (at least 8) or -1 if not a number."""
-    t = type(v)
-    if t is float:
-        return J.MIN_NUMERIC_COST
-    if t is not int:
-        return -1
-    if LONG_MIN <= v <= LONG_MAX:
-        return J.MIN_NUMERIC_COST
-    return max(J.MIN_NUMERIC_COST, integer_byte_length(v))
-
-
-def precost_linear(args: list) -> int:
-    """Juice charged up front by + - *: running sum of the largest argument size so far."""
-    total = 0
-    size = 0
-    for a in args:
-        c = numeric_cost(a)
-        if c < 0:
-            return -1
-        if c > size:
-            size = c
-        total = J.sat_add(total, size)
-    return total
-
-
-def first_non_numeric(args: list) -> int:
-    for i, a in enumerate(args):
-        if not is_number(a):
-            return i
-    return -1
-
-
-def _number_cast_error(args: list) -> Exception:
-    i = first_non_numeric(args)
-    return arg_cast_error(i, args[i], "Number")
-
-
-def _value_cast_error(v: Any, tname: str) -> Exception:
-    return error(CAST, f"Can't convert value of type {type_name(v)} to type {tname}")
-
-
-def double_to_integer(x: float) -> Optional[int]:
-    """The reference's double -> Integer: truncation, saturating at the Long bounds when the
-    value is within them as a double; beyond, via the shortest decimal form; None if NaN/Inf."""
-    if x != x or x in (_INF, -_INF):
-        return None
-    if -9.223372036854775808e18 <= x <= 9.223372036854775808e18:
-        n = int(x)
-        return LONG_MAX if n > LONG_MAX else (LONG_MIN if n < LONG_MIN else n)
-    return int(Decimal(repr(x)))
-
-
-def blob_long_value(data: bytes) -> int:
-    """The last 8 bytes of a blob as a signed long (shorter blobs sign-extend)."""
-    if not data:
-        return 0
-    return int.from_bytes(data[-8:], "big", signed=True)
-
-
-def _blob_data(v: Any) -> Optional[bytes]:
-    if type(v) is Blob:
-        return v.data
-    if type(v) is PartialBlob and v.tag == 0x31:
-        return v.data
-    return None
-
-
-# --- arithmetic on pairs, with the reference's type rules ------------------------------------
-
-
-def add2(a, b):
-    if type(a) is int and type(b) is int:
-        return _checked(a + b)
-    return _d(to_double(a) + to_double(b))
-
-
-def sub2(a, b):
-    if type(a) is int and type(b) is int:
-        return _checked(a - b)
-    return _d(to_double(a) - to_double(b))
-
-
-def mul2(a, b):
-    if type(a) is int and type(b) is int:
-        return _checked(a * b)
-    return _d(to_double(a) * to_double(b))
-
-
-def negate(a):
-    if type(a) is int:
-        return _checked(-a)
-    return _d(-a)
-
-
-def fdiv(a: float, b: float) -> float:
-    """IEEE 754 double division (Python raises on a zero divisor)."""
-    if b == 0.0:
-        if a != a or a == 0.0:
-            return NAN
-        neg = (math.copysign(1.0, a) < 0) != (math.copysign(1.0, b) < 0)
-        return -_INF if neg else _INF
-    return _d(a / b)
-
-
-def _is_odd_integer(y: float) -> bool:
-    return math.isfinite(y) and y == math.floor(y) and math.fmod(y, 2.0) != 0.0
-
-
-def java_pow(x: float, y: float) -> float:
-    """Math.pow special cases (they differ from C99 pow for NaN exponents and |x| = 1)."""
-    if y == 0.0:
-        return 1.0
-    if y != y or x != x:
-        return NAN
-    if abs(x) == 1.0 and math.isinf(y):
-        return NAN
-    try:
-        return _d(math.pow(x, y))
-    except ValueError:
-        if x == 0.0:           # zero to a negative power
-            if math.copysign(1.0, x) < 0 and _is_odd_integer(y):
-                return -_INF
-            return _INF
-        return NAN             # negative base, non-integer exponent
-    except OverflowError:
-        if x < 0 and _is_odd_integer(y):
-            return -_INF
-        return _INF
-
-
-def java_exp(x: float) -> float:
-    try:
-        return _d(math.exp(x))
-    except OverflowError:
-        return _INF
-
-
-def java_floor(x: float) -> float:
-    if x != x or x == 0.0 or math.isinf(x):
-        return _d(x)
-    return float(math.floor(x))
-
-
-def java_ceil(x: float) -> float:
-    if x != x or x == 0.0 or math.isinf(x):
-        return _d(x)
-    r = float(math.ceil(x))
-    return -0.0 if r == 0.0 and x < 0 else r
-
-
-def java_sqrt(x: float) -> float:
-    if x != x or x < 0:
-        return NAN
-    return math.sqrt(x)
-
-
-def compare(a: Any, b: Any, nan_value: int) -> Optional[int]:
-    """-1, 0 or 1; `nan_value` if a double involved is NaN; None if either is not a number."""
-    ta, tb = type(a), type(b)
-    if (ta is not int and ta is not float) or (tb is not int and tb is not float):
-        return None
-    if ta is int and tb is int:
-        return (a > b) - (a < b)
-    da = to_double(a)
-    db = to_double(b)
-    if da != da or db != db:
-        return nan_value
-    return (da > db) - (da < db)
-
-
-_NAN_HIGH = 1 << 62     # stands in for the reference's Long.MAX_VALUE / MIN_VALUE markers
-_NAN_LOW = -(1 << 62)
-
-
-def _compare_all(ctx, args: list, ok) -> bool:
-    """Pairwise numeric comparison in order, stopping at the first pair that fails."""
-    n = len(args)
-    if n == 0:
-        return True
-    if n == 1:
-        if not is_number(args[0]):
-            raise _number_cast_error(args)
-        return True
-    for i in range(n - 1):
-        c = ok[1](args[i], args[i + 1])
-        if c is None:
-            raise _number_cast_error(args)
-        if not ok[0](c):
-            return False
-    return True
-
-
-def _cmp_high(a, b):
-    return compare(a, b, _NAN_HIGH)
-
-
-def _cmp_low(a, b):
-    return compare(a, b, _NAN_LOW)
-
-
-_EQ = (lambda c: c == 0, _cmp_high)
-_LT = (lambda c: c < 0, _cmp_high)
-_LE = (lambda c: c <= 0, _cmp_high)
-_GT = (lambda c: c > 0, _cmp_low)
-_GE = (lambda c: c >= 0, _cmp_low)
-
-
-def _extreme(args: list, want_max: bool):
-    acc = args[0]
-    if not is_number(acc):
-        raise _number_cast_error(args)
-    for b in args[1:]:
-        c = compare(acc, b, _NAN_LOW)
-        if c is None:
-            raise _number_cast_error(args)
-        if c == _NAN_LOW:
-            acc = NAN
-        elif (c < 0) if want_max else (c > 0):
-            acc = b
-    return acc
-
-
-# --- Java long division family ---------------------------------------------------------------
-
-
-def _trunc_div(a: int, b: int) -> int:
-    q = abs(a) // abs(b)
-    return q if (a < 0) == (b < 0) else -q
-
-
-def _trunc_rem(a: int, b: int) -> int:
-    r = abs(a) % abs(b)
-    return -r if a < 0 else r
-
-
-def int_mod(a: int, b: int) -> int:
-    if is_long(a):
-        if is_long(b):
-            m = _trunc_rem(a, b)
-            if m < 0:
-                m = _wrap64(m + _wrap64(abs(b)))
-            return m
-        if b < 0:
-            raise error(ARGUMENT, "Negative modulus in mod")
-        return a % b
-    return a % abs(b)
-
-
-def int_div(a: int, b: int) -> Optional[int]:
-    if is_long(a):
-        if not is_long(b):
-            return None
-        num = a
-        if num < 0:
-            num = _wrap64(num - _wrap64(b - 1))
-        return _wrap64(_trunc_div(num, b))
-    return _trunc_div(a, b)
-
-
-def int_quot(a: int, b: int) -> Optional[int]:
-    if is_long(a):
-        if not is_long(b):
-            return None
-        return _wrap64(_trunc_div(a, b))
-    return _trunc_div(a, b)
-
-
-def int_rem(a: int, b: int) -> Optional[int]:
-    if is_long(a):
-        if not is_long(b):
-            return None
-        return _trunc_rem(a, b)
-    return _trunc_rem(a, b)
-
-
-# --- casts ------------------------------------------------------------------------------------
-
-
-def cast_long(a: Any) -> Optional[int]:
-    """The reference's castLong (None when not convertible)."""
-    t = type(a)
-    if t is int:
-        return a if LONG_MIN <= a <= LONG_MAX else None
-    if t is float:
-        n = double_to_integer(a)
-        return n if n is not None and LONG_MIN <= n <= LONG_MAX else None
-    if t is Char:
-        return a.cp
-    if t is Address:
-        return a.n
-    data = _blob_data(a)
-    if data is not None:
-        return blob_long_value(data)
-    return None
-
-
-def cast_integer(a: Any) -> Optional[int]:
-    t = type(a)
-    if t is int:
-        return a
-    if t is float:
-        return double_to_integer(a)
-    data = _blob_data(a)
-    if data is not None:
-        if len(data) <= 8:
-            return blob_long_value(data)
-        n = int.from_bytes(data, "big", signed=True)
-        return n if integer_byte_length(n) <= MAX_INTEGER_BYTES else None
-    return cast_long(a)
+from kernel.core.arithmetic import (LONG_MAX, LONG_MIN, add2, blob_data, canonical_nan,
+                                    cast_integer, cast_long, checked_integer, compare, fdiv,
+                                    int_div, int_mod, int_quot, int_rem, is_number, java_ceil,
+                                    java_exp, java_floor, java_pow, java_sqrt, mul2, negate,
+                                    number_cast_error, precost_linear, sub2, to_double,
+                                    value_cast_error)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -400,7 +30,7 @@ def _charge_sizes(ctx, args: list) -> None:
     """+, - and * first charge for the sizes of their arguments (all must be numbers)."""
     cost = precost_linear(args)
     if cost < 0:
-        raise _number_cast_error(args)
+        raise number_cast_error(args)
     if cost:
         ctx.charge(cost)
 
@@ -476,17 +106,17 @@ def _times(ctx, args, d):
     "errors": {"CAST": _NUM_ERR, "ARITY": "if called with no arguments"}})
 def _divide(ctx, args, d):
     if not is_number(args[0]):
-        raise _number_cast_error(args)
+        raise number_cast_error(args)
     result = to_double(args[0])
     if len(args) == 1:
         result = fdiv(1.0, result)
     else:
         for b in args[1:]:
             if not is_number(b):
-                raise _number_cast_error(args)
+                raise number_cast_error(args)
             result = fdiv(result, to_double(b))
     ctx.charge(J.ARITHMETIC)
-    return _d(result)
+    return canonical_nan(result)
 
 
 def _unary_double(name: str, code: int, fn, description: str, examples: list):
@@ -501,7 +131,7 @@ def _unary_double(name: str, code: int, fn, description: str, examples: list):
             raise arg_cast_error(0, x, "Number")
         r = fn(to_double(x))
         ctx.charge(J.ARITHMETIC)
-        return _d(r)
+        return canonical_nan(r)
     return impl
 
 
@@ -526,14 +156,14 @@ def _abs(ctx, args, d):
     x = args[0]
     t = type(x)
     if t is int:
-        r = _checked(abs(x))
+        r = checked_integer(abs(x))
     elif t is float:
         if x > 0:
             r = x
         elif x == 0:
             r = 0.0
         else:
-            r = _d(-x)
+            r = canonical_nan(-x)
     else:
         raise arg_cast_error(0, x, "Number")
     ctx.charge(J.ARITHMETIC)
@@ -553,9 +183,9 @@ def _signum(ctx, args, d):
     if t is int:
         r = (x > 0) - (x < 0)
     elif t is float:
-        r = 1.0 if x > 0 else (-1.0 if x < 0 else _d(x))
+        r = 1.0 if x > 0 else (-1.0 if x < 0 else canonical_nan(x))
     else:
-        raise _value_cast_error(x, "Number")
+        raise value_cast_error(x, "Number")
     ctx.charge(J.ARITHMETIC)
     return r
 
@@ -632,7 +262,7 @@ def _inc(ctx, args, d):
     x = args[0]
     if type(x) is not int:
         raise arg_cast_error(0, x, "Long")
-    r = _checked(x + 1)
+    r = checked_integer(x + 1)
     ctx.charge(J.ARITHMETIC)
     return r
 
@@ -646,13 +276,65 @@ def _dec(ctx, args, d):
     x = args[0]
     if type(x) is not int:
         raise arg_cast_error(0, x, "Long")
-    r = _checked(x - 1)
+    r = checked_integer(x - 1)
     ctx.charge(J.ARITHMETIC)
     return r
 
 
 # ---------------------------------------------------------------------------------------------
 # Comparison
+
+
+_NAN_HIGH = 1 << 62     # stands in for the reference's Long.MAX_VALUE / MIN_VALUE markers
+_NAN_LOW = -(1 << 62)
+
+
+def _compare_all(ctx, args: list, ok) -> bool:
+    """Pairwise numeric comparison in order, stopping at the first pair that fails."""
+    n = len(args)
+    if n == 0:
+        return True
+    if n == 1:
+        if not is_number(args[0]):
+            raise number_cast_error(args)
+        return True
+    for i in range(n - 1):
+        c = ok[1](args[i], args[i + 1])
+        if c is None:
+            raise number_cast_error(args)
+        if not ok[0](c):
+            return False
+    return True
+
+
+def _cmp_high(a, b):
+    return compare(a, b, _NAN_HIGH)
+
+
+def _cmp_low(a, b):
+    return compare(a, b, _NAN_LOW)
+
+
+_EQ = (lambda c: c == 0, _cmp_high)
+_LT = (lambda c: c < 0, _cmp_high)
+_LE = (lambda c: c <= 0, _cmp_high)
+_GT = (lambda c: c > 0, _cmp_low)
+_GE = (lambda c: c >= 0, _cmp_low)
+
+
+def _extreme(args: list, want_max: bool):
+    acc = args[0]
+    if not is_number(acc):
+        raise number_cast_error(args)
+    for b in args[1:]:
+        c = compare(acc, b, _NAN_LOW)
+        if c is None:
+            raise number_cast_error(args)
+        if c == _NAN_LOW:
+            acc = NAN
+        elif (c < 0) if want_max else (c > 0):
+            acc = b
+    return acc
 
 
 def _comparison(name: str, code: int, rule, description: str, examples: list):
@@ -754,7 +436,7 @@ def _int(ctx, args, d):
     a = args[0]
     r = cast_integer(a)
     if r is None:
-        if is_number(a) or _blob_data(a) is not None:
+        if is_number(a) or blob_data(a) is not None:
             raise error(ARGUMENT, "Value cannot be converted to an Integer")
         raise arg_cast_error(0, a, "Integer")
     ctx.charge(J.ARITHMETIC)
@@ -770,7 +452,7 @@ def _double(ctx, args, d):
     a = args[0]
     if not is_number(a):
         raise arg_cast_error(0, a, "Double")
-    r = _d(to_double(a))
+    r = canonical_nan(to_double(a))
     ctx.charge(J.ARITHMETIC)
     return r
 
@@ -799,7 +481,7 @@ def _char(ctx, args, d):
     if type(a) is Char:
         r = a
     else:
-        data = _blob_data(a)
+        data = blob_data(a)
         if data is not None:
             r = _char_from_utf8(data)
             if r is None:
@@ -823,7 +505,7 @@ def _char(ctx, args, d):
     "errors": {"CAST": "if the argument is not an integer or blob"}})
 def _byte(ctx, args, d):
     a = args[0]
-    data = _blob_data(a)
+    data = blob_data(a)
     if data is not None:
         r = data[-1] if data else 0
     elif type(a) is int:
