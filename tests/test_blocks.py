@@ -197,7 +197,7 @@ def test_session_apply_block():
 
 
 def test_large_blocks_check_signatures_ahead_with_the_same_results():
-    import kernel.transition as T
+    import kernel.transition.block as T
     from nacl.signing import SigningKey
     st = genesis_state()
     new_key = SigningKey(b"\x09" * 32)

@@ -1,6 +1,6 @@
 """A local node's view of transactions: keys for the genesis accounts, building and signing
 transactions for an account, and running them through the real state transition in a block
-of their own (kernel/transition.py), as a single local peer would.
+of their own (kernel.transition), as a single local peer would.
 
 Session.transact / submit / advance (convex_repl/api.py) are thin wrappers over this.
 """
