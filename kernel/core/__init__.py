@@ -1,4 +1,5 @@
 """The convex.core runtime: every core function, registered by name and reference code.
+Imports kernel.data, kernel.state and kernel.cvm; the compiler only through kernel.cvm.lang.
 
 Importing this package loads all groups of core functions into `registry.CORE`, in this
 order (genesis builds the core environment from it). arithmetic and actors register nothing:
