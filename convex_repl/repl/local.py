@@ -16,8 +16,9 @@ import time
 from collections import deque
 from typing import Any, Optional
 
+from convex_repl.repl.app import Repl
+from convex_repl.repl.commands import command
 from convex_repl.repl.remote import connect, disconnect
-from convex_repl.repl import Repl, command
 
 START_TIMEOUT = 30.0    # seconds for the JSON line to come...
 PER_PEER = 5.0          # ... and this many more for each peer

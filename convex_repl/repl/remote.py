@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from convex_repl.repl import Repl, command
+from convex_repl.repl.app import Repl
+from convex_repl.repl.commands import command
 
 
 def connect(repl: Repl, remote: Any) -> bool:

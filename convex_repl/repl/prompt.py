@@ -1,0 +1,115 @@
+"""The terminal front end: `run_repl()` puts a Repl behind a prompt_toolkit session
+(highlighting, bracket matching, auto-indent, balanced-form submission, completion,
+persistent history, Emacs/Vi editing, the tutor's toolbar) and loops until :quit or Ctrl-D.
+prompt_toolkit and pygments are imported when it runs, not with this module."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from convex_repl.repl.app import Repl
+from convex_repl.repl.background import Pending
+from convex_repl.repl.commands import Quit
+from convex_repl.repl.completion import make_completer
+from convex_repl.repl.keys import key_bindings
+from convex_repl.repl.render import Printer
+
+if TYPE_CHECKING:
+    from convex_repl.repl.workspace import Workspace
+
+
+def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool = True,
+             home: Optional[Path] = None, address: int = 13,
+             tutorial: Optional[Callable[[Repl], Any]] = None) -> int:
+    """The interactive loop. `workspace` is a Workspace or a function making one (then it is
+    made in the background while the prompt comes up; pass `home` and `address`).
+    `tutorial(repl)`, if given, starts a lesson in the REPL before the first prompt."""
+    printer = Printer(color=color)
+    if callable(workspace):
+        from convex_repl import lexer
+        lexer.defer_core_names()        # highlighting must not import the kernel meanwhile
+        make = workspace
+
+        def load() -> Workspace:
+            ws = make()
+            from kernel.cvm.registry import CORE
+            lexer.set_core_names(CORE)
+            return ws
+
+        repl = Repl(Pending(load), printer, address=address)
+    else:
+        repl = Repl(workspace, printer)
+        home = workspace.home
+        for w in workspace.warnings:
+            printer.warn(w)
+
+    session = make_session(repl, home, vi, color)
+    if banner and tutorial is None:   # plain text: rich is imported only when needed
+        text = (f"Convex Lisp REPL · acting as #{address if not repl.ready else repl.ws.address}"
+                " · :help for commands · :tutorial to learn Convex Lisp · Ctrl-D to quit")
+        print(f"\x1b[2m{text}\x1b[0m" if color else text, flush=True)
+    if tutorial is not None and tutorial(repl) is None:
+        return 3
+    while True:
+        toolbar = repl.tutor.toolbar if repl.tutor is not None else None
+        try:
+            text = session.prompt(repl.prompt(), default=repl.take_insert(),
+                                  bottom_toolbar=toolbar)
+        except KeyboardInterrupt:
+            continue                     # Ctrl-C: drop the current input
+        except EOFError:
+            break                        # Ctrl-D
+        try:
+            repl.handle(text)
+        except Quit:
+            break
+        except KeyboardInterrupt:
+            printer.warn("Interrupted; the session is unchanged.")
+    print("bye")
+    return 0
+
+
+def make_session(repl: Repl, home: Optional[Path], vi: bool, color: bool) -> Any:
+    """The PromptSession in front of `repl` (history in `home`, if any). It starts a Pending
+    workspace once the first prompt is drawn, and `repl.editing_mode` switches Emacs/Vi."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.enums import EditingMode
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+    from prompt_toolkit.layout.processors import HighlightMatchingBracketProcessor
+    from prompt_toolkit.lexers import PygmentsLexer
+    from prompt_toolkit.styles import style_from_pygments_cls
+    from pygments.styles import get_style_by_name
+
+    from convex_repl.lexer import ConvexLexer
+
+    history: Any
+    if home is not None:
+        history = FileHistory(str(home / "history"))
+    else:
+        history = InMemoryHistory()
+
+    session = PromptSession(
+        history=history,
+        lexer=PygmentsLexer(ConvexLexer),
+        style=style_from_pygments_cls(get_style_by_name("monokai")) if color else None,
+        completer=make_completer(repl),
+        complete_while_typing=False,
+        multiline=True,
+        key_bindings=key_bindings(repl),
+        input_processors=[HighlightMatchingBracketProcessor(chars="[](){}")],
+        editing_mode=EditingMode.VI if vi else EditingMode.EMACS,
+        enable_history_search=False,
+        include_default_pygments_style=False,
+        prompt_continuation=lambda width, line_no, wrap: " " * (width - 3) + ".. ",
+    )
+
+    if isinstance(repl._ws, Pending):
+        # Start loading once the prompt is drawn, so the two don't compete for the GIL.
+        pending = repl._ws
+        session.app.after_render += lambda app: pending.start()
+
+    def set_mode(m: str) -> None:
+        session.editing_mode = EditingMode.VI if m == "vi" else EditingMode.EMACS
+
+    repl.editing_mode = set_mode
+    return session
