@@ -20,11 +20,14 @@ from typing import Any, Optional
 
 import typer
 
+from convex_repl.cli.base import app
 from convex_repl.peer.launcher import launch, print_accounts
 from convex_repl.peer.signals import on_stop_signals, restore_signals
 
 peer_app = typer.Typer(help="Run a Convex peer serving the REST API.", no_args_is_help=True)
 local_app = typer.Typer(help="A local Convex network for development.", no_args_is_help=True)
+app.add_typer(peer_app, name="peer")
+app.add_typer(local_app, name="local")
 
 DEFAULT_PORT = 8080
 DEFAULT_PROTOCOL_PORT = 18888

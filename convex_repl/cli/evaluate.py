@@ -1,0 +1,108 @@
+"""`convex eval`, `transact`, `query` and `run`: Convex Lisp forms (given, from stdin or
+from a file) evaluated against the workspace, as transactions or as a query, with the
+result printed."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from convex_repl.cli.base import (ADDRESS, COST, EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE, FRESH,
+                                  HOME, JSON, JUICE_LIMIT, NO_SAVE, Fail, _cvm_fail, _emit,
+                                  _print_result, _read_source, _result_json, _workspace, app)
+
+DEV = typer.Option(False, "--dev", help="Unsigned development mode: no fees, no sequence "
+                   "number (--juice-limit applies).")
+
+
+@app.command("eval")
+def eval_cmd(
+    forms: Optional[str] = typer.Argument(None, help="Convex Lisp forms ('-' reads stdin)."),
+    as_json: bool = JSON, home: Optional[Path] = HOME, fresh: bool = FRESH,
+    no_save: bool = NO_SAVE, address: Optional[str] = ADDRESS, cost: bool = COST,
+    juice_limit: Optional[int] = JUICE_LIMIT, dev: bool = DEV,
+) -> None:
+    """Evaluate forms as one signed transaction against the saved session (fees are paid)
+    and print the result; --dev runs them unsigned, without fees."""
+    src = _read_source(forms)
+    ws = _workspace(home, fresh, no_save, address, juice_limit)
+    _print_result(ws, ws.transact(src, signed=not dev), as_json, cost)
+
+
+@app.command("transact")
+def transact_cmd(
+    forms: Optional[str] = typer.Argument(None, help="Convex Lisp forms ('-' reads stdin)."),
+    as_json: bool = JSON, home: Optional[Path] = HOME, fresh: bool = FRESH,
+    no_save: bool = NO_SAVE, address: Optional[str] = ADDRESS, cost: bool = COST,
+    juice_limit: Optional[int] = JUICE_LIMIT,
+) -> None:
+    """Submit forms as one signed transaction: sequence number, fees, memory accounting."""
+    src = _read_source(forms)
+    ws = _workspace(home, fresh, no_save, address, juice_limit)
+    _print_result(ws, ws.transact(src), as_json, cost)
+
+
+@app.command("query")
+def query_cmd(
+    forms: Optional[str] = typer.Argument(None, help="Convex Lisp forms ('-' reads stdin)."),
+    as_json: bool = JSON, home: Optional[Path] = HOME, fresh: bool = FRESH,
+    address: Optional[str] = ADDRESS, cost: bool = COST,
+    juice_limit: Optional[int] = JUICE_LIMIT,
+    block: Optional[int] = typer.Option(None, "--block", show_default=False,
+                                        help="With --url: query the state after block N."),
+) -> None:
+    """Evaluate forms as a query: the result, with no state change kept."""
+    src = _read_source(forms)
+    ws = _workspace(home, fresh, True, address, juice_limit)
+    if block is None:
+        _print_result(ws, ws.query(src), as_json, cost)
+    elif not getattr(ws, "remote", False):
+        raise Fail("--block needs a peer (--url): the local CVM keeps no blocks", EXIT_USAGE,
+                   "USAGE")
+    else:
+        _print_result(ws, ws.query(src, block=block), as_json, cost)
+
+
+@app.command("run")
+def run_cmd(
+    file: Path = typer.Argument(..., help="A Convex Lisp file."),
+    atomic: bool = typer.Option(False, "--atomic", help="All forms as one transaction."),
+    as_json: bool = JSON, home: Optional[Path] = HOME, fresh: bool = FRESH,
+    no_save: bool = NO_SAVE, address: Optional[str] = ADDRESS, cost: bool = COST,
+    juice_limit: Optional[int] = JUICE_LIMIT, dev: bool = DEV,
+) -> None:
+    """Run a file: one transaction per top-level form (stops at the first error), or all
+    forms as one with --atomic. Prints the last result."""
+    from lisp import ReaderError, read_all
+    try:
+        text = file.read_text()
+    except OSError as e:
+        raise Fail(f"can't read {file}: {e.strerror}", EXIT_NOT_FOUND, "IO") from None
+    ws = _workspace(home, fresh, no_save, address, juice_limit)
+    if atomic:
+        _print_result(ws, ws.transact(text, signed=not dev), as_json, cost)
+        return
+    try:
+        forms = read_all(text)
+    except ReaderError as e:
+        raise Fail(f"{file}: {e}", EXIT_FAILED, "SYNTAX") from None
+    results, total, r = [], 0, None
+    for i, form in enumerate(forms):
+        r = ws.transact_form(form, signed=not dev)
+        total += r.juice
+        results.append(_result_json(ws, r))
+        if not r.ok:
+            f = _cvm_fail(ws, r)
+            f.message = f"form {i + 1} of {len(forms)}: {f.message}"
+            f.extra = {"ok": False, "error": r.error, "message": r.message, "form": i + 1,
+                       "results": results, "juice": total}
+            raise f
+    if as_json:
+        _emit(True, {"ok": True, "results": results, "juice": total,
+                     "value": results[-1]["value"] if results else None})
+    else:
+        if r is not None:
+            typer.echo(r.printed)
+        if cost:
+            typer.echo(f"{len(forms)} transactions · juice {total:,}", err=True)
