@@ -1,4 +1,4 @@
-"""A Convex peer: state and mempool, CPoS cluster, binary protocol, REST server, store, launcher.
+"""A Convex peer: state and mempool, CPoS cluster, binary protocol, REST API, store, launcher.
 
-Imports the kernel, stdlib and convex_repl's public API; usable without the REPL or the CLI.
+Imports the kernel, lisp, stdlib and convex_repl's public API; usable without the REPL or the CLI.
 """

@@ -1,6 +1,7 @@
 """Cluster peers: blocks ordered by CPoS (kernel/consensus/cpos.py) with the other peers,
-over the binary peer protocol on TCP (convex_repl/protocol.py). Each peer can run in its own process
-(`convex peer start --cluster N --index I`, see launcher.py) or several in one (tests).
+over the binary peer protocol on TCP (protocol.py, protocol_peer.py). Each peer can run in its
+own process (`convex peer start --cluster N --index I`, see launcher.py) or several in one
+(tests). The keys and genesis state of a local cluster are in genesis.py.
 
     nodes = start_cluster(3)             # 3 equal-stake peers on 127.0.0.1, ephemeral ports
     nodes[0].submit(signed)              # a Result once the block holding it is confirmed
@@ -27,9 +28,15 @@ different blocks at a height). A peer's round and lock are what keep it from vot
 different things, so they are committed to the store *before* an order that changes them is
 sent, and a restarted peer starts in the round after its saved one: whatever it signed
 before it was killed, it never signs a conflicting order in the same round. A peer executes
-blocks up to its finality point only; if its finalised blocks ever disagree with what peers holding more
-than 2/3 of the stake precommit, it halts (no more merging or confirming) and says so in its
-status, its log and its answers to transactions.
+blocks up to its finality point only; if its finalised blocks ever disagree with what peers
+holding more than 2/3 of the stake precommit, it halts (no more merging or confirming) and
+says so in its status, its log and its answers to transactions.
+
+ClusterPeer is one piece: dialling, beliefs, merging, confirming, saving its progress and
+catching up all read and write the same few fields (known orders, our progress, the blocks
+applied, the store) under one lock, and the safety argument above runs through all of them
+(what is committed before it is sent, what a restart or a snapshot may skip); split into
+modules, each part would reach into the others' state.
 """
 from __future__ import annotations
 
@@ -43,15 +50,15 @@ from typing import Any, Optional
 from kernel.data.blobs import Blob
 from kernel.consensus.cpos import (Belief, FinalityError, Order, Progress, merge,
                                    merge_beliefs, round_timer_runs, signed_orders)
-from kernel.data.index import Index
 from kernel.data.records import Signed
-from kernel.data.scalars import Address, Keyword
+from kernel.data.scalars import Keyword
 from kernel.state.transactions import Block, Invoke, Result, sign, verify
 from kernel.data.vectors import Vector
 
-from convex_repl.peer.peer import FAUCET_ACCOUNT, _Pending, _summary, error_result, now_ms
-from convex_repl.peer.protocol import (Connection, challenge, check_response, decode_message, missing_cells,
-                       serve_connection)
+from convex_repl.peer.genesis import cluster_genesis, cluster_key, faucet_account
+from convex_repl.peer.peer import _Pending, _summary, error_result, now_ms
+from convex_repl.peer.protocol import (Connection, challenge, check_response, decode_message,
+                                       missing_cells, serve_connection)
 from convex_repl.peer.protocol_peer import ProtocolPeer, cell_of
 from convex_repl.peer.store import novelty
 
@@ -65,44 +72,6 @@ SNAPSHOT_MIN = 64               # this many confirmed blocks behind: fetch a sta
 ROUND_TIMEOUT = 1.0             # blocks pending and none finalised for this long: next round
 ROUND_TIMEOUT_MAX = 8.0         # (the timeout doubles with each round that finalises nothing)
 CLOCK_AHEAD_MS = 30_000         # orders timestamped further ahead of our clock are ignored
-
-
-def cluster_key(i: int) -> Any:
-    """The signing key of peer i of a local cluster (derived from a public seed)."""
-    from nacl.signing import SigningKey
-    return SigningKey(hashlib.sha3_256(f"convex-repl local cluster peer {i}".encode()).digest())
-
-
-FAUCET_SHARE = 10               # each peer's faucet gets 1/FAUCET_SHARE of #12's coins / n
-
-
-def cluster_genesis(n: int) -> Any:
-    """The genesis state with the genesis peer's stake split equally among n peers, and a
-    faucet account per peer (keyed with the peer's key, after the genesis accounts), so
-    peers never race each other for one faucet account's sequence numbers."""
-    from kernel.state.state import Account, PeerStatus
-    from stdlib.genesis import GENESIS_PEER, genesis_state
-    g = genesis_state()
-    total = sum(ps.peer_stake for _k, ps in g.peers.items())
-    peers = Index.EMPTY
-    for i in range(n):
-        share = total // n + (total % n if i == 0 else 0)
-        peers = peers.assoc(Blob(bytes(cluster_key(i).verify_key)),
-                            PeerStatus.create(Address(GENESIS_PEER), share))
-    g = g.with_peers(peers)
-    grant = g.account(FAUCET_ACCOUNT).balance // FAUCET_SHARE // n
-    for i in range(n):
-        g = g.with_balance(FAUCET_ACCOUNT, g.account(FAUCET_ACCOUNT).balance - grant)
-        g = g.put_account(faucet_account(i), Account(
-            balance=grant, key=Blob(bytes(cluster_key(i).verify_key))))
-    return g
-
-
-def faucet_account(i: int) -> int:
-    """The address of peer i's faucet account in a cluster genesis: right after the
-    accounts of the standard genesis."""
-    from stdlib.genesis import genesis_state
-    return len(genesis_state().accounts) + i
 
 
 class ClusterPeer(ProtocolPeer):
