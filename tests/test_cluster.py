@@ -11,7 +11,7 @@ import time
 import pytest
 
 from convex_repl.peer.cluster import (ClusterPeer, cluster_genesis, cluster_key, start_cluster,
-                                 stop_cluster, wait_connected)
+                                      stop_cluster, wait_connected)
 from convex_repl.peer.protocol import decode_message, encode_message, frame
 from kernel.transition.ledger import genesis_signing_key
 from kernel.data.scalars import Address, Keyword

@@ -11,7 +11,7 @@ import pytest
 from nacl.signing import SigningKey
 
 from kernel.consensus.cpos import (Belief, FinalityError, Order, Progress, merge, merge_beliefs,
-                         round_timer_runs, signed_orders)
+                                   round_timer_runs, signed_orders)
 from kernel.data.decoding import decode_multi, encode_multi
 from kernel.state.transactions import Block, sign, verify
 

@@ -15,7 +15,7 @@ from kernel import Signed, encode
 from kernel.state import transactions as T
 from kernel.transition.ledger import genesis_signing_key
 from kernel.state.transactions import (Block, Invoke, Transfer, clear_verified_cache, is_verified,
-                                 sign, verify)
+                                       sign, verify)
 from kernel.transition import apply_block, apply_block_outcomes, apply_signed
 from lisp import read
 from stdlib.genesis import FIRST_USER

@@ -19,7 +19,7 @@ import pytest
 from convex_repl import api
 from convex_repl.api import PRINT_LIMIT, print_result, too_large
 from convex_repl.repl.render import (MORE_CHARS, SHOWN_CHARS, Printer, pformat, pformat_cut,
-                                too_large_note)
+                                     too_large_note)
 from kernel import Keyword, List, Map, Vector
 from lisp import print_value, read
 from kernel.data.printer import print_head

@@ -9,7 +9,7 @@ from kernel import DenseRecord, Index, Keyword, Map, Vector
 from kernel.data.blobs import Blob
 from kernel.data.scalars import Address, Symbol
 from kernel.state.state import (EMERALD, INITIAL_GLOBALS, INITIAL_TIMESTAMP, MAX_SUPPLY, Account,
-                          PeerStatus, State)
+                                PeerStatus, State)
 from stdlib.genesis import FIRST_USER, GENESIS_PEER, GENESIS_USER, genesis_key, genesis_state
 from tests.cvm import err, ok, same
 

@@ -14,7 +14,7 @@ from kernel import (Address, Blob, DenseRecord, Keyword, List, Map, Signed, Stri
 from kernel.cvm import juice as J
 from kernel.transition.ledger import genesis_signing_key, signing_key_for
 from kernel.state.transactions import (Block, BlockResult, Call, Invoke, Multi, Result, Transfer,
-                                 sign, storage_size, verify)
+                                       sign, storage_size, verify)
 from kernel.transition import apply_signed, apply_transaction, transaction_juice
 from lisp import print_value, read
 from stdlib.genesis import FIRST_USER, GENESIS_PEER, GENESIS_USER, genesis_key, genesis_state

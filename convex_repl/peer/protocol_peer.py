@@ -33,8 +33,8 @@ from kernel.state.transactions import Result
 from kernel.data.vectors import Vector
 
 from convex_repl.peer.peer import Peer, error_result, log_event, now_ms
-from convex_repl.peer.protocol import (MAX_FRAME, Connection, FrameBudget, answer_challenge, decode_message,
-                       missing_cells, request, serve_connection)
+from convex_repl.peer.protocol import (MAX_FRAME, Connection, FrameBudget, answer_challenge,
+                                       decode_message, missing_cells, request, serve_connection)
 
 K = Keyword
 MAX_WAITING_TX = 2000           # transactions from the protocol waiting at once, at most

@@ -1,6 +1,6 @@
 """The Convex REST API of a local peer (/work/shared/spec/rest-api.md): its routes and
 handlers, the parsing and bounding of their fields, and the faucet's limits. The HTTP side
-(connections, bounded reads, timeouts) is http.py; the OpenAPI document openapi.py.
+(connections, bounded reads, timeouts) is httpserver.py; the OpenAPI document openapi.py.
 
     server = RestServer(peer, host="127.0.0.1", port=0)   # port 0: any free port
     server.start(); server.url                            # "http://127.0.0.1:PORT"
@@ -14,7 +14,7 @@ absent. A malformed request gets a 4xx and `{"error": message}` and changes noth
 
 Bounds, each a 4xx/503 with `{"error": ...}`: source text of at most `max_source` characters
 before the reader runs (MAX_SOURCE); faucet amounts from 1 to the peer's faucet maximum, and
-FaucetLimits per address and overall in a time window (429); and those of http.py: at most
+FaucetLimits per address and overall in a time window (429); and those of httpserver.py: at most
 `max_connections` connections at once (REST_MAX_CONNECTIONS), a request whole within
 `timeout` seconds of its first byte (REST_TIMEOUT), a keep-alive connection idle at most
 REST_IDLE_TIMEOUT. Prepared transactions are kept in memory only (Peer.remember).
@@ -34,8 +34,8 @@ from kernel.data.records import Signed
 from kernel.data.scalars import Address, Keyword
 from kernel.state.transactions import Invoke, Transaction
 
-from convex_repl.peer.http import (REST_IDLE_TIMEOUT, REST_MAX_CONNECTIONS, REST_TIMEOUT,
-                                   BadRequest, Handler, Server)
+from convex_repl.peer.httpserver import (REST_IDLE_TIMEOUT, REST_MAX_CONNECTIONS, REST_TIMEOUT,
+                                         BadRequest, Handler, Server)
 from convex_repl.peer.jsonval import printed, result_json
 from convex_repl.peer.openapi import API, openapi
 from convex_repl.peer.peer import GOLD, Peer, error_result, has_missing

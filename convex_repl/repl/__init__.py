@@ -5,7 +5,7 @@ from convex_repl.repl.commands import COMMANDS, Quit, command
 from convex_repl.repl.completion import Completions
 from convex_repl.repl.forms import indent_for, is_complete, open_brackets
 from convex_repl.repl.prompt import run_repl
-from convex_repl.repl import remote, local  # noqa: F401  (they register :connect, :disconnect, :local)
+from convex_repl.repl import (remote, local)  # noqa: F401  (they register :connect, :disconnect, :local)
 
 __all__ = ["Repl", "run_repl", "is_complete", "indent_for", "open_brackets", "Completions",
            "COMMANDS", "command", "Quit"]

@@ -6,8 +6,8 @@ order (genesis builds the core environment from it). arithmetic and actors regis
 they hold what numeric and accounts compute with.
 """
 from kernel.cvm.registry import CORE, BY_CODE, DOCS, core  # noqa: F401
-from kernel.core import (control, arithmetic, numeric, collections, sequences, strings,  # noqa: F401,E402
-                         predicates, actors, accounts, peers, meta)
+from kernel.core import (control, arithmetic, numeric, collections, sequences, strings, predicates,
+                         actors, accounts, peers, meta)
 
 __all__ = ["CORE", "BY_CODE", "DOCS", "core", "control", "arithmetic", "numeric", "collections",
            "sequences", "strings", "predicates", "actors", "accounts", "peers", "meta"]

@@ -15,7 +15,7 @@ from kernel.cvm import juice as J
 from kernel.data.blobs import Blob
 from kernel.cvm.context import Context
 from kernel.cvm.errors import (ARGUMENT, CAST, FUNDS, MEMORY, NOBODY, STATE, ErrorValue,
-                      arg_cast_error, error)
+                               arg_cast_error, error)
 from kernel.cvm.ops import Op
 from kernel.data.scalars import Address, Symbol
 from kernel.state.state import MAX_SUPPLY, Account

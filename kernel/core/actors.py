@@ -18,8 +18,8 @@ from typing import Any, Callable, Optional
 
 from kernel.cvm import juice as J
 from kernel.cvm.context import Context, exit_error, invoke
-from kernel.cvm.errors import (ARGUMENT, CAST, FUNDS, NOBODY, STATE, TRUST, ErrorValue,
-                      Exceptional, Halt, Return, Rollback, error)
+from kernel.cvm.errors import (ARGUMENT, CAST, FUNDS, NOBODY, STATE, TRUST, ErrorValue, Exceptional,
+                               Halt, Return, Rollback, error)
 from kernel.cvm.fn import is_fn
 from kernel.data.scalars import Address, Keyword, Symbol
 from kernel.state.state import Account

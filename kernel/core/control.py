@@ -7,7 +7,7 @@ from typing import Any
 
 from kernel.cvm import juice as J
 from kernel.cvm.errors import (ASSERT, ErrorValue, Halt, Recur, Return, Rollback, TailCall,
-                      arg_cast_error, error)
+                               arg_cast_error, error)
 from kernel.cvm.fn import is_fn
 from kernel.cvm.registry import core
 

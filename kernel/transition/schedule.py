@@ -18,8 +18,8 @@ from kernel.cvm.errors import JUICE, NOBODY, STATE
 from kernel.cvm.memory import Meter
 from kernel.cvm.ops import Op
 from kernel.data.scalars import Address
-from kernel.state.state import (MAX_TRANSACTION_JUICE, MEMORY_POOL_GROWTH, MEMORY_POOL_GROWTH_INTERVAL,
-                    G_MEMORY_POOL, G_TIMESTAMP, State)
+from kernel.state.state import (MAX_TRANSACTION_JUICE, MEMORY_POOL_GROWTH,
+                                MEMORY_POOL_GROWTH_INTERVAL, G_MEMORY_POOL, G_TIMESTAMP, State)
 from kernel.data.vectors import Vector
 from kernel.transition.transaction import (Outcome, complete, juice_available, refused,
                                            run_transaction)

@@ -37,8 +37,8 @@ from kernel.cvm.context import Context, exit_error
 from kernel.cvm.lang import eval_form
 from kernel.core.accounts import swap_price, transfer
 from kernel.core.actors import actor_call
-from kernel.cvm.errors import (DEPTH, FATAL, JUICE, MEMORY, NOBODY, SEQUENCE, SIGNATURE, STATE, TRUST,
-                     ErrorValue, Exceptional, Halt, Return, Rollback, error)
+from kernel.cvm.errors import (DEPTH, FATAL, JUICE, MEMORY, NOBODY, SEQUENCE, SIGNATURE, STATE,
+                               TRUST, ErrorValue, Exceptional, Halt, Return, Rollback, error)
 from kernel.data.hashmaps import Map
 from kernel.cvm.memory import Meter
 from kernel.cvm.ops import Op
@@ -46,7 +46,7 @@ from kernel.data.records import Signed
 from kernel.data.scalars import Address, Keyword
 from kernel.state.state import MAX_TRANSACTION_JUICE, State
 from kernel.state.transactions import (Call, Invoke, Multi, Result, Transaction, Transfer,
-                           storage_size, verify)
+                                       storage_size, verify)
 from kernel.data.vectors import Vector
 
 K = Keyword
