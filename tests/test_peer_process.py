@@ -210,6 +210,28 @@ def test_store_round_trips_states(tmp_path, n):
     assert again.query(read("(count v2)"), 12).value == 100
 
 
+def test_a_store_in_the_old_cell_format_is_refused_with_a_clear_error(tmp_path):
+    """Stores written before signed data was embedded have other block and belief IDs: the
+    peer says so and exits 3 rather than failing somewhere later."""
+    import sqlite3
+
+    from convex_repl.peer.store import Store
+    from kernel import Vector
+    store = Store(str(tmp_path / "peer.db"))
+    assert store.meta("format") == b"2"
+    store.put(Vector.of(1, 2))
+    store.close()
+    db = sqlite3.connect(str(tmp_path / "peer.db"))
+    db.execute("DELETE FROM meta")                     # as an older version left it
+    db.commit()
+    db.close()
+    p = subprocess.run([sys.executable, "-m", "convex_repl", "peer", "start", "--data",
+                        str(tmp_path), "--port", "0"], capture_output=True, text=True,
+                       timeout=60, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert p.returncode == 3
+    assert "older cell format" in p.stderr and "Traceback" not in p.stderr
+
+
 def test_a_lone_peer_speaks_the_binary_protocol():
     import socket
 

@@ -230,18 +230,30 @@ def test_later_registration_overrides_generic_reader():
         decoding.register(tag, original)
 
 
-def test_signed_is_always_a_branch_inside_other_values():
-    """The reference never embeds signed data, however small: a parent holds 0x20 + its ID."""
-    import kernel
-    from kernel import Signed, Vector
+def test_signed_data_follows_the_embedding_rule_like_any_cell():
+    """Signed data is embedded in its parent exactly when its encoding is at most 140 bytes
+    (the signed value at most 43), else referred to by ID; a split the other way is refused."""
+    import pytest
 
-    s = Signed(bytes(32), bytes(64), 1)
-    assert len(kernel.encode(s)) <= 140
-    v = Vector.of(s)
-    assert kernel.encode(v) == b"\x80\x01\x20" + kernel.value_id(s)
-    assert kernel.memory_size(s) == len(kernel.encode(s)) + 64
-    back = kernel.decode_multi(kernel.encode_multi(v))
-    assert kernel.equals(back, v) and kernel.equals(back[0], s)
+    import kernel
+    from kernel import Blob, DecodeError, Signed, Vector
+
+    small = Signed(bytes(32), bytes(64), Blob(bytes(41)))        # value 43 bytes: 140 in all
+    big = Signed(bytes(32), bytes(64), Blob(bytes(42)))          # value 44 bytes: 141
+    assert len(kernel.encode(small)) == 140 and len(kernel.encode(big)) == 141
+    assert kernel.encode(Vector.of(small)) == b"\x80\x01" + kernel.encode(small)
+    assert kernel.encode(Vector.of(big)) == b"\x80\x01\x20" + kernel.value_id(big)
+    assert kernel.memory_size(small) == 0
+    assert kernel.memory_size(big) == 141 + 64
+    for v in (Vector.of(small), Vector.of(big)):
+        back = kernel.decode_multi(kernel.encode_multi(v))
+        assert kernel.equals(back, v)
+    # the old split (small signed data as a separate child cell) is not canonical any more
+    old = (b"\x80\x01\x20" + kernel.value_id(small) + bytes([140]) + kernel.encode(small))
+    with pytest.raises(DecodeError):
+        kernel.decode_multi(old)
+    with pytest.raises(DecodeError):                      # nor is a big one written inline
+        kernel.decode(b"\x80\x01" + kernel.encode(big))
 
 
 def test_code_values_decode_to_executable_ops():

@@ -33,6 +33,15 @@ CREATE TABLE IF NOT EXISTS txs (hash BLOB PRIMARY KEY, block INTEGER NOT NULL,
     idx INTEGER NOT NULL) WITHOUT ROWID;
 """
 
+# How cells are split, recorded in meta "format". 2: signed data of at most 140 bytes is
+# embedded in its parent like any small cell (1, unmarked, kept it as a separate cell: its
+# blocks and beliefs have other encodings and IDs, so such a store can't be read on).
+FORMAT = b"2"
+
+
+class StoreFormatError(ValueError):
+    """The store was written with another cell format."""
+
 
 class Store:
     """Cells by value ID, plus named pointers and a block log, in one SQLite file."""
@@ -49,6 +58,21 @@ class Store:
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
+            self._check_format()
+
+    def _check_format(self) -> None:
+        found = self.meta("format")
+        if found == FORMAT:
+            return
+        used = self._db.execute("SELECT 1 FROM cells LIMIT 1").fetchone() is not None
+        if found is None and not used:
+            self.set_meta("format", FORMAT)
+            return
+        self._db.close()
+        raise StoreFormatError(
+            f"{self.path} holds data in an older cell format ({(found or b'1').decode()}; this "
+            f"version writes {FORMAT.decode()}: signed data is embedded as the reference does); "
+            f"start with a new data directory or delete it")
 
     # --- transactions -------------------------------------------------------------------------
     @contextmanager

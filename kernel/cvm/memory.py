@@ -66,8 +66,7 @@ class Meter:
         c = v._cache
         if c is not None and c[2] is not None:
             n = len(c[0])
-            self.known[id(v)] = (v, n, c[2], _BRANCH_REF if n > MAX_EMBEDDED or v.always_branch
-                                 else n)
+            self.known[id(v)] = (v, n, c[2], _BRANCH_REF if n > MAX_EMBEDDED else n)
             return n, c[2]
         if isinstance(v, Record):
             f = v._f
@@ -115,7 +114,7 @@ class Meter:
             c = x._cache
             if c is not None and c[2] is not None:
                 n, m = len(c[0]), c[2]
-                length += _BRANCH_REF if n > MAX_EMBEDDED or x.always_branch else n
+                length += _BRANCH_REF if n > MAX_EMBEDDED else n
             else:
                 if len(nesting) >= NEST_LIMIT:  # deeply nested: memory_size needs no recursion
                     self._exact(x)
@@ -129,7 +128,7 @@ class Meter:
                 length += k[3]
                 m = k[2]
             mem += m
-        branch = length > MAX_EMBEDDED or v.always_branch
+        branch = length > MAX_EMBEDDED
         if branch:
             mem += length + MEMORY_OVERHEAD
         known[id(v)] = (v, length, mem, _BRANCH_REF if branch else length)
@@ -175,7 +174,7 @@ class Meter:
         m = memory_size(v)
         if isinstance(v, Cell):
             n = len(v.encoding())
-            ref = _BRANCH_REF if n > MAX_EMBEDDED or v.always_branch else n
+            ref = _BRANCH_REF if n > MAX_EMBEDDED else n
             self.known[id(v)] = (v, n, m, ref)
             return n, m
         from kernel.data.cell import encoding

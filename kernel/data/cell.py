@@ -46,7 +46,6 @@ class Cell:
     a miss is one attribute read, and filling all three costs a single dict insert."""
 
     tag: int = 0xFF
-    always_branch = False          # True for types the reference never embeds (signed data)
     nests = True                   # False if encoding recurses a bounded number of levels at
                                    # most (scalars, blobs): then it needs no nesting guard
     _cache: "list | None" = None   # [encoding, value ID, memory size], made on first use
@@ -238,7 +237,7 @@ def _encode_below(root: Cell) -> None:
 
 def _own_size(cell: Cell, enc: bytes) -> int:
     """Storage of the cell itself: none if embedded, else its encoding plus the overhead."""
-    if len(enc) <= MAX_EMBEDDED and not cell.always_branch:
+    if len(enc) <= MAX_EMBEDDED:
         return 0
     return len(enc) + MEMORY_OVERHEAD
 
@@ -361,8 +360,6 @@ def write_ref(v: Any) -> bytes:
     if isinstance(v, Cell):
         c = v._cache
         enc = v.encoding() if c is None else c[0]
-        if v.always_branch:
-            return b"\x20" + v.value_id()
     else:
         enc = encoding(v)
     if len(enc) <= MAX_EMBEDDED:
@@ -371,8 +368,7 @@ def write_ref(v: Any) -> bytes:
 
 
 def is_branch(v: Any) -> bool:
-    return (type(v) is BranchRef or getattr(v, "always_branch", False)
-            or len(encoding(v)) > MAX_EMBEDDED)
+    return type(v) is BranchRef or len(encoding(v)) > MAX_EMBEDDED
 
 
 # --- VLQ counts ---------------------------------------------------------------------------

@@ -92,11 +92,12 @@ class CodedValue(Cell):
 
 
 class Signed(Cell):
-    """A value with an Ed25519 public key and signature (not verified here)."""
+    """A value with an Ed25519 public key and signature (not verified here). Like any cell it
+    is embedded in its parent when its encoding is at most 140 bytes (a signed value of at most
+    43 bytes), as peer-protocol.md §3 and §4 state the reference's rule."""
 
     __slots__ = ("public_key", "signature", "value")
     tag = 0x90
-    always_branch = True    # the reference always refers to signed data by hash
 
     def __init__(self, public_key: bytes, signature: bytes, value: Any):
         if len(public_key) != 32 or len(signature) != 64:

@@ -177,7 +177,7 @@ def storage_size(v: Any) -> int:
         return 1
     enc = encoding(v)
     size = memory_size(v)
-    if len(enc) <= MAX_EMBEDDED and not getattr(v, "always_branch", False):
+    if len(enc) <= MAX_EMBEDDED:
         size += len(enc)
     return size
 
