@@ -237,3 +237,25 @@ def test_a_peer_applies_a_transaction_sent_inline_as_java_sends_it(tmp_path):
     finally:
         p.kill()
         p.wait(10)
+
+
+def test_the_rest_client_posts_the_canonical_encoding(monkeypatch):
+    """`convex eval/deploy --url` sign with Remote.transact: the body it posts is the rule's
+    own bytes for the signed transaction (one cell when small)."""
+    from convex_repl.client.remote import Remote
+
+    remote = Remote("http://127.0.0.1:9")
+    posted = {}
+
+    def fake_request(method, path, body=None, raw=None, ctype=None):
+        posted["raw"] = raw
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(remote, "account", lambda n: {"sequence": 4, "key": None})
+    monkeypatch.setattr(remote, "request", fake_request)
+    try:
+        remote.transact("(* 2 3)", 12, SigningKey(SEED))
+    except RuntimeError:
+        pass
+    expected = signed(SEED, invoke_bytes(12, 5, list_(symbol("*"), long_(2), long_(3))))
+    assert posted["raw"] == message(expected)
