@@ -34,7 +34,7 @@ def text(src: str) -> str:
 
 CODES = {"str": 10, "print": 11, "split": 12, "join": 13, "name": 14, "keyword": 15,
          "symbol": 16, "address": 34, "blob": 35, "encoding": 136, "hash": 180,
-         "keccak256": 181, "sha256": 182, "char": 140}
+         "keccak256": 181, "sha256": 182, "char": 140, "cat": 504, "splice": 505}
 
 
 @pytest.mark.parametrize("name,code", sorted(CODES.items()))
@@ -235,3 +235,95 @@ def test_char():
     for bad in ("(char \"Z\")", "(char :f)", "(char false)", "(char {})"):
         assert err(bad) == "CAST", bad
     assert err("(char)") == "ARITY"
+
+
+# --- cat / splice (Convex 0.8.8: byte surgery; cases from the reference's MigrationFixesTest) ---
+
+CAT = [
+    ("(cat 0x1234 0xee99)", "0x1234ee99"), ("(cat 0x01 0x0203)", "0x010203"),
+    ('(cat "foo" "bar")', '"foobar"'),
+    # keywords and symbols give their names (no colon) and a string result
+    ("(cat :foo :bar)", '"foobar"'), ('(cat :hello "-" :world)', '"hello-world"'),
+    ("(cat 'ab :c)", '"abc"'),
+    # raw bytes, never a cast: a string gives its UTF-8, not hex digits parsed
+    ('(cat 0x00 "cafe")', "0x0063616665"), ('(cat 0x "cafe")', "0x63616665"),
+    ("(cat #8 0x00)", "0x000000000000000800"),        # an address gives its 8 bytes, as a blob
+    ("(cat)", "0x"), ("(cat 0x01)", "0x01"), ('(cat "ab")', '"ab"'), ("(cat :foo)", '"foo"'),
+    ('(cat "a" (char 98))', '"ab"'), ("(cat (char 97) (char 98))", '"ab"'),
+    ("(cat 0x00 (char 65))", "0x0041"), ("(cat 0x (char 0xe282ac))", "0xe282ac"),
+    ("(cat nil nil)", "0x"), ("(cat 0x00 nil 0x11)", "0x0011"), ('(cat nil "abc")', '"abc"'),
+    ("(cat nil 0xab)", "0xab"), ('(cat "\u00e9" 0x41)', '"\u00e9A"'),
+]
+
+SPLICE = [
+    ('(splice "hello world" 6 "there")', '"hello there"'),
+    ("(splice 0x00000000 1 0xffff)", "0x00ffff00"), ("(splice 0x1234 0 0xabcd)", "0xabcd"),
+    ("(splice 0x000000 1 0xff)", "0x00ff00"), ("(splice 0x0000000000 2 0xffff)", "0x0000ffff00"),
+    ("(splice 0x0000 1 0x11223344)", "0x0011223344"),  # runs past the end: grows
+    ("(splice 0x1234 2 0xabcd)", "0x1234abcd"),        # at the count: appends
+    ("(splice 0x1234 1 0x)", "0x1234"), ("(splice 0x 0 0xabcd)", "0xabcd"),
+    ('(splice "foobar" 2 0x58)', '"foXbar"'), ("(splice #8 7 0x42)", "0x0000000000000042"),
+    ('(splice "abc" 1 (char 88))', '"aXc"'), ("(splice 0x0000 1 (char 65))", "0x0041"),
+    ("(splice 0x1234 1 nil)", "0x1234"), ("(splice nil 0 0xabcd)", "0xabcd"),
+    ('(splice :abc 0 "x")', '"xbc"'),
+]
+
+CAT_SPLICE_ERRORS = [
+    ("(cat 0x00 5)", "CAST"), ("(cat 123)", "CAST"), ("(cat 0x00 [1 2])", "CAST"),
+    ("(cat true)", "CAST"), ("(cat nil 1.5)", "CAST"),
+    ("(splice 0x0000 5 0xff)", "BOUNDS"), ("(splice 0x0000 -1 0xff)", "BOUNDS"),
+    ("(splice nil 1 0xff)", "BOUNDS"), ("(splice 123 0 0xff)", "CAST"),
+    ("(splice 0x0000 0 5)", "CAST"), ("(splice 0x0000 :x 0xff)", "CAST"),
+    ("(splice 0x0000 nil 0xff)", "CAST"), ("(splice 0x0000 1.0 0xff)", "CAST"),
+    ("(splice 0x0000 0)", "ARITY"), ("(splice 0x0000 0 0xff 0xff)", "ARITY"), ("(splice)", "ARITY"),
+]
+
+
+@pytest.mark.parametrize("src,expect", CAT + SPLICE)
+def test_cat_splice(src, expect):
+    r = ev(src)
+    assert r.printed == expect, src
+
+
+@pytest.mark.parametrize("src,code", CAT_SPLICE_ERRORS)
+def test_cat_splice_errors(src, code):
+    assert err(src) == code
+
+
+def test_acceptance_cat_splice():
+    assert printed("(cat 0x1234 0xee99)") == "0x1234ee99"
+    assert printed('(splice "hello world" 6 "there")') == '"hello there"'
+
+
+@pytest.mark.parametrize("dst,off,src", [
+    ("0x00112233445566", "3", "0xaabb"), ("0x00112233", "2", "0xaabbccdd"),
+    ("0x1234", "2", "0xabcd"), ('"hello world"', "6", '"there!"'), ('"abcdef"', "0", "0x58")])
+def test_splice_is_cat_of_slices(dst, off, src):
+    via = (f"(cat (slice {dst} 0 {off}) {src} "
+           f"(slice {dst} (min (+ {off} (count {src})) (count {dst})) (count {dst})))")
+    assert printed(f"(splice {dst} {off} {src})") == printed(via)
+
+
+def test_cat_splice_juice():
+    ctx = fresh_ctx()
+    assert CORE["cat"].invoke(ctx, [Blob(b"ab"), String(b"cde")], 1) == Blob(b"abcde")
+    assert ctx.juice == J.build_blob_cost(5)
+    ctx = fresh_ctx()
+    assert CORE["cat"].invoke(ctx, [None, String(b"ab")], 1) == String(b"ab")
+    assert ctx.juice == J.build_string_cost(2)
+    ctx = fresh_ctx()
+    CORE["splice"].invoke(ctx, [Blob(bytes(100)), 3, Blob(b"xyz")], 1)
+    assert ctx.juice == J.build_blob_cost(3)     # pays for the bytes written
+    # the size is known before anything is built: a result beyond the juice left fails early
+    ctx = fresh_ctx(limit=1000)
+    with pytest.raises(ErrorValue) as e:
+        CORE["cat"].invoke(ctx, [Blob(bytes(600)), Blob(bytes(600))], 1)
+    assert str(e.value.code) == ":JUICE" and ctx.juice == 1000
+
+
+def test_cat_splice_docs_examples():
+    for name in ("cat", "splice"):
+        doc = DOCS[name]
+        assert doc["description"] and doc["errors"] and doc["signature"]
+        for ex in doc["examples"]:
+            assert printed(ex["code"]) == ex["result"], ex

@@ -1,5 +1,5 @@
 """Text, naming, blob and hashing core functions: str, print, split, join, name, keyword,
-symbol, address, blob, encoding, char, hash, keccak256, sha256.
+symbol, address, blob, encoding, cat, splice, char, hash, keccak256, sha256.
 
 Convex strings are UTF-8 bytes: lengths and positions count bytes, and text is assembled from
 bytes so that no character is ever re-encoded differently.
@@ -13,7 +13,7 @@ from typing import Any, Optional
 from kernel.cvm import juice as J
 from kernel.data.blobs import Blob, String
 from kernel.data.cell import encode_long_bytes
-from kernel.cvm.errors import ARGUMENT, CAST, Failure, arg_cast_error, error, juice_failure
+from kernel.cvm.errors import ARGUMENT, BOUNDS, CAST, Failure, arg_cast_error, error, juice_failure
 from kernel.data.scalars import Address, Char, Keyword, Symbol
 from kernel.cvm.structures import ensure_sequence, is_long, utf8_char_at
 from kernel.cvm.registry import CORE, core, doc_of
@@ -432,6 +432,110 @@ def _sha256(ctx, args, d):
 
 
 # ------------------------------------------------------------------------------------------------
+# Byte surgery: cat and splice (Convex 0.8.8)
+# ------------------------------------------------------------------------------------------------
+
+def raw_bytes(v: Any) -> Optional[bytes]:
+    """The bytes `cat` and `splice` take from a value, never cast: a blob's or string's own
+    bytes, a keyword's or symbol's name, an address's 8 bytes, a character's UTF-8; None for
+    anything else (nil included: callers decide what nil means)."""
+    t = type(v)
+    if t is Blob or t is String:
+        return v.data
+    if t is Keyword or t is Symbol:
+        return v._utf8
+    if t is Address:
+        return v.n.to_bytes(8, "big")
+    if t is Char:
+        return char_utf8(v)
+    return None
+
+
+def _texty(v: Any) -> bool:
+    """Whether a value makes `cat` / `splice` build a string rather than a blob."""
+    t = type(v)
+    return t is String or t is Keyword or t is Symbol or t is Char
+
+
+def _bytes_result(data: bytes, texty: bool) -> Any:
+    return String(data) if texty else Blob(data)
+
+
+@core("cat", 504, doc=doc_of(
+    "Joins the raw bytes of its arguments: a blob's or string's bytes, a keyword's or symbol's "
+    "name, an address's 8 bytes, a character's UTF-8 encoding. Nothing is converted (a string "
+    "is not read as hex, unlike blob). nil arguments are left out. The first non-nil argument "
+    "decides the result: a string if it is a string, keyword, symbol or character, else a "
+    "blob (also when there is none).",
+    ["[& values]"],
+    [("(cat 0x1234 0xee99)", "0x1234ee99"), ("(cat \"foo\" \"bar\")", "\"foobar\""),
+     ("(cat :hello \"-\" :world)", "\"hello-world\""), ("(cat 0x \"cafe\")", "0x63616665"),
+     ("(cat nil 0xab nil)", "0xab"), ("(cat)", "0x")],
+    {"CAST": "if an argument other than nil has no raw bytes (e.g. a number or a vector)",
+     "JUICE": "if there is not enough juice left to build the result"}))
+def _cat(ctx, args, d):
+    texty = None
+    parts = []
+    total = 0
+    for i, a in enumerate(args):
+        if a is None:
+            continue
+        data = raw_bytes(a)
+        if data is None:
+            raise arg_cast_error(i, a, "Blob")
+        if texty is None:
+            texty = _texty(a)
+        parts.append(data)
+        total += len(data)
+    juice = J.build_string_cost(total) if texty else J.build_blob_cost(total)
+    ctx.check_juice(juice)      # all the sizes are known: pay before building anything
+    result = _bytes_result(b"".join(parts), bool(texty))
+    ctx.charge(juice)
+    return result
+
+
+@core("splice", 505, arity=3, doc=doc_of(
+    "Overwrites the bytes of dest from byte offset on with the raw bytes of src (taken as by "
+    "cat: nothing is converted), extending the result if src runs past the end; an offset "
+    "equal to the count appends. The result has the kind of dest: a string for a string, "
+    "keyword, symbol or character, else a blob. A nil dest is an empty blob and a nil src "
+    "writes nothing. Offsets count bytes, even in strings.",
+    ["[dest offset src]"],
+    [("(splice \"hello world\" 6 \"there\")", "\"hello there\""),
+     ("(splice 0x0000000000 2 0xffff)", "0x0000ffff00"), ("(splice 0x1234 2 0xabcd)", "0x1234abcd"),
+     ("(splice \"abc\" 1 (char 88))", "\"aXc\"")],
+    {"CAST": "if dest or src (when not nil) has no raw bytes, or offset is not an integer",
+     "BOUNDS": "if offset is negative or beyond the end of dest",
+     "JUICE": "if there is not enough juice left to build the result"}))
+def _splice(ctx, args, d):
+    dst, off, src = args
+    if dst is None:
+        dst_data, texty = b"", False
+    else:
+        dst_data = raw_bytes(dst)
+        if dst_data is None:
+            raise arg_cast_error(0, dst, "Blob")
+        texty = _texty(dst)
+    if not is_long(off):
+        raise arg_cast_error(1, off, "Long")
+    if src is None:
+        src_data = b""
+    else:
+        src_data = raw_bytes(src)
+        if src_data is None:
+            raise arg_cast_error(2, src, "Blob")
+    n = len(dst_data)
+    if not 0 <= off <= n:
+        raise error(BOUNDS, f"Index out of bounds: {off}")
+    m = len(src_data)
+    juice = J.build_string_cost(m) if texty else J.build_blob_cost(m)
+    ctx.check_juice(juice)
+    result = _bytes_result(dst_data[:off] + src_data + dst_data[off + m:], texty)
+    ctx.charge(juice)
+    return result
+
+
+# ------------------------------------------------------------------------------------------------
 # Characters (registered here unless the numeric casts already provide `char`)
 # ------------------------------------------------------------------------------------------------
 
@@ -466,4 +570,4 @@ if "char" not in CORE:
 
 
 __all__ = ["str_bytes", "text_limit", "out_of_juice", "name_of", "ensure_char", "cast_blob",
-           "keccak256", "integer_bytes"]
+           "keccak256", "integer_bytes", "raw_bytes"]
