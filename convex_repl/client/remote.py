@@ -19,8 +19,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any, Optional
 
@@ -93,37 +91,108 @@ def normalise(url: str) -> str:
     return u
 
 
+CONNECT_TIMEOUT = 3.0   # seconds to open a TCP connection to a peer
+PROBE_TIMEOUT = 5.0     # seconds for a URL's first answer (GET /api/v1/status)
+PRICE_TTL = 30.0        # seconds a peer's juice price is remembered
+
+
 class Remote:
-    """The REST API of one peer."""
+    """The REST API of one peer. The first request to a URL checks, within a few seconds,
+    that a Convex REST peer answers there (`check`); anything else (another scheme, nothing
+    listening, an HTML or JSON server of another kind, a server that does not speak HTTP) is
+    one RemoteError line instead of a long wait or raw bytes."""
 
     def __init__(self, url: str, timeout: float = 60.0):
         self.url = normalise(url)
         self.timeout = timeout
+        self._status: Optional[dict] = None     # the first status the peer sent (check)
+        self._price: Optional[tuple] = None     # (juice price, when it was asked)
 
     # --- HTTP ---------------------------------------------------------------------------------
     def request(self, method: str, path: str, body: Any = None, raw: Optional[bytes] = None,
                 ctype: Optional[str] = None) -> tuple:
+        """(status, JSON body) of a request; RemoteError if the URL is not a peer."""
+        if self._status is None:
+            self.check()
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        headers = {"Accept": "application/json"}
-        if ctype:
-            headers["Content-Type"] = ctype
-        elif data is not None:
-            headers["Content-Type"] = "application/json"
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers=headers)
+        status, text, rtype = self._http(method, path, data, ctype, self.timeout)
+        return status, self._json(status, text, rtype, path)
+
+    def check(self) -> dict:
+        """The peer's status, asked with short timeouts; RemoteError (one line) if what
+        answers at the URL is not a Convex REST peer."""
+        if self._status is None:
+            status, text, rtype = self._http("GET", "/api/v1/status", None, None,
+                                             PROBE_TIMEOUT)
+            body = self._json(status, text, rtype, "/api/v1/status")
+            if status != 200 or not isinstance(body, dict) or "state" not in body:
+                raise RemoteError(f"{self.url} is not a Convex REST peer (GET /api/v1/status "
+                                  f"answered {status} without a peer status)", status)
+            self._status = body
+        return self._status
+
+    @property
+    def network_id(self) -> Optional[str]:
+        """The network's id: its genesis state hash ("0x..."), from the peer's status."""
+        return self.check().get("genesis")
+
+    def _http(self, method: str, path: str, data: Optional[bytes], ctype: Optional[str],
+              timeout: float) -> tuple:
+        """(status, body bytes, content type): connecting within CONNECT_TIMEOUT, then
+        waiting at most `timeout` seconds for each read."""
+        import http.client
+        import socket
+        from urllib.parse import urlsplit
+        u = urlsplit(self.url)
+        if u.scheme not in ("http", "https"):
+            raise RemoteError(f"not a peer URL: {self.url} (a Convex REST API is at http:// "
+                              "or https://, e.g. http://127.0.0.1:8080)")
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as r:
-                status, text = r.status, r.read()
-        except urllib.error.HTTPError as e:
-            status, text = e.code, e.read()
-        except (urllib.error.URLError, OSError) as e:
-            reason = getattr(e, "reason", e)
-            raise RemoteError(f"can't reach the peer at {self.url}: {reason}") from None
-        try:
-            return status, json.loads(text) if text else None
+            port = u.port
         except ValueError:
-            raise RemoteError(f"the peer at {self.url} answered {status} with "
-                              f"{text[:200]!r}, not JSON", status) from None
+            raise RemoteError(f"not a peer URL: {self.url} (bad port)") from None
+        if not u.hostname:
+            raise RemoteError(f"not a peer URL: {self.url} (no host)")
+        cls = http.client.HTTPSConnection if u.scheme == "https" else http.client.HTTPConnection
+        conn = cls(u.hostname, port, timeout=CONNECT_TIMEOUT)
+        headers = {"Accept": "application/json"}
+        if data is not None:
+            headers["Content-Type"] = ctype or "application/json"
+        try:
+            try:
+                conn.connect()
+            except socket.timeout:
+                raise RemoteError(f"can't reach the peer at {self.url}: no connection within "
+                                  f"{CONNECT_TIMEOUT:g} s") from None
+            conn.sock.settimeout(timeout)
+            conn.request(method, u.path + path, body=data, headers=headers)
+            resp = conn.getresponse()
+            return resp.status, resp.read(), resp.getheader("Content-Type") or ""
+        except RemoteError:
+            raise
+        except socket.timeout:
+            raise RemoteError(f"no answer from {self.url} within {timeout:g} s"
+                              + (": is it a Convex REST peer?" if self._status is None
+                                 else "")) from None
+        except http.client.HTTPException as e:
+            raise RemoteError(f"{self.url} does not answer HTTP ({type(e).__name__}): not a "
+                              "Convex REST peer (is this the peer protocol port? the REST "
+                              "API is on the peer's --port)") from None
+        except OSError as e:
+            reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
+            if "SSL" in type(e).__name__ or "ssl" in str(e).lower():
+                reason = f"TLS failed ({e}); is it http:// rather than https://?"
+            raise RemoteError(f"can't reach the peer at {self.url}: {reason}") from None
+        finally:
+            conn.close()
+
+    def _json(self, status: int, text: bytes, rtype: str, path: str) -> Any:
+        try:
+            return json.loads(text) if text else None
+        except ValueError:
+            kind = rtype.split(";")[0].strip() or "text"
+            raise RemoteError(f"{self.url} is not a Convex REST peer: {path} answered {status} "
+                              f"with {kind}, not JSON", status) from None
 
     def _ok(self, status: int, body: Any) -> Any:
         if status >= 400 and not (isinstance(body, dict) and "errorCode" in body):
@@ -157,7 +226,52 @@ class Remote:
                           elapsed=time.perf_counter() - t0)
         res = to_result(self._ok(st, r), RemoteResult)
         res.elapsed = time.perf_counter() - t0
+        res.juice_price = self.juice_price()
         return res
+
+    def juice_price(self) -> int:
+        """The peer's juice price (`*juice-price*` of its state), asked again after
+        PRICE_TTL seconds; 0 if the peer would not say."""
+        now = time.monotonic()
+        if self._price is None or now - self._price[1] > PRICE_TTL:
+            st, r = self.request("POST", "/api/v1/query", {"source": "*juice-price*"})
+            v = r.get("value") if st == 200 and isinstance(r, dict) else None
+            if not isinstance(v, int) or isinstance(v, bool):
+                return 0
+            self._price = (v, now)
+        return self._price[0]
+
+    def estimate(self, source: "str | list", address: int,
+                 query_as: Optional[int] = None) -> TxResult:
+        """What a transaction of `source` by `address` would cost now, found by running it
+        as a query on the peer (nothing is signed or changed): its value or error, the
+        execution juice, the peer's juice price and the fee for the juice (execution plus
+        the per-transaction juice of the transaction it would be, at that price). Memory
+        growth is not known from a query: `memory` is None and the fee leaves it out.
+        `query_as` runs the query as another account (one whose rights the transaction
+        will have by then), the fee still being that of `address`'s transaction."""
+        from kernel.data.scalars import Keyword
+        from kernel.transition.ledger import command_transaction
+        from kernel.transition.transaction import transaction_juice
+        from lisp import print_value
+
+        forms, bad = read_forms(source, TxResult)
+        if bad is not None:
+            return bad
+        acct = self.account(address)
+        if acct is None:
+            return TxResult(error="NOBODY", message=f"Account #{address} does not exist",
+                            error_value=Keyword("NOBODY"), source="PEER")
+        text = source if isinstance(source, str) else " ".join(print_value(f) for f in forms)
+        q = self.query(text, address if query_as is None else query_as)
+        tx = command_transaction(_SequenceOnly(address, acct["sequence"]), address,
+                                 forms or [None])
+        est = RemoteTxResult(value=q.value, error=q.error, message=q.message, juice=q.juice,
+                             trace=q.trace, error_value=q.error_value, elapsed=q.elapsed,
+                             juice_price=q.juice_price, memory=None, sequence=tx.sequence)
+        est._printed = q._printed
+        est.fee = (q.juice + transaction_juice(tx)) * q.juice_price
+        return est
 
     def transact(self, source: "str | list", address: int, key: Any = None) -> TxResult:
         """Build, sign and submit a transaction of `address` (see the module doc)."""
@@ -176,9 +290,9 @@ class Remote:
                             error_value=Keyword("NOBODY"), source="PEER")
         key = key or self.signing_key(address, acct.get("key"))
         if key is None:
-            return TxResult(error="SIGNATURE", message=f"No key for #{address}: set "
-                            "CONVEX_SEED to its Ed25519 seed", error_value=Keyword("SIGNATURE"),
-                            source="CLIENT")
+            return TxResult(error="SIGNATURE", message=f"No key for #{address}: sign with "
+                            "--key NAME (a stored key) or set CONVEX_SEED to its Ed25519 seed",
+                            error_value=Keyword("SIGNATURE"), source="CLIENT")
         tx = command_transaction(_SequenceOnly(address, acct["sequence"]), address,
                                  forms or [None])
         signed = sign(key, tx)
@@ -187,25 +301,30 @@ class Remote:
         res = to_result(self._ok(st, r), RemoteTxResult, len(forms) > 1)
         res.sequence = tx.sequence
         res.tx_hash = signed.value_id().hex()
+        res.juice_price = self.juice_price()    # the fee is the peer's (info :fees)
         res.elapsed = time.perf_counter() - t0
         return res
 
     @staticmethod
     def signing_key(address: int, public_key: Optional[str]) -> Any:
+        """A key for account #address whose public key is `public_key`: CONVEX_SEED's, else a
+        local genesis key (local networks); CONVEX_SEED alone when the public key is not
+        known; None if no key we have is the account's."""
         from nacl.signing import SigningKey
 
         from kernel.transition.ledger import genesis_signing_key
+        candidates = []
         seed = os.environ.get("CONVEX_SEED")
         if seed:
             try:
-                return SigningKey(bytes.fromhex(seed.strip().removeprefix("0x")))
+                candidates.append(SigningKey(bytes.fromhex(seed.strip().removeprefix("0x"))))
             except ValueError:
                 pass
         if not public_key:
-            return None
+            return candidates[0] if candidates else None
         pk = bytes.fromhex(public_key.removeprefix("0x"))
-        for n in (address, 11, 13):
-            sk = genesis_signing_key(n)
+        candidates += [genesis_signing_key(n) for n in (address, 11, 13)]
+        for sk in candidates:
             if bytes(sk.verify_key) == pk:
                 return sk
         return None
@@ -344,8 +463,7 @@ class RemoteSession:
 
     @property
     def juice_price(self) -> int:
-        r = self.remote.query("*juice-price*", self.address)
-        return r.value if r.error is None else 0
+        return self.remote.juice_price()
 
     def lookup(self, name: str, addr: Optional[int] = None) -> Any:
         r = self.remote.query(f"(defined? '{name})", self.address)
