@@ -1,15 +1,19 @@
 """The REPL itself, independent of the terminal: `Repl.handle(text)` does everything for one
 submitted input (a Convex Lisp transaction in the current mode, or a `:command`), shows the
 result or error with its cost badge and keeps *1 *2 *3 *e. The CLI drives it with piped
-input, the tutor and the lesson doctest with recorded output, prompt.py with a terminal."""
+input, the tutor and the lesson doctest with recorded output, prompt.py with a terminal.
+
+The workspace is anything implementing interface.WorkspaceAPI: the local CVM, a peer, a
+local network. What one can't do (interface.Unsupported) is one line, and the session goes
+on."""
 from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
 from convex_repl.repl.background import Pending
 from convex_repl.repl.commands import COMMANDS
+from convex_repl.repl.interface import Unsupported, WorkspaceAPI
 from convex_repl.repl.render import Printer
-from convex_repl.repl.workspace import Workspace
 
 
 class Repl:
@@ -32,12 +36,23 @@ class Repl:
         self.insert = ""                 # text to put on the next prompt (:next)
 
     @property
-    def ws(self) -> Workspace:
+    def ws(self) -> WorkspaceAPI:
         if isinstance(self._ws, Pending):
             self._ws = self._ws.get()
             for w in self._ws.warnings:
                 self.out.warn(w)
+            self.show_notices()
         return self._ws
+
+    def show_notices(self) -> None:
+        """The workspace's notices (a restored session), each once."""
+        notices = getattr(self._ws, "notices", None)
+        while notices:
+            try:
+                line = notices.pop(0)
+            except IndexError:          # shown by another thread meanwhile
+                break
+            self.out.dim(line)
 
     @property
     def ready(self) -> bool:
@@ -86,6 +101,8 @@ class Repl:
                     COMMANDS[name][0](self, rest.strip())
                     return
             self.evaluate(text)
+        except Unsupported as e:
+            self.out.warn(str(e))
         except Exception as e:
             if type(e).__name__ != "RemoteError":   # convex_repl.client.remote, not imported here
                 raise

@@ -1,7 +1,11 @@
 """The `:` commands: the registry (`@command` adds one to COMMANDS; `:local` and `:connect`
 register theirs the same way, in local.py and remote.py) and the built-in ones: help,
 documentation, inspecting and timing forms, accounts, undo and checkpoints, loading files,
-modes. A command is `f(repl, arg)`; `Repl.dispatch` looks it up here."""
+modes. A command is `f(repl, arg)`; `Repl.dispatch` looks it up here.
+
+Commands only use interface.WorkspaceAPI (`repl.ws`) and its SessionView (`repl.session`), so
+each works on the local CVM, a peer and a local network alike; what a target can't do it
+refuses with interface.Unsupported, which `Repl.dispatch` shows as one line."""
 from __future__ import annotations
 
 import os
@@ -9,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from convex_repl.repl.interface import short_hash
 from convex_repl.repl.render import first_line
 
 if TYPE_CHECKING:
@@ -27,6 +32,16 @@ def command(name: str, usage: str, help_: str):
 
 class Quit(Exception):
     """Raised by :quit (and the tutor's :quit) to end the REPL."""
+
+
+def user_home(repl: Repl) -> Any:
+    """The convex directory (keys, tutorial progress): the workspace's, or while connected
+    to a peer, that of the local workspace kept for :disconnect."""
+    home = repl.ws.home
+    if home is None:
+        local = getattr(repl, "local_ws", None)
+        home = getattr(local, "home", None)
+    return home
 
 
 def address_of(session: Any, head: str) -> Optional[int]:
@@ -67,7 +82,7 @@ def _tutorial(repl: Repl, arg: str) -> None:
     if arg and not arg.isdigit():
         repl.out.warn("usage: :tutorial [N]")
         return
-    home = repl.ws.home
+    home = user_home(repl)
     attach(repl, int(arg) if arg else None, home,
            lambda: Workspace(home, fresh=True, save=False), exit_on_quit=False)
 
@@ -176,12 +191,19 @@ def _op_children(op: Any) -> list:
 @command("compile", ":compile form", "the op tree the compiler makes (ops print as Lisp)")
 def _compile(repl: Repl, arg: str) -> None:
     if repl.form_arg(arg, "compile"):
-        r = _query_form(repl, "(compile (quote {}))", arg)
-        if r is None:
+        try:
+            r = repl.ws.compile(arg, repl.bindings())
+        except KeyboardInterrupt:
+            repl.out.warn("Interrupted.")
+            return
+        if not r.ok:
+            repl.out.error(repl.session, r)
             return
         from kernel.cvm.ops import Op
-        if not isinstance(r.value, Op):
+        if not isinstance(r.value, Op):     # a peer's op too big to rebuild here: as printed
             repl.out.value(r.value)
+            repl.out.dim(f"the op compiled on {repl.ws.describe()}, printed as Lisp; "
+                         f"compiling took {r.juice:,} juice")
             return
         for ln in _op_tree(r.value):
             repl.out.info(ln)
@@ -204,8 +226,12 @@ def _time(repl: Repl, arg: str) -> None:
         r = _query_form(repl, "{}", arg)
         if r is not None:
             from convex_repl.repl.render import _fmt_time
-            rate = f" · {r.juice / r.elapsed:,.0f} juice/s" if r.elapsed > 0 else ""
             repl.out.value(r.value)
+            if repl.ws.remote:          # the peer reports its juice, not its time
+                repl.out.info(f"{_fmt_time(r.elapsed)} round trip to {repl.ws.describe()} "
+                              f"(network and evaluation) · {r.juice:,} juice on the peer")
+                return
+            rate = f" · {r.juice / r.elapsed:,.0f} juice/s" if r.elapsed > 0 else ""
             repl.out.info(f"{_fmt_time(r.elapsed)} · {r.juice:,} juice{rate}")
 
 
@@ -248,7 +274,7 @@ def _account(repl: Repl, arg: str) -> None:
 def _load_key(repl: Repl, name: str) -> Any:
     """The seed of a stored key (password from CONVEX_KEY_PASSWORD, else asked)."""
     from convex_repl.client.keys import KeyError_, Keystore
-    home = repl.ws.home
+    home = user_home(repl)
     if home is None:
         repl.out.warn("no convex directory: no stored keys")
         return None
@@ -290,28 +316,56 @@ def _env(repl: Repl, arg: str) -> None:
     if not defs:
         repl.out.info(f"#{n} has no definitions")
     for name, v, _ in defs:
-        text, more = print_head(v, 59)
+        if hasattr(v, "text") and not hasattr(v, "value_id"):  # known only as printed
+            text, more = v.text[:59], len(v.text) > 59
+        else:
+            text, more = print_head(v, 59)
         repl.out.info(f"  {name.ljust(20)} {text + '…' if more else text}")
+
+
+def _state(repl: Repl) -> str:
+    return short_hash(repl.ws.state_hash())
+
+
+def _slow(repl: Repl, what: str, stack: Optional[str] = None) -> None:
+    """Say that going back in time will take a moment (a local network restarts), when it
+    will happen (`stack`: the workspace's stack that must not be empty)."""
+    ws = repl.ws
+    if getattr(ws, "restarts", False) and (stack is None or getattr(ws, stack, None)):
+        repl.out.dim(f"{what}: restarting {ws.describe()} from its kept stores…")
 
 
 @command("undo", ":undo", "take back the last transaction")
 def _undo(repl: Repl, arg: str) -> None:
-    repl.out.info("undone" if repl.ws.undo() else "nothing to undo")
+    was = _state(repl)
+    _slow(repl, "undoing", "undo_stack")
+    if repl.ws.undo():
+        repl.out.info(f"undone: state {_state(repl)} (was {was})")
+    else:
+        repl.out.info(f"nothing to undo (state {was})")
 
 
 @command("redo", ":redo", "redo what :undo took back")
 def _redo(repl: Repl, arg: str) -> None:
-    repl.out.info("redone" if repl.ws.redo() else "nothing to redo")
+    was = _state(repl)
+    _slow(repl, "redoing", "redo_stack")
+    if repl.ws.redo():
+        repl.out.info(f"redone: state {_state(repl)} (was {was})")
+    else:
+        repl.out.info(f"nothing to redo (state {was})")
 
 
 @command("checkpoint", ":checkpoint name", "name the current state (list them without name)")
 def _checkpoint(repl: Repl, arg: str) -> None:
     if not arg:
-        names = sorted(repl.ws.checkpoints)
+        hashes = repl.ws.checkpoint_hashes()
+        names = [f"{n} ({short_hash(hashes[n])})" if hashes.get(n) else n
+                 for n in sorted(hashes)]
         repl.out.info("checkpoints: " + (", ".join(names) if names else "none"))
         return
     repl.ws.checkpoint(arg)
-    repl.out.info(f"checkpoint {arg} saved")
+    h = repl.ws.checkpoint_hashes().get(arg)
+    repl.out.info(f"checkpoint {arg} saved: state {short_hash(h)}")
 
 
 @command("restore", ":restore name", "go back to a checkpoint (undoable)")
@@ -319,10 +373,14 @@ def _restore(repl: Repl, arg: str) -> None:
     if not arg:
         repl.out.warn("usage: :restore name")
         return
+    was = _state(repl)
+    if arg in repl.ws.checkpoints:
+        _slow(repl, f"restoring {arg}")
     if repl.ws.restore(arg):
-        repl.out.info(f"restored {arg}")
+        repl.out.info(f"restored {arg}: state {_state(repl)} (was {was}; :undo goes back)")
     else:
-        repl.out.warn(f"no checkpoint {arg!r}")
+        names = ", ".join(sorted(repl.ws.checkpoints)) or "none"
+        repl.out.warn(f"no checkpoint {arg!r} (checkpoints: {names})")
 
 
 @command("load", ":load file.cvx", "evaluate a file, one transaction per top-level form")
@@ -361,9 +419,11 @@ def _load(repl: Repl, arg: str) -> None:
 
 @command("reset", ":reset", "back to a fresh genesis state (undoable)")
 def _reset(repl: Repl, arg: str) -> None:
+    was = _state(repl)
+    _slow(repl, "resetting")
     repl.ws.reset()
     repl.results.clear()
-    repl.out.info("reset to genesis")
+    repl.out.info(f"reset to genesis: state {_state(repl)} (was {was}; :undo goes back)")
 
 
 @command("advance", ":advance ms", "move the state's timestamp forward")
@@ -372,13 +432,18 @@ def _advance(repl: Repl, arg: str) -> None:
         repl.out.warn("usage: :advance ms")
         return
     t = repl.ws.advance(int(arg))
-    repl.out.info(f"timestamp is now {t} (scheduled operations that fell due have run)")
+    repl.out.info(f"timestamp is now {t} (scheduled operations that fell due have run); "
+                  f"state {_state(repl)}")
 
 
 @command("mode", ":mode transact|eval|query",
          "transact: signed transactions with fees (default); eval: unsigned, no fees "
          "(development mode); query: no state change kept")
 def _mode(repl: Repl, arg: str) -> None:
+    if arg == "eval" and repl.ws.remote:
+        repl.out.warn(f"a peer runs signed transactions only: no unsigned :mode eval "
+                      f"(mode: {repl.mode})")
+        return
     if arg in ("query", "transact", "eval"):
         repl.mode = arg
         repl.out.info(f"mode: {arg}")

@@ -1,14 +1,15 @@
 """Tab completion: candidates for the word before the cursor (own definitions, special forms,
 core names, *1 *2 *3 *e, `addr/sym` and `alias/sym`, `:commands`), each with its signature
 and first doc line. `Completions` is independent of the terminal; `make_completer` wraps it
-for prompt_toolkit."""
+for prompt_toolkit. It asks only the SessionView (interface.py), so against a peer the names
+and docs are the peer's (remote_workspace.PeerSession keeps them between Tabs)."""
 from __future__ import annotations
 
 from typing import Any, Optional
 
 from convex_repl.repl.commands import COMMANDS, address_of
+from convex_repl.repl.interface import WorkspaceAPI
 from convex_repl.repl.render import first_line
-from convex_repl.repl.workspace import Workspace
 
 SPECIAL_FORM_NAMES = ("def", "fn", "let", "loop", "do", "cond", "if", "quote", "query", "try",
                       "set!", "lookup", "recur", "return", "halt", "rollback")
@@ -27,11 +28,11 @@ class Completions:
     """Completion candidates for a prefix: (name, signature, first doc line)."""
 
     def __init__(self, workspace: Any):
-        self._ws = workspace        # a Workspace, or something with a .ws property
+        self._ws = workspace        # a workspace, or something with a .ws property (a Repl)
 
     @property
-    def ws(self) -> Workspace:
-        return self._ws if isinstance(self._ws, Workspace) else self._ws.ws
+    def ws(self) -> WorkspaceAPI:
+        return self._ws.ws if hasattr(type(self._ws), "ws") else self._ws
 
     def _meta(self, name: str, addr: Optional[int]) -> str:
         s = self.ws.session
@@ -91,7 +92,11 @@ def make_completer(workspace: Any):
                 return
             if not word:
                 return
-            for cand, meta in comp.candidates(word)[:200]:
+            try:
+                cands = comp.candidates(word)[:200]
+            except Exception:           # a peer gone away, say: no completions, no crash
+                return
+            for cand, meta in cands:
                 yield Completion(cand, start_position=-len(word), display_meta=meta)
 
     return ConvexCompleter()

@@ -6,7 +6,14 @@ peer as `:connect URL` does; `:local stop` stops it and goes back to the local C
 The child runs in a session of its own, so a Ctrl-C at the REPL (which interrupts an
 evaluation) does not reach it. It is stopped by `:local stop`, by `:local start` again and
 when the REPL's process exits: SIGTERM, then SIGKILL if it has not stopped after a few
-seconds."""
+seconds.
+
+Going back in time: the network keeps its peers' stores (`--data`) in a temporary directory
+of the REPL's. `LocalNet.snapshot(tag)` copies every peer's store (SQLite's online backup:
+a consistent copy while the peer runs) once all peers report the same state; `restore(tag)`
+stops the network, puts the copies back and starts it again on them, where it continues
+from that state. local_workspace.LocalNetWorkspace builds undo, redo, checkpoints and reset
+on these. The directory and its copies are deleted when the network is stopped."""
 from __future__ import annotations
 
 import atexit
@@ -23,9 +30,11 @@ from convex_repl.repl.remote import connect, disconnect
 START_TIMEOUT = 30.0    # seconds for the JSON line to come...
 PER_PEER = 5.0          # ... and this many more for each peer
 STOP_GRACE = 5.0        # seconds after SIGTERM before SIGKILL
+AGREE_TIMEOUT = 10.0    # seconds for the peers to reach the same state before a copy
 USAGE = ":local [start [N]|stop]"
 
 _running: list = []     # the networks started by this process, stopped at exit
+_roots: list = []       # their directories, deleted at exit
 
 
 class LocalNetError(Exception):
@@ -36,14 +45,22 @@ class LocalNet:
     """A `convex local start` child process and what it printed."""
 
     def __init__(self, peers: int):
+        import tempfile
         import threading
+        from pathlib import Path
         self.peers = peers
         self.proc: Any = None              # the subprocess.Popen
+        self.root = Path(tempfile.mkdtemp(prefix="convex-local-"))
+        self.data = self.root / "data"     # the network's --data: a store per peer
+        self.kept = self.root / "kept"     # copies of the stores: kept/<tag>/...
+        self.port = 0                      # the first peer's REST port (kept on restarts)
+        self._remotes: dict = {}           # url -> client.remote.Remote, for statuses
         self.info: dict = {}
         self._stderr: deque = deque(maxlen=50)
         self._lines: deque = deque()
         self._got_line = threading.Event()
         self._readers: list = []
+        _roots.append(self.root)
 
     # --- what it printed -----------------------------------------------------------------
     @property
@@ -77,12 +94,16 @@ class LocalNet:
     # --- starting and stopping -----------------------------------------------------------
     def command(self) -> list:
         return [sys.executable, "-m", "convex_repl", "local", "start", "--peers",
-                str(self.peers), "--port", "0", "--json"]
+                str(self.peers), "--port", str(self.port), "--json", "--data", str(self.data)]
 
     def start(self, timeout: Optional[float] = None) -> None:
         """Launch the child and wait for its JSON line; LocalNetError if it doesn't come."""
         import subprocess
         import threading
+        self._stderr.clear()
+        self._lines.clear()
+        self._got_line.clear()
+        self._readers = []
         try:
             self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                          stderr=subprocess.PIPE, text=True, bufsize=1,
@@ -100,7 +121,7 @@ class LocalNet:
         try:
             self._wait_for_info(START_TIMEOUT + PER_PEER * self.peers if timeout is None else timeout)
         except BaseException:           # LocalNetError, or Ctrl-C while waiting
-            self.stop()
+            self._stop(STOP_GRACE)
             raise
 
     def _on_stdout(self, line: str) -> None:
@@ -137,6 +158,11 @@ class LocalNet:
             raise LocalNetError(f"the local network printed {line[:200]!r}, not its JSON "
                                 "line with a url")
         self.info = info
+        from urllib.parse import urlparse
+        try:
+            self.port = urlparse(info["url"]).port or 0
+        except ValueError:
+            self.port = 0
 
     def _error_line(self) -> str:
         lines = [ln.strip() for ln in self._stderr if ln.strip()]
@@ -147,9 +173,19 @@ class LocalNet:
                 return ln
         return lines[-1]                        # else the end of a traceback, say
 
-    def stop(self, grace: float = STOP_GRACE) -> Optional[int]:
+    def stop(self, grace: float = STOP_GRACE, keep: bool = False) -> Optional[int]:
         """SIGTERM, then SIGKILL (to its whole process group) after `grace` seconds; the
-        exit code (None if it was never started)."""
+        exit code (None if it was never started). Its directory (stores and their copies)
+        is deleted unless `keep` (to start it again)."""
+        import shutil
+        code = self._stop(grace)
+        if not keep:
+            shutil.rmtree(self.root, ignore_errors=True)
+            if self.root in _roots:
+                _roots.remove(self.root)
+        return code
+
+    def _stop(self, grace: float) -> Optional[int]:
         import signal
         import subprocess
         p = self.proc
@@ -178,6 +214,79 @@ class LocalNet:
             _running.remove(self)
         return p.returncode
 
+    # --- copies of the stores ------------------------------------------------------------
+    def statuses(self) -> list:
+        """Each peer's /api/v1/status (RemoteError if one can't be reached)."""
+        from convex_repl.client.remote import Remote
+        out = []
+        for u in self.urls:
+            if u not in self._remotes:
+                self._remotes[u] = Remote(u, timeout=10.0)
+            out.append(self._remotes[u].status())
+        return out
+
+    def agreed_state(self, timeout: float = AGREE_TIMEOUT) -> str:
+        """The state hash (hex) once every peer reports the same one and nothing pending;
+        LocalNetError if they don't within `timeout` seconds."""
+        end = time.monotonic() + timeout
+        while True:
+            sts = self.statuses()
+            states = {s.get("state") for s in sts}
+            if len(states) == 1 and not any(s.get("pending") for s in sts):
+                h = states.pop() or ""
+                return h[2:] if h.startswith("0x") else h
+            if time.monotonic() > end:
+                raise LocalNetError("the peers did not agree on a state within "
+                                    f"{timeout:.0f} s")
+            time.sleep(0.02)
+
+    def snapshot(self, tag: str) -> str:
+        """Copy every peer's store to kept/<tag>, once they agree; the state hash. The copy
+        is SQLite's online backup, consistent while a peer writes."""
+        import shutil
+        import sqlite3
+        h = self.agreed_state()
+        dest = self.kept / tag
+        shutil.rmtree(dest, ignore_errors=True)
+        for db in sorted(self.data.rglob("*.db")):
+            target = dest / db.relative_to(self.data)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            src = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10.0)
+            try:
+                out = sqlite3.connect(str(target))
+                try:
+                    src.backup(out)
+                finally:
+                    out.close()
+            finally:
+                src.close()
+        if self.agreed_state() != h:            # a block arrived meanwhile: copy again
+            return self.snapshot(tag)
+        return h
+
+    def restore(self, tag: str) -> None:
+        """Stop the network, put the stores copied as `tag` back and start it again on
+        them (the first peer on the same port when it is free); LocalNetError if it doesn't
+        start."""
+        import shutil
+        src = self.kept / tag
+        if not src.is_dir():
+            raise LocalNetError(f"no kept copy {tag!r} of the network's stores")
+        self._stop(STOP_GRACE)
+        shutil.rmtree(self.data, ignore_errors=True)
+        shutil.copytree(src, self.data)
+        try:
+            self.start()
+        except LocalNetError:
+            if self.port == 0:
+                raise
+            self.port = 0                       # its port was taken meanwhile: any port
+            self.start()
+
+    def drop(self, tag: str) -> None:
+        import shutil
+        shutil.rmtree(self.kept / tag, ignore_errors=True)
+
 
 def _drain(stream: Any, sink: Any) -> None:
     try:
@@ -203,8 +312,12 @@ def _child_env() -> dict:
 
 @atexit.register
 def _stop_all() -> None:
+    import shutil
     for net in list(_running):
         net.stop()
+    for root in list(_roots):
+        shutil.rmtree(root, ignore_errors=True)
+        _roots.remove(root)
 
 
 _signals_set = False
@@ -232,27 +345,13 @@ def _stop_on_signals() -> None:
             pass
 
 
-_workspace_class: Any = None
-
-
-def local_net_workspace(url: str, address: int, seeds: dict) -> Any:
-    """A RemoteWorkspace on a network the REPL started: it signs for the funded accounts the
-    network printed (also after `:account #11`), whatever keys their genesis used. (The
-    class is made on first use: the remote client imports the CVM.)"""
-    global _workspace_class
-    if _workspace_class is None:
-        from convex_repl.repl.remote_workspace import RemoteWorkspace
-
-        class LocalNetWorkspace(RemoteWorkspace):
-            def __init__(self, url: str, address: int, seeds: dict):
-                self.seeds = seeds
-                super().__init__(url, address, seeds.get(address))
-
-            def set_address(self, n: int, key: Any = None) -> None:
-                super().set_address(n, key or self.seeds.get(n))
-
-        _workspace_class = LocalNetWorkspace
-    return _workspace_class(url, address, seeds)
+def local_net_workspace(net: LocalNet, address: int, seeds: dict) -> Any:
+    """The workspace on a network the REPL started (local_workspace.LocalNetWorkspace): it
+    signs for the funded accounts the network printed (also after `:account #11`), whatever
+    keys their genesis used, and goes back in time through copies of the peers' stores.
+    (Imported on first use: the remote client imports the CVM.)"""
+    from convex_repl.repl.local_workspace import LocalNetWorkspace
+    return LocalNetWorkspace(net, address, seeds)
 
 
 # --- the commands -----------------------------------------------------------------------------
@@ -294,9 +393,11 @@ def start_local(repl: Repl, peers: int) -> bool:
     try:
         net.start()
     except LocalNetError as e:
+        net.stop()
         repl.out.warn(str(e))
         return False
     except KeyboardInterrupt:
+        net.stop()
         repl.out.warn("Interrupted: the local network was not started.")
         return False
     seeds = net.seeds()
@@ -306,7 +407,13 @@ def start_local(repl: Repl, peers: int) -> bool:
                       f"#{first}")
         address = first
     try:
-        ok = connect(repl, local_net_workspace(net.url, address, seeds))
+        ws = local_net_workspace(net, address, seeds)
+        ok = connect(repl, ws)
+        if ok:
+            try:
+                ws.start()
+            except Exception as e:          # Unsupported, RemoteError: it still works
+                repl.out.warn(f"{e} (:undo, :checkpoint and :reset won't work)")
     except KeyboardInterrupt:
         ok = False
     if not ok:

@@ -34,6 +34,8 @@ def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool 
             ws = make()
             from kernel.cvm.registry import CORE
             lexer.set_core_names(CORE)
+            if getattr(ws, "notices", None):
+                _announce(session.app, ws.notices, printer)
             return ws
 
         repl = Repl(Pending(load), printer, address=address)
@@ -48,6 +50,8 @@ def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool 
         text = (f"Convex Lisp REPL · acting as #{address if not repl.ready else repl.ws.address}"
                 " · :help for commands · :tutorial to learn Convex Lisp · Ctrl-D to quit")
         print(f"\x1b[2m{text}\x1b[0m" if color else text, flush=True)
+    if repl.ready and tutorial is None:
+        repl.show_notices()             # "restored the saved session ...", once
     if tutorial is not None and tutorial(repl) is None:
         return 3
     while True:
@@ -67,6 +71,36 @@ def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool 
             printer.warn("Interrupted; the session is unchanged.")
     print("bye")
     return 0
+
+
+def _announce(app: Any, notices: list, printer: Printer) -> None:
+    """Show a workspace's notices above the prompt as soon as it has loaded (from the loading
+    thread: through the prompt's event loop). Lines not shown by then are shown when the
+    REPL first uses the workspace (Repl.show_notices); each line once."""
+    loop = getattr(app, "loop", None)
+    if loop is None or not app.is_running:
+        return
+
+    def show() -> None:
+        while notices:
+            try:
+                line = notices.pop(0)
+            except IndexError:
+                return
+            printer.dim(line)
+
+    def in_loop() -> None:
+        from prompt_toolkit.application import run_in_terminal
+        from prompt_toolkit.application.current import set_app
+        if not app.is_running:
+            return
+        with set_app(app):
+            run_in_terminal(show)
+
+    try:
+        loop.call_soon_threadsafe(in_loop)
+    except RuntimeError:                # the loop has closed meanwhile
+        pass
 
 
 def make_session(repl: Repl, home: Optional[Path], vi: bool, color: bool) -> Any:

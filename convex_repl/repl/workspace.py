@@ -28,6 +28,8 @@ from typing import Any, Optional
 
 from typing import TYPE_CHECKING
 
+from convex_repl.repl.interface import short_hash
+
 if TYPE_CHECKING:   # imported lazily: the kernel costs ~150 ms, off the REPL's start path
     from convex_repl.api import Result
 
@@ -202,13 +204,17 @@ def substitute(forms: list, bindings: dict) -> tuple:
 
 class Workspace:
     """A Session with a journal of its committed transactions, undo/redo and checkpoints,
-    saved in `home` (None: nothing is saved)."""
+    saved in `home` (None: nothing is saved). The local implementation of
+    interface.WorkspaceAPI: it can do everything."""
+
+    remote = False
 
     def __init__(self, home: Optional[Path] = None, fresh: bool = False, save: bool = True):
         from convex_repl.api import Session
         self.home = home
         self.save_enabled = save and home is not None
         self.warnings: list = []
+        self.notices: list = []      # "restored the saved session ...", shown once
         self.genesis, self.snapshots = cached_genesis(home)
         self.session = Session(state=self.genesis)
         self.entries: list = []
@@ -230,6 +236,9 @@ class Workspace:
     @property
     def address(self) -> int:
         return self.session.address
+
+    def describe(self) -> str:
+        return "the local CVM"
 
     # --- evaluation ------------------------------------------------------------------------
     def _read(self, source: str, bindings: Optional[dict]):
@@ -292,11 +301,23 @@ class Workspace:
             self.save()
         return r
 
-    def query(self, source: str, bindings: Optional[dict] = None) -> Result:
+    def query(self, source: str, bindings: Optional[dict] = None,
+              block: Optional[int] = None) -> Result:
+        if block is not None:
+            from convex_repl.repl.interface import Unsupported
+            raise Unsupported("the local CVM keeps no blocks: a query of the state after a "
+                              "block needs a peer")
         forms, used, err = self._read(source, bindings)
         if err is not None:
             return err
         return self.session.eval_forms(forms, commit=False)
+
+    def compile(self, source: str, bindings: Optional[dict] = None) -> Result:
+        """`(compile 'source)` as a query: the value is the Op the compiler makes."""
+        return self.query(f"(compile (quote {source}))", bindings)
+
+    def state_hash(self) -> str:
+        return self.session.state_hash()
 
     # --- time travel ---------------------------------------------------------------------
     def _snapshot(self) -> tuple:
@@ -324,8 +345,17 @@ class Workspace:
 
     def checkpoint(self, name: str) -> None:
         self.checkpoints[name] = {"entries": list(self.entries), "address": self.address,
-                                  "state": self.session.state}
+                                  "state": self.session.state, "hash": self.state_hash()}
         self.save()
+
+    def checkpoint_hashes(self) -> dict:
+        out = {}
+        for name, cp in self.checkpoints.items():
+            h = cp.get("hash")
+            if h is None and cp.get("state") is not None:
+                h = cp["hash"] = cp["state"].value_id().hex()
+            out[name] = h
+        return out
 
     def restore(self, name: str) -> bool:
         cp = self.checkpoints.get(name)
@@ -335,8 +365,11 @@ class Workspace:
         if state is None:
             replayed = self._replay(cp["entries"])
             if replayed is None:
-                return False
+                from convex_repl.repl.interface import Unsupported
+                raise Unsupported(f"checkpoint {name} no longer replays (a transaction of it "
+                                  "fails with this version); the session is unchanged")
             state = cp["state"] = replayed
+            cp["hash"] = replayed.value_id().hex()
         self.undo_stack.append(self._snapshot())
         self.redo_stack.clear()
         self._apply((state, cp["address"], cp["entries"]))
@@ -368,12 +401,36 @@ class Workspace:
         self.save()
         return t
 
+    def status_report(self) -> tuple:
+        """(JSON data, text) for `convex status`."""
+        import convex_repl
+        s = self.session
+        data = {"ok": True, "home": None if self.home is None else str(self.home),
+                "address": self.address, "accounts": s.account_count(),
+                "timestamp": s.timestamp, "juice_price": s.juice_price,
+                "state": "0x" + self.state_hash(), "transactions": len(self.entries),
+                "checkpoints": sorted(self.checkpoints),
+                "persistence": "snapshot" if self.snapshot_path is not None
+                and self.snapshot_path.exists() else "journal replay",
+                "version": convex_repl.__version__}
+        text = "\n".join([
+            f"convex-repl {data['version']} · local CVM",
+            f"home          {data['home']}",
+            f"acting as     #{data['address']}",
+            f"accounts      {data['accounts']}",
+            f"state         {data['state']}",
+            f"timestamp     {data['timestamp']}",
+            f"juice price   {data['juice_price']}",
+            f"transactions  {data['transactions']} saved ({data['persistence']})",
+            f"checkpoints   {', '.join(data['checkpoints']) or '-'}"])
+        return data, text
+
     # --- persistence ---------------------------------------------------------------------
     def save(self) -> None:
         if not self.save_enabled:
             return
         doc: dict = {"format": FORMAT, "address": self.address, "entries": self.entries,
-                     "checkpoints": {k: {"entries": v["entries"], "address": v["address"]}
+                     "checkpoints": {k: _saved_checkpoint(v)
                                      for k, v in self.checkpoints.items()}}
         data = encode_state(self.session.state) if self.snapshots else None
         if data is not None:
@@ -402,6 +459,8 @@ class Workspace:
         for name, cp in (doc.get("checkpoints") or {}).items():
             self.checkpoints[name] = {"entries": cp.get("entries") or [],
                                       "address": cp.get("address", _first_user())}
+            if isinstance(cp.get("hash"), str):
+                self.checkpoints[name]["hash"] = cp["hash"]
         state = None
         snap = doc.get("snapshot")
         if snap and self.snapshots and self.snapshot_path.exists():
@@ -416,6 +475,13 @@ class Workspace:
         addr = doc.get("address", _first_user())
         if self.session.state.account(addr) is not None:
             self.session.address = addr
+        if self.entries or self.checkpoints:
+            n, k = len(self.entries), len(self.checkpoints)
+            self.notices.append(
+                f"restored the saved session: {n} transaction{'s' if n != 1 else ''}"
+                + (f", {k} checkpoint{'s' if k != 1 else ''}" if k else "")
+                + f", acting as #{self.address}, state {short_hash(self.state_hash())} "
+                "(--fresh starts from genesis)")
 
     _replayed_entries: list = []
 
@@ -455,6 +521,13 @@ class Workspace:
             done.append(e)
         self._replayed_entries = done
         return s.state
+
+
+def _saved_checkpoint(cp: dict) -> dict:
+    out = {"entries": cp["entries"], "address": cp["address"]}
+    if cp.get("hash"):
+        out["hash"] = cp["hash"]
+    return out
 
 
 REWARD_POOL = 0     # account receiving half of every fee (the other half goes to the peer)
