@@ -122,6 +122,28 @@ def test_a_stale_lesson_is_caught(tmp_path):
     assert "01-x.md:2" in str(bad[0])
 
 
+def test_lessons_show_the_real_prompt():
+    """Transcripts show the prompt the REPL shows (`convex #13> `), checked by the doctest."""
+    for ls in LESSONS:
+        for st in ls.steps:
+            assert st.prompt is not None, f"{ls.path.name}:{st.line} shows 'convex> '"
+            assert st.prompt.startswith("convex #"), f"{ls.path.name}:{st.line}"
+
+
+def test_a_wrong_prompt_is_caught_and_continuations_parse(tmp_path):
+    ls = tut.parse_lesson("```convex\nconvex #13> (defn f [x]\n         ..   x)\n"
+                          "(fn [x] %0)\nconvex #13> :account #11\nnow acting as #11\n"
+                          "convex #13> *address*\n#11\n```\n", tmp_path / "01-x.md")
+    assert [s.prompt for s in ls.steps] == ["convex #13> "] * 3
+    assert ls.steps[0].input == "(defn f [x]\n  x)"
+    bad = tut.check_lesson(ls)
+    assert len(bad) == 1 and bad[0].step.input == "*address*"
+    assert ("01-x.md:7: the lesson shows the prompt 'convex #13> ', the REPL shows "
+            "'convex #11> '") in str(bad[0])
+    legacy = tut.parse_lesson("```convex\nconvex> (+ 1 2)\n3\n```\n", tmp_path / "01-y.md")
+    assert legacy.steps[0].prompt is None and not tut.check_lesson(legacy)
+
+
 def test_explain_a_mismatch_names_the_error_code():
     st = tut.Step("(+ 1 2)", "3", 1, 0)
     lines = tut.explain(st, "(+ 1 x)", ["Error :UNDECLARED  x"], True)

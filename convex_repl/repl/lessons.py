@@ -6,14 +6,16 @@ A lesson is `tutorials/NN-name.md`. Its first `# ` heading is the title. Code bl
 info string is `convex` are REPL transcripts, and only those are run:
 
     ```convex
-    convex> (defn sq [x]
-         ..   (* x x))
+    convex #13> (defn sq [x]
+             ..   (* x x))
     (fn [x] (* %0 %0))
-    convex> (sq 12)
+    convex #13> (sq 12)
     144
     ```
 
-- `convex> ` starts an input; lines starting with `..` (after spaces) continue it.
+- The REPL's prompt (`convex #13> `, `convex #11 query> `...) starts an input, and must be
+  the prompt the REPL really shows at that point (the doctest checks it); `convex> ` is
+  accepted too, unchecked. Lines starting with `..` (after spaces) continue an input.
 - The lines up to the next input are what the REPL prints for it, without the cost badge
   (colours aside, exactly what `convex` shows).
 - `...` in a result matches any text (addresses, balances, hashes, times).
@@ -40,7 +42,8 @@ from convex_repl.repl.commands import Quit
 from convex_repl.repl.render import Printer
 from convex_repl.repl.workspace import Workspace
 
-PROMPT = "convex> "
+PROMPT = "convex> "          # a prompt without an account: accepted, not checked
+_PROMPT = re.compile(r"^convex(?: #\d+)?(?: [a-z]+)?>(?: |$)")
 _CONT = re.compile(r"^\s*\.\.(?: |$)")
 _FENCE = re.compile(r"^(`{3,}|~{3,})\s*(.*)$")
 PEER_MARK = "needs-peer"
@@ -56,6 +59,7 @@ class Step:
     block: int                    # index of its block in the lesson
     prose: str = ""               # the text before its block (first step of a block only)
     needs: Optional[str] = None   # "peer" for blocks that need a running peer
+    prompt: Optional[str] = None  # the prompt shown before it ("convex #13> "), if any
 
 
 @dataclass
@@ -148,15 +152,18 @@ def _transcript(lines: list, first_line: int, path: Path, block: int,
     steps: list = []
     cur: Optional[dict] = None
     for k, ln in enumerate(lines):
-        if ln.startswith(PROMPT) or ln.rstrip() == PROMPT.rstrip():
+        m = _PROMPT.match(ln)
+        if m:
             if cur:
                 steps.append(_step(cur))
-            cur = {"input": [ln[len(PROMPT):]], "out": [], "line": first_line + k,
-                   "block": block, "needs": needs}
+            shown = m.group(0).rstrip() + " "
+            cur = {"input": [ln[m.end():]], "out": [], "line": first_line + k,
+                   "block": block, "needs": needs,
+                   "prompt": None if shown == PROMPT else shown}
         elif cur is None:
             if ln.strip():
                 raise LessonError(f"{path.name}:{first_line + k}: a convex block must start "
-                                  f"with {PROMPT!r}")
+                                  f"with the REPL's prompt ('convex #13> ')")
         elif _CONT.match(ln) and not cur["out"]:
             cur["input"].append(_CONT.sub("", ln, count=1))
         else:
@@ -171,7 +178,7 @@ def _step(cur: dict) -> Step:
     while out and not out[-1].strip():
         out.pop()
     return Step("\n".join(cur["input"]).strip(), "\n".join(out), cur["line"], cur["block"],
-                needs=cur["needs"])
+                needs=cur["needs"], prompt=cur["prompt"])
 
 
 # --- matching -------------------------------------------------------------------------------
@@ -266,8 +273,12 @@ class Mismatch:
     lesson: Lesson
     step: Step
     got: list
+    prompt: Optional[str] = None  # the REPL's real prompt, when the lesson shows another
 
     def __str__(self) -> str:
+        if self.prompt is not None:
+            return (f"{self.lesson.path.name}:{self.step.line}: the lesson shows the prompt "
+                    f"{self.step.prompt!r}, the REPL shows {self.prompt!r}")
         got = "\n".join(self.got) or "(nothing)"
         return (f"{self.lesson.path.name}:{self.step.line}: {self.step.input}\n"
                 f"  expected:\n{_indent(self.step.expected or '(nothing)')}\n"
@@ -305,6 +316,8 @@ def check_steps(lesson: Lesson, steps: list, home: Optional[Path] = None,
     repl = new_repl(RecordingPrinter(echo=False, width=width), home)
     bad = []
     for st in steps:
+        if st.prompt is not None and st.prompt != repl.prompt():
+            bad.append(Mismatch(lesson, st, [], prompt=repl.prompt()))
         got, err = run_input(repl, st.input)
         if not matches(st.expected, got, err):
             bad.append(Mismatch(lesson, st, got))
@@ -329,7 +342,7 @@ def check_peer_steps(lesson: Lesson, home: Optional[Path] = None) -> list:
     proc, url = start_local_peer()
     try:
         moved = [Step(s.input.replace(LESSON_PEER_URL, url), s.expected, s.line, s.block,
-                      needs=s.needs) for s in steps]
+                      needs=s.needs, prompt=s.prompt) for s in steps]
         return check_steps(lesson, moved, home)
     finally:
         stop_process(proc)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from convex_repl.repl.commands import COMMANDS, Quit
-from convex_repl.repl.lessons import (PROMPT, Lesson, RecordingPrinter, Step, _norm, load_lessons,
+from convex_repl.repl.lessons import (Lesson, RecordingPrinter, Step, _norm, load_lessons,
                                       matches, run_input, tutorials_dir)
 
 
@@ -374,7 +374,7 @@ class Tutor:
             self.cmd_next(arg)
             return
         self._catch_up()
-        self.show_code(PROMPT + st.input)
+        self.show_code((st.prompt or self.repl.prompt()) + st.input)
         run_input(self.repl, st.input)
         self._advance()
 
