@@ -180,8 +180,13 @@ def _query(ctx, form, scope, d):
 
 
 def _try(ctx, form, scope, d):
+    # As the reference compiles it: (try) is nil and (try x) just x, as for do
     ops = _all(ctx, list(form)[1:], scope, d)
     ctx.charge(J.COMPILE_NODE)
+    if not ops:
+        return NIL
+    if len(ops) == 1:
+        return ops[0]
     return Try(ops)
 
 
@@ -262,15 +267,19 @@ def _strip(form: Any, depth: int = 0) -> Any:
 
 def _fn(ctx, form, scope, d):
     if len(form) < 2:
-        raise error(SYNTAX, "fn requires a parameter vector and body")
+        raise error(ARITY, "fn requires a parameter vector and body")
     first = unwrap(form[1])
     if isinstance(first, Vector):
         return _fn_instance(ctx, first, list(form)[2:], scope, d)
     fns = []
     for inst in list(form)[1:]:
         inst = unwrap(inst)
-        if not isinstance(inst, List) or len(inst) == 0 or not isinstance(unwrap(inst[0]), Vector):
+        if not isinstance(inst, List):
             raise error(SYNTAX, "fn instances must be of the form ([params] body...)")
+        if len(inst) == 0:
+            raise error(ARITY, "fn instance requires a parameter vector and body")
+        if not isinstance(unwrap(inst[0]), Vector):
+            raise error(SYNTAX, "fn instance requires a vector of parameters")
         fns.append(_fn_instance(ctx, unwrap(inst[0]), list(inst)[1:], scope, d).fn)
     ctx.charge(J.COMPILE_NODE)
     return Lambda(MultiFn(tuple(fns)))

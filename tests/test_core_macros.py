@@ -94,10 +94,13 @@ VALUES = [
     ("(do (def a []) (dotimes [i 3] (def a (conj a i))) a)", "[0 1 2]"),
     ("(dotimes [i 0] (fail))", "nil"), ("(dotimes [i -5] (fail))", "nil"),
     ("(dotimes [i 3] i)", "nil"),
-    ("(let [n 3 v []] (dotimes [i n] (set! v (conj v i))) v)", "[0 1 2]"),
-    ("(let [v []] (dotimes [i 2] (dotimes [j 2] (set! v (conj v [i j])))) v)",
+    # dotimes is a let / loop: as in the reference (Let op), a set! of a local from outside it
+    # is undone when the loop recurs and when it ends; a def stays
+    ("(let [n 3 v []] (dotimes [i n] (set! v (conj v i))) v)", "[]"),
+    ("(let [v []] (dotimes [i 2] (dotimes [j 2] (set! v (conj v [i j])))) v)", "[]"),
+    ("(let [k 0] (dotimes [i (do (set! k (inc k)) 3)] nil) k)", "0"),
+    ("(do (def v []) (dotimes [i 2] (dotimes [j 2] (def v (conj v [i j])))) v)",
      "[[0 0] [0 1] [1 0] [1 1]]"),
-    ("(let [k 0] (dotimes [i (do (set! k (inc k)) 3)] nil) k)", "1"),
     # for
     ("(for [x nil] (inc x))", "[]"), ("(for [x [1 2 3]] (inc x))", "[2 3 4]"),
     ("(for [x '(1 2)] (* x 10))", "[10 20]"), ("(for [x :foo] x)", "[\\f \\o \\o]"),
@@ -107,7 +110,8 @@ VALUES = [
     # for-loop
     ("(for-loop [i 0 (< i 5) (inc i)] (* i i))", "16"),
     ("(for-loop [i 0 false (inc i)] (fail))", "nil"),
-    ("(let [v []] (for-loop [i 0 (< i 3) (inc i)] (set! v (conj v i))) v)", "[0 1 2]"),
+    ("(let [v []] (for-loop [i 0 (< i 3) (inc i)] (set! v (conj v i))) v)", "[]"),
+    ("(let [v []] (for-loop [i 0 (< i 3) (inc i)] (set! v (conj v i)) v))", "[2]"),
     # mapv / mapcat
     ("(mapv inc '(1 2 3))", "[2 3 4]"), ("(mapv + '(1 2) nil)", "[]"), ("(mapv + nil)", "[]"),
     ("(mapv + [1 2] [10 20 30])", "[11 22]"), ("(mapv inc (index))", "[]"),

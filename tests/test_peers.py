@@ -68,9 +68,10 @@ def test_create_peer_errors():
     assert s.fork().eval("(create-peer hero-peer 0)").error == "ARGUMENT"
     assert s.fork().eval("(create-peer hero-peer -5)").error == "ARGUMENT"
     for src in ("(create-peer *address* 1234)", "(create-peer :foo 1234)",
-                "(create-peer hero-peer :foo)", "(create-peer hero-peer nil)",
-                "(create-peer 0x1234 10)"):
+                "(create-peer hero-peer :foo)", "(create-peer hero-peer nil)"):
         assert s.fork().eval(src).error == "CAST", src
+    # a blob of the wrong length is a bad argument, not a bad type (Core.CREATE_PEER)
+    assert s.fork().eval("(create-peer 0x1234 10)").error == "ARGUMENT"
     assert s.fork().eval("(create-peer hero-peer)").error == "ARITY"
     assert s.fork().eval("(create-peer hero-peer 1000 :foo)").error == "ARITY"
     assert err(f"(create-peer {PK} *balance*)") == "JUICE"     # nothing left to pay juice
@@ -142,8 +143,9 @@ def test_evict_peer_limits():
     t = session()
     t.eval(f"(create-peer {PK} 1000)")
     assert Session(t.state, 11).eval(f"(evict-peer {PK})").printed == "-1000"
-    for src in ("(evict-peer nil)", "(evict-peer 0x)", "(evict-peer [])"):
+    for src in ("(evict-peer nil)", "(evict-peer [])"):
         assert err(src) == "CAST"
+    assert err("(evict-peer 0x)") == "ARGUMENT"      # Core.EVICT_PEER: a blob, not 32 bytes
     assert err("(evict-peer :foo :bar)") == "ARITY"
     assert err("(evict-peer)") == "ARITY"
 

@@ -298,16 +298,17 @@ def _deploy(ctx, args, d):
 
 @core("callable?", 30, arity=(1, 2), doc={
     "description": "With one argument, true if it is a call target (an address or "
-                   "[address scope]). With a symbol, true if the target account exists and "
-                   "defines it as a ^:callable function.",
+                   "[address scope]) of an account that exists. With a symbol, true if the "
+                   "target account exists and defines it as a ^:callable function.",
     "signature": ["[target]", "[target sym]"],
     "examples": [{"code": "(callable? #8)", "result": "true"},
                  {"code": "(callable? #8 'count)", "result": "false"}],
     "errors": {"CAST": "if sym is not a symbol"}})
 def _callable_q(ctx, args, d):
-    if len(args) == 1:
+    if len(args) == 1:     # as the reference: the account must exist too
+        a = callable_address(args[0])
         ctx.charge(J.LOOKUP)
-        return callable_address(args[0]) is not None
+        return a is not None and ctx.state.account(a.n) is not None
     sym = args[1]
     if type(sym) is not Symbol:
         raise arg_cast_error(1, sym, "Symbol")

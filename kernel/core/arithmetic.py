@@ -106,6 +106,29 @@ def precost_linear(args: list) -> int:
     return total
 
 
+def precost_multiply(args: list) -> int:
+    """The reference's precostNumericMultiply: the cost of multiplying integers of the given
+    sizes (each step costs the product of the sizes so far), or -1 if one is not a number.
+    mod, div, rem and quot charge it, with precost_linear, for their big-integer division."""
+    total = 0
+    last = 0
+    doubles = False
+    for a in args:
+        c = numeric_cost(a)
+        if c < 0:
+            return -1
+        if doubles:
+            total = J.sat_add(total, c)
+        elif type(a) is float:
+            doubles = True
+            total = J.sat_add(total, c + last)
+            last = 0
+        else:
+            total = J.sat_add(total, last * c)
+            last += c
+    return total
+
+
 def first_non_numeric(args: list) -> int:
     for i, a in enumerate(args):
         if not is_number(a):

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from kernel.cvm import juice as J
-from kernel.cvm.errors import (ASSERT, ErrorValue, Halt, Recur, Return, Rollback, TailCall,
-                               arg_cast_error, error)
+from kernel.cvm.errors import (ARGUMENT, ASSERT, ErrorValue, Halt, Recur, Return, Rollback,
+                               TailCall, arg_cast_error, error)
 from kernel.cvm.fn import is_fn
 from kernel.cvm.registry import core
 
@@ -76,7 +76,8 @@ def _return(ctx, args: list, d: int) -> Any:
                    "the message; with two, an error code and a message.",
     "signature": ["[]", "[message]", "[code message]"],
     "examples": [{"code": "(fail :STATE \"not ready\")"}],
-    "errors": {"ASSERT": "by default"}})
+    "errors": {"ASSERT": "by default",
+               "ARGUMENT": "if an error code is given but is nil"}})
 def _fail(ctx, args: list, d: int) -> Any:
     ctx.charge(J.RETURN)
     if not args:
@@ -84,4 +85,6 @@ def _fail(ctx, args: list, d: int) -> Any:
     if len(args) == 1:
         raise ErrorValue(ASSERT, args[0])
     code = args[0]
-    raise ErrorValue(ASSERT if code is None else code, args[1])
+    if code is None:        # as the reference: an explicit error code cannot be nil
+        raise error(ARGUMENT, "Error code cannot be nil")
+    raise ErrorValue(code, args[1])

@@ -1,4 +1,5 @@
-"""Syntax objects and metadata: syntax, meta, unsyntax, syntax?, lookup-meta."""
+"""Syntax objects, definitions and metadata: syntax, meta, unsyntax, syntax?, lookup (as a
+function value: the compiler handles `(lookup ...)` forms itself) and lookup-meta."""
 from __future__ import annotations
 
 from typing import Any
@@ -56,9 +57,37 @@ def _syntax_q(ctx, args: list, d: int) -> Any:
     "signature": ["[x]"],
     "examples": [{"code": "(unsyntax (syntax 1))", "result": "1"}]})
 def _unsyntax(ctx, args: list, d: int) -> Any:
-    ctx.charge(J.META)
+    ctx.charge(J.SYNTAX)
     v = args[0]
     return v.datum if type(v) is Syntax else v
+
+
+@core("lookup", 32, arity=(1, 2), doc={
+    "description": "The value a symbol is defined as in an account (the current one by "
+                   "default, else through its parents to the core), or nil if it is not "
+                   "defined. Written (lookup sym) it is a special form that takes the symbol "
+                   "unevaluated; as a function value its arguments are evaluated.",
+    "signature": ["[sym]", "[addr sym]"],
+    "examples": [{"code": "(do (def x 1) (lookup x))", "result": "1"},
+                 {"code": "(apply lookup [#8 'count])", "result": "count"}],
+    "errors": {"CAST": "if sym is not a symbol or addr not an address",
+               "COMPILE": "written as a form, if the last argument is not a symbol",
+               "UNDECLARED": "written as a form, if the symbol is not defined"}})
+def _lookup(ctx, args: list, d: int) -> Any:
+    n = len(args)
+    if n == 2:
+        a = args[0]
+        if type(a) is not Address:
+            raise arg_cast_error(0, a, "Address")
+        addr = a.n
+    else:
+        addr = None
+    sym = args[n - 1]
+    if type(sym) is not Symbol:
+        raise arg_cast_error(n - 1, sym, "Symbol")
+    result = ctx.lookup_value(addr, sym, None)
+    ctx.charge(J.LOOKUP)
+    return result
 
 
 @core("lookup-meta", 33, arity=(1, 2), doc={
@@ -77,7 +106,7 @@ def _lookup_meta(ctx, args: list, d: int) -> Any:
         addr, sym = None, args[0]
     if type(sym) is not Symbol:
         raise arg_cast_error(len(args) - 1, sym, "Symbol")
-    ctx.charge(J.LOOKUP_DYNAMIC)
+    ctx.charge(J.LOOKUP)
     if addr is not None and ctx.state.account(addr) is None:
         return None
     return ctx.lookup_meta(addr, sym)

@@ -16,8 +16,8 @@ from kernel.core.arithmetic import (LONG_MAX, LONG_MIN, add2, blob_data, canonic
                                     cast_integer, cast_long, checked_integer, compare, fdiv,
                                     int_div, int_mod, int_quot, int_rem, is_number, java_ceil,
                                     java_exp, java_floor, java_pow, java_sqrt, mul2, negate,
-                                    number_cast_error, precost_linear, sub2, to_double,
-                                    value_cast_error)
+                                    number_cast_error, precost_linear, precost_multiply, sub2,
+                                    to_double, value_cast_error)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,6 +203,11 @@ def _int_pair(name: str, code: int, op, description: str, examples: list):
             raise error(CAST, "Can't convert arguments to type Integer")
         if b == 0:
             raise error(ARGUMENT, f"Division by zero in {name}")
+        # as the reference (Core.MOD ...): the sizes of the arguments, and the work of a
+        # big-integer division, are paid before dividing
+        cost = J.sat_add(precost_linear(args), precost_multiply(args))
+        if cost:
+            ctx.charge(cost)
         r = op(a, b)
         ctx.charge(J.ARITHMETIC)
         return r

@@ -1,5 +1,5 @@
-"""Peers and stake: create-peer, set-peer-stake, set-stake (delegated stake), set-peer-data
-and evict-peer. Peer records live in the state's :peers Index under their 32-byte key.
+"""Peers and stake: create-peer, set-peer-stake, set-stake (delegated stake), set-peer-data,
+evict-peer, and reading stakes with get-stake and get-peer-stake. Peer records live in the state's :peers Index under their 32-byte key.
 
 Coins staked move between the staker's balance and the peer record's balance, so the total
 of all funds never changes. When a function has nothing to do it leaves the result as the
@@ -15,15 +15,19 @@ from kernel.cvm.errors import ARGUMENT, FUNDS, STATE, arg_cast_error, error
 from kernel.data.hashmaps import Map
 from kernel.data.scalars import Address
 from kernel.state.state import MAX_SUPPLY, MINIMUM_EFFECTIVE_STAKE, PeerStatus
-from kernel.core.accounts import ensure_account_key, ensure_blob, long_arg
+from kernel.core.accounts import ensure_blob, long_arg
 from kernel.cvm.registry import core
 
 
 def _key_arg(args: list, i: int) -> Any:
-    k = ensure_account_key(args[i])
-    if k is None:
+    """A peer key argument, as the reference checks it (Core.CREATE_PEER ...): not a blob is
+    :CAST, a blob of the wrong length :ARGUMENT."""
+    b = ensure_blob(args[i])
+    if b is None:
         raise arg_cast_error(i, args[i], "Blob")
-    return k
+    if len(b) != 32:
+        raise error(ARGUMENT, "Peer Key must be 32 bytes")
+    return b
 
 
 def _hex(k: Any) -> str:
@@ -123,9 +127,9 @@ def evict_peer(ctx: Context, key: Any, last: Any) -> Any:
                    "staking the given coins from its balance.",
     "signature": ["[peer-key stake]"],
     "examples": [{"code": "(create-peer 0x42ae93b185bd2ba64fd9b0304fec81a4d4809221a5b68de4da041b48c85bcc2e 1000000)"}],
-    "errors": {"CAST": "if the key is not a 32-byte blob or the stake not a Long",
+    "errors": {"CAST": "if the key is not a blob or the stake not a Long",
                "STATE": "if a peer already exists for the key",
-               "ARGUMENT": "if the stake is zero or out of range",
+               "ARGUMENT": "if the key is not 32 bytes, or the stake is zero or out of range",
                "FUNDS": "if the balance is too small"}})
 def _create_peer(ctx, args, d):
     key = _key_arg(args, 0)
@@ -140,7 +144,8 @@ def _create_peer(ctx, args, d):
                    "is the current account's key; the current account must control it.",
     "signature": ["[peer-key data]"],
     "examples": [{"code": "(set-peer-data peer-key {:url \"peer.example.com:18888\"})"}],
-    "errors": {"CAST": "if the key is not a 32-byte blob or the data not a map",
+    "errors": {"CAST": "if the key is not a blob or the data not a map",
+               "ARGUMENT": "if the key is not 32 bytes",
                "STATE": "if the account has no key, no peer has it, or the account does "
                         "not control the peer"}})
 def _set_peer_data(ctx, args, d):
@@ -173,9 +178,10 @@ def _set_peer_data(ctx, args, d):
                    "controller) and the peer. Returns the change in stake.",
     "signature": ["[peer-key stake]"],
     "examples": [{"code": "(set-peer-stake peer-key 2000000)"}],
-    "errors": {"CAST": "if the key is not a 32-byte blob or the stake not a Long",
+    "errors": {"CAST": "if the key is not a blob or the stake not a Long",
                "STATE": "if there is no such peer or the current account does not control it",
-               "ARGUMENT": "if the stake is negative or out of range",
+               "ARGUMENT": "if the key is not 32 bytes, or the stake is negative or out of "
+                           "range",
                "FUNDS": "if the balance is too small"}})
 def _set_peer_stake(ctx, args, d):
     key = _key_arg(args, 0)
@@ -213,13 +219,45 @@ def _set_stake(ctx, args, d):
                    "change in the controller's stake.",
     "signature": ["[peer-key]"],
     "examples": [{"code": "(evict-peer peer-key)"}],
-    "errors": {"CAST": "if the key is not a 32-byte blob",
+    "errors": {"CAST": "if the key is not a blob",
+               "ARGUMENT": "if the key is not 32 bytes",
                "STATE": "if the peer has too much stake to be evicted by the current "
                         "account, or it is the last peer"}})
 def _evict_peer(ctx, args, d):
     key = _key_arg(args, 0)
     ctx.charge(J.PEER_UPDATE)
     return evict_peer(ctx, key, args[-1])
+
+
+@core("get-stake", 69, arity=2, doc={
+    "description": "The stake an account has delegated to a peer: 0 if none, nil if no peer "
+                   "has this key.",
+    "signature": ["[peer-key address]"],
+    "examples": [{"code": "(get-stake (first (keys (:peers *state*))) *address*)", "result": "0"}],
+    "errors": {"CAST": "if the key is not a blob or the address not an address",
+               "ARGUMENT": "if the key is not 32 bytes"}})
+def _get_stake(ctx, args, d):
+    key = _key_arg(args, 0)
+    a = args[1]
+    if type(a) is not Address:
+        raise arg_cast_error(1, a, "Address")
+    ps = ctx.state.peer(key)
+    ctx.charge(J.LOOKUP)
+    return None if ps is None else ps.delegated_stake_of(a)
+
+
+@core("get-peer-stake", 70, arity=1, doc={
+    "description": "The stake a peer has put up itself, or nil if no peer has this key.",
+    "signature": ["[peer-key]"],
+    "examples": [{"code": "(int? (get-peer-stake (first (keys (:peers *state*)))))",
+                  "result": "true"}],
+    "errors": {"CAST": "if the key is not a blob",
+               "ARGUMENT": "if the key is not 32 bytes"}})
+def _get_peer_stake(ctx, args, d):
+    key = _key_arg(args, 0)
+    ps = ctx.state.peer(key)
+    ctx.charge(J.LOOKUP)
+    return None if ps is None else ps.peer_stake
 
 
 __all__ = ["create_peer", "set_peer_stake", "set_delegated_stake", "evict_peer"]

@@ -42,7 +42,7 @@ from kernel.cvm.fn import CoreFn, Fn
 from kernel.cvm.jit_inline import INLINERS, NOT_CONSTANT, RUNTIME, Arg, Fast
 from kernel.cvm.registry import CORE
 from kernel.cvm.ops import (Cond, Constant, Def, Do, Invoke, Lambda, Let, Local, Lookup, Op, Query,
-                            SetLocal, Special, Try)
+                            SetLocal, Special, Try, set_positions)
 from kernel.data.scalars import Address, Symbol
 from kernel.cvm.specials import value as special_value
 
@@ -128,28 +128,19 @@ def _sub_ops(op: Any) -> Optional[list]:
 
 def set_targets(op: Any) -> Optional[set]:
     """Binding positions that set! may assign while `op` runs (None: unknown, maybe any)."""
-    out: set = set()
-    todo = [op]
-    while todo:
-        o = todo.pop()
-        if type(o) is SetLocal:
-            out.add(o.pos)
-        sub = _sub_ops(o)
-        if sub is None:
-            return None
-        todo.extend(sub)
-    return out
+    return set_positions((op,))
 
 
 class _Loop:
     """A loop whose body is being generated: where recur in tail position jumps back to."""
 
-    __slots__ = ("forms", "binders", "base")
+    __slots__ = ("forms", "binders", "base", "saved")
 
-    def __init__(self, forms: tuple, binders: tuple, base: int):
+    def __init__(self, forms: tuple, binders: tuple, base: int, saved: list):
         self.forms = forms
         self.binders = binders
         self.base = base
+        self.saved = saved          # (position, temp) of outer bindings restored on recur
 
 
 class Generator:
@@ -338,13 +329,33 @@ class Generator:
 
     def set_local(self, op: SetLocal, off, live, mode, loop):
         pos = op.pos
-        if type(pos) is not int or not 0 <= pos < live:
+        inner = op.inner_sets()
+        if type(pos) is not int or not 0 <= pos < live or inner is None:
             return self.interpret(op, off, live, mode)
         self.deepen(off)
+        saved = self.save([p for p in inner if p < live])
         x = self.gen(op.op, off + 1, live, None, None)
+        if saved and x.startswith("v"):
+            t = self.temp()
+            self.emit(f"{t} = {x}")
+            x = t
+        self.restore(saved)
         self.emit(f"v{pos} = {x}")
         self.charge(J.SET_BANG)
         return self.finish(x, mode)
+
+    def save(self, positions: list) -> list:
+        """Copy bindings a block may set! to temporaries: [(position, temporary)]."""
+        saved = []
+        for p in positions:
+            t = self.temp()
+            self.emit(f"{t} = v{p}")
+            saved.append((p, t))
+        return saved
+
+    def restore(self, saved: list) -> None:
+        for p, t in saved:
+            self.emit(f"v{p} = {t}")
 
     def do(self, op: Do, off, live, mode, loop):
         self.deepen(off)
@@ -404,19 +415,23 @@ class Generator:
     def let(self, op: Let, off, live, mode, loop):
         forms, binders, ops = op.bindings, op._binders, op.ops
         nb = len(binders)
-        if len(ops) < nb:
+        outer = op.outer_sets()
+        if len(ops) < nb or outer is None:
             return self.interpret(op, off, live, mode)
         self.deepen(off)
         self.charge(J.LET)
         base = live
+        # the bindings outside the let that it may set! are put back when it ends (Let.ex)
+        saved = self.save([p for p in outer if p < base])
         for i in range(nb):
             x = self.gen(ops[i], off + 1, live, None, None)
             self.emit(f"ctx.result = {x}")
             live = self.bind(forms[i], binders[i], x, live)
         body = ops[nb:]
         if op.is_loop:
-            return self.loop(_Loop(forms, binders, base), body, off, live, mode)
+            return self.loop(_Loop(forms, binders, base, saved), body, off, live, mode)
         if not body:
+            self.restore(saved)
             return self.finish("None", mode)
         for child in body[:-1]:
             self.gen(child, off + 1, live, None, None)
@@ -425,6 +440,8 @@ class Generator:
             t = self.temp()
             self.emit(f"{t} = {x}")
             x = t
+        if x is not None:
+            self.restore(saved)
         return x
 
     def bind(self, form: Any, binder: Callable, x: str, live: int) -> int:
@@ -444,6 +461,8 @@ class Generator:
         return live + n
 
     def rebind(self, loop: _Loop, values: list) -> None:
+        """Put back the outer bindings the loop may set!, then bind the loop's forms anew."""
+        self.restore(loop.saved)
         live = loop.base
         for form, binder, x in zip(loop.forms, loop.binders, values):
             live = self.bind(form, binder, x, live)
@@ -477,6 +496,8 @@ class Generator:
         self.rebind(info, [f"rv[{i}]" for i in range(nb)])
         self.pending = []
         self.indent -= 2
+        if target is not None:
+            self.restore(info.saved)
         return target
 
     def invoke(self, op: Invoke, off, live, mode, loop):

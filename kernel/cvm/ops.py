@@ -266,9 +266,15 @@ class Cond(Op):
 
 class Let(Op):
     """let / loop: bind (possibly destructuring) forms, then run the body. A loop is a recur
-    target: recur re-binds the same forms and runs the body again."""
+    target: recur re-binds the same forms and runs the body again.
 
-    __slots__ = ("bindings", "ops", "is_loop", "_binders")
+    As in the reference (its Let op saves the binding vector and puts it back), the bindings
+    in scope outside the let are restored when it exits, however it exits, and a loop
+    restores them before each recur re-binds: a set! of an outer local inside the block is
+    undone when the block ends, `(let [a 10] (let [] (set! a 13)) a)` is 10. Only the
+    positions a set! in the block may assign are saved (`outer_sets`)."""
+
+    __slots__ = ("bindings", "ops", "is_loop", "_binders", "_sets")
     juice = J.LET
 
     def __init__(self, bindings: Sequence[Any], ops: Sequence[Op], is_loop: bool):
@@ -282,6 +288,16 @@ class Let(Op):
     def tag(self) -> int:  # type: ignore[override]
         return 0xC3 if self.is_loop else 0xC2
 
+    def outer_sets(self) -> "tuple | None":
+        """The binding positions a set! in this block may assign, sorted (None: unknown, an
+        op of a kind not known here may assign any)."""
+        try:
+            return self._sets
+        except AttributeError:
+            found = set_positions(self.ops)
+            s = self._sets = None if found is None else valid_positions(found)
+            return s
+
     def ex(self, ctx: Context, env: list, d: int) -> Any:
         if d > MAX_DEPTH:
             raise _depth_error(d)
@@ -291,6 +307,13 @@ class Let(Op):
         ops = self.ops
         binders = self._binders
         nb = len(binders)
+        sets = self.outer_sets()
+        if sets is None:
+            saved = list(enumerate(env))
+        elif sets and sets[0] < base:
+            saved = [(p, env[p]) for p in sets if p < base]
+        else:
+            saved = None
         try:
             for i in range(nb):
                 v = ops[i].ex(ctx, env, d1)
@@ -313,10 +336,16 @@ class Let(Op):
                         raise arity_error(f"Expected {nb} value(s) for recur but got: "
                                           f"{len(vals)}") from None
                     del env[base:]
+                    if saved:
+                        for p, x in saved:
+                            env[p] = x
                     for i in range(nb):
                         binders[i](ctx, env, vals[i])
         finally:
             del env[base:]
+            if saved:
+                for p, x in saved:
+                    env[p] = x
 
     def encode_cell(self) -> bytes:
         return (bytes((self.tag,)) + write_ref(Vector.from_seq(self.bindings))
@@ -455,9 +484,11 @@ class Try(Op):
 
 
 class SetLocal(Op):
-    """set! on a local binding."""
+    """set! on a local binding. As in the reference's Set op, the position is checked first,
+    and the new binding replaces the one in the bindings as they were before the value was
+    computed: a set! of another local made while computing it does not survive."""
 
-    __slots__ = ("pos", "op")
+    __slots__ = ("pos", "op", "_sets")
     juice = J.SET_BANG
     tag = 0xC0
 
@@ -465,13 +496,33 @@ class SetLocal(Op):
         self.pos = pos
         self.op = op
 
+    def inner_sets(self) -> "tuple | None":
+        """Other positions a set! inside the value's op may assign (None: unknown)."""
+        try:
+            return self._sets
+        except AttributeError:
+            found = set_positions((self.op,))
+            s = self._sets = None if found is None else valid_positions(found, self.pos)
+            return s
+
     def ex(self, ctx: Context, env: list, d: int) -> Any:
         if d > MAX_DEPTH:
             raise _depth_error(d)
+        pos = self.pos
+        if type(pos) is not int or not 0 <= pos < len(env):
+            raise error(BOUNDS, f"Bad position for set!: {pos}")
+        sets = self.inner_sets()
+        if sets is None:
+            saved = list(enumerate(env))
+        elif sets:
+            saved = [(p, env[p]) for p in sets if p < len(env)]
+        else:
+            saved = None
         v = self.op.ex(ctx, env, d + 1)
-        if not 0 <= self.pos < len(env):
-            raise error(BOUNDS, f"Bad position for set!: {self.pos}")
-        env[self.pos] = v
+        if saved:
+            for p, x in saved:
+                env[p] = x
+        env[pos] = v
         ctx.charge(J.SET_BANG)
         return v
 
@@ -482,7 +533,50 @@ class SetLocal(Op):
         return (self.pos, self.op)
 
 
+def valid_positions(found: set, exclude: Any = None) -> tuple:
+    """The binding positions (non-negative integers) among `found`, sorted."""
+    return tuple(sorted(p for p in found if type(p) is int and p >= 0 and p != exclude))
+
+
+def set_positions(ops: Sequence[Any]) -> "set | None":
+    """Binding positions that a set! may assign while `ops` run in the current lexical
+    environment (closure bodies run in their own and are not looked into); None if an op of
+    a kind not known here is met. A nested let answers from its own cache."""
+    out: set = set()
+    todo = list(ops)
+    while todo:
+        o = todo.pop()
+        t = type(o)
+        if t is SetLocal:
+            out.add(o.pos)
+            inner = o.inner_sets()
+            if inner is None:
+                return None
+            out.update(inner)
+        elif t in (Constant, Local, Special, Lambda):
+            pass
+        elif t is Let:
+            inner = o.outer_sets()
+            if inner is None:
+                return None
+            out.update(inner)
+        elif t is Lookup:
+            if o.address is not None:
+                todo.append(o.address)
+        elif t is Invoke:
+            todo.append(o.fn)
+            todo.extend(o.args)
+        elif t in (Do, Cond, Query, Try):
+            todo.extend(o.ops)
+        elif t is Def:
+            if o.op is not None:
+                todo.append(o.op)
+        else:
+            return None
+    return out
+
+
 NIL = Constant(None)
 
 __all__ = ["Op", "Constant", "Local", "Lookup", "Special", "Invoke", "Do", "Cond", "Let",
-           "Def", "Lambda", "Query", "Try", "SetLocal", "NIL", "SPECIAL_NAMES"]
+           "Def", "Lambda", "Query", "Try", "SetLocal", "NIL", "SPECIAL_NAMES", "set_positions"]
