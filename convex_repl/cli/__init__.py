@@ -11,8 +11,10 @@ def __getattr__(name: str):
     the names above is asked for."""
     if name not in __all__:
         raise AttributeError(f"module 'convex_repl.cli' has no attribute '{name}'")
-    from convex_repl.cli import (session, evaluate, deploy, testing, keys, accounts, peer)  # noqa: F401
-    from convex_repl.cli import base
+    import importlib
+    for module in ("evaluate", "deploy", "testing", "keys", "accounts", "peer"):
+        importlib.import_module(f"convex_repl.cli.{module}")     # they register on `app`
+    from convex_repl.cli import base, session
     value = session.repl_main if name == "repl_main" else getattr(base, name)
     globals()[name] = value
     return value

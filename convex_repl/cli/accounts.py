@@ -7,11 +7,12 @@ from typing import Any, Optional
 
 import typer
 
-from convex_repl.cli.base import (EXIT_NOT_FOUND, EXIT_UNSUPPORTED, FRESH, HOME, JSON, NO_SAVE,
-                                  Fail, _address, _cvm_fail, _emit, _workspace, app)
+from convex_repl.cli.base import (ADDRESS, EXIT_NOT_FOUND, EXIT_UNSUPPORTED, EXIT_USAGE, FRESH,
+                                  HOME, JSON, KEY, KEY_PASSWORD_ENV, NO_SAVE, Fail, _address,
+                                  _cvm_fail, _emit, _transact_as, _workspace, app)
 from convex_repl.cli.keys import _keystore
 
-account_app = typer.Typer(help="Accounts of the local CVM: create, info, balance, fund.",
+account_app = typer.Typer(help="Accounts: info, balance, create, fund, use.",
                           no_args_is_help=True)
 app.add_typer(account_app, name="account")
 
@@ -65,10 +66,11 @@ def account_create(
     key: Optional[str] = typer.Option(None, "--key", help="Public key (0x...) or a stored "
                                       "key's name; default: the acting account's key."),
     as_json: bool = JSON, home: Optional[Path] = HOME, fresh: bool = FRESH,
-    no_save: bool = NO_SAVE,
+    no_save: bool = NO_SAVE, address: Optional[str] = ADDRESS,
 ) -> None:
-    """Create a user account for a public key (uses `create-account`)."""
-    ws = _workspace(home, fresh, no_save)
+    """Create a user account for a public key (uses `create-account`), paid by the acting
+    account (-a; signed with CONVEX_SEED or its local genesis key)."""
+    ws = _workspace(home, fresh, no_save, address, sign=True)
     _needs_core(ws, "create-account", "creating an account")
     pk = _public_key_arg(home, key) if key else ws.session.account_info()["key"]
     r = ws.transact(f"(create-account {pk})")
@@ -91,17 +93,43 @@ def account_fund(
     address: str = typer.Argument(..., help="Account to fund."),
     amount: int = typer.Argument(1_000_000_000, help="Coins."),
     as_json: bool = JSON, home: Optional[Path] = HOME, fresh: bool = FRESH,
-    no_save: bool = NO_SAVE,
+    no_save: bool = NO_SAVE, payer: Optional[str] = typer.Option(
+        None, "--from", show_default=False, help="Pay from this account (default: the "
+        "local genesis user #11), signing as -a/--key would."),
+    key: Optional[str] = KEY, password_env: str = KEY_PASSWORD_ENV,
 ) -> None:
-    """Give an account coins from the local genesis user (uses `transfer`)."""
-    ws = _workspace(home, fresh, no_save)
+    """Give an account coins from the local genesis user, or from --from (uses
+    `transfer`)."""
     n = _address(address)
+    ws = _workspace(home, fresh, no_save, payer, key=key, password_env=password_env,
+                    sign=payer is not None or key is not None)
     if ws.session.account_info(n) is None:
         raise Fail(f"no account #{n}", EXIT_NOT_FOUND, "NOBODY")
     _needs_core(ws, "transfer", "funding an account")
     from stdlib.genesis import GENESIS_USER
-    r = ws.transact(f"(transfer #{n} {amount})", as_address=GENESIS_USER)
+    if payer is not None or key is not None:
+        r = ws.transact(f"(transfer #{n} {amount})")
+    else:
+        r = _transact_as(ws, f"(transfer #{n} {amount})", GENESIS_USER)
     if not r.ok:
         raise _cvm_fail(ws, r)
     bal = ws.session.account_info(n)["balance"]
     _emit(as_json, {"ok": True, "address": n, "balance": bal}, f"#{n} balance {bal:,}")
+
+
+@account_app.command("use")
+def account_use(
+    address: str = typer.Argument(..., help="The account to act as from now on."),
+    as_json: bool = JSON, home: Optional[Path] = HOME,
+) -> None:
+    """Make an account the saved session's acting account, for every later command (-a
+    acts as an account for one command only)."""
+    ws = _workspace(home, False, False)
+    if getattr(ws, "remote", False):
+        raise Fail("with a peer (--url), the account acting is -a's, or the profile's "
+                   "\"address\" (CONVEX_PROFILE)", EXIT_USAGE, "USAGE")
+    n = _address(address)
+    if ws.session.account_info(n) is None:
+        raise Fail(f"no account #{n}", EXIT_NOT_FOUND, "NOBODY")
+    ws.set_address(n)
+    _emit(as_json, {"ok": True, "address": n}, f"acting as #{n} from now on")

@@ -30,7 +30,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_UNSUPPORTED, EXIT_SECRET 
 EXIT_INTERRUPTED = 130
 
 # The order `convex --help` lists commands and groups in, whichever module defines them.
-COMMANDS = ("repl", "tutorial", "eval", "transact", "query", "deploy", "run", "test", "status",
+COMMANDS = ("repl", "tutorial", "eval", "transact", "query", "deploy", "deployments", "run", "test", "status",
             "key", "account", "peer", "local")
 
 
@@ -75,6 +75,12 @@ JUICE_LIMIT = typer.Option(None, "--juice-limit", help="Juice limit per transact
 ADDRESS = typer.Option(None, "--address", "-a", help="Act as this account (e.g. 13 or #13).",
                        show_default=False)
 COST = typer.Option(False, "--cost", help="Show the cost badge (juice, fee, time) on stderr.")
+KEY = typer.Option(None, "--key", show_default=False,
+                   help="Sign with this stored key (convex key list); its password from "
+                        "$CONVEX_KEY_PASSWORD (or --password-env).")
+KEY_PASSWORD_ENV = typer.Option("CONVEX_KEY_PASSWORD", "--password-env",
+                                help="Environment variable holding the keystore password "
+                                     "(with --key).")
 
 _json_mode = False
 
@@ -90,13 +96,24 @@ def _home(home: Optional[Path]) -> Path:
 
 
 def _workspace(home: Optional[Path], fresh: bool, no_save: bool,
-               address: Optional[str] = None, juice_limit: Optional[int] = None):
+               address: Optional[str] = None, juice_limit: Optional[int] = None,
+               key: Optional[str] = None, password_env: str = "CONVEX_KEY_PASSWORD",
+               sign: bool = False):
+    """The workspace a command works on: the saved local session, or a peer (--url,
+    CONVEX_URL or a profile). `address` (-a) is the account acting for this command only:
+    the saved session keeps its own acting account. The signing key is the stored key named
+    `key` (--key), else CONVEX_SEED, else the account's (local) genesis key, for the commands
+    that sign (`sign`); a key that is not the acting account's is refused before anything is
+    sent."""
     from convex_repl.client.remote import resolve_url
+    signer = _signing_key(home, key, password_env) if sign or key else None
     url = resolve_url()                 # --url, CONVEX_URL or a profile: a peer
     if url is not None:
-        return _remote_workspace(url, address)
-    from convex_repl.repl.workspace import Workspace
-    ws = Workspace(_home(home), fresh=fresh, save=not no_save)
+        ws = _remote_workspace(url, address, signer[0] if signer else None)
+        if signer is not None:
+            _check_key(signer, ws.address, ws.peer.account(ws.address))
+        return ws
+    ws = _command_workspace()(_home(home), fresh=fresh, save=not no_save)
     if juice_limit is not None:
         if juice_limit <= 0:
             raise Fail("--juice-limit must be positive", EXIT_USAGE, "USAGE")
@@ -108,8 +125,86 @@ def _workspace(home: Optional[Path], fresh: bool, no_save: bool,
         info = ws.session.account_info(n)
         if info is None:
             raise Fail(f"no account #{n}", EXIT_NOT_FOUND, "NOBODY")
+        ws.kept_address = ws.session.address    # saved as it was: -a is for this command
         ws.session.address = n
+    if signer is not None:
+        _check_key(signer, ws.address, ws.session.account_info(ws.address))
+        ws.session.key = signer[0]
     return ws
+
+
+_CommandWorkspace: Any = None
+
+
+def _command_workspace() -> type:
+    """The local Workspace class for a command: one whose saves keep the acting account of
+    the saved session when -a chose another for this command."""
+    global _CommandWorkspace
+    if _CommandWorkspace is None:
+        from convex_repl.repl.workspace import Workspace
+
+        class CommandWorkspace(Workspace):
+            kept_address: Optional[int] = None
+
+            def save(self) -> None:
+                keep = self.kept_address
+                if keep is None or keep == self.session.address:
+                    return super().save()
+                acting = self.session.address
+                self.session.address = keep
+                try:
+                    super().save()
+                finally:
+                    self.session.address = acting
+
+        _CommandWorkspace = CommandWorkspace
+    return _CommandWorkspace
+
+
+def _signing_key(home: Optional[Path], name: Optional[str],
+                 password_env: str = "CONVEX_KEY_PASSWORD") -> Optional[tuple]:
+    """(nacl SigningKey, what it is called) from --key NAME (the keystore, its password from
+    the environment) or CONVEX_SEED (32 bytes of hex); None when neither is given."""
+    from nacl.signing import SigningKey
+    if name:
+        from convex_repl.cli.keys import _keystore, _password
+        k = _keystore(home).load(name, _password(password_env, confirm=False))
+        return SigningKey(k["seed"]), f"key {name!r}"
+    seed = os.environ.get("CONVEX_SEED")
+    if seed:
+        try:
+            raw = bytes.fromhex(seed.strip().removeprefix("0x"))
+        except ValueError:
+            raw = b""
+        if len(raw) != 32:
+            raise Fail("CONVEX_SEED must be an Ed25519 seed: 32 bytes of hex", EXIT_SECRET,
+                       "SECRET")
+        return SigningKey(raw), "CONVEX_SEED"
+    return None
+
+
+def _check_key(signer: tuple, n: int, info: Optional[dict]) -> None:
+    """Refuse, before anything is signed, a key that is not account #n's."""
+    if info is None:
+        raise Fail(f"no account #{n}", EXIT_NOT_FOUND, "NOBODY")
+    pk = "0x" + bytes(signer[0].verify_key).hex()
+    have = str(info.get("key") or "").lower()
+    if have != pk:
+        raise Fail(f"{signer[1]} ({pk[:10]}...) is not the key of #{n} "
+                   f"({have[:10] + '...' if have else 'an actor, no key'}): act as the "
+                   "account it controls with -a #N", EXIT_SECRET, "SECRET")
+
+
+def _transact_as(ws: Any, source: str, n: int) -> Any:
+    """A transaction of account #n signed with its own (local genesis) key, whatever key
+    this command signs its own transactions with."""
+    if getattr(ws, "remote", False):
+        return ws.transact(source, as_address=n)
+    key, ws.session.key = ws.session.key, None
+    try:
+        return ws.transact(source, as_address=n)
+    finally:
+        ws.session.key = key
 
 
 def _take_url(args: list) -> list:
@@ -129,10 +224,10 @@ def _take_url(args: list) -> list:
     return out
 
 
-def _remote_workspace(url: str, address: Optional[str]):
+def _remote_workspace(url: str, address: Optional[str], key: Any = None):
     from convex_repl.client.remote import RemoteError
     from convex_repl.repl.remote_workspace import RemoteWorkspace
-    ws = RemoteWorkspace(url, None if address is None else _address(address))
+    ws = RemoteWorkspace(url, None if address is None else _address(address), key)
     try:
         if ws.session.account_info(ws.address) is None:
             raise Fail(f"no account #{ws.address} on {ws.url}", EXIT_NOT_FOUND, "NOBODY")
@@ -179,7 +274,9 @@ def _result_json(ws: Any, r: Any) -> dict:
 
 def _cvm_fail(ws: Any, r: Any) -> Fail:
     msg = f":{r.error}" + (f" {r.message}" if r.message else "")
-    return Fail(msg, EXIT_FAILED, r.error, _result_json(ws, r))
+    # Source that does not read is bad input (exit 2), found before anything ran (no juice)
+    code = EXIT_USAGE if r.error == "SYNTAX" and not r.juice else EXIT_FAILED
+    return Fail(msg, code, r.error, _result_json(ws, r))
 
 
 def _read_source(forms: Optional[str]) -> str:

@@ -8,9 +8,10 @@ from typing import Optional
 
 import typer
 
-from convex_repl.cli.base import (ADDRESS, COST, EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE, FRESH,
-                                  HOME, JSON, JUICE_LIMIT, NO_SAVE, Fail, _cvm_fail, _emit,
-                                  _print_result, _read_source, _result_json, _workspace, app)
+from convex_repl.cli.base import (ADDRESS, COST, EXIT_NOT_FOUND, EXIT_USAGE, FRESH, HOME, JSON,
+                                  JUICE_LIMIT, KEY, KEY_PASSWORD_ENV, NO_SAVE, Fail, _cvm_fail,
+                                  _emit, _print_result, _read_source, _result_json, _workspace,
+                                  app)
 
 DEV = typer.Option(False, "--dev", help="Unsigned development mode: no fees, no sequence "
                    "number (--juice-limit applies).")
@@ -22,11 +23,13 @@ def eval_cmd(
     as_json: bool = JSON, home: Optional[Path] = HOME, fresh: bool = FRESH,
     no_save: bool = NO_SAVE, address: Optional[str] = ADDRESS, cost: bool = COST,
     juice_limit: Optional[int] = JUICE_LIMIT, dev: bool = DEV,
+    key: Optional[str] = KEY, password_env: str = KEY_PASSWORD_ENV,
 ) -> None:
     """Evaluate forms as one signed transaction against the saved session (fees are paid)
     and print the result; --dev runs them unsigned, without fees."""
     src = _read_source(forms)
-    ws = _workspace(home, fresh, no_save, address, juice_limit)
+    ws = _workspace(home, fresh, no_save, address, juice_limit, key, password_env,
+                    sign=not dev)
     _print_result(ws, ws.transact(src, signed=not dev), as_json, cost)
 
 
@@ -36,10 +39,12 @@ def transact_cmd(
     as_json: bool = JSON, home: Optional[Path] = HOME, fresh: bool = FRESH,
     no_save: bool = NO_SAVE, address: Optional[str] = ADDRESS, cost: bool = COST,
     juice_limit: Optional[int] = JUICE_LIMIT,
+    key: Optional[str] = KEY, password_env: str = KEY_PASSWORD_ENV,
 ) -> None:
     """Submit forms as one signed transaction: sequence number, fees, memory accounting."""
     src = _read_source(forms)
-    ws = _workspace(home, fresh, no_save, address, juice_limit)
+    ws = _workspace(home, fresh, no_save, address, juice_limit, key, password_env,
+                    sign=True)
     _print_result(ws, ws.transact(src), as_json, cost)
 
 
@@ -71,6 +76,7 @@ def run_cmd(
     as_json: bool = JSON, home: Optional[Path] = HOME, fresh: bool = FRESH,
     no_save: bool = NO_SAVE, address: Optional[str] = ADDRESS, cost: bool = COST,
     juice_limit: Optional[int] = JUICE_LIMIT, dev: bool = DEV,
+    key: Optional[str] = KEY, password_env: str = KEY_PASSWORD_ENV,
 ) -> None:
     """Run a file: one transaction per top-level form (stops at the first error), or all
     forms as one with --atomic. Prints the last result."""
@@ -79,14 +85,15 @@ def run_cmd(
         text = file.read_text()
     except OSError as e:
         raise Fail(f"can't read {file}: {e.strerror}", EXIT_NOT_FOUND, "IO") from None
-    ws = _workspace(home, fresh, no_save, address, juice_limit)
+    ws = _workspace(home, fresh, no_save, address, juice_limit, key, password_env,
+                    sign=not dev)
     if atomic:
         _print_result(ws, ws.transact(text, signed=not dev), as_json, cost)
         return
     try:
         forms = read_all(text)
     except ReaderError as e:
-        raise Fail(f"{file}: {e}", EXIT_FAILED, "SYNTAX") from None
+        raise Fail(f"{file}: {e}", EXIT_USAGE, "SYNTAX") from None
     results, total, r = [], 0, None
     for i, form in enumerate(forms):
         r = ws.transact_form(form, signed=not dev)

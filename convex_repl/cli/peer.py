@@ -331,7 +331,12 @@ def local_start(peers: int = typer.Option(1, "--peers", help="Number of peers.")
                 host: str = HOST, port: Optional[int] = PORT, data: Optional[Path] = DATA,
                 no_faucet: bool = NO_FAUCET, faucet_max: Optional[int] = FAUCET_MAX,
                 as_json: bool = JSON, verbose: bool = VERBOSE,
-                limit: Optional[list[str]] = LIMIT) -> None:
+                limit: Optional[list[str]] = LIMIT,
+                protocol_port: Optional[int] = typer.Option(
+                    None, "--protocol-port", show_default=False,
+                    help=f"Peer protocol port of the first peer, the next ones +1, +2... "
+                         f"(default {DEFAULT_PROTOCOL_PORT} for one peer, any free one if "
+                         "busy; any free ones for several; 0 for any).")) -> None:
     """Start a local network: one peer, or N peer processes agreeing by CPoS, each serving
     the REST API."""
     if peers < 1:
@@ -340,9 +345,9 @@ def local_start(peers: int = typer.Option(1, "--peers", help="Number of peers.")
     limits = parse_limits(limit)
     if peers > 1:
         raise typer.Exit(launch(peers, host, port, data, not no_faucet, faucet_max, as_json,
-                                verbose, list(limit or ())))
+                                verbose, list(limit or ()), protocol_port))
     node = _open_or_exit(lambda: open_peer(data, not no_faucet, faucet_max, host,
-                                           limits=limits))
+                                           protocol_port, limits=limits))
     raise typer.Exit(serve(node, host, port, data, not no_faucet, as_json, verbose,
                            limits=limits))
 

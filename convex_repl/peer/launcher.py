@@ -32,10 +32,13 @@ START_TIMEOUT = 60.0
 
 def peer_command(n: int, i: int, host: str, port: Optional[int], data: Optional[Path],
                  faucet: bool, faucet_max: Optional[int], bootstrap: list,
-                 verbose: bool, limits: tuple = ()) -> list:
+                 verbose: bool, limits: tuple = (), protocol_port: Optional[int] = None) -> list:
+    """Peer i's command line; its protocol port is `protocol_port` + i (any free one when
+    None or 0)."""
+    pp = protocol_port + i if protocol_port else 0
     cmd = [sys.executable, "-m", "convex_repl", "peer", "start", "--cluster", str(n),
            "--index", str(i), "--host", host, "--port", str(port if port is not None else 0),
-           "--protocol-port", "0", "--json", "--stop-on-eof"]
+           "--protocol-port", str(pp), "--json", "--stop-on-eof"]
     for a in bootstrap:
         cmd += ["--peer", a]
     if data is not None:
@@ -84,7 +87,7 @@ def stop_all(procs: list, timeout: float = 10.0) -> None:
 
 def launch(n: int, host: str, port: Optional[int], data: Optional[Path], faucet: bool,
            faucet_max: Optional[int], as_json: bool, verbose: bool,
-           limits: Optional[list] = None) -> int:
+           limits: Optional[list] = None, protocol_port: Optional[int] = None) -> int:
     procs: list = []
     infos: list = []
     env = dict(os.environ)
@@ -98,7 +101,8 @@ def launch(n: int, host: str, port: Optional[int], data: Optional[Path], faucet:
             if i == 0 and port is None:
                 rest = 8080 if _free(host, 8080) else 0
             cmd = peer_command(n, i, host, rest, data, faucet, faucet_max,
-                               [x["protocol"] for x in infos], verbose, tuple(limits or ()))
+                               [x["protocol"] for x in infos], verbose, tuple(limits or ()),
+                               protocol_port)
             p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  text=True, env=env)
             procs.append(p)
