@@ -68,9 +68,15 @@ def test_cvm_error_json(home, capsys):
     assert "count" in d["hint"] and d["juice"] > 0
 
 
-def test_syntax_error(home, capsys):
+def test_syntax_error_is_bad_input_exit_2(home, capsys, tmp_path):
     code, out, err = run(capsys, "eval", "(+ 1")
-    assert code == 1 and ":SYNTAX" in err and err.count("\n") == 1
+    assert code == 2 and ":SYNTAX" in err and err.count("\n") == 1
+    f = tmp_path / "bad.cvx"
+    f.write_text("(def a\n")
+    assert run(capsys, "run", str(f))[0] == 2
+    assert run(capsys, "deploy", str(f))[0] == 2
+    code, out, err = run(capsys, "eval", "(count 1)")      # a CVM error stays 1
+    assert code == 1
 
 
 def test_usage_errors_are_one_line_exit_2(home, capsys):
