@@ -12,7 +12,7 @@ from kernel.cvm import juice as J
 from kernel.cvm.binding import (MAX_BINDING_DEPTH, BadBinding, BindingTooDeep, binding_symbols,
                                 unwrap)
 from kernel.cvm.context import MAX_DEPTH, Context
-from kernel.cvm.errors import ARITY, COMPILE, DEPTH, SYNTAX, error
+from kernel.cvm.errors import ARITY, CAST, COMPILE, DEPTH, SYNTAX, error
 from kernel.cvm.fn import Fn, MultiFn
 from kernel.data.hashmaps import Map, Set
 from kernel.cvm.ops import (NIL, Cond, Constant, Def, Do, Invoke, Lambda, Let, Local, Lookup, Op,
@@ -370,7 +370,10 @@ def _lookup(ctx, form, scope, d):
     sym = unwrap(form[n - 1])
     if type(sym) is not Symbol:
         raise error(COMPILE, "lookup requires a Symbol as last argument")
-    if isinstance(addr_op, Constant) and type(addr_op.value) is Address:
+    if isinstance(addr_op, Constant):
+        # a constant that is not an address fails here, when compiling, as in the reference
+        if type(addr_op.value) is not Address:
+            raise error(CAST, "lookup first expression must be an Address")
         meta = ctx.lookup_meta(addr_op.value.n, sym)
         if meta is not None and meta.get(STATIC) is True:
             ctx.charge(J.COMPILE_LOOKUP)
