@@ -183,6 +183,9 @@ def test_doc_apropos_env_and_accounts_read_the_peers_state(on_peer, peer):
     assert "(map f coll)" in out and "(map inc [1 2])   ; => [2 3]" in out
     assert ":CAST" in out
     assert "no-such-name is not defined" in say(on_peer, ":doc no-such-name")
+    say(on_peer, ":account #11")                    # an account without definitions
+    assert "(map f coll)" in say(on_peer, ":doc map")
+    say(on_peer, ":account #13")
     out = say(on_peer, ":apropos transfer")
     assert re.search(r"^  transfer +Sends coins", out, re.M)
     assert "peer-only-fn" in say(on_peer, ":env") and "#8 has no definitions" not in \
@@ -259,6 +262,7 @@ def test_local_network_undo_redo_checkpoint_restore_reset(repl):
     out = say(repl, ":reset")
     assert f"reset to genesis: state {genesis}" in out
     assert "UNDECLARED" in say(repl, "a")
+    assert "(map f coll)" in say(repl, ":doc map")     # #13 has no definitions again
     assert "can't move time on the local network" in say(repl, ":advance 10")
     # only the copies still needed are kept, and all go with the network
     kept = {d.name for d in net.kept.iterdir()}

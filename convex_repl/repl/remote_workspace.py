@@ -51,12 +51,12 @@ class PeerSession(RemoteSession):
             return self._accounts[n]
         from kernel.data.hashmaps import Map
         from kernel.data.scalars import Address
-        v = self._q(f"(let [a (account #{n})] (if a [(keys (:environment a)) (:metadata a) "
-                    "(:parent a)]))")
+        v = self._q(f"(let [a (account #{n})] (if a [(if (:environment a) (keys (:environment "
+                    "a))) (:metadata a) (:parent a)]))")
         got = None
         try:
             if v is not None:
-                names = sorted(s.name for s in v[0] if hasattr(s, "name"))
+                names = sorted(s.name for s in (v[0] or ()) if hasattr(s, "name"))
                 meta = v[1] if isinstance(v[1], Map) else None
                 parent = v[2].n if type(v[2]) is Address else None
                 got = (names, meta, parent)
