@@ -240,9 +240,10 @@ class LocalNet:
                                     f"{timeout:.0f} s")
             time.sleep(0.02)
 
-    def snapshot(self, tag: str) -> str:
+    def snapshot(self, tag: str, tries: int = 3) -> str:
         """Copy every peer's store to kept/<tag>, once they agree; the state hash. The copy
-        is SQLite's online backup, consistent while a peer writes."""
+        is SQLite's online backup, consistent while a peer writes; it is taken again (up to
+        `tries` times) if a block arrived meanwhile."""
         import shutil
         import sqlite3
         h = self.agreed_state()
@@ -260,8 +261,8 @@ class LocalNet:
                     out.close()
             finally:
                 src.close()
-        if self.agreed_state() != h:            # a block arrived meanwhile: copy again
-            return self.snapshot(tag)
+        if tries > 1 and self.agreed_state() != h:     # a block arrived meanwhile: again
+            return self.snapshot(tag, tries - 1)
         return h
 
     def restore(self, tag: str) -> None:
