@@ -55,12 +55,14 @@ app = typer.Typer(
 
 
 class Fail(Exception):
-    """A one-line error with an exit code."""
+    """A one-line error with an exit code; `detail` (a source excerpt with a caret) is
+    printed under it on stderr, not in JSON."""
 
     def __init__(self, message: str, code: int = EXIT_FAILED, kind: str = "ERROR",
-                 extra: Optional[dict] = None):
+                 extra: Optional[dict] = None, detail: str = ""):
         super().__init__(message)
         self.message, self.code, self.kind, self.extra = message, code, kind, extra or {}
+        self.detail = detail
 
 
 # --- shared options -------------------------------------------------------------------------------
@@ -336,7 +338,7 @@ def main(argv: Optional[list] = None) -> None:
         rv = app(args=args, prog_name="convex", standalone_mode=False)
         code = rv if isinstance(rv, int) else EXIT_OK
     except Fail as f:
-        code = _report(f.kind, f.message, f.code, f.extra)
+        code = _report(f.kind, f.message, f.code, f.extra, f.detail)
     except KeyboardInterrupt:
         code = _report("INTERRUPTED", "interrupted", EXIT_INTERRUPTED)
     except Exception as e:
@@ -370,7 +372,8 @@ def _exception_exit(e: Exception) -> int:
     return _report("INTERNAL", f"internal error: {type(e).__name__}: {e}", 70)
 
 
-def _report(kind: str, message: str, code: int, extra: Optional[dict] = None) -> int:
+def _report(kind: str, message: str, code: int, extra: Optional[dict] = None,
+            detail: str = "") -> int:
     if _json_mode:
         d = {"ok": False, "error": kind, "message": message}
         d.update(extra or {})
@@ -378,4 +381,6 @@ def _report(kind: str, message: str, code: int, extra: Optional[dict] = None) ->
         typer.echo(json.dumps(d, ensure_ascii=False))
     else:
         typer.echo(f"convex: error: {message}", err=True)
+        if detail:
+            typer.echo(detail, err=True)
     return code

@@ -80,20 +80,35 @@ def run_cmd(
 ) -> None:
     """Run a file: one transaction per top-level form (stops at the first error), or all
     forms as one with --atomic. Prints the last result."""
-    from lisp import ReaderError, read_all
+    from lisp import ReaderError
+    from lisp.source import Source, excerpt, location, syntax_error_line
     try:
         text = file.read_text()
     except OSError as e:
         raise Fail(f"can't read {file}: {e.strerror}", EXIT_NOT_FOUND, "IO") from None
+    try:
+        src = Source(text, str(file))
+    except ReaderError as e:
+        raise Fail(syntax_error_line(str(file), e), EXIT_USAGE, "SYNTAX",
+                   {"file": str(file), "line": e.line, "column": e.column},
+                   excerpt(text, e.line, e.column)) from None
     ws = _workspace(home, fresh, no_save, address, juice_limit, key, password_env,
                     sign=not dev)
     if atomic:
-        _print_result(ws, ws.transact(text, signed=not dev), as_json, cost)
+        r = ws.transact(text, signed=not dev)
+        if not r.ok:
+            f = _cvm_fail(ws, r)
+            call = src.call_in(-1, r.trace)
+            if call is not None:
+                f.message = f"{location(str(file), *call)}: {f.message}"
+                f.detail = excerpt(text, *call)
+                f.extra.update({"file": str(file), "line": call[0], "column": call[1]})
+            else:
+                f.message = f"{file}: {f.message}"
+            raise f
+        _print_result(ws, r, as_json, cost)
         return
-    try:
-        forms = read_all(text)
-    except ReaderError as e:
-        raise Fail(f"{file}: {e}", EXIT_USAGE, "SYNTAX") from None
+    forms = src.forms
     results, total, r = [], 0, None
     for i, form in enumerate(forms):
         r = ws.transact_form(form, signed=not dev)
@@ -101,9 +116,10 @@ def run_cmd(
         results.append(_result_json(ws, r))
         if not r.ok:
             f = _cvm_fail(ws, r)
-            f.message = f"form {i + 1} of {len(forms)}: {f.message}"
+            f.message, f.detail, where = src.explain(i, f.message, r.trace,
+                                                     f"form {i + 1} of {len(forms)}")
             f.extra = {"ok": False, "error": r.error, "message": r.message, "form": i + 1,
-                       "results": results, "juice": total}
+                       **where, "results": results, "juice": total}
             raise f
     if as_json:
         _emit(True, {"ok": True, "results": results, "juice": total,

@@ -34,7 +34,7 @@ def test_cmd(
             typer.echo(f"PASS {t.name:<32} juice {t.juice:>10,}   {t.file}")
         else:
             typer.secho(f"FAIL {t.name:<32} juice {t.juice:>10,}   {t.file}", fg="red")
-            typer.echo(f"     :{t.error} {t.message or ''}")
+            typer.echo(f"     {t.where}: :{t.error} {t.message or ''}")
 
     def once() -> int:
         rep = testrunner.run(paths, k, show)
@@ -42,7 +42,10 @@ def test_cmd(
             _emit(True, rep.as_json())
         else:
             for fe in rep.file_errors:
-                typer.secho(f"ERROR {fe['file']}: :{fe['error']} {fe['message']}", fg="red")
+                at = fe["file"] + (f":{fe['line']}:{fe['column']}" if fe.get("line") else "")
+                typer.secho(f"ERROR {at}: :{fe['error']} {fe['message']}", fg="red")
+                if fe.get("excerpt"):
+                    typer.echo(fe["excerpt"])
             total = sum(t.juice for t in rep.tests)
             typer.echo(f"{rep.passed} passed, {rep.failed} failed · juice {total:,}")
         return EXIT_OK if rep.failed == 0 else EXIT_FAILED

@@ -119,10 +119,27 @@ class Repl:
         except KeyboardInterrupt:
             self.out.warn("Interrupted: the evaluation was cancelled; the session is unchanged.")
             return None
-        self.show(r)
+        self.show(r, source)
         return r
 
-    def show(self, r: Any) -> None:
+    def show_where(self, source: str, r: Any) -> None:
+        """Where in the input the error is: the bracket or token that doesn't read, or the
+        failing call (found from the trace), as `<input>:line:col` with a caret."""
+        from lisp import ReaderError
+        from lisp.source import Source, excerpt, location
+        try:
+            src = Source(source, "<input>")
+        except ReaderError as e:
+            self.out.located(f"at {location('<input>', e.line, e.column)}",
+                             excerpt(source, e.line, e.column))
+            return
+        except Exception:
+            return
+        call = src.call_in(-1, r.trace)
+        if call is not None:
+            self.out.located(f"at {location('<input>', *call)}", excerpt(source, *call))
+
+    def show(self, r: Any, source: Optional[str] = None) -> None:
         if r.ok:
             self.results.insert(0, r.value)
             del self.results[3:]
@@ -132,6 +149,8 @@ class Repl:
             self.last_error = _error_value(r)
             self.errors += 1
             self.out.error(self.session, r)
+            if source is not None:
+                self.show_where(source, r)
         self.out.badge(r)
 
     def form_arg(self, arg: str, what: str) -> Optional[str]:

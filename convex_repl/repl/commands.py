@@ -394,14 +394,16 @@ def _load(repl: Repl, arg: str) -> None:
     except OSError as e:
         repl.out.warn(f"can't read {arg}: {e.strerror}")
         return
-    from lisp import ReaderError, read_all
+    from lisp import ReaderError
+    from lisp.source import Source, excerpt, syntax_error_line
     try:
-        forms = read_all(text)
+        src = Source(text, arg)
     except ReaderError as e:
-        repl.out.warn(f"{arg}: {e}")
+        repl.out.located(syntax_error_line(arg, e), excerpt(text, e.line, e.column))
         return
+    forms = src.forms
     total = 0
-    for form in forms:
+    for i, form in enumerate(forms):
         try:
             r = repl.ws.transact_form(form, signed=repl.mode != "eval")
         except KeyboardInterrupt:
@@ -410,7 +412,9 @@ def _load(repl: Repl, arg: str) -> None:
         total += r.juice
         if not r.ok:
             repl.out.error(repl.session, r)
-            repl.out.warn(f"stopped loading {arg} at the failing form")
+            line, shown, _ = src.explain(i, "loading stopped at this form", r.trace,
+                                         f"form {i + 1} of {len(forms)}")
+            repl.out.located(line, shown)
             return
         repl.results.insert(0, r.value)
         del repl.results[3:]

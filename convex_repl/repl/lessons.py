@@ -255,6 +255,12 @@ class RecordingPrinter(Printer):
         self._keep(text)
         self._echo(super().warn, text)
 
+    def located(self, line: str, shown: str = "") -> None:
+        self._keep(line)
+        if shown:
+            self._keep(shown)
+        self._echo(super().located, line, shown)
+
     def badge(self, r: Any) -> None:
         self._echo(super().badge, r)
 

@@ -268,6 +268,15 @@ class Printer:
     def warn(self, text: str) -> None:
         self.console.print(text, style="yellow", markup=False, highlight=False)
 
+    def located(self, line: str, shown: str = "") -> None:
+        """A `file:line:col: ...` line, never wrapped (it stays one line to copy), and the
+        source excerpt with its caret."""
+        self.console.print(line, style="yellow", markup=False, highlight=False,
+                           soft_wrap=True)
+        if shown:
+            self.console.print(shown, style="dim", markup=False, highlight=False,
+                               soft_wrap=True)
+
     def badge(self, r: Any) -> None:
         self.dim(badge(r))
 

@@ -4,6 +4,11 @@ Each file runs in its own fresh session at genesis with the test library loaded:
 top-level forms are evaluated in order, one transaction each, then every test named in
 `deftest-registry` is called as a query (tests never see each other's state changes), and its
 juice is reported.
+
+Failures say where: a file that doesn't read or a form that fails to load gives
+file:line:col (and the failing call, `lisp.source`); a failing test gives the line and column
+of the failing `is` assertion (found by the form its :ASSERT message quotes), else of the
+failing call inside the test, else of its `deftest`.
 """
 from __future__ import annotations
 
@@ -27,12 +32,19 @@ class TestOutcome:
     elapsed: float = 0.0
     error: Optional[str] = None
     message: Optional[str] = None
+    line: Optional[int] = None
+    column: Optional[int] = None
+
+    @property
+    def where(self) -> str:
+        return self.file if self.line is None else f"{self.file}:{self.line}:{self.column}"
 
 
 @dataclass
 class Report:
     tests: list = field(default_factory=list)
-    file_errors: list = field(default_factory=list)    # {"file", "error", "message"}
+    file_errors: list = field(default_factory=list)    # {"file", "error", "message", "line",
+                                                       #  "column", "excerpt"}
 
     @property
     def passed(self) -> int:
@@ -84,23 +96,32 @@ def discover(paths: Iterable[str]) -> list:
 
 def run_file(path: Path, pattern: Optional[str] = None, report: Optional[Report] = None,
              on_result=None) -> Report:
-    from lisp import ReaderError, print_value, read_all
+    from lisp import ReaderError, print_value
+    from lisp.source import Source, excerpt
     from kernel.data.scalars import Symbol
     report = report or Report()
     name = str(path)
     try:
-        forms = read_all(path.read_text())
-    except (OSError, ReaderError) as e:
-        report.file_errors.append({"file": name, "error": "SYNTAX" if isinstance(e, ReaderError)
-                                   else "IO", "message": str(e)})
+        text = path.read_text()
+        src = Source(text, name)
+    except OSError as e:
+        report.file_errors.append({"file": name, "error": "IO", "message": str(e)})
         return report
+    except ReaderError as e:
+        report.file_errors.append({"file": name, "error": "SYNTAX", "message": e.message,
+                                   "line": e.line, "column": e.column,
+                                   "excerpt": excerpt(text, e.line, e.column)})
+        return report
+    forms = src.forms
     s = base_session()
-    for form in forms:
+    for i, form in enumerate(forms):
         r = s.eval_forms([form])
         if not r.ok:
+            _, shown, where = src.explain(i, r.message or "", r.trace)
             report.file_errors.append({
                 "file": name, "error": r.error,
-                "message": f"loading {print_value(form)[:60]}: {r.message}"})
+                "message": f"loading {print_value(form)[:60]}: {r.message}",
+                "line": where["line"], "column": where["column"], "excerpt": shown})
             return report
     reg = s.lookup("deftest-registry") or []
     names: list = []
@@ -117,10 +138,41 @@ def run_file(path: Path, pattern: Optional[str] = None, report: Optional[Report]
         out = TestOutcome(file=name, name=n, ok=r.ok, juice=r.juice,
                           elapsed=time.perf_counter() - t0,
                           error=r.error, message=r.message)
+        if not r.ok:
+            out.line, out.column = _failure_position(src, n, r)
         report.tests.append(out)
         if on_result:
             on_result(out)
     return report
+
+
+def _deftest_index(src, name: str) -> Optional[int]:
+    from kernel.data.scalars import Symbol
+    from kernel.data.vectors import List
+    found = None
+    for i, f in enumerate(src.forms):
+        if (type(f) is List and len(f) > 1 and f[0] == Symbol("deftest")
+                and f[1] == Symbol(name)):
+            found = i                   # the last definition is the one that ran
+    return found
+
+
+def _failure_position(src, name: str, r) -> "tuple[Optional[int], Optional[int]]":
+    """(line, column) of what failed in test `name`: the `is` whose form the :ASSERT message
+    quotes, else the failing call found from the trace, else the deftest itself."""
+    from lisp import print_value
+    from kernel.data.scalars import Symbol
+    from kernel.data.vectors import List
+    i = _deftest_index(src, name)
+    if i is None:
+        return None, None
+    if r.error == "ASSERT" and r.message:
+        for line, col, lst in src.positions.within(src.forms[i]):
+            if (type(lst) is List and len(lst) > 1 and lst[0] == Symbol("is")
+                    and print_value(lst[1]) in r.message):
+                return line, col
+    call = src.call_in(i, r.trace)
+    return call if call is not None else src.form_at(i)
 
 
 def run(paths: list, pattern: Optional[str] = None, on_result=None) -> Report:
