@@ -181,7 +181,7 @@ def test_status_is_the_nine_element_vector(cluster3):
     assert v[2] == Blob(n.genesis_hash) and v[3] == Blob(bytes(n.key.verify_key))
     assert v[4] == Blob(n.state.value_id())
     assert v[5] == n.order.finality_point >= 1 and v[6] >= v[5] and v[7] >= v[6]
-    assert list(v[8]) == [v[6], n.order.consensus_point, v[5]]
+    assert list(v[8]) == [v[7], v[6], n.order.consensus_point, v[5]]
 
 
 def test_data_request_returns_cells(cluster3):
@@ -210,8 +210,14 @@ def test_challenge_proves_the_peer_key(cluster3):
     target = bytes(n.key.verify_key)
     ch, token = challenge(me, target, n.genesis_hash)
     r = _request(n.address, Vector.of(Keyword("CH"), 7, ch))
-    assert r.error is None and check_response(r.value, token, target, bytes(me.verify_key))
-    assert not check_response(r.value, token, bytes(32), bytes(me.verify_key))
+    mine = bytes(me.verify_key)
+    assert r.error is None
+    assert check_response(r, token, mine, n.genesis_hash, target) == target
+    assert check_response(r, token, mine, n.genesis_hash, bytes(32)) is None
+    # any key (a nil target), as the reference's peers challenge
+    ch, token = challenge(me, None, n.genesis_hash)
+    r = _request(n.address, Vector.of(Keyword("CH"), 9, ch))
+    assert check_response(r, token, mine, n.genesis_hash) == target
     # aimed at another key, or for another network: refused
     for bad in (challenge(me, bytes(32), n.genesis_hash)[0],
                 challenge(me, target, bytes(32))[0]):

@@ -13,6 +13,7 @@ from nacl.signing import SigningKey
 from kernel.consensus.cpos import (Belief, FinalityError, Order, Progress, merge, merge_beliefs,
                                    round_timer_runs, signed_orders)
 from kernel.data.decoding import decode_multi, encode_multi
+from kernel.data.vectors import Vector
 from kernel.state.transactions import Block, sign, verify
 
 
@@ -89,6 +90,29 @@ def test_order_and_belief_encode_and_decode():
     belief = Belief.create({p.key: so})
     back = decode_multi(encode_multi(belief))
     assert isinstance(back, Belief) and signed_orders(back)[p.key].value == o
+
+
+def test_order_fields_are_the_references():
+    """Order.java's record: :timestamp, :consensus ([blocks proposal consensus finality],
+    CPoSConstants' levels) and :blocks, in that order; our :round comes after them."""
+    from kernel.data import printer
+    from kernel.data.scalars import Keyword
+    p = SimPeer(0)
+    b = p.make_block(1)
+    o = Order.create(5, [b, p.make_block(2)], 2, 1, 0, round=3)
+    assert [k.name for k in o.keys()] == ["timestamp", "consensus", "blocks", "round"]
+    assert list(o.get(Keyword("consensus"))) == [2, 2, 1, 0] and o.points == o.get(
+        Keyword("consensus"))
+    assert (o.proposal_point, o.consensus_point, o.finality_point, o.round) == (2, 1, 0, 3)
+    assert o.well_formed()
+    printed = printer.print_value(o)
+    assert printed.startswith("{:timestamp 5,:consensus [2 2 1 0],:blocks [")
+    assert printed.endswith(",:round 3}")
+    # the block count is the first level, and the levels never increase (Order.validateStructure)
+    assert not o._make((5, Vector.of(1, 1, 1, 0), o.blocks, 3)).well_formed()
+    assert not o._make((5, Vector.of(2, 1, 2, 0), o.blocks, 3)).well_formed()
+    assert not o._make((5, Vector.of(2, 1, 0), o.blocks, 3)).well_formed()
+    assert o.with_round(4).round == 4 and o.with_round(4).points is o.points
 
 
 def test_three_peers_agree():
@@ -245,7 +269,7 @@ class RoundPeer(SimPeer):
 
     def restart(self):
         p = self.saved
-        p = p._replace(order=p.order._with(1, p.order.round + 1), polka=None)
+        p = p._replace(order=p.order.with_round(p.order.round + 1), polka=None)
         self.progress = p
         self.known = {self.key: sign(self.sk, p.order)}
 
@@ -342,7 +366,7 @@ def test_an_equivocating_peer_splits_nobody():
     for r in range(1, 30):
         bad.clock += 1
         for p, o in zip(honest, (left, left, right)):
-            o = o.with_timestamp(bad.clock)._with(1, r // 3)
+            o = o.with_timestamp(bad.clock).with_round(r // 3)
             p.receive({bad.key: sign(bad.sk, o)})
         for p in honest:
             p.step(stakes, [p.make_block(100 + r)] if r < 10 else [], advance=r % 5 == 0)

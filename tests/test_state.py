@@ -80,6 +80,34 @@ def test_globals_reference_values():
     assert s.juice_price == 10
     assert s.memory_pool == 1_000_000 and s.memory_value == 1_000_000 * 1_000_000
     assert s.memory_price == 1_000_000.0
+    assert s.block_number == -1
+
+
+def test_globals_are_the_references_six():
+    """State.GLOBAL_SYMBOLS: timestamp fees juice-price memory memory-value block; genesis
+    (Constants.INITIAL_GLOBALS) has block -1, each block applied counts one (prepareBlock)."""
+    from kernel.state.state import GLOBAL_NAMES
+    from kernel.state.transactions import Block
+    from kernel.transition import apply_block_outcomes, local_peer
+    assert GLOBAL_NAMES == ("timestamp", "fees", "juice-price", "memory", "memory-value", "block")
+    s = genesis_state()
+    assert list(s.globals) == [INITIAL_TIMESTAMP, 0, 10, 1_000_000, 10**12, -1]
+    same("(:globals *state*)", f"[{INITIAL_TIMESTAMP} 0 10 1000000 1000000000000 -1]")
+    s1, _ = apply_block_outcomes(s, Block.create(INITIAL_TIMESTAMP + 5, []), local_peer(s))
+    s2, _ = apply_block_outcomes(s1, Block.create(INITIAL_TIMESTAMP + 9, []), local_peer(s))
+    assert (s1.block_number, s2.block_number) == (0, 1) and s2.timestamp == INITIAL_TIMESTAMP + 9
+    assert list(s2.globals)[1:5] == list(s.globals)[1:5]
+
+
+def test_state_with_five_globals_still_reads():
+    """A state stored before the block number (five globals) decodes, reads as block -1 and
+    gets the sixth global with its next block."""
+    from kernel.state.state import INITIAL_GLOBALS
+    s = genesis_state()
+    old = s.with_globals(INITIAL_GLOBALS.slice(0, 5))
+    back = kernel.decode_multi(kernel.encode_multi(old))
+    assert type(back) is State and back.block_number == -1
+    assert list(old.with_next_block().globals) == list(INITIAL_GLOBALS.slice(0, 5)) + [0]
 
 
 # --- records behave as maps ---------------------------------------------------------------------
@@ -103,7 +131,7 @@ def test_records_are_maps():
     same("(*state* :accounts)", "(:accounts *state*)")
     same("(*state* [982788] :foo)", ":foo")
     same("(get-in *state* [:accounts 13 :balance])", "*balance*")
-    same("(count (:globals *state*))", "5")
+    same("(count (:globals *state*))", "6")
     same("(= (account #13) (account #13))", "true")
     same("(= (account #11) (account #13))", "false")
 

@@ -11,9 +11,9 @@ own process (`convex peer start --cluster N --index I`, see launcher.py) or seve
 Connections. A peer dials the addresses it knows (`--peer HOST:PORT`), most stake first, up
 to its target of outgoing connections; it asks each for its STATUS (network and peer key) and
 proves the key with a CHALLENGE. An incoming connection is an untrusted client until it
-sends beliefs, and the peer has challenged it back over the same connection: then beliefs
-flow both ways on it. Lost connections are redialled, so peers find each other again after
-a partition.
+sends beliefs or challenges us, and the peer has challenged it back over the same connection
+(any key, which must be a staked peer's): then beliefs flow both ways on it. Lost connections
+are redialled, so peers find each other again after a partition.
 
 Beliefs carry only novelty (the cells not sent on that connection before); a belief whose
 cells are missing is completed with DATA_REQUEST. A peer that hears from less than 2/3 of
@@ -48,6 +48,7 @@ import time
 from typing import Any, Optional
 
 from kernel.data.blobs import Blob
+from kernel.data.cell import BranchRef, MissingData
 from kernel.consensus.cpos import (Belief, FinalityError, Order, Progress, merge,
                                    merge_beliefs, round_timer_runs, signed_orders)
 from kernel.data.records import Signed
@@ -129,7 +130,8 @@ class ClusterPeer(ProtocolPeer):
         else:
             return Progress(Order.create(0))
         order = progress.order
-        order = order._with(1, order.round + 1).with_timestamp(max(now_ms(), order.timestamp + 1))
+        order = order.with_round(order.round + 1).with_timestamp(
+            max(now_ms(), order.timestamp + 1))
         progress = progress._replace(order=order)
         self.known[self.own] = sign(self.key, order)
         self._save_progress(progress, store)
@@ -211,29 +213,44 @@ class ClusterPeer(ProtocolPeer):
         self.dirty.set()
         return True
 
-    def _verify_remote(self, c: Connection) -> Optional[bytes]:
-        """Ask the other side of `c` for its status, then challenge it to prove its key; the
-        key if it is a peer of our network with stake, else None."""
-        r = c.request("SR")
-        if r is None or r.error is not None or not isinstance(r.value, Vector) or len(
-                r.value) < 4:
+    def _verify_remote(self, c: Connection, ask_status: bool = True) -> Optional[bytes]:
+        """Challenge the other side of `c` to prove its key (any key, our network ID as the
+        context, as the reference's ConnectionManager and InboundVerifier do); first, when
+        `ask_status`, ask its STATUS for its network and key, which the proof must match.
+        The key if it is a peer of our network with stake, else None."""
+        expected = None
+        if ask_status:
+            r = c.request("SR")
+            if r is None or r.error is not None or not isinstance(r.value, Vector) or len(
+                    r.value) < 4:
+                return None
+            genesis, key = r.value[2], r.value[3]
+            if type(genesis) is not Blob or genesis.data != self.genesis_hash:
+                return None
+            if type(key) is not Blob:
+                return None
+            expected = key.data
+        ch, token = challenge(self.key, None, self.genesis_hash)
+        key = check_response(c.request("CH", ch), token, self.own, self.genesis_hash, expected)
+        if key is None or self.stakes.get(key, 0) <= 0 or key == self.own:
             return None
-        genesis, key = r.value[2], r.value[3]
-        if type(genesis) is not Blob or genesis.data != self.genesis_hash:
-            return None
-        if type(key) is not Blob or self.stakes.get(key.data, 0) <= 0 or key.data == self.own:
-            return None
-        ch, token = challenge(self.key, key.data, self.genesis_hash)
-        r = c.request("CH", ch)
-        if r is None or not check_response(r.value, token, key.data, self.own):
-            return None
-        c.peer_key = key.data
+        c.peer_key = key
         c.wants_beliefs = True
-        return key.data
+        return key
+
+    def _maybe_verify(self, c: Connection) -> None:
+        """An incoming connection not proven yet sent a belief or a challenge: challenge it
+        back (once)."""
+        if not c.outgoing and not c.wants_beliefs and c.peer_key is None:
+            c.peer_key = b""             # verification under way
+            threading.Thread(target=self._verify_incoming, args=(c,), daemon=True).start()
 
     def _verify_incoming(self, c: Connection) -> None:
-        if self._verify_remote(c) is not None:
+        if self._verify_remote(c, ask_status=False) is not None:
             self.dirty.set()
+
+    def _challenged(self, c: Connection) -> None:
+        self._maybe_verify(c)             # they check us: we check them
 
     # --- reachability ---------------------------------------------------------------------------
     def live_stake(self) -> int:
@@ -268,14 +285,19 @@ class ClusterPeer(ProtocolPeer):
 
     # --- beliefs --------------------------------------------------------------------------------
     def _on_belief(self, c: Connection, msg: Belief, data: bytes, rounds: int = 0) -> None:
-        if not c.outgoing and not c.wants_beliefs and c.peer_key is None:
-            c.peer_key = b""             # verification under way
-            threading.Thread(target=self._verify_incoming, args=(c,), daemon=True).start()
+        self._maybe_verify(c)
         incoming, missing = {}, []
-        for k, so in msg.orders.items():
-            if type(k) is not Blob or type(so) is not Signed or k.data not in self.stakes:
+        try:
+            entries = msg.orders.items()
+        except (AttributeError, MissingData):  # (part of) the orders' Index was left out
+            entries = []
+            missing.extend(missing_cells(msg) or [])
+        for k, so in entries:
+            if type(k) is not Blob or k.data not in self.stakes:
                 continue
-            m = missing_cells(so)
+            if type(so) is not Signed and type(so) is not BranchRef:
+                continue
+            m = missing_cells(so)          # a signed order left out is missing itself
             if m:
                 missing.extend(m)
             elif m is not None:
@@ -306,15 +328,15 @@ class ClusterPeer(ProtocolPeer):
         """STATUS: [belief-hash states-hash genesis-hash peer-key consensus-state-hash
         consensus-point proposal-point block-count consensus-points]: the consensus point is
         the finality point (the consensus state is the state after the blocks up to it), the
-        consensus points are [proposal precommit finality]."""
+        consensus points are our order's :consensus vector, [blocks proposal precommit
+        finality], as the reference's Order.getConsensusPoints."""
         with self.lock:
             order, belief = self.order, Belief.create(dict(self.known))
             state = self.state
         h = Blob(state.value_id())
         return Vector.of(Blob(belief.value_id()), h, Blob(self.genesis_hash), Blob(self.own),
                          h, order.finality_point, order.proposal_point, len(order.blocks),
-                         Vector.of(order.proposal_point, order.consensus_point,
-                                   order.finality_point))
+                         order.points)
 
     def find_cell(self, h: bytes) -> Any:
         v = super().find_cell(h)

@@ -9,7 +9,8 @@ from the cells it holds, or asks for them with DATA_REQUEST.
 Requests are vectors headed by a keyword ([:Q id form addr], [:TX id signed], [:SR id],
 [:DR id h...], [:CH id signed], [:PING id], [:BYE]); replies are Result records carrying the
 request's id. Either side of a connection may send requests: `Connection.request` waits for
-the Result with its id, everything else goes to the connection's handler.
+the Result with its id, everything else goes to the connection's handler. `Client` is the
+client side (as the reference's ConvexRemote); it answers the challenges a peer sends it.
 
 Bounds: a frame is at most `max_frame` bytes (MAX_FRAME), taking memory as it arrives (a
 big one in an anonymous mapping, given back to the system when dropped), never up front; the bytes of frames being received or handled on all connections share
@@ -161,34 +162,95 @@ def request(kind: str, *args: Any) -> Vector:
     return Vector.of(K(kind), *args)
 
 
-def challenge(key: Any, target: bytes, network: bytes) -> tuple:
-    """A CHALLENGE payload proving nothing yet: ([:CH], the token to expect back)."""
-    token = Blob(os.urandom(16))
-    return sign(key, Vector.of(token, Blob(target), Blob(network))), token
+# CHALLENGE, as the reference's Message.signChallenge / answerChallenge /
+# verifyChallengeResponse: [:CH id Signed([token target context?])], the token 32 random
+# bytes, the target the key expected to answer (nil: any key), the context optional (peers
+# use the network ID). The answer is a Result whose value is Signed([token challenger
+# context?]) by the one challenged, the context echoed when there was one.
+TOKEN_BYTES = 32
 
 
-def answer_challenge(key: Any, signed: Any, network: bytes) -> Optional[Signed]:
-    """The response to a CHALLENGE aimed at `key`: Signed([token challenger context]) by us,
-    or None when the challenge is not for us, not for our network or not validly signed."""
-    if type(signed) is not Signed or not isinstance(signed.value, Vector):
-        return None
-    v = signed.value
-    if len(v) < 2 or type(v[0]) is not Blob or type(v[1]) is not Blob:
-        return None
-    if v[1].data != bytes(key.verify_key):
-        return None
-    if len(v) > 2 and (type(v[2]) is not Blob or v[2].data != network):
-        return None
+def _cell(x: Any) -> Any:
+    return Blob(bytes(x)) if isinstance(x, (bytes, bytearray)) else x
+
+
+def challenge(key: Any, target: Optional[bytes] = None, context: Any = None) -> tuple:
+    """(Signed([token target context?]) signed by `key`, the token to expect back). `target`
+    is the key expected to answer (None: any key); `context` is left out when None."""
+    token = Blob(os.urandom(TOKEN_BYTES))
+    t = None if target is None else Blob(bytes(target))
+    v = Vector.of(token, t) if context is None else Vector.of(token, t, _cell(context))
+    return sign(key, v), token
+
+
+def answer_challenge(key: Any, signed: Any,
+                     context_ok: Optional[Callable[[Any], bool]] = None) -> Result:
+    """The Result answering a challenge aimed at `key` (a nacl SigningKey): its value
+    Signed([token challenger context?]) by `key`, or an error (:FORMAT, :TRUST) saying why
+    not. A nil target means any key; `context_ok`, when given, must accept the context
+    (nil when there is none)."""
+    def refuse(code: str, msg: str) -> Result:
+        return Result.create(None, String.of(msg), K(code))
+    if key is None:
+        return refuse("TRUST", "No signing key")
+    if type(signed) is not Signed:
+        return refuse("FORMAT", "Missing signed data")
     if not verify(signed):
+        return refuse("TRUST", "Invalid challenge signature")
+    v = signed.value
+    if not isinstance(v, Vector):
+        return refuse("FORMAT", "Invalid challenge data")
+    n = len(v)
+    if n < 2 or n > 3 or type(v[0]) is not Blob or len(v[0]) != TOKEN_BYTES:
+        return refuse("FORMAT", "Invalid challenge elements")
+    target = v[1]
+    if target is not None and (type(target) is not Blob
+                               or target.data != bytes(key.verify_key)):
+        return refuse("TRUST", "Wrong target key")
+    context = v[2] if n == 3 else None
+    if context_ok is not None and not context_ok(context):
+        return refuse("TRUST", "Context mismatch")
+    challenger = Blob(signed.public_key)
+    answer = (Vector.of(v[0], challenger) if context is None
+              else Vector.of(v[0], challenger, context))
+    return Result.create(None, sign(key, answer))
+
+
+def respond_to_challenge(key: Any, msg: Any,
+                         context_ok: Optional[Callable[[Any], bool]] = None) -> Optional[Result]:
+    """The Result to send back for a [:CH id signed] message (with its id), or None when it
+    carries no integer id to answer to (the reference sends nothing then either)."""
+    mid = msg[1] if isinstance(msg, Vector) and len(msg) >= 2 else None
+    if type(mid) is not int:
         return None
-    return sign(key, Vector.of(v[0], Blob(signed.public_key), Blob(network)))
+    if len(msg) != 3:
+        r = Result.create(None, String.of("Invalid challenge format"), K("FORMAT"))
+    else:
+        r = answer_challenge(key, msg[2], context_ok)
+    return r.with_id(mid)
 
 
-def check_response(resp: Any, token: Blob, target: bytes, own: bytes) -> bool:
-    """True if `resp` is the answer to our challenge from the peer with key `target`."""
-    return (type(resp) is Signed and resp.public_key == target and isinstance(resp.value, Vector)
-            and len(resp.value) >= 2 and resp.value[0] == token
-            and type(resp.value[1]) is Blob and resp.value[1].data == own and verify(resp))
+def check_response(resp: Any, token: Blob, own: bytes, context: Any = None,
+                   expected: Optional[bytes] = None) -> Optional[bytes]:
+    """The key that answered our challenge, if `resp` (a Result, or its value) is a valid
+    answer: signed by `expected` when given, [token own-key] or [token own-key context]
+    exactly; else None."""
+    if isinstance(resp, Result):
+        if resp.error is not None:
+            return None
+        resp = resp.value
+    if type(resp) is not Signed or not verify(resp):
+        return None
+    if expected is not None and resp.public_key != bytes(expected):
+        return None
+    v = resp.value
+    if not isinstance(v, Vector) or len(v) != (2 if context is None else 3):
+        return None
+    if v[0] != token or v[1] != Blob(bytes(own)):
+        return None
+    if context is not None and v[2] != _cell(context):
+        return None
+    return resp.public_key
 
 
 # --- a connection ------------------------------------------------------------------------------
@@ -474,6 +536,101 @@ def _where(c: Connection) -> str:
     return f"{a[0]}:{a[1]}" if isinstance(a, tuple) and len(a) >= 2 else str(a)
 
 
+# --- a client -----------------------------------------------------------------------------------
+
+class Client:
+    """A client of a peer over the binary protocol, as the reference's ConvexRemote: QUERY,
+    TRANSACT, STATUS, DATA_REQUEST and PING, each Result matched to its request by id. Like
+    the reference's client (AConvexConnected's message handler) it answers a CHALLENGE the
+    peer sends it, signed with its own key (`key`, a nacl SigningKey) and whatever the
+    context; without a key it leaves challenges unanswered.
+
+        with Client(("127.0.0.1", 18888), key) as c:
+            c.query(read("(+ 1 2)"), 13).value      # 3
+            c.transact(signed).error                # None once its block has run
+    """
+
+    MAX_CELLS = 100_000             # received cells kept to complete later messages
+
+    def __init__(self, address: Any, key: Any = None, timeout: float = 30.0):
+        sock = socket.create_connection(tuple(address), timeout=timeout)
+        sock.settimeout(None)
+        self.key = key
+        self.timeout = timeout
+        self.cells: dict = {}
+        self.challenges_answered = 0
+        self.conn = Connection(sock, outgoing=True, address=tuple(address))
+        threading.Thread(target=serve_connection, args=(self.conn, self._handle),
+                         name="protocol-client", daemon=True).start()
+
+    def _handle(self, c: Connection, data: bytes) -> None:
+        if len(self.cells) > self.MAX_CELLS:
+            self.cells = {}
+        try:
+            msg = decode_message(data, self.cells)
+        except Exception:               # a frame we can't read: nobody waits for it
+            return
+        if c.deliver(msg) or isinstance(msg, Result):
+            return
+        if not isinstance(msg, Vector) or len(msg) < 1:
+            return
+        if msg[0] == K("CH") and self.key is not None:
+            r = respond_to_challenge(self.key, msg)
+            if r is not None:
+                self.challenges_answered += 1
+                c.send(r)
+        elif msg[0] == K("BYE"):
+            c.close()
+
+    def request(self, kind: str, *args: Any, timeout: Optional[float] = None) -> Result:
+        """Send [:kind id args...] and wait for its Result (a :TIMEOUT Result if none comes,
+        :CONNECT once the connection is closed)."""
+        if self.conn.closed:
+            return Result.create(None, String.of("Connection closed"), K("CONNECT"))
+        r = self.conn.request(kind, *args, timeout=self.timeout if timeout is None else timeout)
+        if r is None:
+            code, msg = (("CONNECT", "Connection closed") if self.conn.closed
+                         else ("TIMEOUT", "No answer in time"))
+            return Result.create(None, String.of(msg), K(code))
+        return r
+
+    def query(self, form: Any, address: Any = None) -> Result:
+        return self.request("Q", form, address)
+
+    def transact(self, signed: Signed) -> Result:
+        return self.request("TX", signed)
+
+    def status(self) -> Result:
+        return self.request("SR")
+
+    def data(self, *hashes: bytes) -> Result:
+        return self.request("DR", *[Blob(bytes(h)) for h in hashes])
+
+    def ping(self) -> Result:
+        return self.request("PING")
+
+    def verify_peer(self, expected: Optional[bytes] = None, context: Any = None) -> Optional[bytes]:
+        """Challenge the peer to prove its key (any key unless `expected`): the key, or None
+        (the reference's Convex.verifyPeer). Needs the client's key to sign with."""
+        if self.key is None:
+            raise ValueError("verify_peer needs a key to sign the challenge")
+        ch, token = challenge(self.key, expected, context)
+        return check_response(self.request("CH", ch), token, bytes(self.key.verify_key),
+                              context, expected)
+
+    def close(self) -> None:
+        if not self.conn.closed:
+            self.conn.send(request("BYE"))
+        self.conn.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
 __all__ = ["MAX_FRAME", "FRAME_BUDGET", "Connection", "FrameBudget", "ProtocolError", "frame",
            "encode_message", "decode_message", "missing_cells", "request", "challenge",
-           "answer_challenge", "check_response", "serve_connection"]
+           "answer_challenge", "respond_to_challenge", "check_response", "serve_connection",
+           "Client", "TOKEN_BYTES"]

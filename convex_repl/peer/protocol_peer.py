@@ -1,6 +1,8 @@
 """A peer that speaks the binary peer protocol (convex_repl/protocol.py) on TCP besides the
 REST API: clients send [:Q id form address], [:TX id signed], [:SR id], [:DR id hash...],
 [:CH id signed], [:PING id] and [:BYE], and get Result records back with the request's id.
+A CHALLENGE is answered as the reference answers it: a nil target means any key, a context
+that is a 32-byte value must be our network ID.
 
     peer = ProtocolPeer("127.0.0.1", 18888, store=Store("peer.db"))
     peer.start_protocol()                  # accept connections, produce blocks
@@ -33,8 +35,9 @@ from kernel.state.transactions import Result
 from kernel.data.vectors import Vector
 
 from convex_repl.peer.peer import Peer, error_result, log_event, now_ms
-from convex_repl.peer.protocol import (MAX_FRAME, Connection, FrameBudget, answer_challenge,
-                                       decode_message, missing_cells, request, serve_connection)
+from convex_repl.peer.protocol import (MAX_FRAME, Connection, FrameBudget, decode_message,
+                                       missing_cells, request, respond_to_challenge,
+                                       serve_connection)
 
 K = Keyword
 MAX_WAITING_TX = 2000           # transactions from the protocol waiting at once, at most
@@ -185,16 +188,24 @@ class ProtocolPeer(Peer):
         elif kind == "DR":
             c.send(Result.create(mid, Vector.from_seq(self.find_cell(h.data) if type(h) is Blob
                                                       else None for h in list(msg)[2:1002])))
-        elif kind == "CH" and len(msg) >= 3:
-            resp = answer_challenge(self.key, msg[2], self.genesis_hash)
-            if resp is None:
-                c.send(error_result("TRUST", "Challenge refused").with_id(mid))
-            else:
-                c.send(Result.create(mid, resp))
+        elif kind == "CH":
+            r = respond_to_challenge(self.key, msg, self._challenge_context_ok)
+            if r is not None:
+                c.send(r)
+            self._challenged(c)
         elif kind == "PING":
             c.send(Result.create(mid, now_ms()))
         else:
             c.send(Result.create(mid, String.of(f"Unknown message: {kind}"), K("FORMAT")))
+
+    def _challenge_context_ok(self, context: Any) -> bool:
+        """A challenge's context we answer: none, anything but a 32-byte value, or our
+        network ID (the reference's ConnectionManager.processChallenge)."""
+        return not (type(context) is Blob and len(context) == 32) \
+            or context.data == self.genesis_hash
+
+    def _challenged(self, c: Connection) -> None:
+        """A CHALLENGE came in on `c` (a cluster peer then checks the other side too)."""
 
     def _transact(self, c: Connection, mid: Any, signed: Any) -> None:
         """Admit the transaction now, in the connection's order, and send its Result once
@@ -223,11 +234,12 @@ class ProtocolPeer(Peer):
     def status_vector(self) -> Vector:
         """STATUS: [belief-hash states-hash genesis-hash peer-key consensus-state-hash
         consensus-point proposal-point block-count consensus-points]; a lone peer's blocks
-        are all confirmed."""
+        are all confirmed: every consensus level ([blocks proposal consensus finality], as
+        an Order's :consensus) is the block count."""
         h = Blob(self.state.value_id())
         n = self.block_count
         return Vector.of(Blob(Belief.create({}).value_id()), h, Blob(self.genesis_hash),
-                         self.peer_key, h, n, n, n, Vector.of(n, n))
+                         self.peer_key, h, n, n, n, Vector.of(n, n, n, n))
 
     def find_cell(self, h: bytes) -> Any:
         """A cell we hold, by hash (for DATA_REQUEST), or None."""

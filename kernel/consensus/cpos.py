@@ -1,14 +1,18 @@
 """Convergent Proof of Stake: orders, beliefs and the belief merge, as pure logic.
 
-Each peer publishes an Order: the sequence of blocks it proposes, the round it is in and
-three points in the sequence, signed by the peer. A Belief is what a peer knows of everyone's
-latest signed order.
+Each peer publishes an Order: the sequence of blocks it proposes, three points in the
+sequence and the round it is in, signed by the peer. A Belief is what a peer knows of
+everyone's latest signed order.
 
-    Order   0xd7  [:timestamp :round :consensus-points :blocks]   points: [proposal consensus finality]
-    Belief  0xd4  [:orders]                                        an Index: peer key -> Signed(Order)
+    Order   0xd7  [:timestamp :consensus :blocks :round]
+                  :consensus is [blocks proposal consensus finality]
+    Belief  0xd4  [:orders]      an Index: peer key -> Signed(Order)
 
-The three points are the reference's consensus levels (CAD002; the reference executes
-blocks up to the finality point, and so do we):
+The first three fields are the reference's Order (Order.java: :timestamp, then :consensus,
+the vector of its consensus levels with the block count first, then :blocks); :round is ours
+(the reference has no rounds), so a reference peer does not take our orders as its own. The
+points are the reference's consensus levels (CAD002; the reference executes blocks up to the
+finality point, and so do we):
 
 - **proposal** (a prevote): the order's blocks up to here are what the peer votes for in
   its round. Within a round a peer only ever extends this prefix.
@@ -50,6 +54,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, NamedTuple, Optional
 
+from kernel.data import printer
 from kernel.data.blobs import Blob
 from kernel.data.cell import BranchRef
 from kernel.data.index import Index
@@ -65,16 +70,21 @@ def _is_long(x: Any) -> bool:
     return type(x) is int and -(1 << 63) <= x < (1 << 63)
 
 
+# Consensus levels: positions in an Order's :consensus vector (the reference's
+# CPoSConstants.CONSENSUS_LEVEL_*; level 0 is the number of blocks)
+PROPOSAL, CONSENSUS, FINALITY = 1, 2, 3
+
+
 class Order(Record):
-    """A peer's proposed sequence of (signed) blocks, its round and its three points."""
+    """A peer's proposed sequence of (signed) blocks, its three points and its round."""
 
     __slots__ = ()
     tag = 0xD7
-    KEYS = (K("timestamp"), K("round"), K("consensus-points"), K("blocks"))
+    KEYS = (K("timestamp"), K("consensus"), K("blocks"), K("round"))
 
     @staticmethod
     def valid_fields(f: tuple) -> bool:
-        ts, rnd, points, blocks = f
+        ts, points, blocks, rnd = f
         return (_is_long(ts) and _is_long(rnd) and rnd >= 0
                 and (isinstance(points, Vector) or type(points) is BranchRef)
                 and (isinstance(blocks, Vector) or type(blocks) is BranchRef))
@@ -82,31 +92,41 @@ class Order(Record):
     @classmethod
     def create(cls, timestamp: int, blocks: Iterable[Any] = (), proposal: int = 0,
                consensus: int = 0, finality: int = 0, round: int = 0) -> "Order":
-        return cls._make((timestamp, round, Vector.of(proposal, consensus, finality),
-                          Vector.from_seq(blocks)))
+        blocks = Vector.from_seq(blocks)
+        return cls._make((timestamp, Vector.of(len(blocks), proposal, consensus, finality),
+                          blocks, round))
 
     timestamp = property(lambda self: self._f[0])
-    round = property(lambda self: self._f[1])
-    blocks = property(lambda self: self._f[3])
-    proposal_point = property(lambda self: self._f[2][0])
-    consensus_point = property(lambda self: self._f[2][1])
-    finality_point = property(lambda self: self._f[2][2])
+    blocks = property(lambda self: self._f[2])
+    round = property(lambda self: self._f[3])
+    points = property(lambda self: self._f[1], doc="The :consensus vector.")
+    proposal_point = property(lambda self: self._f[1][PROPOSAL])
+    consensus_point = property(lambda self: self._f[1][CONSENSUS])
+    finality_point = property(lambda self: self._f[1][FINALITY])
+
+    def point(self, level: int) -> int:
+        """The point at a consensus level (PROPOSAL, CONSENSUS, FINALITY; 0: the blocks)."""
+        return self._f[1][level]
 
     def with_timestamp(self, ts: int) -> "Order":
         return self._with(0, ts)
 
+    def with_round(self, rnd: int) -> "Order":
+        return self._with(3, rnd)
+
     def well_formed(self) -> bool:
-        """Points that are longs, in order, within the blocks (checked before use: a
-        peer's order comes off the wire)."""
-        p = self._f[2]
-        if not isinstance(p, Vector) or len(p) != 3 or not isinstance(self._f[3], Vector):
+        """Points that are longs, in order, the first the number of blocks (checked before
+        use: a peer's order comes off the wire). The reference checks the same
+        (Order.validateStructure)."""
+        p, blocks = self._f[1], self._f[2]
+        if not isinstance(p, Vector) or len(p) != 4 or not isinstance(blocks, Vector):
             return False
-        a, b, c = p[0], p[1], p[2]
-        return (all(_is_long(x) for x in (a, b, c))
-                and len(self._f[3]) >= a >= b >= c >= 0)
+        n, a, b, c = p[0], p[1], p[2], p[3]
+        return (all(_is_long(x) for x in (n, a, b, c))
+                and n == len(blocks) and n >= a >= b >= c >= 0)
 
     def block_ids(self) -> list:
-        return [b.value_id() for b in self._f[3]]
+        return [b.value_id() for b in self._f[2]]
 
 
 class Belief(Record):
@@ -133,6 +153,9 @@ class Belief(Record):
 
 
 register_records(Order, Belief)
+
+for _cls in (Order, Belief):      # print like the maps they are, as the reference's records
+    printer.register(_cls, parts=lambda v: printer.entries("{", v.items()))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -274,20 +297,20 @@ def merge(own_key: bytes, progress: Progress, orders: dict, stakes: dict,
         """round -> [(block ids, point at `level`, stake)], own order included."""
         out: dict = {}
         for k, (ids, o) in views.items():
-            out.setdefault(o.round, []).append((ids, o._f[2][level], stakes.get(k, 0)))
+            out.setdefault(o.round, []).append((ids, o.point(level), stakes.get(k, 0)))
         out.setdefault(own_order.round, []).append(
-            (ids_of_own, own_order._f[2][level], own_stake))
+            (ids_of_own, own_order.point(level), own_stake))
         return out
 
     # what the orders show: the latest polka, and any prefix with a finality certificate
-    for rnd, entries in sorted(by_round(0, own, own_ids).items()):
+    for rnd, entries in sorted(by_round(PROPOSAL, own, own_ids).items()):
         if polka is None or rnd >= polka[0]:
             p = _quorum(entries, final, two_thirds)
             if len(p) > len(final) and (polka is None or rnd > polka[0]
                                         or len(p) > len(polka[1])):
                 polka = (rnd, p)
     certified = final
-    for entries in by_round(1, own, own_ids).values():
+    for entries in by_round(CONSENSUS, own, own_ids).values():
         p = _quorum(entries, final, two_thirds)
         if len(p) > len(certified):
             certified = p

@@ -355,16 +355,23 @@ class PeerStatus(Record):
 # State
 # ------------------------------------------------------------------------------------------------
 
-# Positions in the :globals vector
-G_TIMESTAMP, G_FEES, G_JUICE_PRICE, G_MEMORY_POOL, G_MEMORY_VALUE = range(5)
+# Positions in the :globals vector: [timestamp fees juice-price memory memory-value block].
+# The block number is that of the last block applied: -1 at genesis, one more with every
+# block that is applied (a block refused as invalid changes nothing), counted before the
+# block's time update, as the reference's prepareBlock does. The reference names the
+# positions in State.GLOBAL_SYMBOLS; a state stored before the block number existed has
+# five globals and reads as block -1 until its next block.
+G_TIMESTAMP, G_FEES, G_JUICE_PRICE, G_MEMORY_POOL, G_MEMORY_VALUE, G_BLOCK = range(6)
+GLOBAL_NAMES = ("timestamp", "fees", "juice-price", "memory", "memory-value", "block")
+INITIAL_BLOCK = -1
 INITIAL_GLOBALS = Vector.of(INITIAL_TIMESTAMP, 0, INITIAL_JUICE_PRICE, INITIAL_MEMORY_POOL,
-                            INITIAL_MEMORY_POOL * INITIAL_MEMORY_PRICE)
+                            INITIAL_MEMORY_POOL * INITIAL_MEMORY_PRICE, INITIAL_BLOCK)
 
 
 class State(Record):
     """The global state: accounts (a vector indexed by address number), peers (an Index by
-    peer key), globals ([timestamp fees juice-price memory-pool memory-value]) and the
-    schedule (an Index from 8-byte timestamp blobs to vectors of [address op])."""
+    peer key), globals ([timestamp fees juice-price memory memory-value block], GLOBAL_NAMES)
+    and the schedule (an Index from 8-byte timestamp blobs to vectors of [address op])."""
 
     __slots__ = ()
     tag = 0xD5
@@ -393,6 +400,18 @@ class State(Record):
     juice_price = property(lambda self: self._f[2][G_JUICE_PRICE])
     memory_pool = property(lambda self: self._f[2][G_MEMORY_POOL])
     memory_value = property(lambda self: self._f[2][G_MEMORY_VALUE])
+
+    @property
+    def block_number(self) -> int:
+        """The number of the last block applied (-1 before the first one)."""
+        g = self._f[2]
+        return g[G_BLOCK] if len(g) > G_BLOCK else INITIAL_BLOCK
+
+    def with_next_block(self) -> "State":
+        """This state counting one more block (the first step of applying a block)."""
+        g = self._f[2]
+        n = self.block_number + 1
+        return self.with_globals(g.assoc(G_BLOCK, n) if len(g) > G_BLOCK else g.conj(n))
 
     @property
     def memory_price(self) -> float:
@@ -507,7 +526,7 @@ def register_records(*classes: Any) -> None:
 register_records(State, Account, PeerStatus)
 
 __all__ = ["Record", "Account", "PeerStatus", "State", "CORE_ADDRESS", "INITIAL_GLOBALS",
-           "MAX_SUPPLY"]
+           "GLOBAL_NAMES", "MAX_SUPPLY"]
 
 
 for _cls in (State, Account, PeerStatus):      # print like the maps they are (keys in field order)

@@ -1,9 +1,10 @@
 """Applying blocks to a State (CAD006): checking a peer's block, then time, the scheduled
 operations that are due and each transaction in order; fees; signatures checked ahead.
 
-A block (prepared by a peer) first moves the state's time forward (growing the memory pool
-once per interval), then runs the scheduled operations that are due, then each transaction
-in order; half of the fees go to the block's peer, the rest to the reward pool at #0.
+A block (prepared by a peer) first counts itself in the state's block number (the sixth
+global), moves the state's time forward (growing the memory pool once per interval), then
+runs the scheduled operations that are due, then each transaction in order; half of the fees
+go to the block's peer, the rest to the reward pool at #0.
 `advance` does the same for a block with no transactions (a local node's clock).
 """
 from __future__ import annotations
@@ -101,10 +102,11 @@ def apply_block_outcomes(state: State, block: Block, peer_key: Any = None,
 
 def _run_block(state: State, block: Block, peer_key: Any,
                meter: Optional[Meter] = None) -> tuple:
-    """Time, scheduled operations, the transactions, fees: (state, transaction outcomes)."""
+    """The block number, time, scheduled operations, the transactions, fees: (state,
+    transaction outcomes)."""
     if meter is None:
         meter = Meter()
-    state = apply_time(state, block.timestamp)
+    state = apply_time(state.with_next_block(), block.timestamp)
     state, _scheduled, fees = apply_scheduled(state, meter=meter)
     txs = block.transactions
     checks = prefetch_signatures(txs)
@@ -197,7 +199,8 @@ def local_peer(state: State) -> Any:
 
 def advance(state: State, ms: int) -> tuple:
     """Move time forward by `ms` and run what became due, as a block with no transactions
-    would: (new state, outcomes of the scheduled operations). Fees go to the reward pool."""
-    state = apply_time(state, state.timestamp + ms)
+    would (it counts as one in the block number): (new state, outcomes of the scheduled
+    operations). Fees go to the reward pool."""
+    state = apply_time(state.with_next_block(), state.timestamp + ms)
     state, outcomes, fees = apply_scheduled(state)
     return distribute_fees(state, None, fees, state.timestamp), outcomes
