@@ -250,18 +250,13 @@ class Remote:
         growth is not known from a query: `memory` is None and the fee leaves it out.
         `query_as` runs the query as another account (one whose rights the transaction
         will have by then), the fee still being that of `address`'s transaction."""
-        from kernel.data.scalars import Keyword
         from kernel.transition.ledger import command_transaction
         from kernel.transition.transaction import transaction_juice
         from lisp import print_value
 
-        forms, bad = read_forms(source, TxResult)
+        forms, acct, bad = self._prepare(source, address)
         if bad is not None:
             return bad
-        acct = self.account(address)
-        if acct is None:
-            return TxResult(error="NOBODY", message=f"Account #{address} does not exist",
-                            error_value=Keyword("NOBODY"), source="PEER")
         text = source if isinstance(source, str) else " ".join(print_value(f) for f in forms)
         q = self.query(text, address if query_as is None else query_as)
         tx = command_transaction(_SequenceOnly(address, acct["sequence"]), address,
@@ -273,6 +268,20 @@ class Remote:
         est.fee = (q.juice + transaction_juice(tx)) * q.juice_price
         return est
 
+    def _prepare(self, source: "str | list", address: int) -> tuple:
+        """(forms, account info, None) for a transaction of `address`, or (.., .., the error
+        result) when the source doesn't read or the account doesn't exist."""
+        from kernel.data.scalars import Keyword
+        forms, bad = read_forms(source, TxResult)
+        if bad is not None:
+            return forms, None, bad
+        acct = self.account(address)
+        if acct is None:
+            return forms, None, TxResult(error="NOBODY", error_value=Keyword("NOBODY"),
+                                         message=f"Account #{address} does not exist",
+                                         source="PEER")
+        return forms, acct, None
+
     def transact(self, source: "str | list", address: int, key: Any = None) -> TxResult:
         """Build, sign and submit a transaction of `address` (see the module doc)."""
         from kernel.data.decoding import encode_multi
@@ -281,13 +290,9 @@ class Remote:
         from kernel.state.transactions import sign
 
         t0 = time.perf_counter()
-        forms, bad = read_forms(source, TxResult)
+        forms, acct, bad = self._prepare(source, address)
         if bad is not None:
             return bad
-        acct = self.account(address)
-        if acct is None:
-            return TxResult(error="NOBODY", message=f"Account #{address} does not exist",
-                            error_value=Keyword("NOBODY"), source="PEER")
         key = key or self.signing_key(address, acct.get("key"))
         if key is None:
             return TxResult(error="SIGNATURE", message=f"No key for #{address}: sign with "
