@@ -438,3 +438,33 @@ def test_a_peer_contradicted_by_the_stake_halts_and_says_so():
         assert n.query(read("h"), 13).value == 1
     finally:
         stop_cluster(nodes)
+
+
+def test_voting_weights_follow_confirmed_stake_changes():
+    """Issue 15: the peers weigh orders with the stakes of their consensus state, so a key
+    staked with create-peer starts counting everywhere once confirmed, and stops counting
+    when its stake is withdrawn (rewards left in its record don't count)."""
+    nodes = start_cluster(3)
+    key = "0x" + bytes(range(32)).hex()
+    k = bytes(range(32))
+    try:
+        base = nodes[0].total_stake
+        r = nodes[0].run_as_faucet(read(f"(create-peer {key} 1000000000)"))
+        assert r.error is None, r
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not all(k in n.stakes for n in nodes):
+            time.sleep(0.05)
+        assert all(n.stakes.get(k) == 1_000_000_000 for n in nodes)
+        assert all(n.status()["peers"] == 4 for n in nodes)
+        assert nodes[1].total_stake >= base + 1_000_000_000
+        r = nodes[1].run_as_faucet(read("(+ 1 2)"))        # 3 of 4 peers still confirm
+        assert r.value == 3
+        r = nodes[0].run_as_faucet(read(f"(set-peer-stake {key} 0)"))
+        assert r.error is None, r
+        end = time.monotonic() + 10
+        while time.monotonic() < end and any(k in n.stakes for n in nodes):
+            time.sleep(0.05)
+        assert not any(k in n.stakes for n in nodes)
+        assert all(n.status()["peers"] == 3 for n in nodes)
+    finally:
+        stop_cluster(nodes)

@@ -11,7 +11,7 @@ import pytest
 from nacl.signing import SigningKey
 
 from kernel.consensus.cpos import (Belief, FinalityError, Order, Progress, merge, merge_beliefs,
-                                   round_timer_runs, signed_orders)
+                                   round_timer_runs, signed_orders, stakes_of)
 from kernel.data.decoding import decode_multi, encode_multi
 from kernel.data.vectors import Vector
 from kernel.state.transactions import Block, sign, verify
@@ -390,3 +390,78 @@ def test_finality_contradicted_by_the_stake_raises():
             for p in peers[1:]}
     with pytest.raises(FinalityError, match="conflict"):
         merge(me.key, me.progress, lies, stakes)
+
+
+# --- weights from the consensus state (stakes_of) -------------------------------------------------
+
+def _state_with(peers, stake):
+    """A genesis state whose peers are `peers`, each staked `stake` by the genesis peer's
+    account (their controller)."""
+    from kernel.data.blobs import Blob
+    from kernel.data.index import Index
+    from kernel.data.scalars import Address
+    from kernel.state.state import PeerStatus
+    from stdlib.genesis import GENESIS_PEER, genesis_state
+    ix = Index.EMPTY
+    for p in peers:
+        ix = ix.assoc(Blob(p.key), PeerStatus.create(Address(GENESIS_PEER), stake))
+    return genesis_state().with_peers(ix)
+
+
+def _run_in(state, src):
+    """The state after `src` runs as the genesis peer's account (the controller)."""
+    from convex_repl.api import Session
+    from stdlib.genesis import GENESIS_PEER
+    s = Session(state, GENESIS_PEER)
+    r = s.eval(src)
+    assert r.error is None, r
+    return s.state
+
+
+def test_withdrawn_stake_stops_counting():
+    peers = [SimPeer(i) for i in range(4)]
+    state = _state_with(peers, 1_000_000)
+    assert stakes_of(state) == {p.key: 1_000_000 for p in peers}
+    after = _run_in(state, f"(set-peer-stake 0x{peers[3].key.hex()} 0)")
+    stakes = stakes_of(after)
+    assert peers[3].key not in stakes and len(stakes) == 3
+    # peer 2 down, peer 3 unstaked: peers 0 and 1 hold 2/3 of the stake, not more, so peer
+    # 3's orders must not help them finalise anything
+    run(peers, stakes, 6, new_blocks=lambda r, p: r < 2)
+    peers[2].alive = False
+    before = [p.confirmed() for p in peers[:2]]
+    run(peers, stakes, 8, new_blocks=lambda r, p: True)
+    assert [p.confirmed() for p in peers[:2]] == before
+    # with the old weights (peer 3 still staked) the same three peers do finalise
+    run(peers, stakes_of(state), 8, new_blocks=lambda r, p: r < 2)
+    assert len(peers[0].confirmed()) > len(before[0])
+    prefixes_agree(peers)
+
+
+def test_new_staked_peer_starts_counting():
+    peers = [SimPeer(i) for i in range(4)]
+    state = _state_with(peers[:3], 1_000_000)
+    old = stakes_of(state)
+    assert peers[3].key not in old
+    after = _run_in(state, f"(create-peer 0x{peers[3].key.hex()} 1000000)")
+    new = stakes_of(after)
+    assert new[peers[3].key] == 1_000_000 and len(new) == 4
+    peers[2].alive = False
+    # peers 0, 1 and the new peer 3: with the old weights 0 and 1 hold only 2/3 and peer 3's
+    # orders don't count; with the new ones the three hold 3/4
+    run(peers, old, 8, new_blocks=lambda r, p: r < 3)
+    assert all(p.confirmed() == [] for p in peers)
+    run(peers, new, 8)
+    prefixes_agree(peers)
+    assert len(peers[0].confirmed()) == 9 and peers[3].confirmed() == peers[0].confirmed()
+
+
+def test_delegated_stake_and_eviction_change_the_weights():
+    peers = [SimPeer(i) for i in range(2)]
+    from kernel.state.state import MINIMUM_EFFECTIVE_STAKE
+    state = _state_with(peers, MINIMUM_EFFECTIVE_STAKE)
+    k0, k1 = (f"0x{p.key.hex()}" for p in peers)
+    state = _run_in(state, f"(set-stake {k0} 500)")            # delegated: counts too
+    assert stakes_of(state)[peers[0].key] == MINIMUM_EFFECTIVE_STAKE + 500
+    state = _run_in(state, f"(evict-peer {k1})")               # by its controller
+    assert peers[1].key not in stakes_of(state)

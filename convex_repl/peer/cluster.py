@@ -50,7 +50,7 @@ from typing import Any, Optional
 from kernel.data.blobs import Blob
 from kernel.data.cell import BranchRef, MissingData
 from kernel.consensus.cpos import (Belief, FinalityError, Order, Progress, merge,
-                                   merge_beliefs, round_timer_runs, signed_orders)
+                                   merge_beliefs, round_timer_runs, signed_orders, stakes_of)
 from kernel.data.records import Signed
 from kernel.data.scalars import Keyword
 from kernel.state.transactions import Block, Invoke, Result, sign, verify
@@ -87,8 +87,7 @@ class ClusterPeer(ProtocolPeer):
         self.faucet_account = faucet_account(index)
         self.faucet_key = self.key
         self.own = self.key.verify_key.encode()
-        self.stakes = {k.data: ps.peer_stake for k, ps in genesis.peers.items()}
-        self.total_stake = sum(s for s in self.stakes.values() if s > 0)
+        self._refresh_stakes()            # from the consensus state (restored from the store)
         self.known: dict = {}             # peer key -> Signed(Order)
         self.heard: dict = {}             # peer key -> when a newer order of its arrived
         self.halted: Optional[str] = None  # why this peer stopped confirming (FinalityError)
@@ -112,6 +111,13 @@ class ClusterPeer(ProtocolPeer):
         self._idle_rounds = 0                   # rounds left without finalising anything
 
     order = property(lambda self: self.progress.order, doc="Our current order.")
+
+    def _refresh_stakes(self) -> None:
+        """The voting weights: the peers and stakes of our consensus state (the state after
+        the blocks we finalised and applied), so confirmed staking, unstaking, delegation and
+        eviction change them (kernel/consensus/cpos.py, Weights)."""
+        self.stakes = stakes_of(self.state)
+        self.total_stake = sum(self.stakes.values())
 
     def _restore(self, store: Any) -> Progress:
         """Where we were: everyone's orders as we knew them, and our own progress (order,
@@ -509,6 +515,7 @@ class ClusterPeer(ProtocolPeer):
             self._blocks.append(self._summary(n, sb, rv if self.store is None else None,
                                               state if self.store is None else None))
         self._remember_state()
+        self._refresh_stakes()
 
     def _save_belief(self) -> None:
         """Keep our belief (every order we know, ours included) and our progress in the
@@ -588,6 +595,7 @@ class ClusterPeer(ProtocolPeer):
                 self.state = state
                 self.applied = self.block_count = cp
                 self._remember_state()
+                self._refresh_stakes()
             return True
         return False
 

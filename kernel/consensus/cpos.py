@@ -40,6 +40,20 @@ P's polka. Locks and rounds must survive restarts: a peer persists its lock and 
 before it sends an order that changes them (convex_repl/cluster.py), and a restarted peer
 starts in a new round.
 
+**Weights.** The stake of each peer comes from the consensus state, the state after the
+blocks a peer has finalised (`stakes_of`): a peer's voting weight is the total stake of its
+peer record, its own stake plus what is delegated to it (the white paper's stake-weighted
+voting; the reference's State.computeStakes, without its decay of stakes whose peers have
+not proposed lately; rewards that accrue to the record's balance don't count), and a key
+without a record or with nothing staked has no vote. The state after a finalised prefix is a function of that prefix, so all
+honest peers that finalised the same blocks (which the invariant above makes the same
+blocks) weigh every order with the same stakes: staking, unstaking, delegating and eviction
+take effect for the blocks after the one that confirms them. Between two peers at different
+finality points the weights can differ until the slower one catches up: the argument
+above then needs the stake that one block moves to be smaller than the margin the quorums
+have above 2/3. That is a limit of this design, not enforced yet (weights fixed per height,
+from the state a fixed number of blocks earlier, would remove it).
+
 Liveness: in a round where honest peers hear each other in time, they propose the same
 prefix (the latest polka they know, then the stake-weighted vote), so it is finalised; a
 round that makes no progress is left for the next.
@@ -156,6 +170,16 @@ register_records(Order, Belief)
 
 for _cls in (Order, Belief):      # print like the maps they are, as the reference's records
     printer.register(_cls, parts=lambda v: printer.entries("{", v.items()))
+
+
+def stakes_of(state: Any) -> dict:
+    """The voting weights in a state: peer key (bytes) -> the total stake of its peer
+    record (own plus delegated), for each peer with a positive one."""
+    out = {}
+    for k, ps in state.peers.items():
+        if ps.total_stake > 0:
+            out[k.data] = ps.total_stake
+    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -427,4 +451,4 @@ def merge_beliefs(known: dict, incoming: dict, verify: Any = None,
 
 
 __all__ = ["Order", "Belief", "Progress", "FinalityError", "merge", "merge_beliefs",
-           "round_timer_runs", "signed_orders"]
+           "round_timer_runs", "signed_orders", "stakes_of"]
