@@ -13,6 +13,7 @@ and results are kept in DIR/peer.db and the peer starts again where it was.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -83,6 +84,36 @@ def open_cluster_peer(size: int, index: int, host: str, protocol_port: Optional[
                       DEFAULT_PROTOCOL_PORT + index, protocol_port)
 
 
+def open_joining_peer(join: tuple, key: Any, host: str, protocol_port: Optional[int],
+                      outgoing: Optional[int] = None, limits: Optional[dict] = None):
+    """A peer with its own `key` that joins the network of the peer at `join`: the
+    consensus state is fetched from it and checked (join.py), then the peer starts from it
+    (no faucet, in memory). Raises JoinError when the state does not pass."""
+    from convex_repl.peer.cluster import DEFAULT_OUTGOING, ClusterPeer
+    from convex_repl.peer.join import fetch_consensus
+    joined = fetch_consensus(join, key)
+    kw = (limits or {}).get("peer", {})
+    return _listening(lambda port: ClusterPeer(None, None, host, port, False, None,
+                                               outgoing or DEFAULT_OUTGOING, key=key,
+                                               joined=joined, **kw),
+                      DEFAULT_PROTOCOL_PORT, protocol_port)
+
+
+def _peer_key(name: Optional[str]) -> Any:
+    """The joining peer's signing key: the stored key `name` (its password from
+    $CONVEX_KEY_PASSWORD), else the hex seed in $CONVEX_PEER_SEED; None if neither."""
+    if name:
+        from nacl.signing import SigningKey
+        from convex_repl.cli.keys import _keystore, _password
+        return SigningKey(_keystore(None).load(name, _password("CONVEX_KEY_PASSWORD",
+                                                                confirm=False))["seed"])
+    seed = os.environ.get("CONVEX_PEER_SEED")
+    if not seed:
+        return None
+    from convex_repl.peer.join import seed_key
+    return seed_key(seed)
+
+
 def _store(data: Optional[Path]) -> Any:
     from convex_repl.peer.store import Store
     if data is None:
@@ -139,11 +170,21 @@ def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], fauce
     info["protocol"] = f"{peer.address[0]}:{peer.address[1]}"
     if cluster:
         info["index"] = peer.index
+        joined = getattr(peer, "joined", None)
+        if joined is not None:
+            info["joined"] = {"via": "0x" + joined.via.hex(), "point": joined.point,
+                              "agreed-stake": joined.agreed, "total-stake": joined.total}
     if as_json:
         typer.echo(json.dumps(info))
     else:
-        typer.echo("Convex local peer" + (f" {peer.index} of {len(peer.stakes)} (CPoS)"
-                                          if cluster else ""))
+        if cluster and peer.index is None:
+            j = peer.joined
+            typer.echo(f"Convex peer joined through 0x{j.via.hex()[:8]}... at block {j.point} "
+                       f"({100 * j.agreed // max(1, j.total)}% of the stake finalised it); "
+                       f"{'staked' if peer.own in peer.stakes else 'not staked yet: it follows'}")
+        else:
+            typer.echo("Convex local peer" + (f" {peer.index} of {len(peer.stakes)} (CPoS)"
+                                              if cluster else ""))
         typer.echo(f"  REST URL:  {server.url}   (API {server.url}/api/v1, "
                    f"OpenAPI {server.url}/openapi)")
         typer.echo(f"  protocol:  {info['protocol']}   peer key {info['peer']}")
@@ -290,6 +331,13 @@ LIMIT = typer.Option(None, "--limit", metavar="NAME=VALUE", help="Change a resou
                      "faucet-total-coins, faucet-total-requests, prepared-bytes, connections, "
                      "connections-per-ip, frame, frame-budget, query-bytes (README: "
                      "Limits).", show_default=False)
+JOIN = typer.Option(None, "--join", metavar="HOST:PORT", help="Join the network of the peer "
+                    "at HOST:PORT (its protocol port) with this peer's own key: from --key, "
+                    "or a hex seed in $CONVEX_PEER_SEED. It takes the consensus state from "
+                    "that peer, checked, follows the network, and proposes blocks and votes "
+                    "once its key is staked (create-peer).", show_default=False)
+PEER_KEY = typer.Option(None, "--key", help="With --join: the peer's stored key (convex key "
+                        "list); its password from $CONVEX_KEY_PASSWORD.", show_default=False)
 WATCH_STDIN = typer.Option(False, "--stop-on-eof", hidden=True,
                            help="Stop when standard input ends (set by `convex local start`).")
 
@@ -301,9 +349,13 @@ def peer_start(host: str = HOST, port: Optional[int] = PORT, data: Optional[Path
                cluster: Optional[int] = CLUSTER, index: int = INDEX,
                protocol_port: Optional[int] = PROTOCOL_PORT,
                peer: Optional[list[str]] = PEER, outgoing: Optional[int] = OUTGOING,
-               limit: Optional[list[str]] = LIMIT, stop_on_eof: bool = WATCH_STDIN) -> None:
+               limit: Optional[list[str]] = LIMIT, stop_on_eof: bool = WATCH_STDIN,
+               join: Optional[str] = JOIN, key: Optional[str] = PEER_KEY) -> None:
     """Start a peer serving the Convex REST API (Ctrl-C stops it)."""
     limits = parse_limits(limit)
+    if join is not None or key is not None:
+        raise typer.Exit(_start_joining(join, key, host, port, protocol_port, peer, outgoing,
+                                        cluster, data, as_json, verbose, limits, stop_on_eof))
     if cluster is None:
         if peer or outgoing is not None:
             typer.echo("convex: error: --peer and --outgoing need --cluster N", err=True)
@@ -324,6 +376,46 @@ def peer_start(host: str = HOST, port: Optional[int] = PORT, data: Optional[Path
                                                    not no_faucet, faucet_max, outgoing, limits))
     raise typer.Exit(serve(node, host, port, data, not no_faucet, as_json, verbose, bootstrap,
                            stop_on_eof, limits))
+
+
+def _start_joining(join: Optional[str], key_name: Optional[str], host: str,
+                   port: Optional[int], protocol_port: Optional[int], peer: Optional[list],
+                   outgoing: Optional[int], cluster: Optional[int], data: Optional[Path],
+                   as_json: bool, verbose: bool, limits: dict, stop_on_eof: bool) -> int:
+    """`convex peer start --join HOST:PORT`: its checks, then serve."""
+    from convex_repl.peer.join import JoinError
+    if join is None:
+        typer.echo("convex: error: --key needs --join HOST:PORT", err=True)
+        return 2
+    if cluster is not None or data is not None:
+        typer.echo("convex: error: --join takes neither --cluster (the network is the joined "
+                   "peer's) nor --data (a joining peer keeps its state in memory for now)",
+                   err=True)
+        return 2
+    if outgoing is not None and outgoing < 1:
+        typer.echo("convex: error: --outgoing must be at least 1", err=True)
+        return 2
+    target = parse_address(join)
+    try:
+        sk = _peer_key(key_name)
+    except Exception as e:               # a bad seed, a wrong password, no such key
+        typer.echo(f"convex: error: the peer key: {e}", err=True)
+        return 2
+    if sk is None:
+        typer.echo("convex: error: --join needs the peer's own key: --key NAME or a hex seed "
+                   "in CONVEX_PEER_SEED", err=True)
+        return 2
+    try:
+        node = open_joining_peer(target, sk, host, protocol_port, outgoing, limits)
+    except JoinError as e:
+        typer.echo(f"convex: error: can't join {join}: {e}", err=True)
+        return 1
+    except OSError as e:
+        typer.echo(f"convex: error: {e}", err=True)
+        return 3
+    bootstrap = [target] + [parse_address(x) for x in peer or ()]
+    return serve(node, host, port, None, False, as_json, verbose, bootstrap, stop_on_eof,
+                 limits)
 
 
 @local_app.command("start")

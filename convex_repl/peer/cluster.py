@@ -12,8 +12,14 @@ Connections. A peer dials the addresses it knows (`--peer HOST:PORT`), most stak
 to its target of outgoing connections; it asks each for its STATUS (network and peer key) and
 proves the key with a CHALLENGE. An incoming connection is an untrusted client until it
 sends beliefs or challenges us, and the peer has challenged it back over the same connection
-(any key, which must be a staked peer's): then beliefs flow both ways on it. Lost connections
-are redialled, so peers find each other again after a partition.
+(any key, which must be a staked peer's, or, when it sends beliefs, any proven key: a peer that
+joined and is not staked yet follows the network that way): then beliefs flow both ways on
+it. Lost connections are redialled, so peers find each other again after a partition.
+
+Weights: the stakes are those of the consensus state (`stakes_of`), refreshed whenever blocks
+are applied or a snapshot is taken; orders of keys without stake are not kept or counted.
+A peer started with its own key from a state fetched and checked by join.py (`joined`)
+follows the network from that state's point and votes once its key is staked.
 
 Beliefs carry only novelty (the cells not sent on that connection before); a belief whose
 cells are missing is completed with DATA_REQUEST. A peer that hears from less than 2/3 of
@@ -78,13 +84,26 @@ CLOCK_AHEAD_MS = 30_000         # orders timestamped further ahead of our clock 
 class ClusterPeer(ProtocolPeer):
     """A Peer whose blocks are ordered by CPoS with the other peers of its network."""
 
-    def __init__(self, index: int, genesis: Any, host: str = "127.0.0.1", port: int = 0,
-                 faucet: bool = True, store: Any = None, outgoing: int = DEFAULT_OUTGOING,
-                 **kw: Any):
+    def __init__(self, index: Optional[int], genesis: Any, host: str = "127.0.0.1",
+                 port: int = 0, faucet: bool = True, store: Any = None,
+                 outgoing: int = DEFAULT_OUTGOING, key: Any = None,
+                 joined: Any = None, **kw: Any):
+        """Peer `index` of a local cluster whose genesis state is `genesis`; or, with `key`
+        and `joined` (join.py: a consensus state fetched from a running peer and checked),
+        a peer with its own key that starts from that state (`genesis` is ignored, no
+        faucet, no store: a joining peer keeps nothing yet)."""
         self.index = index
-        super().__init__(host, port, state=genesis, key=cluster_key(index), faucet=faucet,
-                         store=store, **kw)
-        self.faucet_account = faucet_account(index)
+        self.joined = joined              # join.Joined: where a joining peer's state came from
+        if joined is not None:
+            if store is not None:
+                raise ValueError("a joining peer can't have a data directory yet")
+            genesis, faucet = joined.state, False
+        super().__init__(host, port, state=genesis, key=key or cluster_key(index),
+                         faucet=faucet, store=store, **kw)
+        if joined is not None:            # the network's ID, and the blocks the state is after
+            self.genesis_hash = joined.genesis_hash
+            self.block_count = joined.point
+        self.faucet_account = None if index is None else faucet_account(index)
         self.faucet_key = self.key
         self.own = self.key.verify_key.encode()
         self._refresh_stakes()            # from the consensus state (restored from the store)
@@ -98,6 +117,7 @@ class ClusterPeer(ProtocolPeer):
             self._blocks = [self._summary(n, sb, None) for n, sb in
                             zip(range(self.applied), self.order.blocks)]
         self.recent_states: dict = {}     # state hash -> state, the last few (DATA_REQUEST)
+        self.recent_beliefs: dict = {}    # belief hash -> belief, the last few STATUS named
         self.snapshots = 0                # states taken from other peers instead of replaying
         self._syncing = False
         self.waiting: dict = {}           # signed tx hash -> _Pending
@@ -111,6 +131,8 @@ class ClusterPeer(ProtocolPeer):
         self._idle_rounds = 0                   # rounds left without finalising anything
 
     order = property(lambda self: self.progress.order, doc="Our current order.")
+    name = property(lambda self: str(self.index) if self.index is not None
+                    else "0x" + self.own.hex()[:8], doc="Its index, or its key's start.")
 
     def _refresh_stakes(self) -> None:
         """The voting weights: the peers and stakes of our consensus state (the state after
@@ -219,11 +241,14 @@ class ClusterPeer(ProtocolPeer):
         self.dirty.set()
         return True
 
-    def _verify_remote(self, c: Connection, ask_status: bool = True) -> Optional[bytes]:
+    def _verify_remote(self, c: Connection, ask_status: bool = True,
+                       follower: bool = False) -> Optional[bytes]:
         """Challenge the other side of `c` to prove its key (any key, our network ID as the
         context, as the reference's ConnectionManager and InboundVerifier do); first, when
         `ask_status`, ask its STATUS for its network and key, which the proof must match.
-        The key if it is a peer of our network with stake, else None."""
+        The key if it is a peer of our network with stake (or, when `follower`, any key: a
+        peer that sends beliefs but has no stake yet, e.g. one that joined, gets ours and
+        counts once it is staked), else None."""
         expected = None
         if ask_status:
             r = c.request("SR")
@@ -238,21 +263,30 @@ class ClusterPeer(ProtocolPeer):
             expected = key.data
         ch, token = challenge(self.key, None, self.genesis_hash)
         key = check_response(c.request("CH", ch), token, self.own, self.genesis_hash, expected)
-        if key is None or self.stakes.get(key, 0) <= 0 or key == self.own:
+        if key is None or key == self.own or (self.stakes.get(key, 0) <= 0 and not follower):
             return None
         c.peer_key = key
         c.wants_beliefs = True
         return key
 
-    def _maybe_verify(self, c: Connection) -> None:
-        """An incoming connection not proven yet sent a belief or a challenge: challenge it
-        back (once)."""
-        if not c.outgoing and not c.wants_beliefs and c.peer_key is None:
-            c.peer_key = b""             # verification under way
-            threading.Thread(target=self._verify_incoming, args=(c,), daemon=True).start()
+    def _maybe_verify(self, c: Connection, follower: bool = False) -> None:
+        """An incoming connection not proven yet sent a challenge (or, `follower`, a belief):
+        challenge it back (once for each; a client that only challenges us and has no stake
+        stays an untrusted client, one that sends beliefs gets ours)."""
+        if c.outgoing or c.wants_beliefs:
+            return
+        if follower:
+            if getattr(c, "follower_checked", False):
+                return
+            c.follower_checked = True
+        elif c.peer_key is not None:
+            return
+        c.peer_key = b""                 # verification under way
+        threading.Thread(target=self._verify_incoming, args=(c, follower),
+                         daemon=True).start()
 
-    def _verify_incoming(self, c: Connection) -> None:
-        if self._verify_remote(c, ask_status=False) is not None:
+    def _verify_incoming(self, c: Connection, follower: bool = False) -> None:
+        if self._verify_remote(c, ask_status=False, follower=follower) is not None:
             self.dirty.set()
 
     def _challenged(self, c: Connection) -> None:
@@ -282,6 +316,11 @@ class ClusterPeer(ProtocolPeer):
         pre = self.precheck(signed)
         if pre is None and self.cut_off():
             return self._network_error()
+        if pre is None and self.stakes.get(self.own, 0) <= 0:
+            return error_result("NETWORK", "This peer has no stake in the consensus state: "
+                                "it follows the network but can't propose blocks (stake its "
+                                "key with create-peer, or send the transaction to a staked "
+                                "peer)")
         return pre
 
     def run_as_faucet(self, form: Any, timeout: float = 60.0) -> Result:
@@ -291,7 +330,7 @@ class ClusterPeer(ProtocolPeer):
 
     # --- beliefs --------------------------------------------------------------------------------
     def _on_belief(self, c: Connection, msg: Belief, data: bytes, rounds: int = 0) -> None:
-        self._maybe_verify(c)
+        self._maybe_verify(c, follower=True)
         incoming, missing = {}, []
         try:
             entries = msg.orders.items()
@@ -339,6 +378,9 @@ class ClusterPeer(ProtocolPeer):
         with self.lock:
             order, belief = self.order, Belief.create(dict(self.known))
             state = self.state
+            self.recent_beliefs[belief.value_id()] = belief   # so DATA_REQUEST finds it
+            while len(self.recent_beliefs) > 4:
+                del self.recent_beliefs[next(iter(self.recent_beliefs))]
         h = Blob(state.value_id())
         return Vector.of(Blob(belief.value_id()), h, Blob(self.genesis_hash), Blob(self.own),
                          h, order.finality_point, order.proposal_point, len(order.blocks),
@@ -348,6 +390,8 @@ class ClusterPeer(ProtocolPeer):
         v = super().find_cell(h)
         if v is None:
             v = self.recent_states.get(h)
+        if v is None:
+            v = self.recent_beliefs.get(h)
         if v is None:
             with self.lock:
                 belief = Belief.create(dict(self.known))
@@ -368,7 +412,7 @@ class ClusterPeer(ProtocolPeer):
     def _apply(self, batch: list) -> None:
         with self.lock:
             state = self.state
-            acct = state.account(self.faucet_account)
+            acct = None if self.faucet_account is None else state.account(self.faucet_account)
             self.faucet_seq = max(self.faucet_seq, acct.sequence if acct else 0)
             for p in batch:
                 if p.signed is None:
@@ -460,7 +504,7 @@ class ClusterPeer(ProtocolPeer):
     def _halt(self, why: str) -> None:
         """Stop confirming: our finalised blocks conflict with what most of the stake says."""
         self.halted = why
-        print(f"peer {self.index}: HALTED, consensus safety violated: {why}", file=sys.stderr,
+        print(f"peer {self.name}: HALTED, consensus safety violated: {why}", file=sys.stderr,
               flush=True)
         for p in list(self.waiting.values()):
             p.result = self._halted_error()
@@ -483,6 +527,9 @@ class ClusterPeer(ProtocolPeer):
             threading.Thread(target=self._snapshot, daemon=True).start()
             return
         done = []
+        if len(self._blocks) < self.applied:      # joined from a state: the earlier blocks
+            self._blocks.extend(self._summary(n, blocks[n], None)
+                                for n in range(len(self._blocks), self.applied))
         while self.applied < final:
             sb = blocks[self.applied]
             n = self.applied
