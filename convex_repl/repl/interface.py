@@ -5,9 +5,9 @@ Three classes implement it completely, and `missing()` (run by the tests) checks
 
 - `workspace.Workspace`: the local CVM, with its journal, undo/redo and checkpoints;
 - `remote_workspace.RemoteWorkspace`: any peer's REST API (`:connect URL`, `--url`);
-- `local.LocalNetWorkspace`: a network the REPL started itself (`:local start`), which can
-  also go back in time: it keeps copies of its peers' stores and restarts the network from
-  one (see local.py).
+- `local_workspace.LocalNetWorkspace`: a network the REPL started itself (`:local start`),
+  which can also go back in time: it keeps copies of its peers' stores and restarts the
+  network from one (see local_workspace.py).
 
 What a target can't do it refuses by raising `Unsupported` with one line saying why (a peer
 can't undo a transaction the network has confirmed); the REPL shows that line and goes on.
