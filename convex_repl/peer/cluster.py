@@ -38,7 +38,7 @@ blocks up to its finality point only; if its finalised blocks ever disagree with
 holding more than 2/3 of the stake precommit, it halts (no more merging or confirming) and
 says so in its status, its log and its answers to transactions.
 
-ClusterPeer is one piece: dialling, beliefs, merging, confirming, saving its progress and
+ClusterPeer is one cohesive piece: dialling, beliefs, merging, confirming, saving its progress and
 catching up all read and write the same few fields (known orders, our progress, the blocks
 applied, the store) under one lock, and the safety argument above runs through all of them
 (what is committed before it is sent, what a restart or a snapshot may skip); split into
