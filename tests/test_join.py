@@ -18,7 +18,7 @@ from test_network import (ENV, ROOT, PeerProcess, connected, query, same_state, 
                           until)
 
 
-class Joiner:
+class Joiner(PeerProcess):
     """`convex peer start --join HOST:PORT` with CONVEX_PEER_SEED=`seed`."""
 
     def __init__(self, join: str, seed: str = "", key_name: str = "", env: dict = ENV):
@@ -27,18 +27,7 @@ class Joiner:
                "--port", "0", "--protocol-port", "0", "--json"]
         if key_name:
             cmd += ["--key", key_name]
-        self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True, env=env, cwd=ROOT)
-        line = self.p.stdout.readline()
-        if not line:
-            raise AssertionError("joining peer did not start: " + self.p.stderr.read())
-        self.info = json.loads(line)
-        self.url = self.info["url"]
-        host, port = self.info["protocol"].rsplit(":", 1)
-        self.address = (host, int(port))
-
-    status = PeerProcess.status
-    stop = PeerProcess.stop
+        self._start(cmd, env)
 
 
 def _key_of(seed: str) -> str:

@@ -46,8 +46,12 @@ class PeerProcess:
             cmd += ["--peer", p]
         if data is not None:
             cmd += ["--data", str(data)]
+        self._start(cmd, ENV)
+
+    def _start(self, cmd, env):
+        """Run the peer command and read the JSON line it prints once listening."""
         self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True, env=ENV, cwd=ROOT)
+                                  text=True, env=env, cwd=ROOT)
         line = self.p.stdout.readline()
         if not line:
             raise AssertionError("peer did not start: " + self.p.stderr.read())

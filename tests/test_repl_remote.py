@@ -27,6 +27,7 @@ from convex_repl.repl.local_workspace import LocalNetWorkspace
 from convex_repl.repl.remote_workspace import RemoteWorkspace
 from convex_repl.repl.render import Printer
 from convex_repl.repl.workspace import Workspace
+from test_repl_local import say
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,15 +78,6 @@ def on_peer(repl, peer):
     out = say(repl, f":connect {peer}")
     assert f"connected to {peer}" in out
     return repl
-
-
-def say(repl, text):
-    """Handle one input; what it printed."""
-    repl.handle(text)
-    out = repl.buf.getvalue()
-    repl.buf.seek(0)
-    repl.buf.truncate()
-    return out
 
 
 def run_convex(stdin, home, *args, env=None, timeout=120):

@@ -335,24 +335,24 @@ def _slow(repl: Repl, what: str, stack: Optional[str] = None) -> None:
         repl.out.dim(f"{what}: restarting {ws.describe()} from its kept stores…")
 
 
+def _history(repl: Repl, verb: str, doing: str, done: str) -> None:
+    """:undo / :redo: step through the workspace's history, saying the state hashes."""
+    was = _state(repl)
+    _slow(repl, doing, f"{verb}_stack")
+    if getattr(repl.ws, verb)():
+        repl.out.info(f"{done}: state {_state(repl)} (was {was})")
+    else:
+        repl.out.info(f"nothing to {verb} (state {was})")
+
+
 @command("undo", ":undo", "take back the last transaction")
 def _undo(repl: Repl, arg: str) -> None:
-    was = _state(repl)
-    _slow(repl, "undoing", "undo_stack")
-    if repl.ws.undo():
-        repl.out.info(f"undone: state {_state(repl)} (was {was})")
-    else:
-        repl.out.info(f"nothing to undo (state {was})")
+    _history(repl, "undo", "undoing", "undone")
 
 
 @command("redo", ":redo", "redo what :undo took back")
 def _redo(repl: Repl, arg: str) -> None:
-    was = _state(repl)
-    _slow(repl, "redoing", "redo_stack")
-    if repl.ws.redo():
-        repl.out.info(f"redone: state {_state(repl)} (was {was})")
-    else:
-        repl.out.info(f"nothing to redo (state {was})")
+    _history(repl, "redo", "redoing", "redone")
 
 
 @command("checkpoint", ":checkpoint name", "name the current state (list them without name)")

@@ -143,31 +143,24 @@ class LocalNetWorkspace(RemoteWorkspace):
 
     # --- history ----------------------------------------------------------------------------
     def undo(self) -> bool:
-        if not self.undo_stack:
-            return False
-        here = self._mark()
-        target = self.undo_stack.pop()
-        self.redo_stack.append(here)
-        try:
-            self._go(target)
-        except Unsupported:
-            self.redo_stack.pop()
-            self.undo_stack.append(target)
-            raise
-        self._prune()
-        return True
+        return self._step(self.undo_stack, self.redo_stack)
 
     def redo(self) -> bool:
-        if not self.redo_stack:
+        return self._step(self.redo_stack, self.undo_stack)
+
+    def _step(self, back: list, forth: list) -> bool:
+        """Go to the mark on top of `back`, keeping where we are on `forth` (both stacks as
+        they were if the network can't be restarted there)."""
+        if not back:
             return False
         here = self._mark()
-        target = self.redo_stack.pop()
-        self.undo_stack.append(here)
+        target = back.pop()
+        forth.append(here)
         try:
             self._go(target)
         except Unsupported:
-            self.undo_stack.pop()
-            self.redo_stack.append(target)
+            forth.pop()
+            back.append(target)
             raise
         self._prune()
         return True
