@@ -21,7 +21,6 @@ an actor (:STATE), the key is the account's and the signature valid (:SIGNATURE)
 from __future__ import annotations
 
 import queue
-import sys
 import threading
 import time
 from collections import OrderedDict
@@ -34,6 +33,8 @@ from kernel.data.records import Signed
 from kernel.data.scalars import Keyword
 from kernel.state.transactions import Block, Invoke, Result, Transaction, sign, verify
 from kernel.data.vectors import Vector
+
+from convex_repl.peer import log
 
 K = Keyword
 PEER, CODE = K("PEER"), K("CODE")
@@ -50,8 +51,8 @@ _log_lock = threading.Lock()
 
 
 def log_event(kind: str, message: str) -> None:
-    """One line on stderr for an event a peer refuses or survives (a client over a limit or
-    disconnecting, a handler bug), at most LOG_BURST lines of one kind every LOG_EVERY
+    """One warning in the peer's log (log.py) for an event a peer refuses or survives (a
+    client over a limit or disconnecting, a handler bug), at most LOG_BURST lines of one kind every LOG_EVERY
     seconds: a flood of hostile clients must not flood the log. The next line logged says
     how many were left out."""
     now = time.monotonic()
@@ -65,10 +66,7 @@ def log_event(kind: str, message: str) -> None:
         more = f" ({w[2]} more like this not logged)" if w[2] else ""
         w[1] += 1
         w[2] = 0
-    try:
-        print(f"convex peer: {message}{more}", file=sys.stderr, flush=True)
-    except (OSError, ValueError):       # no stderr left: nothing to tell
-        pass
+    log.event(None, kind, message + more, level="warning")
 
 
 def error_result(code: str, message: str, source: Keyword = PEER, info: Any = None) -> Result:

@@ -510,28 +510,28 @@ def serve_connection(c: Connection, handle: Callable[[Connection, bytes], None],
                 data = c.read_frame()
             except ProtocolError as e:
                 log_event("frame-" + e.code, f"closed protocol connection from "
-                          f"{_where(c)}: {e} (:{e.code})")
+                          f"{peer_address(c)}: {e} (:{e.code})")
                 c.send(Result.create(None, String.of(str(e)), K(e.code)))
                 break
             if data is None:
                 how = c.describe_end()
                 if how is not None and not c.outgoing:
                     log_event("protocol-" + how.split()[0],
-                              f"protocol client {_where(c)} {how}")
+                              f"protocol client {peer_address(c)} {how}")
                 break
             try:
                 handle(c, data)
             finally:
                 c.release()
     except Exception as e:
-        log_event("handler", f"closed protocol connection from {_where(c)}: "
+        log_event("handler", f"closed protocol connection from {peer_address(c)}: "
                   f"{type(e).__name__}: {e}")
     finally:
         c.close()
         on_close(c)
 
 
-def _where(c: Connection) -> str:
+def peer_address(c: Connection) -> str:
     a = c.address
     return f"{a[0]}:{a[1]}" if isinstance(a, tuple) and len(a) >= 2 else str(a)
 

@@ -34,10 +34,11 @@ from kernel.data.scalars import Address, Keyword
 from kernel.state.transactions import Result
 from kernel.data.vectors import Vector
 
+from convex_repl.peer import log
 from convex_repl.peer.peer import Peer, error_result, log_event, now_ms
-from convex_repl.peer.protocol import (MAX_FRAME, Connection, FrameBudget, decode_message,
-                                       missing_cells, request, respond_to_challenge,
-                                       serve_connection)
+from convex_repl.peer.protocol import (MAX_FRAME, Connection, FrameBudget, peer_address,
+                                       decode_message, missing_cells, request,
+                                       respond_to_challenge, serve_connection)
 
 K = Keyword
 MAX_WAITING_TX = 2000           # transactions from the protocol waiting at once, at most
@@ -46,6 +47,8 @@ CELLS_BUDGET = 64_000_000       # ... and at most about this many bytes of them
 MAX_CONNECTIONS = 256           # incoming protocol connections at once
 MAX_CONNECTIONS_PER_IP = 64     # ... from one IP address
 MAX_QUERY = 100_000             # bytes of a QUERY message (its form), as REST's MAX_SOURCE
+SHUTDOWN_GRACE = 5.0            # seconds a stopping peer waits for its transactions
+GOODBYE_WAIT = 0.5              # ... and for the others to close after its GOODBYE
 
 
 class ProtocolPeer(Peer):
@@ -83,18 +86,64 @@ class ProtocolPeer(Peer):
         self.start()
         return self
 
-    def shutdown(self) -> None:
-        """Say goodbye to every connection, finish what is pending, stop."""
+    def shutdown(self, reason: str = "shutdown", grace: float = SHUTDOWN_GRACE) -> None:
+        """Stop cleanly: take no more transactions and finish those taken (their blocks; a
+        cluster peer also waits up to `grace` seconds for the network to confirm what it
+        proposed, while it is in consensus), say GOODBYE ([:BYE reason]) on every
+        connection and give the others a moment to close them, then commit what the peer
+        knows a last time (a cluster peer's belief and progress) before the store closes."""
+        if not self.running:
+            return
+        self.stop(grace)
+        self._finish_waiting(grace)
         self.running = False
-        for c in list(self.conns):
-            c.send(request("BYE"))
-        self.stop(2)
         try:
             self.server.close()
         except OSError:
             pass
+        conns = [c for c in list(self.conns) if not c.closed]
+        for c in conns:
+            c.send(request("BYE", String.of(reason)))
+        end = time.monotonic() + GOODBYE_WAIT
+        while time.monotonic() < end and any(not c.closed for c in conns):
+            time.sleep(0.02)                # they close at once: their end first, no reset
         for c in list(self.conns):
             c.close()
+        self._final_commit()
+        log.event(None, "stopped", f"peer stopped ({reason}): said goodbye to "
+                  f"{len(conns)} connections", reason=reason, connections=len(conns),
+                  blocks=self.block_count)
+
+    def _finish_waiting(self, grace: float) -> None:
+        """Wait for the transactions handed to the network (a cluster peer's `waiting`) to
+        be confirmed, at most `grace` seconds and only while in consensus; those left are
+        answered :LOAD (the network may still confirm them: ask by their hash)."""
+        waiting = getattr(self, "waiting", None)
+        if not waiting:
+            return
+        cut_off = getattr(self, "cut_off", lambda: False)
+        end = time.monotonic() + grace
+        while waiting and time.monotonic() < end and not cut_off():
+            time.sleep(0.02)
+        with self.lock:
+            left = list(waiting.values())
+            waiting.clear()
+        for p in left:
+            p.result = error_result("LOAD", "The peer shut down before the network confirmed "
+                                    "this transaction: it may still be confirmed (look it "
+                                    "up by its hash on another peer)", K("SERVER"))
+            p.event.set()
+
+    def _final_commit(self) -> None:
+        """Every block is committed as it is made or confirmed; a cluster peer also keeps
+        its belief and progress (ClusterPeer._save_belief), saved here once more so a
+        restart starts from everything it knew."""
+        save = getattr(self, "_save_belief", None)
+        if self.store is None or save is None:
+            return
+        with self.lock:
+            with self.store.batch():
+                save()
 
     def _track(self, c: Connection) -> None:
         with self.lock:
@@ -170,7 +219,7 @@ class ProtocolPeer(Peer):
             return
         kind = msg[0].name
         if kind == "BYE":
-            c.close()
+            self._goodbye(c, msg[1] if len(msg) > 1 else None)
             return
         mid = msg[1] if len(msg) > 1 else None
         if kind == "TX" and len(msg) >= 3:
@@ -197,6 +246,23 @@ class ProtocolPeer(Peer):
             c.send(Result.create(mid, now_ms()))
         else:
             c.send(Result.create(mid, String.of(f"Unknown message: {kind}"), K("FORMAT")))
+
+    def _goodbye(self, c: Connection, reason: Any) -> None:
+        """GOODBYE: close the connection at once, and a peer that leaves no longer counts as
+        live (a cluster peer's `heard`); lost connections are redialled as usual."""
+        c.close()
+        key = c.peer_key
+        heard = getattr(self, "heard", None)
+        if key and heard is not None:
+            with self.lock:
+                heard.pop(key, None)
+        why = str(reason) if isinstance(reason, String) else None
+        if key:
+            log.event(None, "goodbye", f"peer 0x{key.hex()[:8]}... at {peer_address(c)} said "
+                      f"goodbye{f' ({why})' if why else ''}", peer_key="0x" + key.hex(),
+                      address=peer_address(c), reason=why)
+        else:
+            log.event(None, "goodbye", level="debug", address=peer_address(c), reason=why)
 
     def _challenge_context_ok(self, context: Any) -> bool:
         """A challenge's context we answer: none, anything but a 32-byte value, or our
