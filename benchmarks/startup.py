@@ -74,8 +74,8 @@ def components() -> dict:
     return {"imports": float(out[0]), "genesis": float(out[1])}
 
 
-def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+def measure(rounds: int = 5) -> tuple:
+    """Medians over `rounds` of (python -c 'import nacl', REPL ready, first result) seconds."""
     base = statistics.median(baseline() for _ in range(rounds))
     ready, first = [], []
     with tempfile.TemporaryDirectory() as home:
@@ -86,7 +86,11 @@ def main() -> None:
                 raise SystemExit("the REPL did not come up")
             ready.append(r)
             first.append(f)
-    r, f = statistics.median(ready), statistics.median(first)
+    return base, statistics.median(ready), statistics.median(first)
+
+
+def main() -> None:
+    base, r, f = measure(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
     c = components()
     print(f"python -c 'import nacl'   {base * 1000:7.1f} ms")
     print(f"REPL ready (prompt shown)  {r * 1000:7.1f} ms   {r / base:5.1f}x   (goal <= 10x)")

@@ -3,39 +3,55 @@
 1. Unsigned `Transfer` transactions applied one after another (signature and sequence checks
    skipped, but juice, fees, memory accounting and the sequence increment all done, with the
    cyclic GC paused as during a block), per second, as a ratio to pynacl verifications per
-   second. Goal: >= 1.
-2. A block of 1000 signed transfers (signature checks included, from 10 accounts to 10
-   others): time per transaction as a ratio to one verification. Goal: <= 2.
+   second: from #13 to #12 in the genesis state (2 accounts), then in states of 1k, 10k and
+   100k user accounts, one fixed pair and random pairs. Goal: >= 2 at 100k, random pairs.
+2. How the cost of one transfer grows from 1k to 100k accounts (goal: within 20%).
+3. A block of 1000 signed transfers (from 10 accounts to 10 others), time per transaction as
+   a ratio to one verification. The process-wide verified-signature cache is cleared before
+   each timed application: a peer sees each transaction once, so a benchmark that applies
+   the same block again must not let the cache skip the signature checks.
+
+Each figure is the median of several rounds, each round measuring the baseline and the
+transactions side by side (the machine's load changes less within a round).
 
 Run: python benchmarks/transactions.py [--profile]
 """
 from __future__ import annotations
 
+import random
+import statistics
 import sys
 import time
 
 from nacl.signing import SigningKey
 
-from kernel.transition.ledger import genesis_signing_key
-from kernel.state.transactions import Block, Transfer, sign
 from kernel.cvm.memory import Meter
+from kernel.data.blobs import Blob
+from kernel.data.vectors import Vector
+from kernel.state.state import Account
+from kernel.state.transactions import Block, Transfer, clear_verified_cache, sign
 from kernel.transition import apply_block, apply_transaction, gc_paused, local_peer
+from kernel.transition.ledger import genesis_signing_key
 from stdlib.genesis import FIRST_USER, GENESIS_USER, genesis_state
 
-N_UNSIGNED = 5000
+N_UNSIGNED = 2000
 BLOCK = 1000
+SIZES = (1_000, 10_000, 100_000)
 
 
-def best_of(fn, repeat: int = 5) -> float:
+def timed(fn, setup=None, repeat: int = 3) -> float:
+    """Median seconds of fn() over `repeat` runs, `setup()` (untimed) before each."""
     times = []
     for _ in range(repeat):
+        if setup is not None:
+            setup()
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
-    return min(times)
+    return statistics.median(times)
 
 
-def verify_time(n: int = 2000) -> float:
+def verify_time(n: int = 1000) -> float:
     """Seconds per pynacl Ed25519 verification of a transaction-sized message."""
     sk = SigningKey(b"\x01" * 32)
     vk = sk.verify_key
@@ -45,7 +61,7 @@ def verify_time(n: int = 2000) -> float:
     def run():
         for _ in range(n):
             vk.verify(msg, sig)
-    return best_of(run) / n
+    return timed(run) / n
 
 
 def funded_state(n_senders: int = 10):
@@ -62,10 +78,41 @@ def funded_state(n_senders: int = 10):
     return s.state, list(zip(addrs, keys))
 
 
-def unsigned_transfers(state, n: int = N_UNSIGNED) -> float:
-    """Seconds per unsigned transfer transaction (#13 -> #12, sequences 1..n)."""
-    txs = [Transfer.create(FIRST_USER, i + 1, GENESIS_USER + 1, 100) for i in range(n)]
+def many_accounts(base, n: int):
+    """`base` with n user accounts appended (one key, 10^9 coins each, taken from #11), its
+    memory size measured once (as a peer's current state has it)."""
+    key = Blob(bytes(SigningKey(b"\x07" * 32).verify_key))
+    first = len(base.accounts)
+    accts = list(base.accounts)
+    accts += [Account(balance=10**9, key=key) for _ in range(n)]
+    g = accts[GENESIS_USER]
+    accts[GENESIS_USER] = g.with_balance(g.balance - n * 10**9)
+    st = base.with_accounts(Vector.from_seq(accts))
+    assert st.total_funds() == base.total_funds()
+    st.memory_size()
+    return st, range(first, first + n)
 
+
+def transfers(pairs: list) -> list:
+    seqs: dict = {}
+    out = []
+    for a, b in pairs:
+        seqs[a] = seqs.get(a, 0) + 1
+        out.append(Transfer.create(a, seqs[a], b, 100))
+    return out
+
+
+def fixed_pair(n: int = N_UNSIGNED, a: int = FIRST_USER, b: int = GENESIS_USER + 1) -> list:
+    return transfers([(a, b)] * n)
+
+
+def random_pairs(users: range, n: int = N_UNSIGNED, seed: int = 1) -> list:
+    rnd = random.Random(seed)
+    return transfers([(rnd.choice(users), rnd.choice(users)) for _ in range(n)])
+
+
+def unsigned_transfers(state, txs: list) -> float:
+    """Seconds per unsigned transfer transaction applied one after another from `state`."""
     def run():
         st = state
         with gc_paused():       # as while applying a block
@@ -74,11 +121,12 @@ def unsigned_transfers(state, n: int = N_UNSIGNED) -> float:
                 o = apply_transaction(st, tx, meter)
                 st = o.state
         assert o.error is None, o.value
-    return best_of(run, 2) / n
+    return timed(run, repeat=2) / len(txs)
 
 
 def signed_block(state, senders) -> tuple:
-    """Seconds per transaction of a block of BLOCK signed transfers."""
+    """Seconds per transaction of a block of BLOCK signed transfers, every signature checked
+    (the verified-signature cache cleared before each run)."""
     txs = []
     seqs = {a: state.account(a).sequence for a, _ in senders}
     for i in range(BLOCK):
@@ -89,46 +137,66 @@ def signed_block(state, senders) -> tuple:
     block = Block.create(state.timestamp + 1000, txs)
     peer = local_peer(state)
     out = []
-
-    def run():
-        out.append(apply_block(state, block, peer))
-    t = best_of(run, 2) / BLOCK
+    t = timed(lambda: out.append(apply_block(state, block, peer)), clear_verified_cache,
+              repeat=2) / BLOCK
     br = out[-1]
     assert all(r.error is None for r in br.results), [r for r in br.results if r.error][:1]
     assert br.state.total_funds() == state.total_funds()
     return t, br
 
 
-def main(rounds: int = 5) -> None:
+def measure(rounds: int = 3, sizes: tuple = SIZES) -> dict:
+    """Every figure of this benchmark: seconds per verification, per unsigned transfer in
+    each setting, per signed transaction in a block; medians over `rounds`."""
     base = genesis_state()
     base.memory_size()
+    states = {n: many_accounts(base, n) for n in sizes}
     state, senders = funded_state()
     state.memory_size()
     genesis_signing_key(FIRST_USER)
-    # Interleaved rounds, best of each: the machine's load changes less within a round.
-    t_verify = t_tx = t_block = float("inf")
+    loads = {"2 accounts": (base, fixed_pair())}
+    for n in sizes:
+        st, users = states[n]
+        loads[f"{n // 1000}k fixed"] = (st, fixed_pair(a=users[0], b=users[1]))
+        loads[f"{n // 1000}k random"] = (st, random_pairs(users))
+    figures: dict = {k: [] for k in ("verify", "block", *loads)}
     for _ in range(rounds):
-        t_verify = min(t_verify, verify_time(1000))
-        t_tx = min(t_tx, unsigned_transfers(base, 2000))
-        tb, br = signed_block(state, senders)
-        t_block = min(t_block, tb)
-    print(f"Ed25519 verify (pynacl): {t_verify * 1e6:.1f} us, {1 / t_verify:,.0f}/s")
-    print(f"unsigned transfer transactions: {t_tx * 1e6:.1f} us, {1 / t_tx:,.0f}/s, "
-          f"ratio to verifications/s {t_verify / t_tx:.2f} (goal >= 1)")
-    print(f"block of {BLOCK} signed transfers: {t_block * 1e6:.1f} us per transaction, "
-          f"{t_block / t_verify:.2f} verifications (goal <= 2); state "
-          f"{br.state.value_id().hex()[:16]}...")
+        figures["verify"].append(verify_time())
+        for name, (st, txs) in loads.items():
+            figures[name].append(unsigned_transfers(st, txs))
+        figures["block"].append(signed_block(state, senders)[0])
+    return {k: statistics.median(v) for k, v in figures.items()}
+
+
+def main() -> None:
+    f = measure()
+    v = f["verify"]
+    print(f"Ed25519 verify (pynacl): {v * 1e6:.1f} us, {1 / v:,.0f}/s")
+    for name in f:
+        if name in ("verify", "block"):
+            continue
+        t = f[name]
+        print(f"unsigned transfers, {name:>10}: {t * 1e6:6.1f} us, {1 / t:8,.0f}/s, "
+              f"ratio to verifications/s {v / t:.2f} (goal >= 2 at 100k random)")
+    for kind in ("fixed", "random"):
+        lo, hi = f"{SIZES[0] // 1000}k {kind}", f"{SIZES[-1] // 1000}k {kind}"
+        print(f"per-transfer cost {lo} -> {hi}: x{f[hi] / f[lo]:.2f} (goal <= 1.20)")
+    print(f"block of {BLOCK} signed transfers (signatures checked): {f['block'] * 1e6:.1f} us "
+          f"per transaction, {f['block'] / v:.2f} verifications")
 
 
 def profile() -> None:
     import cProfile
     import pstats
     base = genesis_state()
-    base.memory_size()
+    st, users = many_accounts(base, 10_000)
+    txs = random_pairs(users, 3000)
+    cProfile.runctx("unsigned_transfers(st, txs)", globals(), {"st": st, "txs": txs},
+                    "/tmp/tx.prof")
+    pstats.Stats("/tmp/tx.prof").sort_stats("tottime").print_stats(25)
     state, senders = funded_state()
     state.memory_size()
-    cProfile.runctx("unsigned_transfers(base, 3000)", globals(), {"base": base}, "/tmp/tx.prof")
-    pstats.Stats("/tmp/tx.prof").sort_stats("tottime").print_stats(25)
+    clear_verified_cache()
     cProfile.runctx("signed_block(state, senders)", globals(),
                     {"state": state, "senders": senders}, "/tmp/block.prof")
     pstats.Stats("/tmp/block.prof").sort_stats("tottime").print_stats(25)
