@@ -3,12 +3,16 @@ binary peer protocol.
 
     convex peer start [--host 127.0.0.1] [--port 8080] [--protocol-port 18888] [--data DIR]
     convex peer start --cluster N --index I [--peer HOST:PORT ...] [--outgoing K] ...
+    convex peer start --join HOST:PORT [--key NAME] [--data DIR]     (then: --data DIR)
+    convex peer start --config peer.toml [options that win over the file's]
     convex local start [--peers N] [--port 8080] [--data DIR]
 
 They print the REST URL, the funded genesis accounts and their keys (local networks only:
 these keys are derived from public seeds), then serve until Ctrl-C (or SIGTERM), which stops
-cleanly: pending transactions finish, the store is closed. With --data DIR the state, blocks
-and results are kept in DIR/peer.db and the peer starts again where it was.
+cleanly: pending transactions finish, every connection is told GOODBYE, a last commit is
+made and the store is closed. With --data DIR the state, blocks and results are kept in
+DIR/peer.db and the peer starts again where it was. The log (stderr) is text or JSON lines
+(--log-format, --log-level; peer/log.py).
 """
 from __future__ import annotations
 
@@ -71,13 +75,16 @@ def open_peer(data: Optional[Path], faucet: bool = True, faucet_max: Optional[in
 def open_cluster_peer(size: int, index: int, host: str, protocol_port: Optional[int],
                       data: Optional[Path], faucet: bool = True,
                       faucet_max: Optional[int] = None, outgoing: Optional[int] = None,
-                      limits: Optional[dict] = None):
+                      limits: Optional[dict] = None, advertise: Optional[tuple] = None):
     """Peer `index` of the local network of `size` equal-stake peers (cluster.py), persistent
-    when `data` is a directory, listening for the peer protocol on `protocol_port`."""
+    when `data` is a directory, listening for the peer protocol on `protocol_port`;
+    `advertise` is the HOST:PORT it tells others to dial (None: where it listens)."""
     from convex_repl.peer.cluster import DEFAULT_OUTGOING, ClusterPeer, cluster_genesis
     from convex_repl.peer.peer import GOLD
     store = _store(data)
-    kw = (limits or {}).get("peer", {})
+    kw = dict((limits or {}).get("peer", {}))
+    if advertise is not None:
+        kw["advertise"] = advertise
     return _listening(lambda port: ClusterPeer(index, cluster_genesis(size), host, port, faucet,
                                                store, outgoing or DEFAULT_OUTGOING,
                                                faucet_max=faucet_max or GOLD, **kw),
@@ -85,15 +92,20 @@ def open_cluster_peer(size: int, index: int, host: str, protocol_port: Optional[
 
 
 def open_joining_peer(join: tuple, key: Any, host: str, protocol_port: Optional[int],
-                      outgoing: Optional[int] = None, limits: Optional[dict] = None):
+                      outgoing: Optional[int] = None, limits: Optional[dict] = None,
+                      data: Optional[Path] = None, advertise: Optional[tuple] = None):
     """A peer with its own `key` that joins the network of the peer at `join`: the
     consensus state is fetched from it and checked (join.py), then the peer starts from it
-    (no faucet, in memory). Raises JoinError when the state does not pass."""
+    (no faucet; persistent in `data` when given). Raises JoinError when the state does not
+    pass."""
     from convex_repl.peer.cluster import DEFAULT_OUTGOING, ClusterPeer
     from convex_repl.peer.join import fetch_consensus
     joined = fetch_consensus(join, key)
-    kw = (limits or {}).get("peer", {})
-    return _listening(lambda port: ClusterPeer(None, None, host, port, False, None,
+    kw = dict((limits or {}).get("peer", {}))
+    if advertise is not None:
+        kw["advertise"] = advertise
+    store = _store(data)
+    return _listening(lambda port: ClusterPeer(None, None, host, port, False, store,
                                                outgoing or DEFAULT_OUTGOING, key=key,
                                                joined=joined, **kw),
                       DEFAULT_PROTOCOL_PORT, protocol_port)
@@ -151,12 +163,14 @@ def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], fauce
     except OSError as e:
         typer.echo(f"convex: error: can't listen on {host}:{port}: {e}", err=True)
         return 3
+    from convex_repl.peer import log
     stop = threading.Event()
     old = on_stop_signals(stop)
     if watch_stdin:                     # the launcher holds our stdin: its end is our end
         threading.Thread(target=_wait_for_eof, args=(stop,), daemon=True).start()
     from convex_repl.peer.cluster import ClusterPeer
     cluster = isinstance(peer, ClusterPeer)
+    log.name_peer(peer.name if cluster else "0x" + peer.peer_key.data.hex()[:8])
     if cluster:
         peer.start_network(list(bootstrap))
     else:
@@ -194,6 +208,9 @@ def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], fauce
         print_accounts(accounts)
         typer.echo("Ctrl-C stops the peer.")
     sys.stdout.flush()
+    log.event(None, "started", f"serving REST on {server.url}, the peer protocol on "
+              f"{info['protocol']}", url=server.url, protocol=info["protocol"],
+              peer_key=info["peer"], blocks=peer.block_count, data=info["data"])
     try:
         while not stop.wait(0.5):
             pass
@@ -201,8 +218,8 @@ def serve(peer: Any, host: str, port: Optional[int], data: Optional[Path], fauce
         pass
     finally:
         restore_signals(old)
-        server.stop()
-        peer.shutdown()
+        peer.shutdown()                 # goodbyes, pending work, final commit (REST answers
+        server.stop()                   # queries meanwhile and refuses transactions)
         if peer.store is not None:
             peer.store.close()
     if not as_json:
@@ -337,85 +354,183 @@ JOIN = typer.Option(None, "--join", metavar="HOST:PORT", help="Join the network 
                     "that peer, checked, follows the network, and proposes blocks and votes "
                     "once its key is staked (create-peer).", show_default=False)
 PEER_KEY = typer.Option(None, "--key", help="With --join: the peer's stored key (convex key "
-                        "list); its password from $CONVEX_KEY_PASSWORD.", show_default=False)
+                        "list); its password from $CONVEX_KEY_PASSWORD. With --data DIR the "
+                        "key is kept there, encrypted (password from $CONVEX_PEER_PASSWORD), "
+                        "and `--data DIR` alone restarts the peer.", show_default=False)
 WATCH_STDIN = typer.Option(False, "--stop-on-eof", hidden=True,
                            help="Stop when standard input ends (set by `convex local start`).")
 
 
+CONFIG = typer.Option(None, "--config", help="A TOML file setting any of these options "
+                      "(keys as the option names: protocol-port = 18888); the command line "
+                      "wins (README: Running a peer).", show_default=False)
+LOG_FORMAT = typer.Option("text", "--log-format", help="The log on stderr: text, or json "
+                          "(one JSON object a line: time, level, peer, event, fields).")
+LOG_LEVEL = typer.Option("info", "--log-level", help="Least level logged: debug, info, "
+                         "warning, error.")
+ADVERTISE = typer.Option(None, "--advertise", metavar="HOST:PORT", help="The protocol "
+                         "address other peers should dial (default: --host and the protocol "
+                         "port), for machines with several interfaces or behind NAT.",
+                         show_default=False)
+
+
 @peer_app.command("start")
-def peer_start(host: str = HOST, port: Optional[int] = PORT, data: Optional[Path] = DATA,
+def peer_start(ctx: typer.Context, host: str = HOST, port: Optional[int] = PORT,
+               data: Optional[Path] = DATA,
                no_faucet: bool = NO_FAUCET, faucet_max: Optional[int] = FAUCET_MAX,
                as_json: bool = JSON, verbose: bool = VERBOSE,
                cluster: Optional[int] = CLUSTER, index: int = INDEX,
                protocol_port: Optional[int] = PROTOCOL_PORT,
                peer: Optional[list[str]] = PEER, outgoing: Optional[int] = OUTGOING,
                limit: Optional[list[str]] = LIMIT, stop_on_eof: bool = WATCH_STDIN,
-               join: Optional[str] = JOIN, key: Optional[str] = PEER_KEY) -> None:
+               join: Optional[str] = JOIN, key: Optional[str] = PEER_KEY,
+               advertise: Optional[str] = ADVERTISE, config: Optional[Path] = CONFIG,
+               log_format: str = LOG_FORMAT, log_level: str = LOG_LEVEL) -> None:
     """Start a peer serving the Convex REST API (Ctrl-C stops it)."""
-    limits = parse_limits(limit)
-    if join is not None or key is not None:
-        raise typer.Exit(_start_joining(join, key, host, port, protocol_port, peer, outgoing,
-                                        cluster, data, as_json, verbose, limits, stop_on_eof))
+    o = dict(ctx.params)
+    if config is not None:
+        o.update(_from_config(ctx, config))
+    raise typer.Exit(start_peer(o))
+
+
+def _from_config(ctx: typer.Context, path: Path) -> dict:
+    """The options `path` sets that the command line does not."""
+    from convex_repl.peer.config import ConfigError, load
+    try:
+        found = load(path, list(limit_table()))
+    except ConfigError as e:
+        typer.echo(f"convex: error: {e}", err=True)
+        raise typer.Exit(2)
+    out = {}
+    for name, value in found.items():
+        name = {"json": "as_json"}.get(name, name)
+        source = ctx.get_parameter_source(name)
+        if source is None or source.name in ("DEFAULT", "DEFAULT_MAP"):
+            out[name] = value
+    return out
+
+
+def start_peer(o: dict) -> int:
+    """`convex peer start` with its options `o` (by parameter name): checks, then serve."""
+    from convex_repl.peer import log
+    try:
+        log.configure(o["log_format"], o["log_level"])
+    except ValueError as e:
+        typer.echo(f"convex: error: {e}", err=True)
+        return 2
+    limits = parse_limits(o["limit"])
+    advertise = parse_address(o["advertise"]) if o["advertise"] else None
+    data, cluster, index, outgoing = o["data"], o["cluster"], o["index"], o["outgoing"]
+    if o["join"] is not None or o["key"] is not None or (
+            cluster is None and data is not None and saved_peer_key(data)):
+        return _start_joining(o, limits, advertise)
+    faucet = not o["no_faucet"]
     if cluster is None:
-        if peer or outgoing is not None:
-            typer.echo("convex: error: --peer and --outgoing need --cluster N", err=True)
-            raise typer.Exit(2)
-        node = _open_or_exit(lambda: open_peer(data, not no_faucet, faucet_max, host,
-                                               protocol_port, limits))
-        raise typer.Exit(serve(node, host, port, data, not no_faucet, as_json, verbose,
-                               watch_stdin=stop_on_eof, limits=limits))
+        if o["peer"] or outgoing is not None or advertise is not None:
+            typer.echo("convex: error: --peer, --outgoing and --advertise need --cluster N or "
+                       "--join HOST:PORT", err=True)
+            return 2
+        node = _open_or_exit(lambda: open_peer(data, faucet, o["faucet_max"], o["host"],
+                                               o["protocol_port"], limits))
+        return serve(node, o["host"], o["port"], data, faucet, o["as_json"], o["verbose"],
+                     watch_stdin=o["stop_on_eof"], limits=limits)
     if cluster < 1 or not 0 <= index < cluster:
         typer.echo(f"convex: error: --index must be in 0..{cluster - 1} for --cluster {cluster}",
                    err=True)
-        raise typer.Exit(2)
+        return 2
     if outgoing is not None and outgoing < 1:
         typer.echo("convex: error: --outgoing must be at least 1", err=True)
-        raise typer.Exit(2)
-    bootstrap = [parse_address(x) for x in peer or ()]
-    node = _open_or_exit(lambda: open_cluster_peer(cluster, index, host, protocol_port, data,
-                                                   not no_faucet, faucet_max, outgoing, limits))
-    raise typer.Exit(serve(node, host, port, data, not no_faucet, as_json, verbose, bootstrap,
-                           stop_on_eof, limits))
+        return 2
+    bootstrap = [parse_address(x) for x in o["peer"] or ()]
+    node = _open_or_exit(lambda: open_cluster_peer(
+        cluster, index, o["host"], o["protocol_port"], data, faucet, o["faucet_max"],
+        outgoing, limits, advertise))
+    return serve(node, o["host"], o["port"], data, faucet, o["as_json"], o["verbose"],
+                 bootstrap, o["stop_on_eof"], limits)
 
 
-def _start_joining(join: Optional[str], key_name: Optional[str], host: str,
-                   port: Optional[int], protocol_port: Optional[int], peer: Optional[list],
-                   outgoing: Optional[int], cluster: Optional[int], data: Optional[Path],
-                   as_json: bool, verbose: bool, limits: dict, stop_on_eof: bool) -> int:
-    """`convex peer start --join HOST:PORT`: its checks, then serve."""
+def _start_joining(o: dict, limits: dict, advertise: Optional[tuple]) -> int:
+    """`convex peer start --join HOST:PORT` (or `--data DIR` of a peer that joined): its
+    checks, its key (kept encrypted in DIR), then serve."""
     from convex_repl.peer.join import JoinError
-    if join is None:
-        typer.echo("convex: error: --key needs --join HOST:PORT", err=True)
-        return 2
-    if cluster is not None or data is not None:
-        typer.echo("convex: error: --join takes neither --cluster (the network is the joined "
-                   "peer's) nor --data (a joining peer keeps its state in memory for now)",
-                   err=True)
+    join, data, outgoing = o["join"], o["data"], o["outgoing"]
+    if o["cluster"] is not None:
+        typer.echo("convex: error: --join takes no --cluster (the network is the joined "
+                   "peer's)", err=True)
         return 2
     if outgoing is not None and outgoing < 1:
         typer.echo("convex: error: --outgoing must be at least 1", err=True)
         return 2
-    target = parse_address(join)
     try:
-        sk = _peer_key(key_name)
+        sk = _peer_key(o["key"])
     except Exception as e:               # a bad seed, a wrong password, no such key
         typer.echo(f"convex: error: the peer key: {e}", err=True)
+        return 2
+    if data is not None:
+        sk, join = _data_identity(data, sk, join)
+    if join is None:
+        typer.echo("convex: error: --key needs --join HOST:PORT", err=True)
         return 2
     if sk is None:
         typer.echo("convex: error: --join needs the peer's own key: --key NAME or a hex seed "
                    "in CONVEX_PEER_SEED", err=True)
         return 2
+    target = parse_address(join)
     try:
-        node = open_joining_peer(target, sk, host, protocol_port, outgoing, limits)
+        node = open_joining_peer(target, sk, o["host"], o["protocol_port"], outgoing, limits,
+                                 data, advertise)
     except JoinError as e:
         typer.echo(f"convex: error: can't join {join}: {e}", err=True)
         return 1
-    except OSError as e:
+    except (OSError, ValueError) as e:
         typer.echo(f"convex: error: {e}", err=True)
         return 3
-    bootstrap = [target] + [parse_address(x) for x in peer or ()]
-    return serve(node, host, port, None, False, as_json, verbose, bootstrap, stop_on_eof,
-                 limits)
+    bootstrap = [target] + [parse_address(x) for x in o["peer"] or ()]
+    return serve(node, o["host"], o["port"], data, False, o["as_json"], o["verbose"],
+                 bootstrap, o["stop_on_eof"], limits)
+
+
+# A joining peer's data directory keeps its key, encrypted as the keystore keeps keys
+# (DIR/keys/peer.json, password from $CONVEX_PEER_PASSWORD or asked on a terminal), and the
+# address it joined through (DIR/join), so `convex peer start --data DIR` restarts it.
+PEER_KEY_FILE = "peer"
+PEER_PASSWORD = "CONVEX_PEER_PASSWORD"
+
+
+def saved_peer_key(data: Path) -> bool:
+    from convex_repl.client.keys import Keystore
+    return Keystore(Path(data)).path(PEER_KEY_FILE).exists()
+
+
+def _data_identity(data: Path, sk: Any, join: Optional[str]) -> tuple:
+    """The key and join address of the peer whose data directory is `data`: those saved
+    there (a key given as well must be the same), or the given ones, saved."""
+    from nacl.signing import SigningKey
+    from convex_repl.cli.base import EXIT_SECRET, Fail
+    from convex_repl.cli.keys import _password
+    from convex_repl.client.keys import Keystore, KeyError_
+    ks = Keystore(Path(data))
+    where = Path(data) / "join"
+    if ks.path(PEER_KEY_FILE).exists():
+        try:
+            stored = SigningKey(ks.load(PEER_KEY_FILE, _password(PEER_PASSWORD, False))["seed"])
+        except KeyError_ as e:
+            raise Fail(f"the peer key in {data}: {e} (its password is in ${PEER_PASSWORD})",
+                       EXIT_SECRET, "SECRET") from None
+        if sk is not None and bytes(sk.verify_key) != bytes(stored.verify_key):
+            raise Fail(f"{data} holds the key of peer 0x{bytes(stored.verify_key).hex()}, not "
+                       f"the one given (a data directory belongs to one peer)", EXIT_SECRET,
+                       "SECRET")
+        sk = stored
+    elif sk is not None:
+        Path(data).mkdir(parents=True, exist_ok=True)
+        ks.save(PEER_KEY_FILE, bytes(sk), _password(PEER_PASSWORD, True), overwrite=False)
+    if join is None and where.exists():
+        join = where.read_text().strip() or None
+    elif join is not None and sk is not None:
+        Path(data).mkdir(parents=True, exist_ok=True)
+        where.write_text(join + "\n")
+    return sk, join
 
 
 @local_app.command("start")

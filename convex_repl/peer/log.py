@@ -79,6 +79,12 @@ def configure(fmt: str = "text", level: str = "info", peer: Optional[str] = None
         _default_peer = peer
 
 
+def name_peer(name: str) -> None:
+    """The name events of this process carry when their caller names none."""
+    global _default_peer
+    _default_peer = name
+
+
 def event(peer: Optional[str], name: str, message: Optional[str] = None,
           level: str = "info", **fields: Any) -> None:
     """Log event `name` of peer `peer` (None: the process's peer, see configure) at `level`,
@@ -91,4 +97,4 @@ def event(peer: Optional[str], name: str, message: Optional[str] = None,
         "fields": fields})
 
 
-__all__ = ["configure", "event", "FORMATS", "LEVELS"]
+__all__ = ["configure", "event", "name_peer", "FORMATS", "LEVELS"]
