@@ -8,9 +8,12 @@ own process (`convex peer start --cluster N --index I`, see launcher.py) or seve
     [n.state.value_id() for n in nodes]  # the same everywhere
     stop_cluster(nodes)
 
-Connections. A peer dials the addresses it knows (`--peer HOST:PORT`), most stake first, up
-to its target of outgoing connections; it asks each for its STATUS (network and peer key) and
-proves the key with a CHALLENGE. An incoming connection is an untrusted client until it
+Connections. A peer dials, up to its target of outgoing connections, the addresses its
+operator gave (`--peer`, `--join`) and those staked peers announce in the consensus state
+(`:url`), by the rules of connections.py (stake-weighted choice, random elimination of
+low-staked peers, peers without stake dropped); with `advertise` it announces its own. It
+asks each peer it dials for its STATUS (network and peer key) and has it prove the key with
+a CHALLENGE. An incoming connection is an untrusted client until it
 sends beliefs or challenges us, and the peer has challenged it back over the same connection
 (any key, which must be a staked peer's, or, when it sends beliefs, any proven key: a peer that
 joined and is not staked yet follows the network that way): then beliefs flow both ways on
@@ -46,9 +49,8 @@ modules, each part would reach into the others' state.
 """
 from __future__ import annotations
 
-import hashlib
+import random
 import socket
-import sys
 import threading
 import time
 from typing import Any, Optional
@@ -58,10 +60,12 @@ from kernel.data.cell import BranchRef, MissingData
 from kernel.consensus.cpos import (Belief, FinalityError, Order, Progress, merge,
                                    merge_beliefs, round_timer_runs, signed_orders, stakes_of)
 from kernel.data.records import Signed
-from kernel.data.scalars import Keyword
+from kernel.data.scalars import Keyword, Symbol
 from kernel.state.transactions import Block, Invoke, Result, sign, verify
-from kernel.data.vectors import Vector
+from kernel.data.vectors import List, Vector
 
+from convex_repl.peer.connections import announced, announcement, format_url, to_dial, to_drop
+from convex_repl.peer import log
 from convex_repl.peer.genesis import cluster_genesis, cluster_key, faucet_account
 from convex_repl.peer.peer import _Pending, _summary, error_result, now_ms
 from convex_repl.peer.protocol import (Connection, challenge, check_response, decode_message,
@@ -75,6 +79,7 @@ MERGE_INTERVAL = 0.005          # least time between two belief broadcasts
 BROADCAST_INTERVAL = 0.5        # an unchanged order is signed and sent again this often
 LIVE_WINDOW = 3.0               # a peer not heard from for this long is out of reach
 DEFAULT_OUTGOING = 8
+ANNOUNCE_INTERVAL = 10.0        # least time between two announcements of our address
 SNAPSHOT_MIN = 64               # this many confirmed blocks behind: fetch a state snapshot
 ROUND_TIMEOUT = 1.0             # blocks pending and none finalised for this long: next round
 ROUND_TIMEOUT_MAX = 8.0         # (the timeout doubles with each round that finalises nothing)
@@ -87,11 +92,13 @@ class ClusterPeer(ProtocolPeer):
     def __init__(self, index: Optional[int], genesis: Any, host: str = "127.0.0.1",
                  port: int = 0, faucet: bool = True, store: Any = None,
                  outgoing: int = DEFAULT_OUTGOING, key: Any = None,
-                 joined: Any = None, **kw: Any):
+                 joined: Any = None, advertise: Optional[tuple] = None,
+                 rng: Optional[random.Random] = None, **kw: Any):
         """Peer `index` of a local cluster whose genesis state is `genesis`; or, with `key`
         and `joined` (join.py: a consensus state fetched from a running peer and checked),
         a peer with its own key that starts from that state (`genesis` is ignored, no
-        faucet, no store: a joining peer keeps nothing yet)."""
+        faucet, no store: a joining peer keeps nothing yet). `advertise` (host, port): the
+        address to announce on chain as our `:url` (port 0: our protocol port); `rng` draws the connection choices."""
         self.index = index
         self.joined = joined              # join.Joined: where a joining peer's state came from
         if joined is not None:
@@ -124,7 +131,12 @@ class ClusterPeer(ProtocolPeer):
         self.proposed: list = []          # signed blocks of ours not merged yet
         self.dirty = threading.Event()
         self.outgoing_target = outgoing
-        self.addresses: dict = {}         # dialable address -> peer key (None: not known yet)
+        self.addresses: dict = {}         # operator's addresses -> peer key (None: not known)
+        if advertise is not None and advertise[1] == 0:      # port 0: the one we got
+            advertise = (advertise[0], self.address[1])
+        self.advertise = advertise
+        self.rng = rng or random.SystemRandom()
+        self._next_announce = 0.0
         self.faucet_seq = 0
         self._last_block = 0.0
         self._round_clock = time.monotonic()    # the round timeout runs from here
@@ -197,49 +209,81 @@ class ClusterPeer(ProtocolPeer):
         return self
 
     def _dial_loop(self) -> None:
-        """Keep up to `outgoing_target` verified outgoing connections, most stake first."""
+        """Keep up to `outgoing_target` verified outgoing connections by the rules of
+        connections.py, and announce our address when the state doesn't have it yet."""
+        last = time.monotonic()
         while self.running:
             now = time.monotonic()
             for c in list(self.conns):     # half-open after a silent partition: start over
                 if c.peer_key and not c.closed and now - c.last_heard > 2 * LIVE_WINDOW:
                     c.close()
             with self.lock:
-                live = {c.address for c in self.conns if c.outgoing and not c.closed}
-            wanted = sorted(self.addresses, key=self._dial_priority)
-            n = len(live)
-            for a in wanted:
-                if n >= self.outgoing_target or not self.running:
+                out = {c.peer_key: c for c in self.conns
+                       if c.outgoing and not c.closed and c.peer_key}
+                stakes, state = dict(self.stakes), self.state
+            for k in to_drop(out, stakes, self.outgoing_target, now - last, self.rng):
+                out.pop(k).close()
+            last = now
+            candidates = dict(self.addresses)
+            for k, a in announced(state).items():
+                candidates.setdefault(a, k)
+            for a in to_dial(candidates, set(out), stakes, self.own, self.rng):
+                if len(out) >= self.outgoing_target or not self.running:
                     break
-                if a in live:
-                    continue
-                if self._dial(a):
-                    n += 1
+                key = self._dial(a, candidates[a])
+                if key is not None:
+                    out[key] = None
+            self._maybe_announce(state)
             time.sleep(0.2)
 
-    def _dial_priority(self, a: tuple) -> tuple:
-        k = self.addresses.get(a)
-        if k is None:
-            return (0, 0, b"")           # unknown: find out who it is first
-        tiebreak = hashlib.sha3_256(self.own + k).digest()
-        return (1, -self.stakes.get(k, 0), tiebreak)
-
-    def _dial(self, a: tuple) -> bool:
+    def _dial(self, a: tuple, expect: Optional[bytes] = None) -> Optional[bytes]:
+        """Connect to `a` and verify the peer there (the one whose key is `expect`, when it
+        is known); its key, or None."""
         try:
             s = socket.create_connection(a, timeout=1)
             s.settimeout(None)
         except OSError:
-            return False
+            return None
         c = Connection(s, outgoing=True, address=a, max_frame=self.max_frame,
                        budget=self.budget)
         threading.Thread(target=serve_connection, args=(c, self.handle), daemon=True).start()
         key = self._verify_remote(c)
-        if key is None:
+        if key is None or (expect is not None and key != expect):
             c.close()
-            return False
-        self.addresses[a] = key
+            return None
+        if a in self.addresses:
+            self.addresses[a] = key
         self._track(c)
         self.dirty.set()
-        return True
+        return key
+
+    def _maybe_announce(self, state: Any) -> None:
+        """Announce `advertise` as our `:url` (set-peer-data, signed for our controller
+        account, which must have our key) when the consensus state says otherwise; at most
+        once per ANNOUNCE_INTERVAL, the answer awaited on its own thread."""
+        now = time.monotonic()
+        if now < self._next_announce or self.cut_off():
+            return
+        plan = announcement(state, self.own, self.advertise)
+        if plan is None:
+            return
+        self._next_announce = now + ANNOUNCE_INTERVAL
+        threading.Thread(target=self._announce, args=plan, daemon=True).start()
+
+    def _announce(self, controller: int, meta: Any) -> None:
+        form = List.of(Symbol("set-peer-data"), Blob(self.own),
+                       List.of(Symbol("quote"), meta))
+        if controller == self.faucet_account:
+            r = self.run_as_faucet(form)
+        else:
+            acct = self.state.account(controller)
+            r = self.submit(sign(self.key, Invoke.create(controller, acct.sequence + 1, form)))
+        url = format_url(self.advertise)
+        if r.error is not None:
+            log.event(self.name, "announce-failed", f"announcing {url} failed: {r.error}",
+                      "warning", url=url, error=str(r.error))
+        else:
+            log.event(self.name, "announced", f"announced {url} as this peer's :url", url=url)
 
     def _verify_remote(self, c: Connection, ask_status: bool = True,
                        follower: bool = False) -> Optional[bytes]:
@@ -504,8 +548,8 @@ class ClusterPeer(ProtocolPeer):
     def _halt(self, why: str) -> None:
         """Stop confirming: our finalised blocks conflict with what most of the stake says."""
         self.halted = why
-        print(f"peer {self.name}: HALTED, consensus safety violated: {why}", file=sys.stderr,
-              flush=True)
+        log.event(self.name, "halted", f"HALTED, consensus safety violated: {why}",
+                  "error", why=why)
         for p in list(self.waiting.values()):
             p.result = self._halted_error()
             p.event.set()
@@ -657,7 +701,9 @@ class ClusterPeer(ProtocolPeer):
                   "round": self.order.round, "halted": self.halted,
                   "block-point": len(self.order.blocks), "peers": len(self.stakes),
                   "live-stake": self.live_stake(), "total-stake": self.total_stake,
-                  "consensus": not self.cut_off()})
+                  "consensus": not self.cut_off(),
+                  "outgoing": sum(1 for c in self.conns if c.outgoing and not c.closed),
+                  "url": None if self.advertise is None else format_url(self.advertise)})
         return s
 
 

@@ -27,16 +27,18 @@ FAUCET_SHARE = 10               # each peer's faucet gets 1/FAUCET_SHARE of #12'
 def cluster_genesis(n: int) -> Any:
     """The genesis state with the genesis peer's stake split equally among n peers, and a
     faucet account per peer (keyed with the peer's key, after the genesis accounts), so
-    peers never race each other for one faucet account's sequence numbers."""
+    peers never race each other for one faucet account's sequence numbers. That account
+    also controls the peer's record, so the peer can announce its address itself
+    (connections.py), as a reference peer does when its controller has its key."""
     from kernel.state.state import Account, PeerStatus
-    from stdlib.genesis import GENESIS_PEER, genesis_state
+    from stdlib.genesis import genesis_state
     g = genesis_state()
     total = sum(ps.peer_stake for _k, ps in g.peers.items())
     peers = Index.EMPTY
     for i in range(n):
         share = total // n + (total % n if i == 0 else 0)
         peers = peers.assoc(Blob(bytes(cluster_key(i).verify_key)),
-                            PeerStatus.create(Address(GENESIS_PEER), share))
+                            PeerStatus.create(Address(faucet_account(i)), share))
     g = g.with_peers(peers)
     grant = g.account(FAUCET_ACCOUNT).balance // FAUCET_SHARE // n
     for i in range(n):
