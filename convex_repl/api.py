@@ -23,13 +23,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from kernel.cvm.context import Context, exit_error
+from kernel.cvm.context import LOOKUP_DEPTH, Context, exit_error
+from kernel.cvm.ops import Op
+from kernel.data.cell import BranchRef, Cell
+from kernel.state.state import CORE_ADDRESS
 from kernel.cvm.errors import ErrorValue, Exceptional, Halt, Return, Rollback
 from kernel.data.scalars import Keyword
 from kernel.state.state import State
 from kernel.transition import TRACE_TEXT_LIMIT
 from lisp import ReaderError, read_all
-from lisp.expander import eval_form
+from lisp.expander import expand_compile
 from kernel.data.printer import display, display_brief, print_brief, print_head
 
 DEFAULT_JUICE_LIMIT = 10_000_000
@@ -132,11 +135,134 @@ def read_forms(source: Any, result_type: Any = None) -> tuple:
     result_type, Result by default) when the text does not read."""
     if not isinstance(source, str):
         return list(source), None
+    forms = _READ_CACHE.get(source)
+    if forms is not None:
+        return list(forms), None
     try:
-        return read_all(source), None
+        forms = read_all(source)
     except ReaderError as e:
         return None, (result_type or Result)(error="SYNTAX", message=str(e),
                                              error_value=Keyword("SYNTAX"))
+    if len(source) <= _CACHED_TEXT:
+        _remember(_READ_CACHE, source, tuple(forms))
+    return forms, None
+
+
+# --- compiled-form cache ----------------------------------------------------------------------
+# Repeated source (a REPL loop, a script evaluating the same text) skips reading, expanding
+# and compiling. Reading is a pure function of the text. Expansion and compilation depend on
+# the form, the acting account and the definitions they consult: `_Recording` notes every
+# account whose environment, metadata or parent a lookup walked through, and an entry holds
+# those fields (immutable values, compared by identity), so a `def`, `undef` or new parent in
+# any of them makes it stale. Only expansions by the built-in expanders and the core
+# library's macros (pure functions of the form) are kept: a macro defined elsewhere may read
+# anything (*balance*, *juice*, other accounts), so such a form is compiled every time, as is
+# one whose expansion or compilation failed or changed the state. A hit charges the juice
+# expansion and compilation took, when it fits in the limit (else the full path runs and
+# fails exactly as before), so values, errors and juice are the same.
+
+_CACHED_TEXT = 4096        # longest source text whose forms are kept
+_CACHE_SIZE = 512          # entries in each cache, the oldest dropped first
+_READ_CACHE: dict = {}
+_COMPILED: dict = {}       # (form value ID, address) -> (deps, juice, op)
+
+
+def _remember(cache: dict, key: Any, value: Any) -> None:
+    cache[key] = value
+    if len(cache) > _CACHE_SIZE:
+        try:
+            del cache[next(iter(cache))]
+        except (KeyError, RuntimeError, StopIteration):
+            pass
+
+
+class _Recording(Context):
+    """A context that notes which accounts' definitions expansion and compilation read, and
+    whether any expander outside the core library ran."""
+
+    __slots__ = ("deps", "pure")
+
+    def _definer(self, addr: Optional[int], sym: Any) -> Optional[tuple]:
+        """Context._definer, noting each account it walks through."""
+        state, deps = self.state, self.deps
+        n = self.address if addr is None else addr
+        for _ in range(LOOKUP_DEPTH):
+            deps.add(n)
+            acct = state.account(n)
+            if acct is None:
+                return None
+            v = acct.environment.get(sym, _MISSING)
+            if v is not _MISSING:
+                return n, acct, v
+            if n == CORE_ADDRESS:
+                return None
+            n = CORE_ADDRESS if acct.parent is None else acct.parent.n
+        return None
+
+    def lookup_meta(self, addr: Optional[int], sym: Any) -> Any:
+        meta = Context.lookup_meta(self, addr, sym)
+        if meta is not None and meta.get(_EXPANDER) not in (None, False) \
+                and self.defining_address(addr, sym) != CORE_ADDRESS:
+            self.pure = False
+        return meta
+
+    def account(self, n: Optional[int] = None) -> Any:
+        self.deps.add(self.address if n is None else n)
+        return Context.account(self, n)
+
+
+def _fields(state: State, n: int) -> tuple:
+    a = state.account(n)
+    return (n, None, None, None) if a is None else (n, a._f[6], a._f[7], a._f[8])
+
+
+def _still(state: State, deps: tuple) -> bool:
+    for n, env, meta, parent in deps:
+        a = state.account(n)
+        if a is None:
+            if env is not None or meta is not None or parent is not None:
+                return False
+        else:
+            f = a._f
+            if f[6] is not env or f[7] is not meta or f[8] is not parent:
+                return False
+    return True
+
+
+def compiled(ctx: Context, form: Any) -> Any:
+    """The op for a top-level form, as `expand_compile(ctx, form, 0)` makes it (juice
+    included), from the cache when its definitions have not changed."""
+    if isinstance(form, Op):
+        return form
+    key = None
+    if isinstance(form, Cell) and type(form) is not BranchRef:
+        key = (form.value_id(), ctx.address)
+        hit = _COMPILED.get(key)
+        if hit is not None:
+            deps, juice, op = hit
+            if ctx.juice + juice <= ctx.limit and _still(ctx.state, deps):
+                ctx.juice += juice
+                return op
+    rec = _Recording.__new__(_Recording)
+    for name in _CONTEXT_SLOTS:
+        setattr(rec, name, getattr(ctx, name))
+    rec.deps, rec.pure = set(), True
+    state, log, limit, juice = ctx.state, ctx.log, ctx.limit, ctx.juice
+    try:
+        op = expand_compile(rec, form, 0)
+    finally:
+        for name in _CONTEXT_SLOTS:
+            setattr(ctx, name, getattr(rec, name))
+    if (key is not None and rec.pure and ctx.state is state and ctx.log is log
+            and ctx.limit == limit):
+        _remember(_COMPILED, key, (tuple(_fields(state, n) for n in sorted(rec.deps)),
+                                   ctx.juice - juice, op))
+    return op
+
+
+_CONTEXT_SLOTS = Context.__slots__
+_MISSING = object()
+_EXPANDER = Keyword("expander?")
 
 
 class Session:
@@ -188,7 +314,7 @@ class Session:
             value = None
             try:
                 for form in forms:
-                    value = eval_form(ctx, form)
+                    value = compiled(ctx, form).run(ctx, None, 1)
                     ctx.result = value
             except (Halt, Return) as h:
                 value = h.value
