@@ -80,6 +80,14 @@ def openapi(addr: Any = None) -> dict:
                 "404": {"description": "No such account"}}}},
         API + "/status": {"get": {"summary": "Peer status",
                                   "responses": {"200": {"description": "OK"}}}},
+        API + "/health": {"get": {
+            "summary": "Health for monitoring: 200 while the peer takes part in consensus "
+                       "(status ok, or degraded with some stake out of reach or blocks "
+                       "waiting over 10 s to be final), 503 when it is halted or cut off "
+                       "(it reaches at most 2/3 of the stake)",
+            "responses": {s: {"description": d, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Health"}}}}
+                for s, d in (("200", "In consensus"), ("503", "Halted or cut off"))}}},
         API + "/tx": {"get": {"summary": "A transaction's position and result by its hash",
                               "parameters": [{"name": "hash", "in": "query", "required": True,
                                               "schema": _HEX}],
@@ -115,6 +123,22 @@ def openapi(addr: Any = None) -> dict:
                                                   "items": {"type": "integer"}},
                                           "source": {"type": "string"}})}),
             "Error": _obj({"error": {"type": "string"}}, ("error",)),
+            "Health": _obj({
+                "status": {"type": "string", "enum": ["ok", "degraded", "halted"]},
+                "healthy": {"type": "boolean"}, "reason": {"type": "string", "nullable": True},
+                "consensus": {"type": "boolean"},
+                "halted": {"type": "string", "nullable": True},
+                "consensus-point": {"type": "integer"}, "block-point": {"type": "integer"},
+                "lag-blocks": {"type": "integer", "description": "blocks known (proposed) "
+                               "but not final yet"},
+                "since-final-ms": {"type": "integer", "nullable": True,
+                                   "description": "ms since the last final block's time"},
+                "last-block-time": {"type": "integer", "nullable": True},
+                "connected-stake": {"type": "integer"}, "total-stake": {"type": "integer"},
+                "stake-fraction": {"type": "number"},
+                "peers-connected": {"type": "integer"}, "peers": {"type": "integer"},
+                "timestamp": {"type": "integer"}},
+                ("status", "healthy", "consensus", "connected-stake", "total-stake")),
             "Account": _obj({"address": {"type": "integer"}, "key": {"type": "string"},
                              "balance": {"type": "integer"}, "allowance": {"type": "integer"},
                              "memorySize": {"type": "integer"}, "sequence": {"type": "integer"},

@@ -8,7 +8,7 @@ handlers, the parsing and bounding of their fields, and the faucet's limits. The
 
 Endpoints (all under /api/v1): POST createAccount, faucet, query, transaction/prepare,
 transaction/submit, transact, data/encode, data/decode; GET accounts/{address}, status,
-tx?hash=, blocks, blocks/{n}, data/{hash}. GET /openapi (or /openapi.json) is the OpenAPI
+health (200 in consensus, 503 halted or cut off), tx?hash=, blocks, blocks/{n}, data/{hash}. GET /openapi (or /openapi.json) is the OpenAPI
 document. Request bodies are parsed as JSON whatever the Content-Type says; `null` counts as
 absent. A malformed request gets a 4xx and `{"error": message}` and changes nothing.
 
@@ -377,6 +377,10 @@ class Api:
     def status(self) -> tuple:
         return 200, self.peer.status()
 
+    def health(self) -> tuple:
+        h = health(self.peer)
+        return (200 if h["healthy"] else 503), h
+
     def tx(self, query: dict) -> tuple:
         h = parse_hex((query.get("hash") or [None])[0], "hash", 32)
         loc = self.peer.tx_location(h)
@@ -430,6 +434,54 @@ class Api:
         return 200, {"cvx": printed(v)[0]}
 
 
+LAG_LIMIT_MS = 10_000          # blocks pending and none final for this long: degraded
+
+
+def health(peer: Any) -> dict:
+    """GET /health, for monitoring. `status` is "halted" (the peer stopped confirming:
+    consensus safety), "degraded" (cut off: it reaches at most 2/3 of the stake, so it
+    confirms nothing; or some stake is out of reach, or blocks have waited more than
+    LAG_LIMIT_MS to be final) or "ok"; `healthy` (HTTP 200, else 503) is false exactly when
+    the peer is halted or cut off. A cluster peer's numbers are its status()'s; a lone peer
+    is its whole network."""
+    from kernel.consensus.cpos import stakes_of
+    s = peer.status()
+    now = int(time.time() * 1000)
+    halted = s.get("halted")
+    consensus = bool(s.get("consensus", True)) and halted is None
+    total = s.get("total-stake")
+    if total is None:                   # a lone peer: every stake is its own
+        total = sum(stakes_of(peer.state).values())
+    live = s.get("live-stake", total)
+    final, known = s["consensus-point"], s["block-point"]
+    last = s.get("timestamp")           # the consensus state's: its last final block's time
+    since = None if not final or last is None else max(0, now - last)
+    conns = [c for c in list(getattr(peer, "conns", ())) if c.peer_key and not c.closed]
+    lag = known - final
+    if halted is not None:
+        status, reason = "halted", f"consensus safety: {halted}"
+    elif not consensus:
+        status = "degraded"
+        reason = (f"cut off: it reaches {100 * live // max(1, total)}% of the stake, "
+                  "consensus needs more than 2/3")
+    elif lag > 0 and since is not None and since > LAG_LIMIT_MS:
+        status, reason = "degraded", f"{lag} blocks not final for {since // 1000} s"
+    elif live < total:
+        status, reason = "degraded", f"{100 * (total - live) // max(1, total)}% of the " \
+                                     "stake out of reach"
+    else:
+        status, reason = "ok", None
+    return {"status": status, "healthy": status == "ok" or (status == "degraded"
+                                                             and consensus),
+            "reason": reason, "consensus": consensus, "halted": halted,
+            "consensus-point": final, "block-point": known, "lag-blocks": lag,
+            "since-final-ms": since, "last-block-time": last if final else None,
+            "connected-stake": live, "total-stake": total,
+            "stake-fraction": round(live / total, 6) if total else None,
+            "peers-connected": len({c.peer_key for c in conns}),
+            "peers": s.get("peers", 1), "timestamp": now}
+
+
 def _public(b: dict) -> dict:
     return {k: v for k, v in b.items() if not k.startswith("_")}
 
@@ -463,6 +515,8 @@ class RestHandler(Handler):
             return 200, openapi(self.server.server_address)
         if path == API + "/status":
             return api.status()
+        if path == API + "/health":
+            return api.health()
         if path == API + "/tx":
             return api.tx(q)
         if path == API + "/blocks":
@@ -515,5 +569,5 @@ class RestServer:
             self._thread.join(5)
 
 
-__all__ = ["RestServer", "Api", "FaucetLimits", "BadRequest", "openapi", "status_for",
+__all__ = ["RestServer", "Api", "FaucetLimits", "BadRequest", "openapi", "status_for", "health",
            "REST_MAX_CONNECTIONS", "REST_TIMEOUT", "REST_IDLE_TIMEOUT"]
