@@ -144,3 +144,51 @@ def test_peers_on_distinct_hosts_find_each_other_through_on_chain_urls():
     finally:
         for p in [first] + others:
             p.stop()
+
+
+def _announcing_network(n, outgoing=None):
+    """n peer processes on 127.0.0.1 that know only peer 0 and announce their addresses."""
+    first = HostedPeer(n, 0, "127.0.0.1", outgoing=outgoing)
+    addr = first.info["protocol"]
+    return [first] + [HostedPeer(n, i, "127.0.0.1", [addr], outgoing=outgoing)
+                      for i in range(1, n)]
+
+
+def test_an_evicted_peer_loses_its_weight_and_its_connections():
+    """4 peer processes; peer 3's controller (its faucet account, keyed with its key) evicts
+    it: the others count 3 peers, drop their connections to it (no stake: connection rules)
+    and go on confirming among themselves; peer 3 follows but refuses transactions."""
+    peers = _announcing_network(4)
+    try:
+        until(lambda: all(p.status()["outgoing"] == 3 for p in peers), 60, "3 outgoing each")
+        seq = query(peers[0], f"(:sequence (account #{faucet_account(3)}))") + 1
+        evict = tx(seq, f"(evict-peer 0x{KEYS[3].hex()})", key=cluster_key(3),
+                   origin=faucet_account(3))
+        r = submit(peers[0].address, evict)
+        assert r.error is None, r
+        rest = peers[:3]
+        until(lambda: all(p.status()["peers"] == 3 for p in rest), 60, "3 peers counted")
+        until(lambda: all(p.status()["outgoing"] == 2 for p in rest), 60,
+              "connections to the evicted peer dropped")
+        assert submit(peers[1].address, tx(1, "(def after-eviction 1)")).error is None
+        r = submit(peers[3].address, tx(2, "(def from-the-evicted 1)"))
+        assert r.error is not None and r.error.name == "NETWORK", r
+        same_state(peers)                             # it still follows the network
+    finally:
+        for p in peers:
+            p.stop()
+
+
+def test_the_outgoing_target_bounds_each_peers_connections():
+    """With --outgoing 1 each of 4 peers keeps one outgoing connection (beliefs flow both
+    ways on it), and the network still confirms."""
+    everyone = _announcing_network(4, outgoing=1)
+    try:
+        until(lambda: all(p.status()["consensus"] for p in everyone), 60, "consensus")
+        assert submit(everyone[3].address, tx(1, "(def few 1)")).error is None
+        counts = [[p.status()["outgoing"] for p in everyone] for _ in range(10)]
+        assert all(n <= 1 for row in counts for n in row), counts
+        assert sum(counts[-1]) >= 3, counts
+    finally:
+        for p in everyone:
+            p.stop()
