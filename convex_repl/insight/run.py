@@ -1,0 +1,90 @@
+"""A traced run: forms evaluated as a query (nothing kept) or as a development-mode
+transaction on a state, with a kernel.cvm.trace.Recorder watching, giving the value or
+error, the juice (the same as the untraced run: `Session.query` of the same source costs
+the same) and the compiled op of each form for the explorer.
+
+The forms run as `Session._run` runs them: each expanded and compiled, then run at depth 1,
+so expansion and compilation juice count as they do there."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from kernel.cvm.context import Context, exit_error
+from kernel.cvm.errors import ErrorValue, Exceptional, Halt, Return, Rollback
+from kernel.cvm.trace import Recorder, tracing
+from lisp.expander import expand_compile
+
+from convex_repl.api import DEFAULT_JUICE_LIMIT, Result, _error_result, read_forms
+
+
+@dataclass
+class Traced:
+    """A traced run: `result` as Session.eval gives it, the recorder, the ops compiled
+    for each form (in order) and the state after (the state before for a query)."""
+
+    result: Result
+    recorder: Recorder
+    roots: list = field(default_factory=list)
+    state: Any = None
+
+
+def run_traced(state: Any, address: int, source: Any, recorder: Optional[Recorder] = None,
+               juice_limit: int = DEFAULT_JUICE_LIMIT, commit: bool = False) -> Traced:
+    """Evaluate source text (or read forms) on `state` as `address`, traced."""
+    rec = recorder or Recorder()
+    forms, bad = read_forms(source)
+    if bad is not None:
+        return Traced(bad, rec, [], state)
+    ctx = Context(state, address, juice_limit=juice_limit)
+    roots: list = []
+    with tracing(rec):
+        r = _run(ctx, forms, roots)
+    return Traced(r, rec, roots, ctx.state if commit and r.ok else state)
+
+
+def run_tx_traced(state: Any, signed: Any, recorder: Optional[Recorder] = None) -> Traced:
+    """Apply one signed transaction to `state` as the network does (checks, fees, memory),
+    traced; `result.juice` is its execution juice, as a TxResult's."""
+    from kernel.data.printer import display_brief, print_brief
+    from kernel.data.scalars import Keyword
+    from kernel.transition.transaction import apply_signed
+    rec = recorder or Recorder()
+    with tracing(rec):
+        o = apply_signed(state, signed)
+    r = Result(value=o.value, juice=o.juice, juice_price=o.juice_price or 1)
+    if o.error is not None:
+        r.value = None
+        r.error = o.error.name if type(o.error) is Keyword else print_brief(o.error)
+        r.error_value = o.error
+        r.message = None if o.value is None else display_brief(o.value)
+    return Traced(r, rec, [], o.state)
+
+
+def _run(ctx: Context, forms: list, roots: list) -> Result:
+    from kernel.data.scalars import Keyword
+    try:
+        value = None
+        try:
+            for form in forms:
+                op = expand_compile(ctx, form, 0)
+                roots.append(op)
+                value = op.run(ctx, None, 1)
+                ctx.result = value
+        except (Halt, Return) as h:
+            value = h.value
+        except Rollback as rb:
+            return Result(value=rb.value, juice=ctx.juice)
+        except ErrorValue:
+            raise
+        except Exceptional as x:
+            raise exit_error(x) from None
+    except ErrorValue as e:
+        return _error_result(e, ctx.juice)
+    except RecursionError:
+        return Result(error="DEPTH", message="Python recursion limit reached",
+                      juice=ctx.juice, error_value=Keyword("DEPTH"))
+    return Result(value=value, juice=ctx.juice)
+
+
+__all__ = ["Traced", "run_traced"]
