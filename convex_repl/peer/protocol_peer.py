@@ -256,7 +256,7 @@ class ProtocolPeer(Peer):
         if key and heard is not None:
             with self.lock:
                 heard.pop(key, None)
-        why = str(reason) if isinstance(reason, String) else None
+        why = reason.text if isinstance(reason, String) else None
         if key:
             log.event(None, "goodbye", f"peer 0x{key.hex()[:8]}... at {peer_address(c)} said "
                       f"goodbye{f' ({why})' if why else ''}", peer_key="0x" + key.hex(),
