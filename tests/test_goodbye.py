@@ -101,3 +101,24 @@ def test_sigterm_says_goodbye_and_the_others_stop_counting_it_at_once(network):
         assert any(x["peer_key"] == info2["peer"] and x["reason"] == "shutdown"
                    for x in byes), byes
         assert all(x["level"] == "info" and x["time"].endswith("Z") for x in byes)
+
+
+def test_a_stopping_cluster_peer_finishes_the_transactions_it_took():
+    from convex_repl.peer.cluster import start_cluster, stop_cluster
+    from kernel.state.transactions import Invoke, sign
+    from kernel.transition.ledger import genesis_signing_key
+    from lisp import read
+    nodes = start_cluster(3)
+    try:
+        sk = genesis_signing_key(13)
+        tickets = [nodes[0].submit_nowait(sign(sk, Invoke.create(13, i, read(f"(def a{i} {i})"))))
+                   for i in range(1, 4)]
+        nodes[0].shutdown()                  # at once: these are still being agreed on
+        results = [nodes[0].collect(t, 5) for t in tickets]
+        assert [r.error for r in results] == [None, None, None]
+        assert [r.value for r in results] == [1, 2, 3]
+        r = nodes[0].submit(sign(sk, Invoke.create(13, 4, read("(def b 4)"))))
+        assert r.error.name == "LOAD"        # nothing more is taken
+        assert nodes[1].query(read("a3"), 13).value == 3
+    finally:
+        stop_cluster(nodes)
