@@ -1,0 +1,146 @@
+"""The Convex Lisp formatter (`convex fmt`, the language server's formatting): cljfmt's rules.
+
+It keeps the author's line breaks and comments, and only fixes layout:
+- each line is indented by where it sits: in a vector, map or set under the first element;
+  in a list whose head is a body form (`defn`, `fn`, `let`, `if`, `cond`, `do`, any `def...`,
+  `when...`, `with-...`) or a parameter vector (`([x] body)`) by two spaces; in any other
+  list under the first argument when that is on the head's line, else under the head;
+- no whitespace after an opening bracket or before a closing one (a closing bracket moves up
+  to the line before, unless a comment ends that line); between forms on a line the
+  author's spaces (aligned map values stay aligned), a tab becomes a space, and a space is
+  inserted where two forms touch (`(a(b))`);
+- no trailing whitespace, at most one blank line in a row, none at the start or end, one
+  newline at the end of a non-empty file. Strings are never touched.
+
+Formatting is idempotent (indentation only depends on the formatted text before it), and it
+never changes what the text reads as: the result is read again and compared with the
+original forms, and refused if it differed (a bug, never silently wrong code).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from convex_repl.editor.tokens import CLOSE, OPEN, PREFIX, lex
+
+BODY_HEADS = frozenset((
+    "fn", "let", "loop", "do", "if", "if-let", "if-some", "cond", "case", "try", "query",
+    "dotimes", "doseq", "for", "binding"))
+_BODY_PREFIX = re.compile(r"^(?:def|when|with-)")
+
+
+class FormatError(ValueError):
+    """Formatting would change what the text reads as (a formatter bug): nothing is written."""
+
+
+@dataclass
+class _Frame:
+    col: int                    # column of the opening bracket
+    width: int                  # its length ( "#{" is 2 )
+    kind: str                   # the opening token type
+    line: int                   # output line it opened on
+    count: int = 0              # elements started so far
+    head: Optional[str] = None
+    arity: bool = False         # a list starting with a vector: one arity of a function
+    first_arg: Optional[int] = None
+
+    def indent(self) -> int:
+        if self.kind != "LPAR":
+            return self.col + self.width
+        if self.arity or is_body_head(self.head):
+            return self.col + 2
+        if self.first_arg is not None:
+            return self.first_arg
+        return self.col + 1
+
+
+def is_body_head(name: Optional[str]) -> bool:
+    return name is not None and (name in BODY_HEADS or bool(_BODY_PREFIX.match(name)))
+
+
+def format_text(text: str) -> str:
+    """The formatted text (raises lisp.ReaderError if it does not read, FormatError if
+    formatting would change its forms)."""
+    toks = lex(text)
+    lines: list = []
+    line = ""
+    stack: list = []
+    prev = None
+    ws = ""
+
+    def newline(n: int) -> str:
+        nonlocal line
+        lines.append(line.rstrip())
+        lines.extend([""] * (n - 1))
+        indent = stack[-1].indent() if stack else 0
+        line = " " * indent
+        return line
+
+    for t in toks:
+        if t.type == "WS":
+            ws += t.text
+            continue
+        nl = min(ws.count("\n"), 2)
+        if prev is None:
+            sep = None
+        elif prev.type == "COMMENT":
+            sep = max(nl, 1)
+        elif t.type == "COMMENT":
+            sep = nl if nl else (ws if ws and set(ws) == {" "} else " ")
+        elif t.type in CLOSE:
+            sep = None
+        elif prev.type in OPEN:
+            sep = None
+        elif t.type == "SLASH_SYMBOL" or prev.type in PREFIX:
+            sep = (nl or " ") if ws else None
+        else:           # between forms: the author's spaces on a line (alignment) are kept
+            sep = nl or (ws if ws and set(ws) == {" "} else " ")
+        ws = ""
+        if isinstance(sep, int):
+            newline(sep)
+        elif sep:
+            line += sep
+        col = len(line)
+        starts = (t.type not in CLOSE and t.type != "COMMENT" and t.type != "SLASH_SYMBOL"
+                  and (prev is None or prev.type not in PREFIX))
+        if starts and stack:
+            f = stack[-1]
+            if f.count == 0 and f.kind == "LPAR":
+                f.head = t.text if t.type == "SYMBOL" else None
+                f.arity = t.type == "LSQB"
+            elif f.count == 1 and f.line == len(lines):
+                f.first_arg = col
+            f.count += 1
+        if t.type in CLOSE:
+            stack.pop()
+        body = t.text.rstrip() if t.type == "COMMENT" else t.text
+        parts = body.split("\n")
+        line += parts[0]
+        for p in parts[1:]:
+            lines.append(line)
+            line = p
+        if t.type in OPEN:
+            stack.append(_Frame(col, len(t.text), t.type, len(lines)))
+        prev = t
+    lines.append(line.rstrip())
+    while lines and not lines[-1]:
+        lines.pop()
+    out = "\n".join(lines) + "\n" if lines else ""
+    _check_same(text, out, toks)
+    return out
+
+
+def _check_same(before: str, after: str, toks: list) -> None:
+    from lisp import read_all
+    comments = [t.text.rstrip() for t in toks if t.type == "COMMENT"]
+    try:
+        same = read_all(after) == read_all(before) and comments == [
+            t.text for t in lex(after) if t.type == "COMMENT"]
+    except ValueError as e:
+        raise FormatError(f"formatting would not read back ({e}): left as it was") from None
+    if not same:
+        raise FormatError("formatting would change the forms: left as it was")
+
+
+__all__ = ["format_text", "FormatError", "BODY_HEADS", "is_body_head"]
