@@ -19,14 +19,20 @@ from test_network import (ENV, ROOT, PeerProcess, connected, query, same_state, 
 
 
 class Joiner(PeerProcess):
-    """`convex peer start --join HOST:PORT` with CONVEX_PEER_SEED=`seed`."""
+    """`convex peer start --join HOST:PORT` with CONVEX_PEER_SEED=`seed` (and --key,
+    --data when given; with `join` None, a restart from --data DIR alone)."""
 
-    def __init__(self, join: str, seed: str = "", key_name: str = "", env: dict = ENV):
+    def __init__(self, join, seed: str = "", key_name: str = "", env: dict = ENV,
+                 data=None):
         env = dict(env, CONVEX_PEER_SEED=seed) if seed else dict(env)
-        cmd = [sys.executable, "-m", "convex_repl", "peer", "start", "--join", join,
-               "--port", "0", "--protocol-port", "0", "--json"]
+        cmd = [sys.executable, "-m", "convex_repl", "peer", "start", "--port", "0",
+               "--protocol-port", "0", "--json"]
+        if join is not None:
+            cmd += ["--join", join]
         if key_name:
             cmd += ["--key", key_name]
+        if data is not None:
+            cmd += ["--data", str(data)]
         self._start(cmd, env)
 
 
@@ -143,4 +149,43 @@ def test_a_joined_peer_s_stake_keeps_the_network_live(tmp_path):
         if j is not None:
             j.stop()
         for p in peers:
+            p.stop()
+
+
+def test_a_joined_peer_keeps_its_data_and_restarts_from_it(tmp_path):
+    """`--join ... --data DIR` keeps the peer's key (encrypted) and its blocks in DIR; stopped
+    and started again with `--data DIR` alone, it goes on from its stored state (its block
+    count does not start over), catches up with what it missed and keeps voting."""
+    seed = os.urandom(32).hex()
+    key = _key_of(seed)
+    env = dict(ENV, CONVEX_PEER_PASSWORD="pw")
+    peers = [PeerProcess(3, 0)]
+    peers += [PeerProcess(3, i, [peers[0].info["protocol"]]) for i in (1, 2)]
+    data = tmp_path / "joined"
+    j = j2 = None
+    try:
+        connected(peers)
+        addr0 = peers[0].address
+        assert submit(addr0, tx(1, "(def before 1)")).error is None
+        j = Joiner(peers[0].info["protocol"], seed, env=env, data=data)
+        assert j.info["joined"]["point"] >= 1
+        stake = peers[0].status()["total-stake"] // 3
+        assert submit(addr0, tx(2, f"(create-peer 0x{key} {stake})")).error is None
+        until(lambda: j.status()["peers"] == 4, 30, "the new peer staked")
+        assert submit(j.address, tx(3, "(def via-joined 1)")).error is None
+        h = same_state(peers + [j])
+        blocks = j.status()["consensus-point"]
+        j.stop()
+        assert j.p.returncode == 0
+        assert submit(addr0, tx(4, "(def while-away 1)")).error is None  # 3/4 of the stake
+        j2 = Joiner(None, "", env=env, data=data)          # --data alone: key and address
+        assert j2.info["peer"] == "0x" + key
+        assert blocks <= j2.info["blocks"] < j2.info["joined"]["point"]   # its own blocks,
+        # not the network's newer state fetched again
+        h2 = same_state(peers + [j2])
+        assert h2 != h and query(j2, "while-away") == 1
+        assert submit(j2.address, tx(5, "(def after-restart 1)")).error is None
+        same_state(peers + [j2])
+    finally:
+        for p in peers + [x for x in (j, j2) if x is not None]:
             p.stop()

@@ -97,19 +97,24 @@ class ClusterPeer(ProtocolPeer):
         """Peer `index` of a local cluster whose genesis state is `genesis`; or, with `key`
         and `joined` (join.py: a consensus state fetched from a running peer and checked),
         a peer with its own key that starts from that state (`genesis` is ignored, no
-        faucet, no store: a joining peer keeps nothing yet). `advertise` (host, port): the
-        address to announce on chain as our `:url` (port 0: our protocol port); `rng` draws the connection choices."""
+        faucet). With a store, a joining peer keeps the joined state as its first block
+        (the rows before it are missing) and, when restarted, goes on from its stored state
+        and saved progress: the state it joined through again only serves as the check that
+        the network is the same. `advertise` (host, port): the address to announce on
+        chain as our `:url` (port 0: our protocol port); `rng` draws connection choices."""
         self.index = index
         self.joined = joined              # join.Joined: where a joining peer's state came from
         if joined is not None:
-            if store is not None:
-                raise ValueError("a joining peer can't have a data directory yet")
             genesis, faucet = joined.state, False
+            kw["network"] = joined.genesis_hash
         super().__init__(host, port, state=genesis, key=key or cluster_key(index),
                          faucet=faucet, store=store, **kw)
-        if joined is not None:            # the network's ID, and the blocks the state is after
-            self.genesis_hash = joined.genesis_hash
-            self.block_count = joined.point
+        if joined is not None and self.block_count == 0 < joined.point:
+            self.block_count = joined.point   # the blocks the joined state is after
+            if store is not None:
+                sb = joined.block
+                store.add_block(joined.point - 1, sb, Vector.EMPTY, joined.state,
+                                sb.value.timestamp, sb.public_key, [])
         self.faucet_account = None if index is None else faucet_account(index)
         self.faucet_key = self.key
         self.own = self.key.verify_key.encode()
@@ -180,8 +185,8 @@ class ClusterPeer(ProtocolPeer):
     def _check_stored_blocks(self) -> None:
         """The blocks in the store must be the first blocks of our order (both are
         committed together); anything else means a damaged data directory."""
-        if self.store is None or self.applied == 0:
-            return
+        if self.store is None or self.applied == 0 or self.store.meta("consensus") is None:
+            return                        # (a peer that joined and stopped before voting)
         rows = self.store.blocks(0, self.applied)
         blocks = self.order.blocks
         if (self.order.finality_point < self.applied

@@ -48,6 +48,7 @@ class Joined(NamedTuple):
     via: bytes                 # the key of the peer it came from
     agreed: int                # the stake whose orders finalised the same blocks
     total: int                 # the stake in the state
+    block: Any = None          # the signed block the state is after (None at genesis)
 
 
 def _fetch(c: Client, h: bytes, what: str) -> Any:
@@ -120,7 +121,8 @@ def _fetch_once(address: tuple, key: Any, timeout: float) -> Joined:
     if agreed * 3 <= total * 2:
         raise JoinError(f"only {100 * agreed // max(1, total)}% of the stake signed orders "
                         f"that finalise the peer's {point} blocks; more than 2/3 must")
-    return Joined(state, point, genesis.data, peer_key.data, agreed, total)
+    block = mine.value.blocks[point - 1] if point > 0 else None
+    return Joined(state, point, genesis.data, peer_key.data, agreed, total, block)
 
 
 def seed_key(text: str) -> Any:

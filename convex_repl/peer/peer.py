@@ -113,7 +113,8 @@ class Peer:
 
     def __init__(self, state: Any = None, store: Any = None, key: Any = None,
                  faucet: bool = True, faucet_max: int = GOLD, clock: Any = None,
-                 max_block: Optional[int] = None, prepared_budget: int = PREPARED_BUDGET):
+                 max_block: Optional[int] = None, prepared_budget: int = PREPARED_BUDGET,
+                 network: Optional[bytes] = None):
         from kernel.transition.ledger import genesis_signing_key, signing_key_for
         from kernel.transition import MAX_TRANSACTIONS_PER_BLOCK
         from stdlib.genesis import GENESIS_USER, genesis_state
@@ -142,8 +143,9 @@ class Peer:
         self._meter: Any = None           # kernel.cvm.memory.Meter carried across blocks
         if state is None:
             state = genesis_state()
+        network = network or state.value_id()     # a joined peer's state is not genesis
         stored = None if store is None else store.meta("genesis")
-        if stored is not None and stored != state.value_id():
+        if stored is not None and stored != network:
             raise ValueError("the data directory belongs to another network (genesis "
                              f"0x{stored.hex()[:16]}...)")
         head = None if store is None else store.head()
@@ -157,7 +159,7 @@ class Peer:
         else:
             self.state = state
             self.block_count = 0
-            self.genesis_hash = self.state.value_id()
+            self.genesis_hash = network
             if store is not None:
                 with store.batch():
                     store.put(self.state)
