@@ -12,8 +12,8 @@ def __getattr__(name: str):
     if name not in __all__:
         raise AttributeError(f"module 'convex_repl.cli' has no attribute '{name}'")
     import importlib
-    for module in ("evaluate", "deploy", "testing", "keys", "accounts", "peer", "trace",
-                   "editor"):
+    for module in ("evaluate", "deploy", "testing", "keys", "accounts", "peer", "peer_ops",
+                   "trace", "editor"):
         importlib.import_module(f"convex_repl.cli.{module}")     # they register on `app`
     from convex_repl.cli import base, session
     value = session.repl_main if name == "repl_main" else getattr(base, name)
