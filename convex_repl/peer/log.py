@@ -6,8 +6,9 @@ for machines (`convex peer start --log-format json --log-level info`).
     log.event(None, "halted", "consensus safety violated: ...", level="error", why=...)
 
 A JSON line is {"time", "level", "peer", "event", "message"?, ...fields}; a text line is
-`convex peer[ NAME]: message-or-event key=value ...`. Both go to the stderr of the moment
-(tests swap it), and a closed stderr silences the log instead of failing the peer.
+`convex peer[ NAME]: message` (or `event key=value ...` when there is no message). Both go
+to the stderr of the moment (tests swap it), and a closed stderr silences the log instead of
+failing the peer.
 """
 from __future__ import annotations
 
@@ -44,8 +45,9 @@ class _Formatter(logging.Formatter):
                 line.setdefault(k, v)
             return json.dumps(line, default=str, ensure_ascii=False)
         head = "convex peer" + (f" {peer}" if peer is not None else "")
-        tail = "".join(f" {k}={v}" for k, v in fields.items())
-        return f"{head}: {message or name}{tail}"
+        if message is not None:         # the message says it for people
+            return f"{head}: {message}"
+        return head + ": " + name + "".join(f" {k}={v}" for k, v in fields.items())
 
 
 class _Stderr(logging.Handler):
