@@ -51,6 +51,10 @@ class Scope:
 
 EMPTY_SCOPE = Scope()
 
+# Coverage (convex_repl.insight.coverage) listens here for the list form each op is
+# compiled from: a list it appends (op, form) to, None (no cost but this check) otherwise.
+FORM_SINK: Optional[list] = None
+
 
 def _enter(d: int) -> int:
     d += 1
@@ -67,7 +71,11 @@ def compile_form(ctx: Context, form: Any, scope: Scope = EMPTY_SCOPE, d: int = 0
     if t is Syntax:
         return compile_form(ctx, form.datum, scope, d)
     if isinstance(form, List):
-        return _list(ctx, form, scope, d)
+        if FORM_SINK is None:
+            return _list(ctx, form, scope, d)
+        op = _list(ctx, form, scope, d)
+        FORM_SINK.append((op, form))
+        return op
     if isinstance(form, Vector):
         if len(form) == 0:
             return _constant(ctx, form)

@@ -1,5 +1,6 @@
 """`convex test`: Convex Lisp test files (deftest / is / throws?) run by
-convex_repl.testing, reported as PASS/FAIL lines or JSON, optionally re-run on change."""
+convex_repl.testing, reported as PASS/FAIL lines or JSON, optionally re-run on change; with
+a juice report per function, a juice snapshot written or checked, and coverage (LCOV)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +8,8 @@ from typing import List, Optional
 
 import typer
 
-from convex_repl.cli.base import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_OK, JSON, Fail, _emit, app
+from convex_repl.cli.base import (EXIT_FAILED, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, JSON, Fail,
+                                  _emit, app)
 
 
 @app.command("test")
@@ -18,9 +20,37 @@ def test_cmd(
                                     "contains this text."),
     watch: bool = typer.Option(False, "--watch", help="Re-run when a test file changes."),
     as_json: bool = JSON,
+    juice_report: bool = typer.Option(False, "--juice-report", help="Juice of every function "
+                                      "the tests called: calls, min, median, max."),
+    snapshot: Optional[Path] = typer.Option(None, "--snapshot", show_default=False,
+                                            help="Write each test's juice to this file (with "
+                                                 "--check: compare with it instead)."),
+    check: bool = typer.Option(False, "--check", help="With --snapshot: fail when a test's "
+                               "juice changed beyond --tolerance, or is new or gone."),
+    tolerance: float = typer.Option(0.0, "--tolerance", min=0.0, help="With --check: "
+                                    "percent of change allowed."),
+    coverage: bool = typer.Option(False, "--coverage", help="Line and branch coverage of the "
+                                  "test files: a summary, and an LCOV file (--lcov)."),
+    lcov: Path = typer.Option(Path("lcov.info"), "--lcov", help="With --coverage: where the "
+                              "LCOV file goes."),
 ) -> None:
     """Run Convex Lisp tests written with deftest / is / throws? (stdlib/test.cvx)."""
     from convex_repl.testing import runner as testrunner
+    if check and snapshot is None:
+        raise Fail("--check needs --snapshot FILE", EXIT_USAGE, "USAGE")
+    if watch and (juice_report or coverage or snapshot):
+        raise Fail("--watch runs alone: no --juice-report, --snapshot or --coverage",
+                   EXIT_USAGE, "USAGE")
+    kept = None
+    if check:
+        from convex_repl.testing.profile import read_snapshot
+        try:
+            kept = read_snapshot(snapshot)
+        except OSError as e:
+            raise Fail(f"can't read the snapshot {snapshot}: {e.strerror}", EXIT_NOT_FOUND,
+                       "IO") from None
+        except ValueError as e:
+            raise Fail(str(e), EXIT_USAGE, "SNAPSHOT") from None
     paths = list(paths or (["tests"] if Path("tests").is_dir() else ["."]))
     try:
         testrunner.discover(paths)
@@ -37,9 +67,15 @@ def test_cmd(
             typer.echo(f"     {t.where}: :{t.error} {t.message or ''}")
 
     def once() -> int:
-        rep = testrunner.run(paths, k, show)
+        w = None
+        if juice_report or coverage:
+            from convex_repl.testing.profile import Watch
+            w = Watch(juice_report, coverage)
+        rep = testrunner.run(paths, k, show, w)
+        extra, ok = _measures(rep, w, kept, k is None)
+        lines = extra.pop("lines")
         if as_json:
-            _emit(True, rep.as_json())
+            _emit(True, {**rep.as_json(), **extra, "ok": rep.failed == 0 and ok})
         else:
             for fe in rep.file_errors:
                 at = fe["file"] + (f":{fe['line']}:{fe['column']}" if fe.get("line") else "")
@@ -48,7 +84,39 @@ def test_cmd(
                     typer.echo(fe["excerpt"])
             total = sum(t.juice for t in rep.tests)
             typer.echo(f"{rep.passed} passed, {rep.failed} failed · juice {total:,}")
-        return EXIT_OK if rep.failed == 0 else EXIT_FAILED
+            for line in lines:
+                typer.echo(line)
+        return EXIT_OK if rep.failed == 0 and ok else EXIT_FAILED
+
+    def _measures(rep, w, kept, complete) -> tuple:
+        """(JSON fields and text lines, ok) for the juice report, snapshot and coverage."""
+        extra: dict = {}
+        lines: list = []
+        ok = True
+        if w is not None and juice_report:
+            extra["juice_report"] = w.report_json()
+            lines += ["", "juice report (per call, callees included)"] + w.report_lines()
+        if snapshot is not None and kept is None:
+            from convex_repl.testing.profile import snapshot_text
+            snapshot.write_text(snapshot_text(rep.tests))
+            extra["snapshot"] = str(snapshot)
+            lines.append(f"snapshot of {len(rep.tests)} tests written to {snapshot}")
+        elif kept is not None:
+            from convex_repl.testing.profile import check_snapshot
+            ok, diff = check_snapshot(rep.tests, kept, tolerance, complete)
+            extra["snapshot_check"] = {"ok": ok, "changes": diff}
+            lines += diff + [f"snapshot {snapshot}: " + ("ok" if ok else "juice changed "
+                             f"beyond {tolerance:g}% (rewrite it with --snapshot alone)")]
+        if w is not None and coverage:
+            from convex_repl.insight.coverage import lcov as lcov_text, summary_lines
+            lcov.write_text(lcov_text(w.files))
+            extra["coverage"] = [{"file": f.path, "lines": len(f.lines),
+                                  "lines_hit": f.lines_hit, "branches": len(f.branches),
+                                  "branches_hit": f.branches_hit} for f in w.files]
+            extra["lcov"] = str(lcov)
+            lines += ["", "coverage"] + summary_lines(w.files) + [f"LCOV written to {lcov}"]
+        extra["lines"] = lines
+        return extra, ok
 
     code = once()
     if not watch:

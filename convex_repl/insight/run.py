@@ -39,7 +39,7 @@ def run_traced(state: Any, address: int, source: Any, recorder: Optional[Recorde
     ctx = Context(state, address, juice_limit=juice_limit)
     roots: list = []
     with tracing(rec):
-        r = _run(ctx, forms, roots)
+        r = run_forms(ctx, forms, roots)
     return Traced(r, rec, roots, ctx.state if commit and r.ok else state)
 
 
@@ -61,7 +61,10 @@ def run_tx_traced(state: Any, signed: Any, recorder: Optional[Recorder] = None) 
     return Traced(r, rec, [], o.state)
 
 
-def _run(ctx: Context, forms: list, roots: list) -> Result:
+def run_forms(ctx: Context, forms: list, roots: list) -> Result:
+    """Expand, compile (never from Session's cache: the compiler must be seen) and run each
+    form in `ctx`, appending the ops to `roots`; the Result as Session.eval gives it, the
+    state after in `ctx.state`."""
     from kernel.data.scalars import Keyword
     try:
         value = None
@@ -87,4 +90,4 @@ def _run(ctx: Context, forms: list, roots: list) -> Result:
     return Result(value=value, juice=ctx.juice)
 
 
-__all__ = ["Traced", "run_traced"]
+__all__ = ["Traced", "run_traced", "run_tx_traced", "run_forms"]

@@ -1,4 +1,3 @@
-"""`convex test`: finding, running and reporting Convex Lisp `deftest` files.
-
-Imports convex_repl's public API (api), lisp and stdlib only.
+"""`convex test`: finding, running and reporting Convex Lisp `deftest` files, with juice reports, snapshots and coverage.
+Imports convex_repl's public API (api), insight (tracing and coverage), kernel, lisp and stdlib only.
 """

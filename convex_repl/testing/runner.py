@@ -95,10 +95,11 @@ def discover(paths: Iterable[str]) -> list:
 
 
 def run_file(path: Path, pattern: Optional[str] = None, report: Optional[Report] = None,
-             on_result=None) -> Report:
-    from lisp import ReaderError, print_value
+             on_result=None, watch=None) -> Report:
+    """Load one test file and run its tests; `watch` (profile.Watch), if given, traces the
+    file for a juice report or coverage."""
+    from lisp import ReaderError
     from lisp.source import Source, excerpt
-    from kernel.data.scalars import Symbol
     report = report or Report()
     name = str(path)
     try:
@@ -112,10 +113,27 @@ def run_file(path: Path, pattern: Optional[str] = None, report: Optional[Report]
                                    "line": e.line, "column": e.column,
                                    "excerpt": excerpt(text, e.line, e.column)})
         return report
-    forms = src.forms
     s = base_session()
+    if watch is None:
+        return _run_source(src, s, pattern, report, on_result, None)
+    with watch.file(src):
+        return _run_source(src, s, pattern, report, on_result, watch)
+
+
+def _run_source(src, s: Session, pattern: Optional[str], report: Report, on_result,
+                watch) -> Report:
+    from lisp import print_value
+    from kernel.data.scalars import Symbol
+    name = src.name
+    forms = src.forms
     for i, form in enumerate(forms):
-        r = s.eval_forms([form])
+        if watch is not None:
+            watch.loading(i)
+        try:
+            r = s.eval_forms([form]) if watch is None else watch.load(s, form)
+        finally:
+            if watch is not None:
+                watch.loaded(i)
         if not r.ok:
             _, shown, where = src.explain(i, r.message or "", r.trace)
             report.file_errors.append({
@@ -134,6 +152,8 @@ def run_file(path: Path, pattern: Optional[str] = None, report: Optional[Report]
         if pattern and pattern not in n and pattern not in name:
             continue
         t0 = time.perf_counter()
+        if watch is not None:
+            watch.test(n)
         r = s.query(f"({n})")
         out = TestOutcome(file=name, name=n, ok=r.ok, juice=r.juice,
                           elapsed=time.perf_counter() - t0,
@@ -141,6 +161,8 @@ def run_file(path: Path, pattern: Optional[str] = None, report: Optional[Report]
         if not r.ok:
             out.line, out.column = _failure_position(src, n, r)
         report.tests.append(out)
+        if watch is not None:
+            watch.tested(out)
         if on_result:
             on_result(out)
     return report
@@ -175,10 +197,10 @@ def _failure_position(src, name: str, r) -> "tuple[Optional[int], Optional[int]]
     return call if call is not None else src.form_at(i)
 
 
-def run(paths: list, pattern: Optional[str] = None, on_result=None) -> Report:
+def run(paths: list, pattern: Optional[str] = None, on_result=None, watch=None) -> Report:
     report = Report()
     for f in discover(paths):
-        run_file(f, pattern, report, on_result)
+        run_file(f, pattern, report, on_result, watch)
     return report
 
 

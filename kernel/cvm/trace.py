@@ -73,9 +73,8 @@ class Recorder:
 
     pause: Any = None
 
-    def __init__(self, max_depth: Optional[int] = None, max_calls: int = 100_000,
-                 ops: bool = True):
-        self.max_depth, self.max_calls, self.record_ops = max_depth, max_calls, ops
+    def __init__(self, max_depth: Optional[int] = None, max_calls: int = 100_000):
+        self.max_depth, self.max_calls = max_depth, max_calls
         self.root = Call("root", None, [], 0)
         self.stats: dict = {}        # (id(parent op) or 0, id(op)) -> OpStat
         self.calls_recorded = 0
@@ -86,6 +85,14 @@ class Recorder:
         self._absorb: Optional[Call] = None     # a call* node whose Fn call is itself
         self._recur: Optional[Call] = None      # a node whose body recurs into itself
         self.quiet = 0               # > 0 while expanding or compiling
+
+    def new_root(self) -> Call:
+        """Start a new call tree (the next test, say); the finished one is returned."""
+        old = self.root
+        self.root = Call("root", None, [], 0)
+        self._calls = [self.root]
+        self.calls_recorded = 0
+        return old
 
     # --- ops -------------------------------------------------------------------------------
     def run_op(self, orig: Any, op: Any, ctx: Any, env: list, d: int) -> Any:
