@@ -174,10 +174,17 @@ def make_server() -> ConvexLanguageServer:
         uri = params.text_document.uri
         a = ls.analysis(uri)
         prefix = docs.prefix_before(a.text, _offset(ls, uri, params.position))
-        items = [T.CompletionItem(label=name, detail=meta or None,
-                                  kind=T.CompletionItemKind.Function)
-                 for name, meta in docs.completions(a.session, prefix, tuple(a.file_names))]
-        return T.CompletionList(is_incomplete=False, items=items[:500])
+        items = []
+        for name, meta in docs.completions(a.session, prefix, tuple(a.file_names))[:200]:
+            d = docs.doc_of(a.session, name)
+            if d:
+                detail = "  ".join(docs.signatures(name, d)) or meta
+                more = T.MarkupContent(kind=T.MarkupKind.Markdown, value=docs.markdown(name, d))
+            else:
+                detail, more = meta, None
+            items.append(T.CompletionItem(label=name, detail=detail or None, documentation=more,
+                                          kind=T.CompletionItemKind.Function))
+        return T.CompletionList(is_incomplete=False, items=items)
 
     @ls.feature(T.TEXT_DOCUMENT_HOVER)
     def _hover(ls: ConvexLanguageServer, params: T.HoverParams) -> Optional[T.Hover]:
