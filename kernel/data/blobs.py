@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernel.data.cell import BranchRef, Cell, DecodeError, MissingData, vlq, write_ref
+from kernel.data.cell import BranchRef, Cell, DecodeError, MissingData, heads, vlq, write_ref
 from kernel.data.decoding import Decoder, register
 
 CHUNK = 4096
@@ -47,8 +47,11 @@ class _Bytes(Cell):
 
     def encode_cell(self) -> bytes:
         d = self.data
-        if len(d) <= CHUNK:
-            return bytes((self.tag,)) + vlq(len(d)) + d
+        n = len(d)
+        if n < 0x80:
+            return self._HEADS[n] + d
+        if n <= CHUNK:
+            return bytes((self.tag,)) + vlq(n) + d
         return bytes((self.tag,)) + vlq(len(d)) + b"".join(write_ref(k) for k in self.children())
 
     def __hash__(self) -> int:
@@ -60,6 +63,7 @@ class Blob(_Bytes):
 
     __slots__ = ()
     tag = 0x31
+    _HEADS = heads(0x31)
 
     def __eq__(self, other: Any) -> bool:
         if type(other) is Blob:
@@ -74,6 +78,7 @@ class String(_Bytes):
 
     __slots__ = ("_text",)
     tag = 0x30
+    _HEADS = heads(0x30)
 
     @classmethod
     def of(cls, text: str) -> "String":

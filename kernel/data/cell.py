@@ -81,22 +81,16 @@ class Cell:
     def value_id(self) -> bytes:
         c = self._cache
         if c is None:                           # encoding() inlined (the usual first use)
-            if not self.nests:
+            if not self.nests or len(nesting) < NEST_LIMIT:
+                # No nesting entry for this level: its children count their own levels as
+                # they encode (Cell.encoding), and nothing below calls value_id on a cell
+                # still to encode (write_ref encodes first), so Python's stack stays bounded.
                 enc = self.encode_cell()
-            elif len(nesting) >= NEST_LIMIT:
-                _encode_below(self)
-                c = self._cache
-                enc = None
-            else:
-                nesting.append(None)
-                try:
-                    enc = self.encode_cell()
-                finally:
-                    nesting.pop()
-            if enc is not None:
                 vid = _sha3(enc).digest()
                 self._cache = [enc, vid, None]
                 return vid
+            _encode_below(self)
+            c = self._cache
         vid = c[1]
         if vid is None:
             vid = c[1] = _sha3(c[0]).digest()
@@ -329,9 +323,21 @@ def encoding(v: Any) -> bytes:
 
 def value_id(v: Any) -> bytes:
     """SHA3-256 of the value's encoding: its identity."""
-    if isinstance(v, Cell):
+    c = getattr(v, "_cache", _NO_CACHE)
+    if c is None:                               # Cell.value_id's first use, inlined
+        if type(v) is not BranchRef and (not v.nests or len(nesting) < NEST_LIMIT):
+            enc = v.encode_cell()
+            vid = _sha3(enc).digest()
+            v._cache = [enc, vid, None]
+            return vid
         return v.value_id()
-    return _sha3(encoding(v)).digest()
+    if c is _NO_CACHE:                          # a native value
+        return _sha3(encoding(v)).digest()
+    vid = c[1]
+    return vid if vid is not None else v.value_id()
+
+
+_NO_CACHE = object()
 
 
 def memory_size(v: Any) -> int:
@@ -377,6 +383,8 @@ def vlq(n: int) -> bytes:
     """Unsigned VLQ count: 7 bits per byte, most significant first, high bit = more."""
     if n < 0x80:
         return _ONE_BYTE[n]
+    if n < 0x4000:
+        return bytes((0x80 | (n >> 7), n & 0x7F))
     out = [n & 0x7F]
     n >>= 7
     while n:
@@ -386,6 +394,12 @@ def vlq(n: int) -> bytes:
 
 
 _ONE_BYTE = [bytes((i,)) for i in range(256)]
+
+
+def heads(tag: int) -> list:
+    """The encodings of `tag` followed by each one-byte VLQ count (0-127): a cell's first
+    bytes, looked up rather than built."""
+    return [bytes((tag, i)) for i in range(0x80)]
 
 
 def read_vlq(data: bytes, pos: int) -> tuple[int, int]:

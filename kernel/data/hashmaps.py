@@ -19,7 +19,8 @@ from operator import itemgetter
 from typing import Any, Iterable, Iterator
 
 from kernel.data.blobs import PartialBlob
-from kernel.data.cell import BranchRef, Cell, DecodeError, MissingData, value_id, vlq, write_ref
+from kernel.data.cell import (BranchRef, Cell, DecodeError, MissingData, heads, value_id, vlq,
+                              write_ref)
 from kernel.data.decoding import Decoder, register
 from kernel.data.equality import dict_key
 
@@ -103,13 +104,16 @@ class _HashTrie(Cell):
 
     # --- cell protocol --------------------------------------------------------------------
     def encode_cell(self) -> bytes:
-        head = bytes((self.tag,)) + vlq(self.count)
+        n = self.count
+        head = self._HEADS[n] if n < 0x80 else bytes((self.tag,)) + vlq(n)
         if self.shift < 0:
-            return head + b"".join(self._entry_refs(e) for e in self.nodes)
+            return head + self._leaf_refs(self.nodes)
         return (head + bytes((self.shift, self.mask >> 8, self.mask & 0xFF))
                 + b"".join(write_ref(k) for k in self.nodes))
 
-    def _entry_refs(self, e: tuple) -> bytes:
+    @staticmethod
+    def _leaf_refs(nodes: tuple) -> bytes:
+        """The refs of a leaf node's entries, in order (one join for the whole node)."""
         raise NotImplementedError
 
     def __eq__(self, other: Any) -> bool:
@@ -318,14 +322,16 @@ class Map(_HashTrie):
     __slots__ = ()
     tag = 0x82
     EMPTY: "Map"
+    _HEADS = heads(0x82)
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple]) -> "Map":
         """Map of (key, value) pairs; a later duplicate key wins."""
         return cls._from_entries((key_hash(k), k, v) for k, v in pairs)
 
-    def _entry_refs(self, e: tuple) -> bytes:
-        return write_ref(e[1]) + write_ref(e[2])
+    @staticmethod
+    def _leaf_refs(nodes: tuple) -> bytes:
+        return b"".join([write_ref(e[1]) + write_ref(e[2]) for e in nodes])
 
     def children(self) -> tuple:
         if self.shift >= 0:
@@ -385,13 +391,15 @@ class Set(_HashTrie):
     __slots__ = ()
     tag = 0x83
     EMPTY: "Set"
+    _HEADS = heads(0x83)
 
     @classmethod
     def from_seq(cls, xs: Iterable) -> "Set":
         return cls._from_entries((key_hash(x), x, None) for x in xs)
 
-    def _entry_refs(self, e: tuple) -> bytes:
-        return write_ref(e[1])
+    @staticmethod
+    def _leaf_refs(nodes: tuple) -> bytes:
+        return b"".join([write_ref(e[1]) for e in nodes])
 
     def children(self) -> tuple:
         if self.shift >= 0:

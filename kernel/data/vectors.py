@@ -21,8 +21,8 @@ from __future__ import annotations
 from itertools import chain
 from typing import Any, Iterable, Iterator
 
-from kernel.data.cell import (NEST_LIMIT, BranchRef, Cell, DecodeError, MissingData, nesting,
-                              value_id, vlq, write_ref)
+from kernel.data.cell import (NEST_LIMIT, BranchRef, Cell, DecodeError, MissingData, heads,
+                              nesting, value_id, vlq, write_ref)
 from kernel.data.decoding import Decoder, register
 from kernel.data.equality import equals
 
@@ -189,6 +189,9 @@ class Vector(Cell):
         raise NotImplementedError
 
 
+_VECTOR_HEADS, _LIST_HEADS = heads(0x80), heads(0x81)
+
+
 class VectorLeaf(Vector):
     """Up to 16 trailing elements, after an optional prefix vector (a tree or a full leaf)."""
 
@@ -203,7 +206,9 @@ class VectorLeaf(Vector):
             self._tup = items
 
     def encode_cell(self) -> bytes:
-        head = b"\x80" + vlq(self.count) + b"".join(map(write_ref, self.items))
+        n = self.count
+        head = (_VECTOR_HEADS[n] if n < 0x80 else b"\x80" + vlq(n)) + b"".join(
+            map(write_ref, self.items))
         return head if self.prefix is None else head + write_ref(self.prefix)
 
     def children(self) -> tuple:
@@ -454,7 +459,12 @@ class List(Cell):
         return self.rvec
 
     def encode_cell(self) -> bytes:
-        return b"\x81" + self.rvec.encoding()[1:]
+        r = self.rvec
+        if type(r) is VectorLeaf and r.prefix is None and r._cache is None:
+            n = r.count         # a short list: its body built here, not cached in rvec
+            return (_LIST_HEADS[n] if n < 0x80 else b"\x81" + vlq(n)) + b"".join(
+                map(write_ref, r.items))
+        return b"\x81" + r.encoding()[1:]
 
     def children(self) -> tuple:
         return self.rvec.children()
