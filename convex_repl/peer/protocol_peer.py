@@ -1,12 +1,13 @@
 """A peer that speaks the binary peer protocol (convex_repl/protocol.py) on TCP besides the
 REST API: clients send [:Q id form address], [:TX id signed], [:SR id], [:DR id hash...],
-[:CH id signed], [:PING id] and [:BYE], and get Result records back with the request's id.
+[:CH id signed], [:PING id] and [:BYE reason?] (the connection is closed at once), and get
+Result records back with the request's id.
 A CHALLENGE is answered as the reference answers it: a nil target means any key, a context
 that is a 32-byte value must be our network ID.
 
     peer = ProtocolPeer("127.0.0.1", 18888, store=Store("peer.db"))
     peer.start_protocol()                  # accept connections, produce blocks
-    peer.shutdown()                        # goodbye to every connection, then stop
+    peer.shutdown()                        # finish, goodbye to every connection, commit
 
 A lone peer ignores beliefs (nobody shares its consensus); ClusterPeer (cluster.py) builds
 on this with CPoS. Every connection has its own reader thread; a bad message harms nothing
