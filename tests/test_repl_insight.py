@@ -1,0 +1,102 @@
+"""`:trace`, `:explain`, `:debug` and `:break` in the real REPL, typed in a tmux terminal as a
+person would (issue 17); and the debugger's stepping on the local CVM and on a copy of a
+state (what the REPL debugs when connected to a peer)."""
+from __future__ import annotations
+
+from convex_repl.api import Session
+from convex_repl.insight.debugger import Debugger, Done, Stop
+from lisp import read_all
+
+from test_repl_tmux import Term, term  # noqa: F401  (the fixture)
+
+
+def test_trace_shows_calls_with_juice(term):  # noqa: F811
+    term.submit("(defn sq [x] (* x x))", "juice")
+    s = term.submit(":trace (+ (sq 3) (sq 4))", "juice in all")
+    tail = s[s.rindex(":trace"):]
+    assert "=> 25" in tail and "(sq 3) => 9" in tail and "(sq 4) => 16" in tail
+    assert "[71 juice]" in tail
+    s = term.submit(":trace (sq :x)", "juice in all")
+    assert "(sq :x) !! :CAST" in s[s.rindex(":trace (sq :x)"):]
+
+
+def test_explain_shows_counts_juice_and_the_functions_called(term):  # noqa: F811
+    term.submit("(defn sq [x] (* x x))", "juice")
+    s = term.submit(":explain (+ (sq 3) (sq 4))", "hot path in bold")
+    tail = s[s.rindex(":explain"):]
+    assert "expanding and compiling" in tail
+    assert "body of sq" in tail and "(* %0 %0)  ×2" in tail
+
+
+def test_debug_steps_shows_locals_and_stops_at_breakpoints(term):  # noqa: F811
+    term.submit("(defn sq [x] (* x x))", "juice")
+    term.submit("(defn f [a b] (+ (sq a) b))", "juice")
+    s = term.submit(":debug (f 3 4)", "debug>")
+    tail = s[s.rindex(":debug"):]
+    assert "in top level" in tail and "juice left" in tail
+    for _ in range(12):                                     # step in until inside f
+        s = term.submit("s", "debug>", timeout=10)
+        if "locals: a (%0) = 3" in s[s.rindex("debug> s"):]:
+            break
+    else:
+        raise AssertionError("never reached f's body:\n" + s)
+    assert "in f" in s[s.rindex("debug> s"):]              # its parameters named
+    s = term.submit("c", "finished")                        # no breakpoint: to the end
+    tail = s[s.rindex("debug> c"):]
+    assert "13" in tail and "nothing was kept" in tail
+    term.submit(":break sq", "breakpoints: sq")
+    s = term.submit(":debug (f 3 4)", "breakpoint sq")
+    tail = s[s.rindex(":debug (f 3 4)"):]
+    assert "in sq ← f" in tail and "locals: x (%0) = 3" in tail
+    s = term.submit("o", "debug>")                          # out of sq, back in f
+    tail = s[s.rindex("debug> o"):]
+    assert "in f" in tail and "in sq" not in tail
+    s = term.submit("q", "debugging stopped")
+    term.submit(":break -sq", "breakpoints: none")
+    s = term.submit("(f 1 1)", "juice")                     # the REPL goes on as before
+    assert "2" in s[s.rindex("(f 1 1)"):]
+
+
+def _stops(d: Debugger, first: str, cmds: list) -> list:
+    out = [d.start(first)]
+    for c in cmds:
+        out.append(d.step(c))
+    return out
+
+
+def test_stepping_in_over_out_and_juice_left():
+    s = Session()
+    s.eval("(defn sq [x] (* x x)) (defn f [a b] (+ (sq a) b))")
+    d = Debugger(s.state, s.address, read_all("(f 3 4)"), 10_000_000)
+    evs = _stops(d, "in", ["in"] * 6 + ["over", "over"])
+    assert all(isinstance(e, Stop) for e in evs)
+    from kernel.data.printer import print_value
+    shown = [print_value(e.op) for e in evs]
+    assert shown[:6] == ["(#13/f 3 4)", "#13/f", "#13", "3", "4", "(+ (#13/sq %0) %1)"]
+    assert shown[6:] == ["+", "(#13/sq %0)", "%1"]      # over the call of sq, not into it
+    assert evs[-1].juice_used - evs[-2].juice_used > 50  # sq's juice was spent meanwhile
+    assert evs[0].function is None and evs[0].depth == 0
+    inside = [e for e in evs if e.function == "f"]
+    assert inside and inside[0].locals[:2] == [(0, "a", 3), (1, "b", 4)]
+    lefts = [e.juice_left for e in evs]
+    assert lefts == sorted(lefts, reverse=True) and lefts[0] > lefts[-1]
+    assert all(e.juice_left + e.juice_used == 10_000_000 for e in evs)
+    done = d.step("continue")
+    assert isinstance(done, Done) and done.result.value == 13
+    assert done.result.juice == s.query("(f 3 4)").juice
+
+
+def test_breakpoints_out_and_quit_on_a_copied_state():
+    s = Session()
+    s.eval("(defn sq [x] (* x x)) (defn f [a b] (+ (sq a) b))")
+    copy = Session(s.state).fork()                 # as a peer's state fetched here would be
+    d = Debugger(copy.state, 13, read_all("(f 3 4) (f 5 6)"), 10_000_000, {"sq"})
+    hits = [d.start("continue")]
+    assert hits[0].breakpoint == "sq" and hits[0].stack == ["f", "sq"]
+    out = d.step("out")
+    assert out.function == "f" and out.depth < hits[0].depth
+    nxt = d.step("continue")
+    assert nxt.breakpoint == "sq" and nxt.locals == [(0, "x", 5)]
+    done = d.quit()
+    assert done.quit and done.result is None
+    assert s.eval("(f 1 1)").value == 2            # nothing kept, the session unchanged
