@@ -87,6 +87,9 @@ def test_a_cluster_peer_in_consensus_then_cut_off_by_goodbyes(cluster3):
         assert code == 503 and h["status"] == "degraded" and not h["consensus"], h
         assert h["connected-stake"] * 3 == h["total-stake"]
         assert h["peers-connected"] == 0 and "cut off" in h["reason"]
+        time.sleep(1.0)                   # a stopped peer takes no connection: n0 redials
+        code, h = get(url)                # in vain
+        assert code == 503 and h["peers-connected"] == 0, h
     finally:
         srv.stop()
 

@@ -98,10 +98,7 @@ class ProtocolPeer(Peer):
         self.stop(grace)
         self._finish_waiting(grace)
         self.running = False
-        try:
-            self.server.close()
-        except OSError:
-            pass
+        self._close_server()
         conns = [c for c in list(self.conns) if not c.closed]
         for c in conns:
             c.send(request("BYE", String.of(reason)))
@@ -114,6 +111,16 @@ class ProtocolPeer(Peer):
         log.event(None, "stopped", f"peer stopped ({reason}): said goodbye to "
                   f"{len(conns)} connections", reason=reason, connections=len(conns),
                   blocks=self.block_count)
+
+    def _close_server(self) -> None:
+        """Stop listening. Closing alone would not do: a listening socket that a thread is
+        blocked accepting on stays open (and accepts) until that accept returns, so it is
+        shut down first, which wakes the accept."""
+        for stop in (lambda: self.server.shutdown(socket.SHUT_RDWR), self.server.close):
+            try:
+                stop()
+            except OSError:
+                pass
 
     def _finish_waiting(self, grace: float) -> None:
         """Wait for the transactions handed to the network (a cluster peer's `waiting`) to
@@ -159,6 +166,9 @@ class ProtocolPeer(Peer):
                     return
                 time.sleep(0.05)          # out of descriptors, a reset: keep accepting
                 continue
+            if not self.running:          # accepted as we stopped: not served
+                s.close()
+                return
             c = Connection(s, outgoing=False, address=addr, max_frame=self.max_frame,
                            budget=self.budget)
             refused = self._refusal(addr)
