@@ -46,18 +46,13 @@ def run_traced(state: Any, address: int, source: Any, recorder: Optional[Recorde
 def run_tx_traced(state: Any, signed: Any, recorder: Optional[Recorder] = None) -> Traced:
     """Apply one signed transaction to `state` as the network does (checks, fees, memory),
     traced; `result.juice` is its execution juice, as a TxResult's."""
-    from kernel.data.printer import display_brief, print_brief
-    from kernel.data.scalars import Keyword
+    from kernel.state.transactions import Multi
     from kernel.transition.transaction import apply_signed
+    from convex_repl.api import TxResult
     rec = recorder or Recorder()
     with tracing(rec):
         o = apply_signed(state, signed)
-    r = Result(value=o.value, juice=o.juice, juice_price=o.juice_price or 1)
-    if o.error is not None:
-        r.value = None
-        r.error = o.error.name if type(o.error) is Keyword else print_brief(o.error)
-        r.error_value = o.error
-        r.message = None if o.value is None else display_brief(o.value)
+    r = TxResult.from_outcome(o, signed, unwrap=type(signed.value) is Multi)
     return Traced(r, rec, [], o.state)
 
 

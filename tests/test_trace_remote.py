@@ -1,0 +1,60 @@
+"""`convex trace --url` and `--tx HASH --url` against a real peer process (issue 17): the
+peer's state is copied through its REST API and the forms (or a confirmed transaction, on
+its pre-state) run traced here, with the juice the peer charged."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from test_cli_remote import convex
+from test_peer_process import start_peer, stop
+
+
+@pytest.fixture(scope="module")
+def stored_peer(tmp_path_factory):
+    p, info = start_peer(data=tmp_path_factory.mktemp("peer-data"))
+    yield info
+    stop(p)
+
+
+def test_trace_url_uses_the_peers_state_and_juice(stored_peer, tmp_path):
+    url = stored_peer["url"]
+    rc, out, err = convex("transact", "--url", url, "--json", "(defn f [x] (inc x))",
+                          home=tmp_path)
+    assert rc == 0, err
+    rc, out, err = convex("trace", "--url", url, "--json", "(f (f 1))", home=tmp_path)
+    assert rc == 0, err
+    t = json.loads(out)
+    assert t["value"] == "3" and [c["fn"] for c in t["calls"]] == ["f", "f"]
+    rc, out, err = convex("query", "--url", url, "--json", "(f (f 1))", home=tmp_path)
+    assert rc == 0 and json.loads(out)["juice"] == t["juice"]
+    rc, out, err = convex("explain", "--url", url, "(f 41)", home=tmp_path)
+    assert rc == 0 and "body of f" in out
+
+
+def test_trace_tx_replays_a_confirmed_transaction(stored_peer, tmp_path):
+    url = stored_peer["url"]
+    rc, out, err = convex("transact", "--url", url, "--json",
+                          "(defn g [x] (* 2 x)) (defn h [x] (g (inc x))) (h 5)", home=tmp_path)
+    assert rc == 0, err
+    tx = json.loads(out)
+    rc, out, err = convex("trace", "--url", url, "--tx", tx["tx_hash"], "--json",
+                          home=tmp_path)
+    assert rc == 0, err
+    t = json.loads(out)
+    assert t["value"] == "12" and t["juice"] == tx["juice"]
+    (h,) = t["calls"]
+    assert (h["fn"], h["args"], h["result"]) == ("h", ["5"], "12")
+    assert [(c["fn"], c["args"]) for c in h["calls"]] == [("g", ["6"])]
+    rc, out, err = convex("trace", "--url", url, "--tx", "ab" * 32, home=tmp_path)
+    assert rc == 3 and "no transaction" in err and "Traceback" not in err
+
+
+def test_a_peer_without_a_store_is_one_line(tmp_path):
+    p, info = start_peer()
+    try:
+        rc, out, err = convex("trace", "--url", info["url"], "(+ 1 2)", home=tmp_path)
+        assert rc == 3 and err.count("\n") == 1 and "store" in err
+    finally:
+        stop(p)
