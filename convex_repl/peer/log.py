@@ -6,7 +6,8 @@ for machines (`convex peer start --log-format json --log-level info`).
     log.event(None, "halted", "consensus safety violated: ...", level="error", why=...)
 
 A JSON line is {"time", "level", "peer", "event", "message"?, ...fields}; a text line is
-`convex peer[ NAME]: message` (or `event key=value ...` when there is no message). Both go
+`convex peer[ NAME]: message` (or `event key=value ...` when there is no message), NAME
+when the caller gave one (several peers in one process), not the process's own. Both go
 to the stderr of the moment (tests swap it), and a closed stderr silences the log instead of
 failing the peer.
 """
@@ -44,7 +45,8 @@ class _Formatter(logging.Formatter):
             for k, v in fields.items():
                 line.setdefault(k, v)
             return json.dumps(line, default=str, ensure_ascii=False)
-        head = "convex peer" + (f" {peer}" if peer is not None else "")
+        named = getattr(record, "named", None)     # text names only a peer the caller named
+        head = "convex peer" + (f" {named}" if named is not None else "")
         if message is not None:         # the message says it for people
             return f"{head}: {message}"
         return head + ": " + name + "".join(f" {k}={v}" for k, v in fields.items())
@@ -95,7 +97,7 @@ def event(peer: Optional[str], name: str, message: Optional[str] = None,
     if not _logger.isEnabledFor(lv):
         return
     _logger.log(lv, "%s", message or "", extra={
-        "peer": peer if peer is not None else _default_peer, "event": name,
+        "peer": peer if peer is not None else _default_peer, "named": peer, "event": name,
         "fields": fields})
 
 
