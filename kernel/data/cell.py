@@ -373,6 +373,14 @@ def write_ref(v: Any) -> bytes:
     return b"\x20" + value_id(v)
 
 
+def join_refs(items: Any) -> bytes:
+    """The refs of `items` one after another (what a collection's encoding holds), small
+    integers looked up inline: most children of small cells are."""
+    small = _SMALL_INTS
+    return b"".join([small[x + 128] if type(x) is int and -128 <= x < 128 else write_ref(x)
+                     for x in items])
+
+
 def is_branch(v: Any) -> bool:
     return type(v) is BranchRef or len(encoding(v)) > MAX_EMBEDDED
 

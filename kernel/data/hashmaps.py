@@ -19,8 +19,8 @@ from operator import itemgetter
 from typing import Any, Iterable, Iterator
 
 from kernel.data.blobs import PartialBlob
-from kernel.data.cell import (BranchRef, Cell, DecodeError, MissingData, heads, value_id, vlq,
-                              write_ref)
+from kernel.data.cell import (BranchRef, Cell, DecodeError, MissingData, heads, join_refs,
+                              value_id, vlq, write_ref)
 from kernel.data.decoding import Decoder, register
 from kernel.data.equality import dict_key
 
@@ -399,7 +399,7 @@ class Set(_HashTrie):
 
     @staticmethod
     def _leaf_refs(nodes: tuple) -> bytes:
-        return b"".join([write_ref(e[1]) for e in nodes])
+        return join_refs([e[1] for e in nodes])
 
     def children(self) -> tuple:
         if self.shift >= 0:

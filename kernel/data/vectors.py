@@ -22,7 +22,7 @@ from itertools import chain
 from typing import Any, Iterable, Iterator
 
 from kernel.data.cell import (NEST_LIMIT, BranchRef, Cell, DecodeError, MissingData, heads,
-                              nesting, value_id, vlq, write_ref)
+                              join_refs, nesting, value_id, vlq, write_ref)
 from kernel.data.decoding import Decoder, register
 from kernel.data.equality import equals
 
@@ -207,8 +207,7 @@ class VectorLeaf(Vector):
 
     def encode_cell(self) -> bytes:
         n = self.count
-        head = (_VECTOR_HEADS[n] if n < 0x80 else b"\x80" + vlq(n)) + b"".join(
-            map(write_ref, self.items))
+        head = (_VECTOR_HEADS[n] if n < 0x80 else b"\x80" + vlq(n)) + join_refs(self.items)
         return head if self.prefix is None else head + write_ref(self.prefix)
 
     def children(self) -> tuple:
@@ -462,8 +461,7 @@ class List(Cell):
         r = self.rvec
         if type(r) is VectorLeaf and r.prefix is None and r._cache is None:
             n = r.count         # a short list: its body built here, not cached in rvec
-            return (_LIST_HEADS[n] if n < 0x80 else b"\x81" + vlq(n)) + b"".join(
-                map(write_ref, r.items))
+            return (_LIST_HEADS[n] if n < 0x80 else b"\x81" + vlq(n)) + join_refs(r.items)
         return b"\x81" + r.encoding()[1:]
 
     def children(self) -> tuple:
