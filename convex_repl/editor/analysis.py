@@ -27,7 +27,6 @@ from convex_repl.editor.tokens import Node, definitions, parse, top_level_start
 JUICE_LIMIT = 5_000_000          # per form: an endless loop in the file stops here
 _CACHE_SIZE = 4000
 ERROR, WARNING = 1, 2            # LSP severities
-TEST_GLOBS = ("test_", "_test.cvx", ".test.cvx")
 _GUARDED = "\0try"               # among the locals: inside a try
 _SPECIAL_FORMS = ("do", "let", "cond", "def", "fn", "quote", "quasiquote", "unquote", "query",
                   "loop", "set!", "lookup", "try")
@@ -94,6 +93,10 @@ class Analyzer:
             s.juice_limit = self.juice_limit
             self._bases[test] = s
         return s
+
+    def base_session(self, name: str = "file.cvx") -> Any:
+        """A fresh session as a file starts in (test files: with the test library)."""
+        return self._base(is_test_file(name)).fork()
 
     def analyse(self, text: str, name: str = "file.cvx") -> Analysis:
         from lisp import ReaderError

@@ -41,7 +41,14 @@ class ConvexLanguageServer(LanguageServer):
     # --- analysis ------------------------------------------------------------------------
     def analyse(self, uri: str) -> Analysis:
         doc = self.workspace.get_text_document(uri)
-        a = self.analyzer.analyse(doc.source, to_fs_path(uri) or uri)
+        try:
+            a = self.analyzer.analyse(doc.source, to_fs_path(uri) or uri)
+        except Exception as e:      # a bug here must not cost the editor its server
+            self.window_log_message(T.LogMessageParams(
+                type=T.MessageType.Error, message=f"convex lsp: analysis failed: "
+                                                  f"{type(e).__name__}: {e}"))
+            a = Analysis(doc.source)
+            a.session = self.analyzer.base_session(to_fs_path(uri) or uri)
         self.analyses[uri] = a
         self.text_document_publish_diagnostics(T.PublishDiagnosticsParams(
             uri=uri, version=doc.version,

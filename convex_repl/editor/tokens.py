@@ -194,19 +194,5 @@ def definitions(nodes: list) -> list:
     return out
 
 
-def node_at(nodes: list, offset: int) -> list:
-    """The nodes containing offset, outermost first (empty outside every form)."""
-    path: list = []
-    level = nodes
-    while True:
-        for n in level:
-            if n.start <= offset < n.end or (n.kind == "atom" and offset == n.end):
-                path.append(n)
-                level = n.children
-                break
-        else:
-            return path
-
-
-__all__ = ["Tok", "Node", "lex", "parse", "top_level_start", "definitions", "node_at", "OPEN", "CLOSE", "PREFIX",
-           "DEF_HEADS"]
+__all__ = ["Tok", "Node", "lex", "parse", "top_level_start", "definitions", "OPEN", "CLOSE",
+           "PREFIX", "DEF_HEADS"]

@@ -93,7 +93,6 @@ class ConvexKernel(Kernel):
         "pygments_lexer": "convex",
         "codemirror_mode": "clojure",
     }
-    help_links = [{"text": "Convex Lisp", "url": "https://docs.convex.world"}]
 
     session_kind = "fresh"           # set by main() from the kernel's arguments
     peer_url: Optional[str] = None
