@@ -72,7 +72,7 @@ def _trace(repl: Repl, arg: str) -> None:
     t = _traced(repl, arg, "trace")
     if t is not None:
         from convex_repl.insight.calls import trace_tree
-        repl.out.console.print(trace_tree(t, repl.ws.address))
+        repl.out.rich(trace_tree(t, repl.ws.address))
 
 
 @command("explain", ":explain form", "run the form (as a query) and show its op tree: "
@@ -81,7 +81,7 @@ def _explain(repl: Repl, arg: str) -> None:
     t = _traced(repl, arg, "explain")
     if t is not None:
         from convex_repl.insight.explain import explain_tree
-        repl.out.console.print(explain_tree(t))
+        repl.out.rich(explain_tree(t))
 
 
 def breakpoints(repl: Repl) -> set:
@@ -130,8 +130,8 @@ def _ask(repl: Repl, prompt: str) -> Optional[str]:
 def _show_stop(repl: Repl, st: Any, full: bool = False) -> None:
     from kernel.data.printer import print_brief
     from convex_repl.insight.explain import _label
-    where = " ← ".join(reversed(st.stack)) if st.stack else "top level"
-    head = f"in {where} · depth {st.depth} · juice left {st.juice_left:,} (used {st.juice_used:,})"
+    where = "in " + " ← ".join(reversed(st.stack)) if st.stack else "at the top level"
+    head = f"{where} · depth {st.depth} · juice left {st.juice_left:,} (used {st.juice_used:,})"
     if st.breakpoint:
         head = f"breakpoint {st.breakpoint} · " + head
     repl.out.dim(head)

@@ -247,6 +247,15 @@ class RecordingPrinter(Printer):
         self._keep(text)
         self._echo(super().dim, text)
 
+    def rich(self, renderable: Any) -> None:
+        import io
+        from rich.console import Console
+        # unwrapped: a tree's wrapped lines carry its guides, which no transcript could match
+        plain = Console(file=io.StringIO(), width=1000, color_system=None, highlight=False)
+        plain.print(renderable)
+        self._keep("\n".join(ln.rstrip() for ln in plain.file.getvalue().rstrip("\n").split("\n")))
+        self._echo(super().rich, renderable)
+
     def info(self, text: str) -> None:
         self._keep(text)
         self._echo(super().info, text)
@@ -324,10 +333,29 @@ def check_steps(lesson: Lesson, steps: list, home: Optional[Path] = None,
     for st in steps:
         if st.prompt is not None and st.prompt != repl.prompt():
             bad.append(Mismatch(lesson, st, [], prompt=repl.prompt()))
+        repl.ask = _answers(repl, st.expected)
         got, err = run_input(repl, st.input)
         if not matches(st.expected, got, err):
             bad.append(Mismatch(lesson, st, got))
     return bad
+
+
+DEBUG_PROMPT = "debug> "
+
+
+def _answers(repl: Repl, expected: str) -> Callable:
+    """What the lesson types at the step debugger's `debug> ` prompt (the lines of the
+    transcript that start with it), given in turn and echoed as the terminal shows them."""
+    todo = [ln[len(DEBUG_PROMPT):] for ln in expected.splitlines()
+            if ln.startswith(DEBUG_PROMPT)]
+
+    def ask(prompt: str) -> Optional[str]:
+        if not todo:
+            return None
+        line = todo.pop(0)
+        repl.out.info(prompt + line)
+        return line
+    return ask
 
 
 def check_lesson(lesson: Lesson, home: Optional[Path] = None, width: int = 78) -> list:

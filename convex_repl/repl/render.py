@@ -262,6 +262,10 @@ class Printer:
     def dim(self, text: str) -> None:
         self.console.print(text, style="dim", markup=False, highlight=False)
 
+    def rich(self, renderable: Any) -> None:
+        """A rich renderable with styles of its own (the trees of :trace and :explain)."""
+        self.console.print(renderable, highlight=False)
+
     def info(self, text: str) -> None:
         self.console.print(text, markup=False, highlight=False)
 
