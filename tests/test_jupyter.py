@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 60
 
 
-def convex(*args, env=None):
+def convex(*args):
+    """The convex command, with no peer chosen by the environment."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CONVEX_URL", "CONVEX_PROFILE")}
     return subprocess.run([sys.executable, "-m", "convex_repl", *args], capture_output=True,
                           text=True, timeout=120, cwd=ROOT, env=env)
 
@@ -193,3 +195,35 @@ def test_a_notebook_connected_to_a_peer_works_against_its_url():
     ws = make_workspace("fresh", "127.0.0.1:8080")
     assert ws.remote and ws.url == "http://127.0.0.1:8080"
     assert ws.describe() == "the peer at http://127.0.0.1:8080"
+
+
+def test_a_kernel_installed_with_url_works_against_that_peer(tmp_path):
+    from convex_repl.repl.lessons import start_local_peer, stop_process
+    proc, url = start_local_peer()
+    try:
+        r = convex("jupyter", "install", "--prefix", str(tmp_path), "--name", "convex-peer",
+                   "--url", url)
+        assert r.returncode == 0, r.stderr
+        ksm = KernelSpecManager(kernel_dirs=[str(tmp_path / "share/jupyter/kernels")])
+        assert ksm.get_kernel_spec("convex-peer").argv[-2:] == ["--url", url]
+        km = KernelManager(kernel_name="convex-peer", kernel_spec_manager=ksm)
+        km.start_kernel(env=dict(os.environ, CONVEX_HOME=str(tmp_path / "home")))
+        kc = km.client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=TIMEOUT)
+            reply, outs = run(kc, "(def on-peer (+ 1 2))")
+            assert reply["status"] == "ok", outs
+            result = [c for k, c in outs if k == "execute_result"][0]
+            assert result["data"]["text/plain"] == "3"
+            assert result["metadata"]["convex"]["cost"]["juice"] > 0
+            reply, outs = run(kc, ":connect")
+            assert [c["text"] for k, c in outs if k == "stream"] == [f"connected to {url}\n"]
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+        # the definition is on the peer: another client sees it
+        from convex_repl.repl.remote_workspace import RemoteWorkspace
+        assert RemoteWorkspace(url).query("on-peer").value == 3
+    finally:
+        stop_process(proc)

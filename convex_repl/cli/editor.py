@@ -90,14 +90,15 @@ def jupyter_install(
                                           "prefix's share/jupyter.", show_default=False),
     name: str = typer.Option("convex", "--name", help="Kernel name (one per kind of "
                              "session: convex, convex-peer...)."),
-    url: Optional[str] = typer.Option(None, "--url", help="Notebooks connect to this peer's "
-                                      "REST API.", show_default=False),
     fork: bool = typer.Option(False, "--fork", help="Notebooks start from a copy of the "
                               "saved session (~/.convex), which they never change."),
 ) -> None:
     """Install the kernel spec: each notebook is then a session of its own (a fresh local
-    CVM; a copy of the saved session with --fork; a peer with --url)."""
+    CVM; a copy of the saved session with --fork; with --url URL, or CONVEX_URL, as for
+    every command, the peer there)."""
+    from convex_repl.client.remote import resolve_url
     from convex_repl.jupyter.install import install
+    url = resolve_url()                 # --url became CONVEX_URL (base._take_url)
     if url and fork:
         raise Fail("--url and --fork exclude each other", EXIT_USAGE, "USAGE")
     try:
