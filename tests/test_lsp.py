@@ -215,6 +215,10 @@ def test_definition_in_the_workspace_and_the_standard_library(editor):
     assert [Path(loc.uri.removeprefix("file://")).name for loc in locs] == ["fungible.cvx"]
     line = locs[0].range.start.line
     assert "(defn build-token" in (ROOT / "stdlib" / "fungible.cvx").read_text().splitlines()[line]
+    h = editor.run(editor.client.text_document_hover_async(T.HoverParams(
+        text_document=editor.doc(uri), position=pos(1, 12))))
+    assert h.contents.value.startswith("```clojure\n(fungible/build-token config)\n```")
+    assert "Code for a new fungible token actor" in h.contents.value
 
 
 def test_formatting_edits_the_whole_document(editor):
