@@ -33,7 +33,7 @@ def test_debug_steps_shows_locals_and_stops_at_breakpoints(term):  # noqa: F811
     term.submit("(defn f [a b] (+ (sq a) b))", "juice")
     s = term.submit(":debug (f 3 4)", "debug>")
     tail = s[s.rindex(":debug"):]
-    assert "in top level" in tail and "juice left" in tail
+    assert "at the top level" in tail and "juice left" in tail
     for _ in range(12):                                     # step in until inside f
         s = term.submit("s", "debug>", timeout=10)
         if "locals: a (%0) = 3" in s[s.rindex("debug> s"):]:
@@ -100,3 +100,21 @@ def test_breakpoints_out_and_quit_on_a_copied_state():
     done = d.quit()
     assert done.quit and done.result is None
     assert s.eval("(f 1 1)").value == 2            # nothing kept, the session unchanged
+
+
+def test_abort_stops_a_running_debugger_and_frees_tracing():
+    import threading
+    import time
+    from convex_repl.insight.run import run_traced
+    s = Session()
+    d = Debugger(s.state, 13, read_all("(loop [i 0] (recur (inc i)))"), 10**12)
+    got: list = []
+    th = threading.Thread(target=lambda: got.append(d.start("continue")))
+    th.start()
+    time.sleep(0.5)
+    assert not got                                   # still running, traced
+    d.abort()
+    th.join(10)
+    assert got and isinstance(got[0], Done) and got[0].quit
+    t = run_traced(s.state, 13, "(+ 1 2)")           # tracing is free again
+    assert t.result.value == 3

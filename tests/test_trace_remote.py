@@ -58,3 +58,25 @@ def test_a_peer_without_a_store_is_one_line(tmp_path):
         assert rc == 3 and err.count("\n") == 1 and "store" in err
     finally:
         stop(p)
+
+
+def test_repl_connected_traces_and_debugs_a_copy_of_the_peers_state(stored_peer, tmp_path):
+    from convex_repl.repl import Repl
+    from convex_repl.repl.lessons import RecordingPrinter
+    from convex_repl.repl.remote_workspace import RemoteWorkspace
+    url = stored_peer["url"]
+    rc, _, err = convex("transact", "--url", url, "(defn tw [x] (* 2 x))", home=tmp_path)
+    assert rc == 0, err
+    out = RecordingPrinter(echo=False, width=100)
+    repl = Repl(RemoteWorkspace(url, 13), out)
+    answers = ["s", "c"]
+    repl.ask = lambda prompt: answers.pop(0) if answers else None
+    out.start()
+    repl.handle(":trace (tw 21)")
+    text = "\n".join(out.lines)
+    assert f"ran on a copy of the peer at {url}'s state" in text and "(tw 21) => 42" in text
+    out.start()
+    repl.handle(":debug (tw 21)")
+    text = "\n".join(out.lines)
+    assert "at the top level" in text and "42" in text and "nothing was kept" in text
+    assert not answers

@@ -55,6 +55,7 @@ class Debugger(Recorder):
         self._to_run: "queue.Queue" = queue.Queue()
         self._mode, self._level = "in", 0
         self._hit: Optional[str] = None
+        self._abort = False
         self._thread: Optional[threading.Thread] = None
         self.finished: Optional[Done] = None
 
@@ -81,6 +82,8 @@ class Debugger(Recorder):
         return node
 
     def pause(self, op: Any, ctx: Any, env: list, d: int) -> None:  # type: ignore[override]
+        if self._abort:
+            raise _Quit()
         if self.quiet:
             return                      # inside macro expansion: not the user's code
         depth = len(self._frames)
@@ -148,6 +151,14 @@ class Debugger(Recorder):
             return self.finished
         self._to_run.put(cmd)
         return self._next()
+
+    def abort(self, timeout: float = 5.0) -> None:
+        """Stop the run from any thread (Ctrl-C while it runs): at its next op, or now if
+        it is waiting at a stop."""
+        self._abort = True
+        self._to_run.put("quit")
+        if self._thread is not None:
+            self._thread.join(timeout)
 
     def quit(self) -> Done:
         if self.finished is None:

@@ -157,7 +157,7 @@ def _debug(repl: Repl, arg: str) -> None:
     forms = _forms(repl, arg)
     if forms is None:
         return
-    from convex_repl.insight.debugger import Debugger, Done
+    from convex_repl.insight.debugger import Debugger
     state, addr, limit, note = _target(repl)
     bp = breakpoints(repl)
     dbg = Debugger(state, addr, forms, limit, bp)
@@ -165,7 +165,19 @@ def _debug(repl: Repl, arg: str) -> None:
         repl.out.dim(note)
     repl.out.dim(DEBUG_HELP + (f" · breakpoints: {', '.join(sorted(bp))}: running to the "
                                "first" if bp else ""))
-    ev = dbg.start("continue" if bp else "in")
+    try:
+        ev = _session(repl, dbg, "continue" if bp else "in", bp)
+    except KeyboardInterrupt:
+        dbg.abort()
+        repl.out.warn("Interrupted: debugging stopped; nothing was kept")
+        return
+    _show_done(repl, arg, ev)
+
+
+def _session(repl: Repl, dbg: Any, first: str, bp: set) -> Any:
+    """The debug> loop: commands until the run is done or quit; the Done event."""
+    from convex_repl.insight.debugger import Done
+    ev = dbg.start(first)
     last = "s"
     while not isinstance(ev, Done):
         _show_stop(repl, ev)
@@ -193,7 +205,7 @@ def _debug(repl: Repl, arg: str) -> None:
                 repl.out.info("breakpoints: " + ", ".join(sorted(bp)))
             else:
                 repl.out.warn(DEBUG_HELP)
-    _show_done(repl, arg, ev)
+    return ev
 
 
 def _show_done(repl: Repl, arg: str, ev: Any) -> None:
