@@ -84,3 +84,11 @@ def test_an_endless_loop_stops_at_the_juice_limit():
     assert a.forms[0].error == "JUICE"
     assert a.session.lookup("after") == 1
     assert analysis.JUICE_LIMIT >= 1_000_000
+
+
+def test_a_file_reading_args_starts_as_convex_deploy_runs_it(analyzer):
+    a = analyzer.analyse("(def total (if (empty? args) 0 (first args)))\n")
+    assert found(a) == [] and a.forms[0].error is None
+    assert a.session.lookup("total") == 0
+    b = analyzer.analyse("(def my-args 1)\n")
+    assert b.session.lookup("args") is None             # only files that read it get it

@@ -13,17 +13,20 @@ compiler's own scoping: a symbol bound nowhere (not local, not defined by the fi
 visible from the account) is an unknown symbol, and a call of a core function with a number
 of arguments none of its documented signatures take is an arity error.
 
-Evaluation is deterministic, so the state after each form is cached by the text of the forms
+A file that reads `args` starts with `(def args [])`, as `convex deploy` runs an actor's
+file (with no `--arg`). Evaluation is deterministic, so the state after each form is cached by the text of the forms
 up to it: editing one form re-runs only it and those after.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 from convex_repl.editor.tokens import Node, definitions, parse, top_level_start
 
+_ARGS = re.compile(r"(?<![\w*+!?<>=/.#&%$-])args(?![\w*+!?<>=/.#&%$'-])")
 JUICE_LIMIT = 5_000_000          # per form: an endless loop in the file stops here
 _CACHE_SIZE = 4000
 ERROR, WARNING = 1, 2            # LSP severities
@@ -81,8 +84,11 @@ class Analyzer:
         self._bases: dict = {}
         self._cache: dict = {}
 
-    def _base(self, test: bool) -> Any:
-        s = self._bases.get(test)
+    def _base(self, test: bool, deployed: bool = False) -> Any:
+        """The session a file starts in: genesis; with the test library for a test file;
+        with `args` defined as `convex deploy` defines it (no --arg: []) for a file that
+        reads `args`."""
+        s = self._bases.get((test, deployed))
         if s is None:
             if test:
                 from convex_repl.testing.runner import base_session
@@ -90,13 +96,15 @@ class Analyzer:
             else:
                 from convex_repl.api import Session
                 s = Session()
+            if deployed:
+                s.eval("(def args [])")
             s.juice_limit = self.juice_limit
-            self._bases[test] = s
+            self._bases[(test, deployed)] = s
         return s
 
-    def base_session(self, name: str = "file.cvx") -> Any:
-        """A fresh session as a file starts in (test files: with the test library)."""
-        return self._base(is_test_file(name)).fork()
+    def base_session(self, name: str = "file.cvx", text: str = "") -> Any:
+        """A fresh session as a file starts in."""
+        return self._base(is_test_file(name), _reads_args(text)).fork()
 
     def analyse(self, text: str, name: str = "file.cvx") -> Analysis:
         from lisp import ReaderError
@@ -116,13 +124,13 @@ class Analyzer:
                     before.diagnostics.append(syntax)
                     return before
             a.diagnostics.append(syntax)
-            a.session = self._base(is_test_file(name)).fork()
+            a.session = self.base_session(name, text)
             return a
         from lisp import read_all
         forms = read_all(text)
         nodes = [n for n in a.nodes if not _discarded(n)]
-        session = self._base(is_test_file(name)).fork()
-        key: Any = ("test" if is_test_file(name) else "plain",)
+        session = self.base_session(name, text)
+        key: Any = (is_test_file(name), _reads_args(text))
         for form, node in zip(forms, nodes):
             key = (hash(key), text[node.start:node.end])
             hit = self._cache.get(key)
@@ -169,6 +177,10 @@ class Analyzer:
         r = session.eval_forms([form])
         fr.juice, fr.error, fr.message = r.juice, r.error, r.message
         return fr
+
+
+def _reads_args(text: str) -> bool:
+    return _ARGS.search(text) is not None
 
 
 def _discarded(n: Node) -> bool:

@@ -48,7 +48,7 @@ class ConvexLanguageServer(LanguageServer):
                 type=T.MessageType.Error, message=f"convex lsp: analysis failed: "
                                                   f"{type(e).__name__}: {e}"))
             a = Analysis(doc.source)
-            a.session = self.analyzer.base_session(to_fs_path(uri) or uri)
+            a.session = self.analyzer.base_session(to_fs_path(uri) or uri, doc.source)
         self.analyses[uri] = a
         self.text_document_publish_diagnostics(T.PublishDiagnosticsParams(
             uri=uri, version=doc.version,
