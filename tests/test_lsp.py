@@ -215,6 +215,11 @@ def test_definition_in_the_workspace_and_the_standard_library(editor):
     assert [Path(loc.uri.removeprefix("file://")).name for loc in locs] == ["fungible.cvx"]
     line = locs[0].range.start.line
     assert "(defn build-token" in (ROOT / "stdlib" / "fungible.cvx").read_text().splitlines()[line]
+    editor.change(uri, "(import convex.fungible :as fungible)\n(fungible/build-token {})\n"
+                       "(fungible/balance *address*)\n")
+    locs = editor.run(editor.client.text_document_definition_async(T.DefinitionParams(
+        text_document=editor.doc(uri), position=pos(2, 12))))       # several files define it
+    assert [Path(loc.uri.removeprefix("file://")).name for loc in locs] == ["fungible.cvx"]
     h = editor.run(editor.client.text_document_hover_async(T.HoverParams(
         text_document=editor.doc(uri), position=pos(1, 12))))
     assert h.contents.value.startswith("```clojure\n(fungible/build-token config)\n```")

@@ -94,7 +94,18 @@ class ConvexLanguageServer(LanguageServer):
     def find_definitions(self, uri: str, name: str) -> list:
         """Locations defining `name` (the symbol of `alias/name`): this document first, then
         the other open ones, the workspace's files and the standard library."""
-        _, sym = docs.split_path(name)
+        head, sym = docs.split_path(name)
+        if head is not None and uri in self.analyses:
+            lib = _imported_as(self.analyses[uri], head)
+            if lib is not None:         # alias/name: the library's own file, when it is found
+                stem = lib.rsplit(".", 1)[-1]
+                found = [loc for loc in self._find(uri, sym, everywhere=True)
+                         if Path(to_fs_path(loc.uri) or "").stem == stem]
+                if found:
+                    return found
+        return self._find(uri, sym)
+
+    def _find(self, uri: str, sym: str, everywhere: bool = False) -> list:
         out: list = []
         seen: set = set()
         for u in [uri] + [k for k in self.analyses if k != uri]:
@@ -105,7 +116,7 @@ class ConvexLanguageServer(LanguageServer):
             for dname, _, node, _ in a.definitions():
                 if dname == sym:
                     out.append(T.Location(uri=u, range=_range(a.text, node.start, node.end)))
-        if out:
+        if out and not everywhere:
             return out
         import stdlib
         files = self.workspace_files() + sorted(Path(stdlib.__file__).parent.rglob("*.cvx"))
@@ -254,6 +265,18 @@ def make_server() -> ConvexLanguageServer:
         return out
 
     return ls
+
+
+def _imported_as(a: Analysis, alias: str) -> Optional[str]:
+    """The library name `(import lib :as alias)` in the file gives alias, or None."""
+    for node in a.nodes:
+        for n in node.walk():
+            kids = n.children
+            if n.head() == "import" and len(kids) >= 4 and kids[1].kind == "atom":
+                for i in range(2, len(kids) - 1):
+                    if kids[i].text == ":as" and kids[i + 1].symbol == alias:
+                        return kids[1].text
+    return None
 
 
 def _local_summary(a: Analysis, name: str) -> Optional[str]:
