@@ -33,7 +33,7 @@ def test_debug_steps_shows_locals_and_stops_at_breakpoints(term):  # noqa: F811
     term.submit("(defn f [a b] (+ (sq a) b))", "juice")
     s = term.submit(":debug (f 3 4)", "debug>")
     tail = s[s.rindex(":debug"):]
-    assert "at the top level" in tail and "juice left" in tail
+    assert "top level · <input>:1:1" in tail and "juice left" in tail
     for _ in range(12):                                     # step in until inside f
         s = term.submit("s", "debug>", timeout=10)
         if "locals: a (%0) = 3" in s[s.rindex("debug> s"):]:

@@ -164,3 +164,17 @@ def test_cli_trace_text_explain_and_errors(home, capsys, tmp_path):
     assert code == 2 and err.count("\n") <= 3 and "Traceback" not in err
     code, _, err = run(capsys, "trace", "--tx", "00" * 32)
     assert code == 2 and "--url" in err
+
+
+def test_calls_say_where_in_the_source_they_were_made(home, capsys, tmp_path):
+    f = tmp_path / "prog.cvx"
+    f.write_text("(defn f [x] (inc x))\n(defn g [x]\n  (f (f x)))\n\n(g 1)\n")
+    code, out, _ = run(capsys, "trace", "--json", "-f", str(f))
+    assert code == 0
+    (g,) = json.loads(out)["calls"]
+    assert g["at"] == f"{f}:5:1"
+    assert [c["at"] for c in g["calls"]] == [f"{f}:3:6", f"{f}:3:3"]   # inner call first
+    code, out, _ = run(capsys, "trace", "(+ 1\n   (inc 2))")
+    assert code == 0 and "=> 4" in out
+    code, _, err = run(capsys, "trace", "(+ 1 [2")
+    assert code == 2 and "<forms>:1:6: unclosed '['" in err

@@ -78,5 +78,5 @@ def test_repl_connected_traces_and_debugs_a_copy_of_the_peers_state(stored_peer,
     out.start()
     repl.handle(":debug (tw 21)")
     text = "\n".join(out.lines)
-    assert "at the top level" in text and "42" in text and "nothing was kept" in text
+    assert "top level · <input>:1:1" in text and "42" in text and "nothing was kept" in text
     assert not answers

@@ -20,18 +20,20 @@ BLOCK = typer.Option(None, "--block", show_default=False,
 
 
 def _source(forms: Optional[str], file: Optional[Path]) -> tuple:
-    """(text, name, Source or None): the forms given, or a file's, read with positions."""
-    if file is None:
-        text = _read_source(forms)
-        return text, None, None
-    if forms is not None:
-        raise Fail("give the forms or --file, not both", EXIT_USAGE, "USAGE")
+    """(text, name, Source): the forms given (named `<forms>`), or a file's, read with
+    positions; text that does not read is a one-line Fail at file:line:col (exit 2)."""
     from lisp import ReaderError
     from lisp.source import Source, excerpt, syntax_error_line
-    try:
-        text = file.read_text()
-    except OSError as e:
-        raise Fail(f"can't read {file}: {e.strerror}", EXIT_NOT_FOUND, "IO") from None
+    if file is None:
+        text = _read_source(forms)
+        file = Path("<forms>")
+    elif forms is not None:
+        raise Fail("give the forms or --file, not both", EXIT_USAGE, "USAGE")
+    else:
+        try:
+            text = file.read_text()
+        except OSError as e:
+            raise Fail(f"can't read {file}: {e.strerror}", EXIT_NOT_FOUND, "IO") from None
     try:
         return text, str(file), Source(text, str(file))
     except ReaderError as e:
@@ -108,7 +110,9 @@ def trace_cmd(
     eval, deploy, schedule) with arguments, results or errors and juice including callees.
     The root's juice is what `convex query` of the same forms costs."""
     from convex_repl.insight.calls import trace_json, trace_tree
+    from convex_repl.insight.coverage import SourceMap
     from convex_repl.insight.run import run_traced, run_tx_traced
+    smap = None
     from kernel.cvm.trace import Recorder
     rec = Recorder(max_depth=depth)
     if tx is not None:
@@ -125,12 +129,15 @@ def trace_cmd(
     else:
         text, name, src = _source(forms, file)
         state, addr, limit, _ = _target(home, fresh, address, juice_limit, block)
-        t = run_traced(state, addr, src.forms if src is not None else text, rec, limit)
+        smap = None if src is None else SourceMap(src)
+        t = run_traced(state, addr, src.forms if src is not None else text, rec, limit,
+                       smap=smap)
         home_addr = addr
+    where = None if tx is not None or smap is None else smap.where
     if as_json:
-        _emit(True, trace_json(t, depth))
+        _emit(True, trace_json(t, depth, where))
     else:
-        _print(trace_tree(t, home_addr, depth))
+        _print(trace_tree(t, home_addr, depth, where))
     if not t.result.ok:
         if as_json:
             raise typer.Exit(EXIT_USAGE if t.result.error == "SYNTAX" and not t.result.juice

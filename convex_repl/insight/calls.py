@@ -1,6 +1,8 @@
 """Call traces: the tree of calls a traced run made (kernel.cvm.trace.Call), as JSON for
 tools and as a rich tree for people, each call with its arguments, result or error and the
-juice it used including its callees; `depth` cuts the tree below that many levels."""
+juice it used including its callees; `depth` cuts the tree below that many levels. When
+the run's source positions are known (`where`: coverage.SourceMap.where), each call made
+from that source says where: `file:line:col`."""
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -19,7 +21,7 @@ def _code(v: Any) -> Optional[str]:
     return v.name if type(v) is Keyword else print_brief(v)
 
 
-def call_json(c: Any, depth: Optional[int], level: int = 1) -> dict:
+def call_json(c: Any, depth: Optional[int], level: int = 1, where: Any = None) -> dict:
     d: dict = {"fn": c.fn, "address": None if c.address is None else f"#{c.address}",
                "args": [print_brief(a, 10_000) for a in c.args],
                "result": None if c.error is not None else print_brief(c.result, 10_000),
@@ -28,24 +30,28 @@ def call_json(c: Any, depth: Optional[int], level: int = 1) -> dict:
         d["message"] = display_brief(c.message)
     if c.recurs:
         d["recurs"] = c.recurs
+    at = where(c.site) if where is not None and c.site is not None else None
+    if at is not None:
+        d["at"] = at
     if depth is not None and level >= depth:
         d["calls"] = []
         hidden = len(c.calls) + c.omitted
         if hidden:
             d["omitted"] = hidden
     else:
-        d["calls"] = [call_json(k, depth, level + 1) for k in c.calls]
+        d["calls"] = [call_json(k, depth, level + 1, where) for k in c.calls]
         if c.omitted:
             d["omitted"] = c.omitted
     return d
 
 
-def trace_json(t: Traced, depth: Optional[int] = None) -> dict:
+def trace_json(t: Traced, depth: Optional[int] = None, where: Any = None) -> dict:
     """{"value", "error", "message", "juice", "calls": [...]}: the root is the whole run."""
     r = t.result
     root = t.recorder.root
     out: dict = {"value": r.printed if r.ok else None, "error": r.error, "juice": r.juice,
-                 "calls": [] if depth == 0 else [call_json(k, depth) for k in root.calls]}
+                 "calls": [] if depth == 0 else [call_json(k, depth, 1, where)
+                                                 for k in root.calls]}
     if not r.ok:
         out["message"] = r.message
     if root.omitted:
@@ -53,7 +59,7 @@ def trace_json(t: Traced, depth: Optional[int] = None) -> dict:
     return out
 
 
-def call_label(c: Any, home: Optional[int]) -> Any:
+def call_label(c: Any, home: Optional[int], where: Any = None) -> Any:
     """One call as a rich Text: `(#22/bump 5) => 10  [512 juice]`."""
     from rich.text import Text
     name = c.fn if c.address in (None, home) else f"#{c.address}/{c.fn}"
@@ -67,10 +73,14 @@ def call_label(c: Any, home: Optional[int]) -> Any:
         t.append(" => " + print_brief(c.result, ARG_CHARS), style="green")
     extra = f", {c.recurs} recur{'s' if c.recurs != 1 else ''}" if c.recurs else ""
     t.append(f"  [{c.juice:,} juice{extra}]", style="cyan")
+    at = where(c.site) if where is not None and c.site is not None else None
+    if at is not None:
+        t.append(f"  {at}", style="dim")
     return t
 
 
-def trace_tree(t: Traced, home: Optional[int] = None, depth: Optional[int] = None) -> Any:
+def trace_tree(t: Traced, home: Optional[int] = None, depth: Optional[int] = None,
+               where: Any = None) -> Any:
     """The call tree as a rich Tree, rooted at the run's result and total juice."""
     from rich.text import Text
     from rich.tree import Tree
@@ -84,7 +94,7 @@ def trace_tree(t: Traced, home: Optional[int] = None, depth: Optional[int] = Non
     tree = Tree(head)
 
     def add(parent: Any, c: Any, level: int) -> None:
-        branch = parent.add(call_label(c, home))
+        branch = parent.add(call_label(c, home, where))
         if depth is not None and level >= depth:
             hidden = len(c.calls) + c.omitted
             if hidden:

@@ -48,7 +48,7 @@ class SourceMap:
 
     def __init__(self, src: Any):
         self.src = src
-        self.at: dict = {}          # id(op) -> (op, line)
+        self.at: dict = {}          # id(op) -> (op, line, column)
         self.compiled: list = []    # every op compiled from a list (matched or not)
         self._tops: dict = {}       # top-level index -> {form value: [(line, col)]}
 
@@ -80,12 +80,17 @@ class SourceMap:
                 continue
             k = used.get(form, 0)
             used[form] = k + 1
-            self.at[id(op)] = (op, places[min(k, len(places) - 1)][0])
+            self.at[id(op)] = (op, *places[min(k, len(places) - 1)])
+
+    def where(self, op: Any) -> Optional[str]:
+        """`file:line:col` of the list an op was compiled from, if it was found."""
+        hit = self.at.get(id(op))
+        return None if hit is None else f"{self.src.name}:{hit[1]}:{hit[2]}"
 
     def coverage(self, counts: dict, name: Optional[str] = None) -> FileCoverage:
         """`counts`: id(op) -> times it ran (kernel.cvm.trace.Recorder.op_stats)."""
         fc = FileCoverage(name or self.src.name)
-        for oid, (op, line) in self.at.items():
+        for oid, (op, line, _) in self.at.items():
             n = counts.get(oid, (0,))[0]
             fc.lines[line] = max(fc.lines.get(line, 0), n)    # the line ran as often as
             #                                                     its most run op

@@ -32,6 +32,7 @@ class Stop:
     juice_left: int
     juice_used: int
     breakpoint: Optional[str] = None     # the breakpoint that stopped here, if any
+    at: Optional[str] = None             # file:line:col of the op, when its source is known
 
 
 @dataclass
@@ -46,8 +47,9 @@ class Debugger(Recorder):
     "over", "out" or "continue" returns the next; `quit()` ends the run."""
 
     def __init__(self, state: Any, address: int, forms: list, juice_limit: int,
-                 breakpoints: Optional[set] = None):
+                 breakpoints: Optional[set] = None, smap: Any = None):
         super().__init__()
+        self.smap = smap            # coverage.SourceMap of the forms' text: stops say where
         self.state, self.address, self.forms, self.juice_limit = state, address, forms, \
             juice_limit
         self.breakpoints = set(breakpoints or ())
@@ -66,7 +68,7 @@ class Debugger(Recorder):
         ctx = Context(self.state, self.address, juice_limit=self.juice_limit)
         try:
             with tracing(self):
-                r = run_forms(ctx, self.forms, [])
+                r = run_forms(ctx, self.forms, [], self.smap)
             self._to_ui.put(Done(r, calls=self.root.calls))
         except _Quit:
             self._to_ui.put(Done(None, quit=True))
@@ -124,7 +126,7 @@ class Debugger(Recorder):
                     stack=[c.fn for c in calls], juice_left=ctx.limit - ctx.juice,
                     juice_used=ctx.juice,
                     locals=[(i, names.get(i), v) for i, v in enumerate(env)],
-                    breakpoint=hit)
+                    breakpoint=hit, at=None if self.smap is None else self.smap.where(op))
 
     # --- the caller's side ------------------------------------------------------------------
     def _next(self) -> Any:

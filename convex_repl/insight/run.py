@@ -27,11 +27,15 @@ class Traced:
     recorder: Recorder
     roots: list = field(default_factory=list)
     state: Any = None
+    smap: Any = None            # coverage.SourceMap when the source's positions are known
 
 
 def run_traced(state: Any, address: int, source: Any, recorder: Optional[Recorder] = None,
-               juice_limit: int = DEFAULT_JUICE_LIMIT, commit: bool = False) -> Traced:
-    """Evaluate source text (or read forms) on `state` as `address`, traced."""
+               juice_limit: int = DEFAULT_JUICE_LIMIT, commit: bool = False,
+               smap: Any = None) -> Traced:
+    """Evaluate source text (or read forms) on `state` as `address`, traced; with `smap`
+    (coverage.SourceMap of the source the forms were read from), the compiled ops are
+    matched to their positions."""
     rec = recorder or Recorder()
     forms, bad = read_forms(source)
     if bad is not None:
@@ -39,8 +43,8 @@ def run_traced(state: Any, address: int, source: Any, recorder: Optional[Recorde
     ctx = Context(state, address, juice_limit=juice_limit)
     roots: list = []
     with tracing(rec):
-        r = run_forms(ctx, forms, roots)
-    return Traced(r, rec, roots, ctx.state if commit and r.ok else state)
+        r = run_forms(ctx, forms, roots, smap)
+    return Traced(r, rec, roots, ctx.state if commit and r.ok else state, smap)
 
 
 def run_tx_traced(state: Any, signed: Any, recorder: Optional[Recorder] = None) -> Traced:
@@ -56,16 +60,16 @@ def run_tx_traced(state: Any, signed: Any, recorder: Optional[Recorder] = None) 
     return Traced(r, rec, [], o.state)
 
 
-def run_forms(ctx: Context, forms: list, roots: list) -> Result:
+def run_forms(ctx: Context, forms: list, roots: list, smap: Any = None) -> Result:
     """Expand, compile (never from Session's cache: the compiler must be seen) and run each
     form in `ctx`, appending the ops to `roots`; the Result as Session.eval gives it, the
-    state after in `ctx.state`."""
+    state after in `ctx.state`. `smap` (a coverage.SourceMap) learns where each op came from."""
     from kernel.data.scalars import Keyword
     try:
         value = None
         try:
-            for form in forms:
-                op = expand_compile(ctx, form, 0)
+            for i, form in enumerate(forms):
+                op = _compile(ctx, form, i, smap)
                 roots.append(op)
                 value = op.run(ctx, None, 1)
                 ctx.result = value
@@ -83,6 +87,18 @@ def run_forms(ctx: Context, forms: list, roots: list) -> Result:
         return Result(error="DEPTH", message="Python recursion limit reached",
                       juice=ctx.juice, error_value=Keyword("DEPTH"))
     return Result(value=value, juice=ctx.juice)
+
+
+def _compile(ctx: Context, form: Any, i: int, smap: Any) -> Any:
+    if smap is None:
+        return expand_compile(ctx, form, 0)
+    from lisp import compiler
+    compiler.FORM_SINK = sink = []
+    try:
+        return expand_compile(ctx, form, 0)
+    finally:
+        compiler.FORM_SINK = None
+        smap.add(i, sink)
 
 
 __all__ = ["Traced", "run_traced", "run_tx_traced", "run_forms"]

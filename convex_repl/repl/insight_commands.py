@@ -33,29 +33,31 @@ def _target(repl: Repl) -> tuple:
     return state, ws.address, DEFAULT_JUICE_LIMIT, f"ran on a copy of {ws.describe()}'s state"
 
 
-def _forms(repl: Repl, arg: str) -> Optional[list]:
-    """The forms of `arg` with *1 *2 *3 *e substituted; None (said why) if they don't read."""
-    from lisp import ReaderError, read_all
-    from lisp.source import location
+def _forms(repl: Repl, arg: str) -> tuple:
+    """(the forms of `arg` with *1 *2 *3 *e substituted, a coverage.SourceMap of `<input>`
+    to say where ops come from); (None, None), said why, if they don't read."""
+    from lisp import ReaderError
+    from lisp.source import Source, location
+    from convex_repl.insight.coverage import SourceMap
     from convex_repl.repl.workspace import substitute
     try:
-        forms = read_all(arg)
+        src = Source(arg, "<input>")
     except ReaderError as e:
         repl.out.warn(f"{location('<input>', e.line, e.column)}: {e.message}")
-        return None
-    return substitute(forms, repl.bindings())[0]
+        return None, None
+    return substitute(src.forms, repl.bindings())[0], SourceMap(src)
 
 
 def _traced(repl: Repl, arg: str, what: str) -> Any:
     if not repl.form_arg(arg, what):
         return None
-    forms = _forms(repl, arg)
+    forms, smap = _forms(repl, arg)
     if forms is None:
         return None
     from convex_repl.insight.run import run_traced
     state, addr, limit, note = _target(repl)
     try:
-        t = run_traced(state, addr, forms, None, limit)
+        t = run_traced(state, addr, forms, None, limit, smap=smap)
     except KeyboardInterrupt:
         repl.out.warn("Interrupted.")
         return None
@@ -72,7 +74,7 @@ def _trace(repl: Repl, arg: str) -> None:
     t = _traced(repl, arg, "trace")
     if t is not None:
         from convex_repl.insight.calls import trace_tree
-        repl.out.rich(trace_tree(t, repl.ws.address))
+        repl.out.rich(trace_tree(t, repl.ws.address, None, None if t.smap is None else t.smap.where))
 
 
 @command("explain", ":explain form", "run the form (as a query) and show its op tree: "
@@ -130,10 +132,12 @@ def _ask(repl: Repl, prompt: str) -> Optional[str]:
 def _show_stop(repl: Repl, st: Any, full: bool = False) -> None:
     from kernel.data.printer import print_brief
     from convex_repl.insight.explain import _label
-    where = "in " + " ← ".join(reversed(st.stack)) if st.stack else "at the top level"
-    head = f"{where} · depth {st.depth} · juice left {st.juice_left:,} (used {st.juice_used:,})"
-    if st.breakpoint:
-        head = f"breakpoint {st.breakpoint} · " + head
+    parts = [f"breakpoint {st.breakpoint}"] if st.breakpoint else []
+    parts.append("in " + " ← ".join(reversed(st.stack)) if st.stack else "top level")
+    if st.at:
+        parts.append(st.at)
+    parts.append(f"depth {st.depth} · juice left {st.juice_left:,} (used {st.juice_used:,})")
+    head = " · ".join(parts)
     repl.out.dim(head)
     repl.out.code(f"{_label(st.op)} {print_brief(st.op, 200)}")
     if st.locals or full:
@@ -154,13 +158,13 @@ _STEPS = {"s": "in", "step": "in", "in": "in", "n": "over", "next": "over", "ove
 def _debug(repl: Repl, arg: str) -> None:
     if not repl.form_arg(arg, "debug"):
         return
-    forms = _forms(repl, arg)
+    forms, smap = _forms(repl, arg)
     if forms is None:
         return
     from convex_repl.insight.debugger import Debugger
     state, addr, limit, note = _target(repl)
     bp = breakpoints(repl)
-    dbg = Debugger(state, addr, forms, limit, bp)
+    dbg = Debugger(state, addr, forms, limit, bp, smap)
     if note:
         repl.out.dim(note)
     repl.out.dim(DEBUG_HELP + (f" · breakpoints: {', '.join(sorted(bp))}: running to the "

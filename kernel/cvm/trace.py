@@ -43,7 +43,7 @@ class Call:
     result or error (a CVM value / code) and the juice it used including its callees."""
 
     __slots__ = ("fn", "address", "args", "result", "error", "message", "juice", "calls",
-                 "depth", "recurs", "omitted", "_fn_value")
+                 "depth", "recurs", "omitted", "site", "_fn_value")
 
     def __init__(self, fn: str, address: Optional[int], args: list, depth: int):
         self.fn, self.address, self.args, self.depth = fn, address, args, depth
@@ -52,6 +52,7 @@ class Call:
         self.calls: list = []
         self.recurs = 0          # times its body ran again through recur
         self.omitted = 0         # calls below it not recorded (past the depth or count limit)
+        self.site: Any = None    # the Invoke op that made the call, when one did directly
         self._fn_value: Any = None
 
 
@@ -159,6 +160,7 @@ class Recorder:
             node = self._open(name, addr, args)
             if node is not None:
                 node._fn_value = f
+                node.site = self._site()
         return self._run_call(node, orig, f, ctx, args, d, True)
 
     def call_core(self, orig: Any, f: Any, ctx: Any, args: list, d: int) -> Any:
@@ -174,6 +176,8 @@ class Recorder:
                               t.n if type(t) is Address else None, args[3:])
         elif name in TRACED_CORE:
             node = self._open(TRACED_CORE[name], ctx.address, args)
+        if node is not None:
+            node.site = self._site()
         if node is None:
             quiet = name in QUIET_CORE
             self.quiet += quiet
@@ -218,6 +222,11 @@ class Recorder:
             if node is not None:
                 node.juice += ctx.juice - j0
                 self._calls.pop()
+
+    def _site(self) -> Any:
+        """The Invoke op making the call being entered, if it calls directly."""
+        inv = self._invokes[-1] if self._invokes else None
+        return inv if inv is not None and self._frames and self._frames[-1][0] is inv else None
 
     def _name(self, f: Any, ctx: Any) -> tuple:
         """(name, address) of a called function: from the Invoke op calling it when its
