@@ -27,12 +27,14 @@ def register(tags: "int | range | tuple", reader: Reader) -> None:
 class Decoder:
     """Reads values out of `data`; `store` maps value IDs to already decoded branch values."""
 
-    __slots__ = ("data", "store", "depth")
+    __slots__ = ("data", "store", "depth", "misses")
 
-    def __init__(self, data: bytes, store: "dict[bytes, Any] | None" = None):
+    def __init__(self, data: bytes, store: "dict[bytes, Any] | None" = None,
+                 misses: "list | None" = None):
         self.data = data
         self.store = store if store is not None else {}
         self.depth = 0          # embedded values being decoded, one inside another
+        self.misses = misses    # if a list: the branch refs not found in the store
 
     def byte(self, pos: int) -> int:
         if pos >= len(self.data):
@@ -70,7 +72,11 @@ class Decoder:
         if self.byte(pos) == 0x20:
             h = self.take(pos + 1, 32)
             v = self.store.get(h)
-            return (BranchRef(h) if v is None else v), pos + 33
+            if v is None:
+                if self.misses is not None:
+                    self.misses.append(h)
+                return BranchRef(h), pos + 33
+            return v, pos + 33
         # Each level of an embedded value takes at least a byte of its at most MAX_EMBEDDED,
         # so deeper nesting is invalid: refusing it bounds the recursion of decoding a cell.
         if self.depth >= MAX_EMBEDDED:
@@ -123,26 +129,31 @@ def decode_multi(data: bytes) -> Any:
         enc = data[pos:pos + n]
         raw[_hash(enc)] = enc
         pos += n
+    # Each cell is decoded after the cells it refers to, with an explicit stack (any depth).
+    # Cells are taken last first: encode_multi writes a cell before the cells under it, so
+    # those are usually decoded already; a cell that meets one still to decode (a cell shared
+    # by several parents) is decoded again once that one is.
     store: dict[bytes, Any] = {}
-    for h in raw:           # each cell after the cells it refers to (explicit stack: any depth)
-        stack = [(h, False)]
+    for h in reversed(list(raw)):
+        stack = [h]
         while stack:
-            h, ready = stack.pop()
+            h = stack[-1]
             if h in store:
+                stack.pop()
                 continue
             enc = raw[h]
-            if not ready:
-                todo = [c for c in _branch_hashes(enc) if c in raw and c not in store]
-                if todo:
-                    stack.append((h, True))
-                    stack.extend([(c, False) for c in todo])
-                    continue
-            v, end = Decoder(enc, store).value(0)
+            misses: list = []
+            v, end = Decoder(enc, store, misses).value(0)
+            todo = [c for c in misses if c in raw and c not in store]
+            if todo:
+                stack.extend(todo)
+                continue
             if end != len(enc):
                 raise DecodeError("trailing bytes in branch cell")
             if not is_branch(v):
                 raise DecodeError("embedded-size value sent as a branch cell")
             store[h] = v
+            stack.pop()
     v, end = Decoder(data, store).value(0)
     return v
 
