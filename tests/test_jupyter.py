@@ -106,6 +106,17 @@ def test_repl_commands_work_in_cells(kernel):
     assert reply["status"] == "error" and reply["ename"] == ":UNDECLARED"
 
 
+def test_long_values_are_cut_as_in_the_repl_and_more_shows_them(kernel):
+    _, kc, _ = kernel
+    reply, outs = run(kc, "[" + " ".join(map(str, range(100))) + "]")
+    shown = outs[0][1]["data"]["text/plain"].split("\n")
+    assert reply["status"] == "ok" and len(shown) == 40 and shown[0] == "[0"
+    notes = [c["text"] for k, c in outs if k == "stream"]
+    assert notes == ["… 60 more lines: :more shows all\n"]
+    reply, outs = run(kc, ":more")
+    assert outs[0][1]["data"]["text/plain"].split("\n")[-1] == " 99]"
+
+
 def test_completion_and_inspection(kernel):
     _, kc, _ = kernel
     msg = kc.complete("(ma", 3, reply=True, timeout=TIMEOUT)["content"]

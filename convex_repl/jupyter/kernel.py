@@ -16,8 +16,8 @@ from typing import Any, Optional
 
 from ipykernel.kernelbase import Kernel
 
-from convex_repl.repl.render import (SHOWN_CHARS, Printer, badge, error_lines, pformat_cut,
-                                     too_large_note, truncate)
+from convex_repl.repl.render import (MORE_CHARS, SHOWN_CHARS, Printer, badge, error_lines,
+                                     pformat_cut, too_large_note, truncate)
 
 WIDTH = 100
 
@@ -39,11 +39,15 @@ class CellPrinter(Printer):
         self.events, self.result = [], None
 
     def value(self, v: Any, full: bool = False) -> bool:
-        text, more = pformat_cut(v, WIDTH, limit=SHOWN_CHARS)
-        text, cut = truncate(text)
+        """As the REPL shows a value: cut at 40 lines, in full (up to MORE_CHARS) for :more."""
+        limit = MORE_CHARS if full else SHOWN_CHARS
+        text, more = pformat_cut(v, WIDTH, limit=limit)
+        cut = 0
+        if not full:
+            text, cut = truncate(text)
         self.events.append(("value", text))
         if more:
-            self.events.append(("dim", too_large_note(SHOWN_CHARS, full)))
+            self.events.append(("dim", too_large_note(limit, full)))
         elif cut:
             self.events.append(("dim", f"… {cut} more line{'s' if cut != 1 else ''}: :more "
                                        "shows all"))
