@@ -16,7 +16,7 @@ TIMEOUT = 60
 class Editor:
     """A language client on an event loop of its own thread; calls block until answered."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, options=None):
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
         self.client = LanguageClient("test-editor", "1")
@@ -33,6 +33,7 @@ class Editor:
         self.run(self.client.start_io(sys.executable, "-m", "convex_repl", "lsp"))
         self.init = self.run(self.client.initialize_async(T.InitializeParams(
             capabilities=T.ClientCapabilities(), root_uri=root.as_uri(),
+            initialization_options=options,
             workspace_folders=[T.WorkspaceFolder(uri=root.as_uri(), name="root")])))
         self.client.initialized(T.InitializedParams())
 
@@ -239,3 +240,15 @@ def test_formatting_edits_the_whole_document(editor):
     assert list(editor.run(editor.client.text_document_formatting_async(
         T.DocumentFormattingParams(text_document=editor.doc(uri), options=T.FormattingOptions(
             tab_size=2, insert_spaces=True))))) == []
+
+
+def test_juice_hints_can_be_turned_off():
+    quiet = Editor(ROOT, {"juiceHints": False})
+    try:
+        uri = uri_of("quiet.cvx")
+        quiet.open(uri, "(def a 1)\n(inc a)\n")
+        hints = quiet.run(quiet.client.text_document_inlay_hint_async(T.InlayHintParams(
+            text_document=quiet.doc(uri), range=T.Range(start=pos(0, 0), end=pos(3, 0)))))
+        assert list(hints) == []
+    finally:
+        quiet.close()
