@@ -113,3 +113,40 @@ def test_a_bad_file_stops_the_command_with_one_line(tmp_path):
     assert r.stderr.strip().splitlines() == [
         f"convex: error: {p}:2: unknown key 'portt' (the keys are the options of `convex peer "
         f"start`: {', '.join(OPTIONS)})"]
+
+
+def test_log_formats_levels_and_the_request_log(capsys):
+    from convex_repl.peer import log
+    from convex_repl.peer.peer import Peer
+    from convex_repl.peer.rest import RestServer
+    from urllib.request import urlopen
+    try:
+        log.configure("text", "warning")
+        log.event("2", "goodbye", "peer 0xab... said goodbye", reason="shutdown")   # info
+        log.event("2", "halted", "HALTED: orders differ", level="error", why="orders differ")
+        log.event(None, "refused", level="warning", address="1.2.3.4:5")
+        assert capsys.readouterr().err.splitlines() == [
+            "convex peer 2: HALTED: orders differ", "convex peer: refused address=1.2.3.4:5"]
+        log.configure("json", "debug", peer="7")
+        log.event(None, "goodbye", "bye", level="debug", peer_key="0xab", n=3)
+        line = json.loads(capsys.readouterr().err)
+        assert {k: line[k] for k in ("level", "peer", "event", "message", "peer_key", "n")} == {
+            "level": "debug", "peer": "7", "event": "goodbye", "message": "bye",
+            "peer_key": "0xab", "n": 3}
+        assert line["time"].endswith("Z") and len(line["time"]) == len("2026-01-01T00:00:00.000Z")
+        with pytest.raises(ValueError, match="expected one of text, json"):
+            log.configure("xml")
+        peer = Peer().start()
+        srv = RestServer(peer, "127.0.0.1", 0, verbose=True).start()
+        try:
+            urlopen(srv.url + "/api/v1/health", timeout=10).read()
+        finally:
+            srv.stop()
+            peer.stop()
+        requests = [json.loads(x) for x in capsys.readouterr().err.splitlines()
+                    if '"request"' in x]
+        assert len(requests) == 1 and requests[0]["request"] == "GET /api/v1/health HTTP/1.1"
+        assert requests[0]["client"] == "127.0.0.1" and " 200 " in requests[0]["message"]
+    finally:
+        log.configure("text", "info")
+        log.name_peer(None)

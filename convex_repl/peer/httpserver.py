@@ -24,6 +24,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
 
+from convex_repl.peer import log
 from convex_repl.peer.peer import log_event
 
 MAX_BODY = 5_000_000
@@ -107,8 +108,10 @@ class Handler(BaseHTTPRequestHandler):
         super().handle_one_request()
 
     def log_message(self, fmt: str, *args: Any) -> None:   # quiet by default
+        """--verbose: each request (and the server's own messages) in the peer's log."""
         if getattr(self.server, "verbose", False):
-            super().log_message(fmt, *args)
+            log.event(None, "request", f"{self.address_string()} {fmt % args}",
+                      client=self.address_string(), request=getattr(self, "requestline", None))
 
     def _send(self, status: int, body: Any, ctype: str = "application/json") -> None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()

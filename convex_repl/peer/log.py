@@ -83,7 +83,7 @@ def configure(fmt: str = "text", level: str = "info", peer: Optional[str] = None
         _default_peer = peer
 
 
-def name_peer(name: str) -> None:
+def name_peer(name: Optional[str]) -> None:
     """The name events of this process carry when their caller names none."""
     global _default_peer
     _default_peer = name
