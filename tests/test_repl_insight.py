@@ -118,3 +118,11 @@ def test_abort_stops_a_running_debugger_and_frees_tracing():
     assert got and isinstance(got[0], Done) and got[0].quit
     t = run_traced(s.state, 13, "(+ 1 2)")           # tracing is free again
     assert t.result.value == 3
+
+
+def test_trace_depth_in_the_repl(term):  # noqa: F811
+    term.submit("(defn fib [n] (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))", "juice")
+    s = term.submit(":trace -d 1 (fib 5)", "juice in all")
+    tail = s[s.rindex(":trace -d 1"):]
+    assert "(fib 5) => 5" in tail and "(fib 4)" not in tail
+    assert "… 14 more calls below, not recorded" in tail

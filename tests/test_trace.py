@@ -59,7 +59,10 @@ def test_juice_is_the_untraced_juice_for_many_programs():
                 "(defn g [n] (if (> n 0) (recur (dec n)) :done)) (g 50)",
                 "(call tok (bump 5))", "(eval '(+ 1 2))", "(try (fail :X \"no\") 7)",
                 "(query (def z 1))", "(loop [i 0] (if (< i 9) (recur (inc i)) i))",
-                "(f 1)", "(+ 1 :x)"]:
+                "(f 1)", "(+ 1 :x)",
+                "(defn d [n] (if (> n 0) (inc (d (dec n))) 0)) (d 300)",      # :DEPTH
+                "(defn e [n] (if (> n 0) (eval (list 'e (dec n))) 0)) (e 40)",
+                "(loop [] (recur))"]:                                         # :JUICE
         t = traced(src, s)
         q = s.query(src)
         assert (t.result.juice, t.result.error, t.result.printed) == (q.juice, q.error,

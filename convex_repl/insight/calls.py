@@ -99,12 +99,13 @@ def trace_tree(t: Traced, home: Optional[int] = None, depth: Optional[int] = Non
             hidden = len(c.calls) + c.omitted
             if hidden:
                 branch.add(Text(f"… {hidden} call{'s' if hidden != 1 else ''} below "
-                                "(--depth)", style="dim"))
+                                "(depth limit)", style="dim"))
             return
         for k in c.calls:
             add(branch, k, level + 1)
         if c.omitted:
-            branch.add(Text(f"… {c.omitted} more not recorded", style="dim"))
+            branch.add(Text(f"… {c.omitted} more call{'s' if c.omitted != 1 else ''} below, "
+                            "not recorded (depth or count limit)", style="dim"))
 
     root = t.recorder.root
     if depth != 0:

@@ -14,6 +14,7 @@ from convex_repl.repl.commands import command
 if TYPE_CHECKING:
     from convex_repl.repl.app import Repl
 
+TRACE_CALLS = 300      # calls :trace records (the rest are counted): a screenful or so
 DEBUG_HELP = ("s step in · n next (over) · o out · c continue · l locals · w where · "
               "b NAME break · q quit (Enter repeats)")
 
@@ -48,7 +49,7 @@ def _forms(repl: Repl, arg: str) -> tuple:
     return substitute(src.forms, repl.bindings())[0], SourceMap(src)
 
 
-def _traced(repl: Repl, arg: str, what: str) -> Any:
+def _traced(repl: Repl, arg: str, what: str, rec: Any = None) -> Any:
     if not repl.form_arg(arg, what):
         return None
     forms, smap = _forms(repl, arg)
@@ -57,7 +58,7 @@ def _traced(repl: Repl, arg: str, what: str) -> Any:
     from convex_repl.insight.run import run_traced
     state, addr, limit, note = _target(repl)
     try:
-        t = run_traced(state, addr, forms, None, limit, smap=smap)
+        t = run_traced(state, addr, forms, rec, limit, smap=smap)
     except KeyboardInterrupt:
         repl.out.warn("Interrupted.")
         return None
@@ -68,13 +69,22 @@ def _traced(repl: Repl, arg: str, what: str) -> Any:
     return t
 
 
-@command("trace", ":trace form", "run the form (as a query) and show the calls it made, "
-         "with arguments, results and juice")
+@command("trace", ":trace [-d N] form", "run the form (as a query) and show the calls it "
+         "made (N levels deep), with arguments, results and juice")
 def _trace(repl: Repl, arg: str) -> None:
-    t = _traced(repl, arg, "trace")
+    from kernel.cvm.trace import Recorder
+    depth = None
+    if arg.startswith("-d"):
+        n, _, rest = arg[2:].strip().partition(" ")
+        if not n.isdigit():
+            repl.out.warn("usage: :trace [-d N] form")
+            return
+        depth, arg = int(n), rest.strip()
+    t = _traced(repl, arg, "trace", Recorder(max_depth=depth, max_calls=TRACE_CALLS))
     if t is not None:
         from convex_repl.insight.calls import trace_tree
-        repl.out.rich(trace_tree(t, repl.ws.address, None, None if t.smap is None else t.smap.where))
+        repl.out.rich(trace_tree(t, repl.ws.address, None,
+                                 None if t.smap is None else t.smap.where))
 
 
 @command("explain", ":explain form", "run the form (as a query) and show its op tree: "
