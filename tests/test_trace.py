@@ -162,7 +162,10 @@ def test_cli_trace_text_explain_and_errors(home, capsys, tmp_path):
     f.write_text("(defn f [x]\n  (inc x))\n(f :oops)\n")
     code, out, err = run(capsys, "trace", "-f", str(f))
     assert code == 1 and "(f :oops) !! :CAST" in out
-    assert f"{f}:2:3: :CAST" in err and "Traceback" not in err
+    assert f"{f}:3:1: :CAST" in err and f"failing call at {f}:2:3" in err
+    assert "Traceback" not in err
+    code, _, err = run(capsys, "explain", "-f", str(f))
+    assert code == 1 and f"{f}:3:1: :CAST" in err
     code, _, err = run(capsys, "trace", "(+ 1")
     assert code == 2 and err.count("\n") <= 3 and "Traceback" not in err
     code, _, err = run(capsys, "trace", "--tx", "00" * 32)

@@ -19,9 +19,9 @@ BLOCK = typer.Option(None, "--block", show_default=False,
                      help="With --url: run on the state after block N.")
 
 
-def _source(forms: Optional[str], file: Optional[Path]) -> tuple:
-    """(text, name, Source): the forms given (named `<forms>`), or a file's, read with
-    positions; text that does not read is a one-line Fail at file:line:col (exit 2)."""
+def _source(forms: Optional[str], file: Optional[Path]) -> Any:
+    """The forms given (named `<forms>`), or a file's, read with positions (a Source);
+    text that does not read is a one-line Fail at file:line:col (exit 2)."""
     from lisp import ReaderError
     from lisp.source import Source, excerpt, syntax_error_line
     if file is None:
@@ -35,7 +35,7 @@ def _source(forms: Optional[str], file: Optional[Path]) -> tuple:
         except OSError as e:
             raise Fail(f"can't read {file}: {e.strerror}", EXIT_NOT_FOUND, "IO") from None
     try:
-        return text, str(file), Source(text, str(file))
+        return Source(text, str(file))
     except ReaderError as e:
         raise Fail(syntax_error_line(str(file), e), EXIT_USAGE, "SYNTAX",
                    {"file": str(file), "line": e.line, "column": e.column},
@@ -65,27 +65,16 @@ def _remote(ws: Any) -> Any:
     return peer if isinstance(peer, Remote) else Remote(ws.url)
 
 
-def _fail_located(r: Any, text: str, name: Optional[str], src: Any) -> None:
-    """The run's error as a one-line Fail, at file:line:col of the failing call if known."""
-    from lisp.source import excerpt, location
+def _fail_located(t: Any, src: Any) -> None:
+    """The run's error as a one-line Fail at file:line:col of the failing form (and of the
+    failing call in it, when the trace finds it), with the source excerpt."""
+    r = t.result
     msg = f":{r.error}" + (f" {r.message}" if r.message else "")
-    if r.error == "SYNTAX" and not r.juice:
-        raise Fail(msg, EXIT_USAGE, "SYNTAX")
-    extra: dict = {}
-    detail = ""
-    if src is not None:
-        call = src.call_in(len(src.forms) - 1, r.trace)
-        for i in range(len(src.forms)):
-            if call is not None:
-                break
-            call = src.call_in(i, r.trace)
-        if call is None and src.forms:
-            call = src.form_at(len(src.forms) - 1)
-        if call is not None:
-            msg = f"{location(name, *call)}: {msg}"
-            detail = excerpt(text, *call)
-            extra = {"file": name, "line": call[0], "column": call[1]}
-    raise Fail(msg, EXIT_FAILED, r.error, extra, detail)
+    i = len(t.roots) - 1
+    if src is None or not 0 <= i < len(src.forms):
+        raise Fail(msg, EXIT_FAILED, r.error)
+    one, shown, where = src.explain(i, msg, r.trace)
+    raise Fail(one, EXIT_FAILED, r.error, where, shown)
 
 
 def _print(renderable: Any) -> None:
@@ -112,7 +101,6 @@ def trace_cmd(
     from convex_repl.insight.calls import trace_json, trace_tree
     from convex_repl.insight.coverage import SourceMap
     from convex_repl.insight.run import run_traced, run_tx_traced
-    smap = None
     from kernel.cvm.trace import Recorder
     rec = Recorder(max_depth=depth)
     if tx is not None:
@@ -123,26 +111,23 @@ def trace_cmd(
             raise Fail("--tx needs a peer (--url): the local CVM keeps no transactions by "
                        "hash", EXIT_USAGE, "USAGE")
         from convex_repl.insight.remote import tx_pre_state
-        state, signed, b, i = tx_pre_state(_remote(ws), tx)
+        state, signed, _, _ = tx_pre_state(_remote(ws), tx)
         t = run_tx_traced(state, signed, rec)
-        text, name, src, home_addr = "", None, None, signed.value.origin.n
+        src, home_addr, where = None, signed.value.origin.n, None
     else:
-        text, name, src = _source(forms, file)
-        state, addr, limit, _ = _target(home, fresh, address, juice_limit, block)
-        smap = None if src is None else SourceMap(src)
-        t = run_traced(state, addr, src.forms if src is not None else text, rec, limit,
-                       smap=smap)
-        home_addr = addr
-    where = None if tx is not None or smap is None else smap.where
+        src = _source(forms, file)
+        state, home_addr, limit, _ = _target(home, fresh, address, juice_limit, block)
+        smap = SourceMap(src)
+        t = run_traced(state, home_addr, src.forms, rec, limit, smap=smap)
+        where = smap.where
     if as_json:
         _emit(True, trace_json(t, depth, where))
     else:
         _print(trace_tree(t, home_addr, depth, where))
     if not t.result.ok:
         if as_json:
-            raise typer.Exit(EXIT_USAGE if t.result.error == "SYNTAX" and not t.result.juice
-                             else EXIT_FAILED)
-        _fail_located(t.result, text, name, src)
+            raise typer.Exit(EXIT_FAILED)
+        _fail_located(t, src)
 
 
 @app.command("explain")
@@ -156,11 +141,9 @@ def explain_cmd(
     it charged, the hot path highlighted (--json for tools)."""
     from convex_repl.insight.explain import explain_json, explain_tree
     from convex_repl.insight.run import run_traced
-    text, name, src = _source(forms, file)
+    src = _source(forms, file)
     state, addr, limit, _ = _target(home, fresh, address, juice_limit, block)
-    t = run_traced(state, addr, src.forms if src is not None else text, None, limit)
-    if t.result.error == "SYNTAX" and not t.result.juice:
-        _fail_located(t.result, text, name, src)
+    t = run_traced(state, addr, src.forms, None, limit)
     if as_json:
         _emit(True, explain_json(t))
     else:
@@ -168,4 +151,4 @@ def explain_cmd(
     if not t.result.ok:
         if as_json:
             raise typer.Exit(EXIT_FAILED)
-        _fail_located(t.result, text, name, src)
+        _fail_located(t, src)

@@ -91,7 +91,7 @@ def build(t: Traced) -> dict:
                 n.total += k.total
         return n
 
-    roots = [n for n in (node(op, 0) for op in t.roots) if n is not None]
+    roots = [n for n in (node(op, 0) for op in t.roots if op is not None) if n is not None]
     functions = []
     for name, addr, body in _called_bodies(t):
         if id(body) in seen_bodies:

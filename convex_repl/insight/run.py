@@ -21,7 +21,8 @@ from convex_repl.api import DEFAULT_JUICE_LIMIT, Result, _error_result, read_for
 @dataclass
 class Traced:
     """A traced run: `result` as Session.eval gives it, the recorder, the ops compiled
-    for each form (in order) and the state after (the state before for a query)."""
+    for each form that ran (in order; the last is the failing one's, None if it did not
+    compile) and the state after (the state before for a query)."""
 
     result: Result
     recorder: Recorder
@@ -62,15 +63,16 @@ def run_tx_traced(state: Any, signed: Any, recorder: Optional[Recorder] = None) 
 
 def run_forms(ctx: Context, forms: list, roots: list, smap: Any = None) -> Result:
     """Expand, compile (never from Session's cache: the compiler must be seen) and run each
-    form in `ctx`, appending the ops to `roots`; the Result as Session.eval gives it, the
+    form in `ctx`, appending the ops to `roots` (so a failure is in form len(roots) - 1,
+    whose op is None if it failed to compile); the Result as Session.eval gives it, the
     state after in `ctx.state`. `smap` (a coverage.SourceMap) learns where each op came from."""
     from kernel.data.scalars import Keyword
     try:
         value = None
         try:
             for i, form in enumerate(forms):
-                op = _compile(ctx, form, i, smap)
-                roots.append(op)
+                roots.append(None)          # (a form that fails to compile stays None)
+                op = roots[-1] = _compile(ctx, form, i, smap)
                 value = op.run(ctx, None, 1)
                 ctx.result = value
         except (Halt, Return) as h:
