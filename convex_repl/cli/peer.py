@@ -78,7 +78,7 @@ def open_cluster_peer(size: int, index: int, host: str, protocol_port: Optional[
                       limits: Optional[dict] = None, advertise: Optional[tuple] = None):
     """Peer `index` of the local network of `size` equal-stake peers (cluster.py), persistent
     when `data` is a directory, listening for the peer protocol on `protocol_port`;
-    `advertise` is the HOST:PORT it tells others to dial (None: where it listens)."""
+    `advertise` is the HOST:PORT it announces for others to dial (None: it announces none)."""
     from convex_repl.peer.cluster import DEFAULT_OUTGOING, ClusterPeer, cluster_genesis
     from convex_repl.peer.peer import GOLD
     store = _store(data)
@@ -369,8 +369,9 @@ LOG_FORMAT = typer.Option("text", "--log-format", help="The log on stderr: text,
 LOG_LEVEL = typer.Option("info", "--log-level", help="Least level logged: debug, info, "
                          "warning, error.")
 ADVERTISE = typer.Option(None, "--advertise", metavar="HOST:PORT", help="The protocol "
-                         "address other peers should dial (default: --host and the protocol "
-                         "port), for machines with several interfaces or behind NAT.",
+                         "address other peers should dial (port 0: the protocol port this "
+                         "peer gets); the peer announces it on chain as its :url when its "
+                         "controller account has its key (default: it announces nothing).",
                          show_default=False)
 
 
