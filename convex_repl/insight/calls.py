@@ -62,10 +62,13 @@ def trace_json(t: Traced, depth: Optional[int] = None, where: Any = None) -> dic
 def call_label(c: Any, home: Optional[int], where: Any = None) -> Any:
     """One call as a rich Text: `(#22/bump 5) => 10  [512 juice]`."""
     from rich.text import Text
-    name = c.fn if c.address in (None, home) else f"#{c.address}/{c.fn}"
+    elsewhere = c.address not in (None, home)
+    name = c.fn if c.core or not elsewhere else f"#{c.address}/{c.fn}"
     args = " ".join(print_brief(a, ARG_CHARS) for a in c.args)
     t = Text()
     t.append(f"({name}{' ' if args else ''}{args})", style="bold")
+    if c.core and elsewhere:
+        t.append(f" in #{c.address}")
     if c.error is not None:
         msg = "" if c.message is None else " " + display_brief(c.message)[:ARG_CHARS]
         t.append(f" !! :{_code(c.error)}{msg}", style="red")

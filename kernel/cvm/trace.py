@@ -43,7 +43,7 @@ class Call:
     result or error (a CVM value / code) and the juice it used including its callees."""
 
     __slots__ = ("fn", "address", "args", "result", "error", "message", "juice", "calls",
-                 "depth", "recurs", "omitted", "site", "_fn_value")
+                 "depth", "recurs", "omitted", "site", "core", "_fn_value")
 
     def __init__(self, fn: str, address: Optional[int], args: list, depth: int):
         self.fn, self.address, self.args, self.depth = fn, address, args, depth
@@ -53,6 +53,7 @@ class Call:
         self.recurs = 0          # times its body ran again through recur
         self.omitted = 0         # calls below it not recorded (past the depth or count limit)
         self.site: Any = None    # the Invoke op that made the call, when one did directly
+        self.core = False        # a core function (eval, deploy...) run in `address`
         self._fn_value: Any = None
 
 
@@ -176,6 +177,8 @@ class Recorder:
                               t.n if type(t) is Address else None, args[3:])
         elif name in TRACED_CORE:
             node = self._open(TRACED_CORE[name], ctx.address, args)
+            if node is not None:
+                node.core = True
         if node is not None:
             node.site = self._site()
         if node is None:
