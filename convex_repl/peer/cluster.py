@@ -341,6 +341,34 @@ class ClusterPeer(ProtocolPeer):
     def _challenged(self, c: Connection) -> None:
         self._maybe_verify(c)             # they check us: we check them
 
+    # --- shutdown (ProtocolPeer.shutdown's hooks) --------------------------------------------------
+    def _finish_waiting(self, grace: float) -> None:
+        """Wait up to `grace` seconds, while in consensus, for the network to confirm the
+        transactions we proposed; those left are answered :LOAD (the network may still
+        confirm them: ask by their hash)."""
+        end = time.monotonic() + grace
+        while self.waiting and time.monotonic() < end and not self.cut_off():
+            time.sleep(0.02)
+        with self.lock:
+            left = list(self.waiting.values())
+            self.waiting.clear()
+        for p in left:
+            p.result = error_result("LOAD", "The peer shut down before the network confirmed "
+                                    "this transaction: it may still be confirmed (look it "
+                                    "up by its hash on another peer)", K("SERVER"))
+            p.event.set()
+
+    def _final_commit(self) -> None:
+        """Our belief and progress, saved once more so a restart starts from all we knew."""
+        if self.store is not None:
+            with self.lock:
+                with self.store.batch():
+                    self._save_belief()
+
+    def _left(self, key: bytes) -> None:
+        with self.lock:
+            self.heard.pop(key, None)     # gone: no longer live, without waiting LIVE_WINDOW
+
     # --- reachability ---------------------------------------------------------------------------
     def live_stake(self) -> int:
         """Our stake plus that of the peers whose new orders reached us lately (directly or

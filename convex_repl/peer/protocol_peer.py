@@ -123,35 +123,12 @@ class ProtocolPeer(Peer):
                 pass
 
     def _finish_waiting(self, grace: float) -> None:
-        """Wait for the transactions handed to the network (a cluster peer's `waiting`) to
-        be confirmed, at most `grace` seconds and only while in consensus; those left are
-        answered :LOAD (the network may still confirm them: ask by their hash)."""
-        waiting = getattr(self, "waiting", None)
-        if not waiting:
-            return
-        cut_off = getattr(self, "cut_off", lambda: False)
-        end = time.monotonic() + grace
-        while waiting and time.monotonic() < end and not cut_off():
-            time.sleep(0.02)
-        with self.lock:
-            left = list(waiting.values())
-            waiting.clear()
-        for p in left:
-            p.result = error_result("LOAD", "The peer shut down before the network confirmed "
-                                    "this transaction: it may still be confirmed (look it "
-                                    "up by its hash on another peer)", K("SERVER"))
-            p.event.set()
+        """Wait for transactions handed to others to be confirmed (a lone peer has none: its
+        own blocks are done when `stop` returns; a cluster peer overrides this)."""
 
     def _final_commit(self) -> None:
-        """Every block is committed as it is made or confirmed; a cluster peer also keeps
-        its belief and progress (ClusterPeer._save_belief), saved here once more so a
-        restart starts from everything it knew."""
-        save = getattr(self, "_save_belief", None)
-        if self.store is None or save is None:
-            return
-        with self.lock:
-            with self.store.batch():
-                save()
+        """Commit what the peer knows a last time: a lone peer commits each block as it makes
+        it, so nothing is left (a cluster peer keeps its belief and progress too)."""
 
     def _track(self, c: Connection) -> None:
         with self.lock:
@@ -258,15 +235,16 @@ class ProtocolPeer(Peer):
         else:
             c.send(Result.create(mid, String.of(f"Unknown message: {kind}"), K("FORMAT")))
 
+    def _left(self, key: bytes) -> None:
+        """The peer with `key` said goodbye (a cluster peer stops counting it as live)."""
+
     def _goodbye(self, c: Connection, reason: Any) -> None:
         """GOODBYE: close the connection at once, and a peer that leaves no longer counts as
         live (a cluster peer's `heard`); lost connections are redialled as usual."""
         c.close()
         key = c.peer_key
-        heard = getattr(self, "heard", None)
-        if key and heard is not None:
-            with self.lock:
-                heard.pop(key, None)
+        if key:
+            self._left(key)
         why = reason.text if isinstance(reason, String) else None
         if key:
             log.event(None, "goodbye", f"peer 0x{key.hex()[:8]}... at {peer_address(c)} said "
