@@ -7,7 +7,9 @@ values, errors, traces, juice (at every point a program or the caller can observ
 *result* updates and depth errors, and falls back to the interpreter wherever it would not.
 
 `Fn.invoke` runs its body through `run_body`. The compiled function is cached on the body
-op, which every closure made from the same `fn` form shares. `THRESHOLD` is the number of
+op, which every closure made from the same `fn` form shares. Calls from compiled code to a
+closure whose body is compiled skip `Fn.invoke`: they enter its direct entry
+(kernel/jit_calls.py), compiled on demand by `compile_direct`. `THRESHOLD` is the number of
 interpreted calls of a body before it is compiled: 0 compiles on the first call, None turns
 the JIT off (tests run programs both ways and compare).
 """
@@ -55,6 +57,17 @@ def compile_body(body: Op, nlocals: int) -> Callable:
         return generate(body, nlocals)
     except (SyntaxError, RecursionError, MemoryError):
         return body.ex
+
+
+def compile_direct(body: Op, captured: int, nparams: int) -> Optional[Callable]:
+    """The direct entry of a body for closures capturing `captured` bindings and taking
+    `nparams` arguments, or None when Python cannot compile it."""
+    from kernel.cvm.jit_gen import generate
+
+    try:
+        return generate(body, captured + nparams, captured)
+    except (SyntaxError, RecursionError, MemoryError):
+        return None
 
 
 @contextmanager

@@ -36,10 +36,10 @@ from typing import Any, Callable, Optional
 
 from kernel.cvm import juice as J
 from kernel.cvm.binding import UNDERSCORE, binding_symbols, unwrap
-from kernel.cvm.context import MAX_DEPTH, Context, invoke
-from kernel.cvm.errors import ErrorValue, Recur, Return, TailCall, arity_error, juice_failure
+from kernel.cvm.context import MAX_DEPTH
 from kernel.cvm.fn import CoreFn, Fn
-from kernel.cvm.jit_inline import INLINERS, NOT_CONSTANT, RUNTIME, Arg, Fast
+from kernel.cvm.jit_calls import RUNTIME as CALL_RUNTIME
+from kernel.cvm.jit_inline import INLINERS, NOT_CONSTANT, RUNTIME, Arg, Fast, long_test
 from kernel.cvm.registry import CORE
 from kernel.cvm.ops import (Cond, Constant, Def, Do, Invoke, Lambda, Let, Local, Lookup, Op, Query,
                             SetLocal, Special, Try, set_positions)
@@ -50,63 +50,7 @@ RETURN = "return"                   # generation modes: None gives the value as 
 RETURN_RESULT = "return+result"     # return it, after setting *result* (tail of a Do)
 
 
-def overdraw(ctx: Context, segments: tuple) -> None:
-    """A batch of charges could not be paid: fail like the interpreter's first charge that
-    went over the limit. `segments` are (cumulative cost, Invoke op or None) in charge order;
-    a charge made inside an inlined core function is traced by its Invoke op."""
-    base = ctx.juice
-    limit = ctx.limit
-    tag = None
-    for cumulative, tag in segments:
-        if base + cumulative > limit:
-            break
-    ctx.juice = limit
-    e = juice_failure()
-    if tag is not None:
-        e.add_trace(tag)
-    raise e
-
-
-def lookup_slow(ctx: Context, op: Lookup, cache: list, d: int) -> Any:
-    """A Lookup whose cached state is not the current one: run it in the interpreter and
-    cache the value against the (immutable) state it was found in."""
-    v = op.ex(ctx, [], d)
-    cache[0] = ctx.state
-    cache[1] = v
-    return v
-
-
-def resume(ctx: Context, f: Any, x: Exception, d: int, op: Invoke) -> Any:
-    """Finish a call of `f` that a direct call site made and that ended in the exit `x`,
-    as `context.invoke` would have: recur calls f again with the new arguments, tailcall
-    calls the new function, return gives its value -- unless f itself is recur/tailcall*/
-    return, whose exit goes on up. Errors are traced by the calling Invoke op."""
-    try:
-        if isinstance(x, Recur):
-            if getattr(f, "is_recur", False):
-                raise x
-            return invoke(ctx, f, x.args_, d)
-        if isinstance(x, TailCall):
-            if getattr(f, "is_tailcall", False):
-                raise x
-            return invoke(ctx, x.fn, x.args_, d)
-        if getattr(f, "is_return", False):
-            raise x
-        return x.value
-    except ErrorValue as e:
-        e.add_trace(op)
-        raise
-
-
-def recur_arity(nb: int, got: int) -> ErrorValue:
-    """The error of Let.ex for a recur with the wrong number of values."""
-    return arity_error(f"Expected {nb} value(s) for recur but got: {got}")
-
-
-_RUNTIME = {"invoke": invoke, "ErrorValue": ErrorValue, "Recur": Recur, "overdraw": overdraw,
-            "Exit": (Recur, TailCall, Return), "resume": resume, "Fn": Fn,
-            "lookup_slow": lookup_slow, "recur_arity": recur_arity,
-            "special_value": special_value, **RUNTIME}
+_RUNTIME = {"Fn": Fn, "special_value": special_value, **CALL_RUNTIME, **RUNTIME}
 
 
 def _sub_ops(op: Any) -> Optional[list]:
@@ -144,20 +88,28 @@ class _Loop:
 
 
 class Generator:
-    """Generates the Python function for one body op with `nlocals` bindings on entry."""
+    """Generates the Python function for one body op with `nlocals` bindings on entry: the
+    env-list entry `jit_body`, or with `captured` set the direct entry `jit_pos` of closures
+    capturing that many bindings (kernel/jit_calls.py)."""
 
-    def __init__(self, body: Op, nlocals: int):
+    def __init__(self, body: Op, nlocals: int, captured: Optional[int] = None):
         self.body = body
         self.nlocals = nlocals
+        self.captured = captured
         self.ns: dict = dict(_RUNTIME)
         self.names: dict = {}           # id(constant) -> name in ns
         self.lines: list = []
         self.indent = 1
         self.pending: list = []         # [amount, tag] charges not yet paid
+        self.owed = captured is not None    # `p`, the caller's unpaid batch, is pending first
         self.ntemp = 0
         self.height = -1                # deepest offset of a native op that checks depth
         self.bools: set = set()         # temporaries known to hold a Python bool
-        self.copy_locals = set_targets(body) != set()
+        targets = set_targets(body)
+        self.targets = targets          # positions set! may assign (None: maybe any)
+        # bindings of the entry that nothing assigns: facts about them hold for the whole body
+        self.fixed = set() if targets is None else set(range(nlocals)) - targets
+        self.facts: set = set()         # fixed positions p whose local F<p> is used
 
     # --- output ------------------------------------------------------------------------------
     def emit(self, line: str) -> None:
@@ -180,14 +132,26 @@ class Generator:
 
     def source(self) -> str:
         self.gen(self.body, 0, self.nlocals, RETURN, None)
-        head = ["def jit_body(ctx, env, d):"]
-        test = f"len(env) != {self.nlocals}"
-        if self.height >= 0:
-            test += f" or d > {MAX_DEPTH - self.height}"
-        head.append(f"    if {test}:")
-        head.append(f"        return {self.const(self.body)}.ex(ctx, env, d)")
-        if self.nlocals:
-            head.append("    " + ", ".join(f"v{i}" for i in range(self.nlocals)) + ", = env")
+        n, k = self.nlocals, self.captured
+        test = None if self.height < 0 else f"d > {MAX_DEPTH - self.height}"
+        body = self.const(self.body)
+        if k is None:
+            head = ["def jit_body(ctx, env, d):"]
+            test = f"len(env) != {n}" + ("" if test is None else f" or {test}")
+            head.append(f"    if {test}:")
+            head.append(f"        return {body}.ex(ctx, env, d)")
+            if n:
+                head.append("    " + ", ".join(f"v{i}" for i in range(n)) + ", = env")
+        else:
+            params = "".join(f", v{i}" for i in range(k, n))
+            head = [f"def jit_pos(ctx, d, p, ce{params}):"]
+            if test is not None:
+                head.append(f"    if {test}:")
+                head.append(f"        return slow_entry(ctx, {body}, d, p, [*ce{params}])")
+            if k:
+                head.append("    " + ", ".join(f"v{i}" for i in range(k)) + ", = ce")
+        for pos in sorted(self.facts):
+            head.append(f"    F{pos} = {long_test(f'v{pos}')}")
         return "\n".join(head + self.lines) + "\n"
 
     # --- juice -------------------------------------------------------------------------------
@@ -202,31 +166,57 @@ class Generator:
         return sum(a for a, _ in self.pending)
 
     def pay(self) -> None:
-        """Emit the payment of the pending batch (which stays pending for the generator)."""
+        """Emit the payment of the pending batch (which stays pending for the generator), with
+        what the caller owes first."""
         total = self.pending_total()
-        if total == 0:
+        if total == 0 and not self.owed:
             return
+        segments = self.segments()
+        owed = ("p + " if total else "p") if self.owed else ""
+        self.emit(f"j = ctx.juice + {owed}{total or ''}")
+        args = f"ctx, {segments}" + (", p" if self.owed else "")
+        self.emit(f"if j > ctx.limit: overdraw({args})")
+        self.emit("ctx.juice = j")
+
+    def segments(self) -> str:
+        """The pending batch as `overdraw` reads it: (cumulative cost, tag) in charge order."""
         segments, cumulative = [], 0
         for amount, tag in self.pending:
             cumulative += amount
             segments.append((cumulative, tag))
-        self.emit(f"j = ctx.juice + {total}")
-        self.emit(f"if j > ctx.limit: overdraw(ctx, {self.const(tuple(segments))})")
-        self.emit("ctx.juice = j")
+        return self.const(tuple(segments))
 
     def flush(self) -> None:
         self.pay()
         self.pending = []
+        self.owed = False
+
+    def handoff(self) -> str:
+        """The pending batch as the amount a direct call hands to its callee (then paid)."""
+        total = self.pending_total()
+        if self.owed:
+            return f"p + {total}" if total else "p"
+        return str(total)
+
+    def state(self) -> tuple:
+        return [list(p) for p in self.pending], self.owed
+
+    def set_state(self, saved: tuple) -> None:
+        self.pending = [list(p) for p in saved[0]]
+        self.owed = saved[1]
 
     def guarded(self, test: str, fast: str, slow: Callable[[], None], cost: int,
                 tag: Any) -> None:
         """`if test: fast` else pay the batch and emit `slow()` (code that charges for itself),
-        then re-establish the invariant so both paths go on with `cost` added to the batch."""
+        then re-establish the invariant so both paths go on with `cost` added to the batch
+        (and what the caller owes settled on the slow path: p = 0)."""
         self.emit(f"if {test}:")
         self.emit(f"    {fast}")
         self.emit("else:")
         self.indent += 1
         self.pay()
+        if self.owed:
+            self.emit("p = 0")
         slow()
         back = self.pending_total() + cost
         if back:
@@ -295,7 +285,7 @@ class Generator:
             return self.interpret(op, off, live, mode)
         self.charge(J.LOOKUP)
         x = f"v{pos}"
-        if self.copy_locals:
+        if self.targets is None or pos in self.targets:     # a later set! may change it
             t = self.temp()
             self.emit(f"{t} = {x}")
             x = t
@@ -383,10 +373,10 @@ class Generator:
             t = self.gen(ops[i], off + 1, live, None, None)
             self.emit(f"ctx.result = {t}")
             self.emit(f"if {self.truthy(t)}:")
-            saved = [list(p) for p in self.pending]
+            saved = self.state()
             self.indent += 1
             self.branch(ops[i + 1], off + 1, live, mode, loop, target)
-            self.pending = saved
+            self.set_state(saved)
             self.indent -= 1
             if mode is None:            # arms that return need no else: stay flat
                 self.emit("else:")
@@ -400,6 +390,7 @@ class Generator:
             self.flush()
         self.indent = indent
         self.pending = []
+        self.owed = False
         return target
 
     def branch(self, op, off, live, mode, loop, target) -> None:
@@ -504,8 +495,7 @@ class Generator:
         self.deepen(off)
         fop = op.fn
         f = self.gen(fop, off + 1, live, None, None)
-        args = [Arg(self.gen(a, off + 1, live, None, None),
-                    a.value if type(a) is Constant else NOT_CONSTANT) for a in op.args]
+        args = [self.arg(a, off + 1, live) for a in op.args]
         callee = fop.value if type(fop) is Constant else None
         if loop is not None and callee is CORE["recur"] and len(args) == len(loop.binders):
             return self.jump(op, loop, [a.expr for a in args])
@@ -513,6 +503,9 @@ class Generator:
         fast = None
         if inliner is not None and CORE.get(callee.name) is callee:
             fast = inliner(args)
+            if fast is not None and fast.guard is not None:
+                self.facts.update(int(a.fact[1:]) for a in args
+                                  if a.fact is not None and a.fact in fast.guard.split())
         argv = "[" + "".join(f"{a.expr}, " for a in args) + "]"
         t = self.temp()
         if fast is not None:
@@ -521,25 +514,49 @@ class Generator:
             self.flush()
             self.direct(t, f"{f}.invoke(ctx, {argv}, d + {off})", f, off, op)
         else:
-            self.flush()
             self.closure_call(t, f, args, off, op)
         return self.finish(t, mode)
 
+    def arg(self, a: Any, off: int, live: int) -> Arg:
+        """An argument of a call: its expression, constant value, and the name of the fact
+        that it is a Long when it is a binding of the entry that nothing assigns."""
+        x = self.gen(a, off, live, None, None)
+        if type(a) is Constant:
+            return Arg(x, a.value)
+        if type(a) is Local and a.pos in self.fixed and x == f"v{a.pos}":
+            return Arg(x, NOT_CONSTANT, f"F{a.pos}")
+        return Arg(x)
+
     def closure_call(self, t: str, f: str, args: list, off: int, op: Invoke) -> None:
-        """A call of any other function value. A closure whose fixed arity matches and whose
-        body is already compiled is entered directly -- the checks Fn.invoke would make hold:
-        the arity here, the depth by the entry test (off + 1 counts in the height); anything
-        else goes through `invoke`, as Invoke.ex does."""
+        """A call of any other function value. The call site caches the last closure it
+        called that has a direct entry (`direct_for` checked its arity and kind), and enters
+        it with the arguments as parameters, handing it the pending batch to pay; the depth
+        Fn.invoke would check holds by the entry test (off + 1 counts in the height). Any
+        other value goes through `invoke`, as Invoke.ex does, and fills the cache."""
         self.deepen(off + 1)
-        values = "".join(f"{a.expr}, " for a in args)
-        self.emit(f"if type({f}) is Fn and {f}._nparams == {len(args)} and "
-                  f"(c := getattr({f}.body, 'jit_code', None)) is not None:")
+        values = "".join(f", {a.expr}" for a in args)
+        ic = self.const([None, None])
+        o = self.const(op)
+        handoff = self.handoff()
+        segments = self.segments()
+        owed = self.owed
+        self.emit(f"if {f} is {ic}[0]:")
         self.indent += 1
-        self.direct(t, f"c(ctx, [*{f}.env, {values}], d + {off + 1})", f, off, op)
+        self.emit("try:")
+        self.emit(f"    {t} = {ic}[1](ctx, d + {off + 1}, {handoff}, {f}.env{values})")
+        self.emit("except ErrorValue as e:")
+        self.emit(f"    e.add_trace({o})")
+        self.emit("    raise")
+        if handoff != "0":
+            self.emit("except CallerOverdraw:")
+            self.emit(f"    overdraw(ctx, {segments}{', p' if owed else ''})")
+        self.emit("except Exit as x:")
+        self.emit(f"    {t} = resume(ctx, {f}, x, d + {off}, {o})")
         self.indent -= 1
         self.emit("else:")
         self.indent += 1
-        self.traced(f"{t} = invoke(ctx, {f}, [{values}], d + {off})", op)
+        self.flush()
+        self.traced(f"{t} = call_slow(ctx, {f}, [{values[2:]}], d + {off}, {ic})", op)
         self.indent -= 1
 
     def direct(self, t: str, call: str, f: str, off: int, op: Invoke) -> None:
@@ -598,15 +615,16 @@ _HANDLERS = {Constant: Generator.constant, Local: Generator.local, Lookup: Gener
              Let: Generator.let, Invoke: Generator.invoke}
 
 
-def generate(body: Op, nlocals: int) -> Callable:
-    """The compiled form of closure body `body` for calls with `nlocals` bindings."""
-    g = Generator(body, nlocals)
+def generate(body: Op, nlocals: int, captured: Optional[int] = None) -> Callable:
+    """The compiled form of closure body `body` for calls with `nlocals` bindings: the entry
+    taking them as a list, or with `captured` set the direct entry (kernel/jit_calls.py)."""
+    g = Generator(body, nlocals, captured)
     src = g.source()
     ns = g.ns
     with warnings.catch_warnings():     # `is` tests against literals are intended
         warnings.simplefilter("ignore", SyntaxWarning)
         code = compile(src, f"<jit {id(body):x}>", "exec")
     exec(code, ns)
-    fn = ns["jit_body"]
+    fn = ns["jit_body" if captured is None else "jit_pos"]
     fn.source = src
     return fn

@@ -39,11 +39,12 @@ RUNTIME = {"equals": equals, "count_of": count_of, "ds_get": ds_get,
 
 @dataclass(frozen=True)
 class Arg:
-    """An argument at a call site: its Python expression and, if the argument op is a
-    Constant, its value (else NOT_CONSTANT)."""
+    """An argument at a call site: its Python expression, if the argument op is a Constant
+    its value (else NOT_CONSTANT), and maybe the name of a fact about it."""
 
     expr: str
     value: Any = NOT_CONSTANT
+    fact: Optional[str] = None      # a local that is True iff expr holds a Long (see jit_gen)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,11 @@ class Fast:
     none_is_slow: bool = False
 
 
+def long_test(x: str) -> str:
+    """Python test that expression x holds a Long (`.__class__` reads faster than `type()`)."""
+    return f"{x}.__class__ is int and {LONG_MIN} <= {x} <= {LONG_MAX}"
+
+
 def _long_guard(args: Sequence[Arg]) -> "str | None | bool":
     """Test that every argument is a Long: a guard string, None if statically true, False if
     statically false."""
@@ -67,20 +73,25 @@ def _long_guard(args: Sequence[Arg]) -> "str | None | bool":
         if a.value is not NOT_CONSTANT:
             if not (type(a.value) is int and LONG_MIN <= a.value <= LONG_MAX):
                 return False
+        elif a.fact is not None:
+            tests.append(a.fact)
         else:
-            tests.append(f"type({a.expr}) is int and {LONG_MIN} <= {a.expr} <= {LONG_MAX}")
+            tests.append(long_test(a.expr))
     return " and ".join(tests) if tests else None
 
 
 def _int_guard(args: Sequence[Arg]) -> "str | None | bool":
-    """Test that every argument is an integer of any size (not a bool)."""
+    """Test that every argument is an integer of any size (not a bool). A Long fact is a
+    stronger test: an integer beyond the Long range takes the slow path, which is exact."""
     tests = []
     for a in args:
         if a.value is not NOT_CONSTANT:
             if type(a.value) is not int:
                 return False
+        elif a.fact is not None:
+            tests.append(a.fact)
         else:
-            tests.append(f"type({a.expr}) is int")
+            tests.append(f"{a.expr}.__class__ is int")
     return " and ".join(tests) if tests else None
 
 
@@ -160,7 +171,7 @@ def _nth(args: Sequence[Arg]) -> Optional[Fast]:
     if len(args) != 2:
         return None
     o, i = args[0].expr, args[1].expr
-    return Fast(f"type({i}) is int and isinstance({o}, SEQUENCE) and 0 <= {i} < len({o})",
+    return Fast(f"{i}.__class__ is int and isinstance({o}, SEQUENCE) and 0 <= {i} < len({o})",
                 f"{o}[{i}]", J.SIMPLE_FN)
 
 
