@@ -279,7 +279,11 @@ class Api:
             return 200, result_json(self.peer.query(form, n))
         # an extension: the query runs on the state after block `block`, which peers keep
         b = parse_int(body["block"], "block")
-        state = self.peer.state_at(b)
+        from kernel.data.cell import MissingData
+        try:
+            state = self.peer.state_at(b)
+        except MissingData:
+            raise BadRequest(f"The state after block {b} was pruned (--keep-states)", 404)
         if state is None:
             raise BadRequest(f"No state after block {b}: the peer has {self.peer.block_count} "
                            "blocks", 404)
@@ -397,7 +401,7 @@ class Api:
         limit = parse_int((query.get("limit") or ["100"])[0], "limit")
         if offset < 0 or not 1 <= limit <= 1000:
             raise BadRequest("offset must be >= 0 and limit 1 to 1000")
-        items = [_public(b) for b in self.peer.blocks(offset, limit)]
+        items = self._with_hashes(self.peer.blocks(offset, limit))
         return 200, {"count": self.peer.block_count, "offset": offset, "items": items}
 
     def block(self, text: str) -> tuple:
@@ -405,7 +409,69 @@ class Api:
         items = self.peer.blocks(n, 1) if n >= 0 else []
         if not items:
             return 404, {"error": f"No block {n}"}
-        return 200, _public(items[0])
+        return 200, self._with_hashes(items)[0]
+
+    def _with_hashes(self, items: list) -> list:
+        """Block summaries with the value IDs of the state after each block and of its
+        results (`state`, `results`), from the store's block table or the kept values."""
+        store = getattr(self.peer, "store", None)
+        rows: dict = {}
+        if store is not None and items:
+            rows = {r[0]: r for r in store.blocks(items[0]["index"], len(items))}
+        out = []
+        for b in items:
+            d = _public(b)
+            r = rows.get(b["index"])
+            if r is not None:
+                d["state"], d["results"] = "0x" + r[3].hex(), "0x" + r[2].hex()
+            else:
+                for key in ("state", "results"):
+                    v = b.get("_" + key)
+                    if v is not None:
+                        d[key] = "0x" + v.value_id().hex()
+            out.append(d)
+        return out
+
+    def cells(self, body: dict) -> tuple:
+        """POST /data/cells {"hashes": [hex...]}: each cell's own encoding (its branches by
+        reference), or null: a value fetched cell by cell, skipping what the caller has."""
+        hashes = body.get("hashes")
+        if not isinstance(hashes, list) or not 1 <= len(hashes) <= 1000:
+            raise BadRequest("hashes must be a list of 1 to 1000 hex value IDs")
+        from kernel.data.cell import encoding
+        out = []
+        for text in hashes:
+            h = parse_hex(text, "hash", 32)
+            store = getattr(self.peer, "store", None)
+            enc = store.raw(h) if store is not None else None
+            if enc is None:
+                v = self._state_cell(h)
+                enc = None if v is None else encoding(v)
+            out.append(None if enc is None else enc.hex())
+        return 200, {"cells": out}
+
+    def _state_cell(self, h: bytes) -> Any:
+        """A branch cell of the current state (a peer without a store), by value ID."""
+        from kernel.data.cell import Cell, is_branch
+        state = self.peer.state
+        sid = state.value_id()
+        index = getattr(self, "_cell_index", None)
+        if index is None or index[0] != sid:
+            cells, stack = {sid: state}, [state]
+            while stack:
+                c = stack.pop()
+                for x in (c.children() if isinstance(c, Cell) else ()):
+                    if not isinstance(x, Cell):
+                        continue
+                    if not is_branch(x):            # embedded: its refs are branches too
+                        stack.append(x)
+                        continue
+                    k = x.value_id()
+                    if k not in cells:
+                        cells[k] = x
+                        stack.append(x)
+            index = self._cell_index = (sid, cells)
+        return index[1].get(h)
 
     def data(self, text: str) -> tuple:
         h = parse_hex(text, "hash", 32)
@@ -504,7 +570,8 @@ class RestHandler(Handler):
             routes = {"/createAccount": api.create_account, "/faucet": api.faucet,
                       "/query": api.query, "/transaction/prepare": api.prepare,
                       "/transaction/submit": api.submit, "/transact": api.transact,
-                      "/data/encode": api.data_encode, "/data/decode": api.data_decode}
+                      "/data/encode": api.data_encode, "/data/decode": api.data_decode,
+                      "/data/cells": api.cells}
             if path.startswith(API) and path[len(API):] in routes:
                 return routes[path[len(API):]](self._json(raw))
             if path.startswith(API):

@@ -4,7 +4,7 @@ A peer keeps its states, blocks, results and prepared transactions here. Values 
 as their cells (each non-embedded cell once, under its SHA3-256 value ID), so consecutive
 states share everything they have in common and a write only adds the novelty: the walk
 stops at cells already stored. A few named pointers (`meta`) and a block table say where the
-peer is; each block is committed in one SQLite transaction together with its results and the
+peer is (with `keep_states`, the states of older blocks are pruned: `prune_states`); each block is committed in one SQLite transaction together with its results and the
 state after it, so a peer killed at any moment restarts at its last committed block.
 
     store = Store("peer.db")               # or Store(":memory:")
@@ -46,8 +46,9 @@ class StoreFormatError(ValueError):
 class Store:
     """Cells by value ID, plus named pointers and a block log, in one SQLite file."""
 
-    def __init__(self, path: str = ":memory:"):
+    def __init__(self, path: str = ":memory:", keep_states: Optional[int] = None):
         self.path = str(path)
+        self.keep_states = keep_states      # None: every block's state is kept (prune_states)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
         self._depth = 0
@@ -178,6 +179,9 @@ class Store:
             self._db.executemany("INSERT OR IGNORE INTO txs VALUES (?, ?, ?)",
                                  [(h, n, i) for i, h in enumerate(tx_hashes)])
             self.set_meta("head", n.to_bytes(8, "big") + s)
+        keep = self.keep_states
+        if keep is not None and n % max(16, keep) == 0:
+            self.prune_states(keep)
 
     def index_txs(self, rows: list) -> None:
         """Record where transactions are, (hash, block, index) rows, for blocks whose results
@@ -199,6 +203,48 @@ class Store:
                                     (offset, limit)).fetchall()
         return [(r[0], bytes(r[1]), bytes(r[2]), bytes(r[3]), r[4],
                  None if r[5] is None else bytes(r[5]), r[6]) for r in rows]
+
+    def prune_states(self, keep: int) -> int:
+        """Delete the cells only reachable from the states of blocks before the last `keep`
+        (mark and sweep: every block and its results, the kept states, the genesis state and
+        whatever a meta pointer names stay); the number of cells deleted. Those blocks'
+        rows stay, their states' hashes too, but `get` of such a state is MissingData."""
+        with self.batch():
+            db = self._db
+            top = db.execute("SELECT MAX(n) FROM blocks").fetchone()[0]
+            if top is None:
+                return 0
+            roots = []
+            for b, r, st, n in db.execute("SELECT block, results, state, n FROM blocks"):
+                roots += [bytes(b), bytes(r)] + ([bytes(st)] if n > top - keep else [])
+            for _k, v in db.execute("SELECT key, value FROM meta"):
+                if v is not None and len(v) >= 32:
+                    roots.append(bytes(v)[-32:])        # head, genesis, belief, consensus
+            live: set = set()
+            stack = [h for h in roots]
+            while stack:
+                h = stack.pop()
+                if h in live:
+                    continue
+                enc = self.raw(h)
+                if enc is None:
+                    continue
+                live.add(h)
+                stack.extend(_branch_hashes(enc))
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS live (id BLOB PRIMARY KEY)")
+            db.execute("DELETE FROM live")
+            db.executemany("INSERT INTO live VALUES (?)", [(h,) for h in live])
+            gone = db.execute("DELETE FROM cells WHERE id NOT IN (SELECT id FROM live)"
+                              ).rowcount
+            db.execute("DELETE FROM live")
+            self._known.clear()                 # a deleted cell must be written again
+            self._cache.clear()
+        return gone
+
+    def has_state(self, n: int) -> bool:
+        """Is the state after block n still stored (not pruned)?"""
+        rows = self.blocks(n, 1)
+        return bool(rows) and rows[0][0] == n and self.has(rows[0][3])
 
     def block_count(self) -> int:
         with self._lock:
