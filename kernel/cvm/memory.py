@@ -9,6 +9,13 @@ building encodings or computing SHA3 hashes that only the final state of a block
 `Meter.size(v)` gives exactly `kernel.memory_size(v)`; it remembers the sizes of the cells it
 measured (keeping them alive, so one Meter per block) and uses the sizes cached in cells. Any
 cell type it does not know is measured with `memory_size` itself.
+
+A transaction replaces a few accounts, so the state after it shares all but a few paths with
+the state before. `Meter.size_after(old, new)` finds the new state's size from the old one's
+by walking only the cells that differ: each new cell's size is the old cell's plus the
+changes of its replaced children (compared by identity, sixteen at most per node), and is
+recorded as it is found, so the next transaction starts from a state whose every cell has a
+known size and nothing is measured twice.
 """
 from __future__ import annotations
 
@@ -20,6 +27,7 @@ from kernel.state.state import Record
 from kernel.data.vectors import VectorLeaf, VectorTree
 
 _BRANCH_REF = 33
+_LONG = 1 << 63
 
 
 def _int_length(n: int) -> int:
@@ -134,6 +142,67 @@ class Meter:
         known[id(v)] = (v, length, mem, _BRANCH_REF if branch else length)
         return length, mem
 
+    def size_after(self, old: Any, new: Any) -> int:
+        """The memory size of `new`, a value made from `old` (whose size is known or cheap)
+        by replacing a few parts, as after a transaction: exactly `size(new)`, found by
+        walking only the cells that differ (children compared by identity). Where the two
+        have the same shape (a record, vector leaf or tree node of the same kind and count)
+        a new cell's encoding length is the old one's plus the change of each replaced
+        child's ref length, and its memory size the old one's plus the change of each
+        replaced child's memory size and of its own storage; any other new cell is
+        measured as `size` does. The sizes found are remembered for the next transaction."""
+        if new is old:
+            return self._measure(new)[1]
+        return self._after(old, new, 0)[1]
+
+    def _after(self, old: Any, new: Any, depth: int) -> tuple:
+        """(encoding length, memory size) of new, differing from old; see size_after."""
+        known = self.known
+        k = known.get(id(new))
+        if k is not None:
+            return k[1], k[2]
+        t = type(new)
+        if t is not type(old) or depth > NEST_LIMIT or type(old) is BranchRef:
+            return self._measure(new)
+        if t is VectorLeaf:
+            if old.count != new.count or (old.prefix is None) != (new.prefix is None):
+                return self._measure(new)
+            pairs = zip(old.items, new.items)
+            if new.prefix is not None:
+                pairs = list(pairs) + [(old.prefix, new.prefix)]
+        elif t is VectorTree:
+            if old.count != new.count or old.shift != new.shift:
+                return self._measure(new)
+            pairs = zip(old.kids, new.kids)
+        elif isinstance(new, Record) and len(new._f) <= 16 and len(old._f) == len(new._f):
+            pairs = zip(old._f, new._f)
+        else:
+            return self._measure(new)
+        length, mem = self._measure(old)
+        if length > MAX_EMBEDDED:
+            mem -= length + MEMORY_OVERHEAD
+        for a, b in pairs:
+            if a is b:
+                continue
+            ta = type(a)
+            if ta is int and type(b) is int and -_LONG < a < _LONG and -_LONG < b < _LONG:
+                length += _int_length(b) - _int_length(a)   # embedded longs: no storage
+                continue
+            k = known.get(id(a))
+            la, ma = (k[1], k[2]) if k is not None else self._measure(a)
+            if type(b) is ta and isinstance(b, Cell):
+                lb, mb = self._after(a, b, depth + 1)
+            else:
+                lb, mb = self._measure(b)
+            length += (_BRANCH_REF if lb > MAX_EMBEDDED else lb) - (
+                _BRANCH_REF if la > MAX_EMBEDDED else la)
+            mem += mb - ma
+        branch = length > MAX_EMBEDDED
+        if branch:
+            mem += length + MEMORY_OVERHEAD
+        known[id(new)] = (new, length, mem, _BRANCH_REF if branch else length)
+        return length, mem
+
     def known_size(self, v: Any) -> "tuple | None":
         """(encoding length, memory size) if already known (cached or measured), else None."""
         k = self.known.get(id(v))
@@ -144,32 +213,6 @@ class Meter:
             return len(c[0]), c[2]
         return None
 
-    def note_account_change(self, base: Any, new: Any, n: int, old_acct: Any,
-                            new_acct: Any) -> None:
-        """Record the size of `new`, the state `base` with account n's record replaced, from
-        the size of `base` without measuring the new path to it: an account change only
-        changes the encoding length of the account record (if it is a branch) or of the
-        vector node holding it (if embedded there), as long as neither changes between
-        embedded and branch. Does nothing when base's size is unknown or a status flips."""
-        kb = self.known_size(base)
-        if kb is None:
-            return
-        n0, m0 = self._measure(old_acct)
-        n1, m1 = self._measure(new_acct)
-        if (n0 > MAX_EMBEDDED) != (n1 > MAX_EMBEDDED):
-            return
-        delta = m1 - m0
-        if n0 <= MAX_EMBEDDED:
-            holder = _holder(base.accounts, n)
-            if holder is None:
-                return
-            hlen = self._measure(holder)[0]
-            if hlen <= MAX_EMBEDDED or hlen + n1 - n0 <= MAX_EMBEDDED:
-                return
-            delta += n1 - n0
-        self.known[id(new)] = (new, kb[0], kb[1] + delta,
-                               _BRANCH_REF if kb[0] > MAX_EMBEDDED else kb[0])
-
     def _exact(self, v: Any) -> tuple:
         m = memory_size(v)
         if isinstance(v, Cell):
@@ -179,24 +222,6 @@ class Meter:
             return n, m
         from kernel.data.cell import encoding
         return len(encoding(v)), m
-
-
-def _holder(vec: Any, i: int) -> Any:
-    """The vector node whose own items hold element i (None if a branch is missing)."""
-    node = vec
-    while True:
-        t = type(node)
-        if t is VectorTree:
-            s = node.shift
-            b = i >> s
-            i -= b << s
-            node = node.kids[b]
-        elif t is VectorLeaf:
-            if i >= node.count - len(node.items):
-                return node
-            node = node.prefix
-        else:
-            return None
 
 
 __all__ = ["Meter"]

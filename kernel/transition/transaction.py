@@ -324,7 +324,8 @@ def complete(ctx: Context, state0: State, origin: int, tx_juice: int, price: int
     elif err is None:
         if meter is None:
             meter = Meter()
-        mem = meter.size(state) - meter.size(state0)
+        m0 = meter.size(state0)
+        mem = meter.size_after(state0, state) - m0
         allowance = acct._f[3]
         if mem > 0:
             used = allowance if allowance < mem else mem
@@ -359,8 +360,8 @@ def complete(ctx: Context, state0: State, origin: int, tx_juice: int, price: int
     acct = acct._make((f[0] + 1 if sequence else f[0], f[1], f[2] - fees) + f[3:])
     base = state
     state = base.put_account(origin, acct)
-    if meter is not None:       # the next transaction starts from this state
-        meter.note_account_change(base, state, origin, base.account(origin), acct)
+    if meter is not None and meter.known_size(base) is not None:
+        meter.size_after(base, state)   # the next transaction starts from this state
     if failure is not None:
         return Outcome(state, String.of(failure[1]), failure[0], juice, fees, mem, CVM,
                        juice_price=price, juice_fees=juice_fees)
