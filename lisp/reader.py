@@ -37,6 +37,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
 from kernel import (NAN, Address, Blob, Char, DecodeError, DenseRecord, Index, Keyword, List,
                     Map, Set, Signed, String, Symbol, Syntax, Vector, decode_multi)
+from lisp.reader_fast import Fallback, FastParser
 
 
 class ReaderError(ValueError):
@@ -422,6 +423,7 @@ for _name in ("vector", "set", "map", "quoted", "resolve", "syntax", "tagged", "
 _GRAMMAR = resources.files(__package__).joinpath("convex.lark").read_text(encoding="utf-8")
 _PARSER = Lark(_GRAMMAR, parser="lalr", lexer="basic", transformer=_Builder(), start="start",
                cache=True)
+_FAST = FastParser(_PARSER)     # the same parser, driven leanly for text without errors
 _POSITIONED: "tuple[Lark, _PositionedBuilder] | None" = None   # built on first use
 _POSITIONED_LOCK = threading.Lock()
 
@@ -512,7 +514,16 @@ def _parse(text: str, parser: Lark = _PARSER) -> list:
 
 def read_all(text: str) -> list:
     """Every form in `text`, in order (an empty list for blank text or only comments)."""
-    return _parse(text)
+    return _read(text)
+
+
+def _read(text: str) -> list:
+    """What `_parse(text)` gives, by the fast driver when the text reads without error
+    (lisp/reader_fast.py), else by Lark itself with the error and its position."""
+    try:
+        return _FAST.parse(text)
+    except Fallback:
+        return _parse(text)
 
 
 @dataclass
@@ -566,7 +577,7 @@ def read_positioned(text: str) -> "tuple[list, Positions]":
 
 def read(text: str) -> Any:
     """The single form in `text`; a ReaderError if there is none or more than one."""
-    forms = _parse(text)
+    forms = _read(text)
     if len(forms) != 1:
         line, col = _end_position(text) if not forms else (1, 1)
         raise ReaderError("no form to read" if not forms
