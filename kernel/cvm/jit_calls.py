@@ -3,13 +3,14 @@ batch of juice that cannot be paid, slow paths of lookups and calls, and the dir
 compiled closures.
 
 A compiled body has two entries. `jit_body(ctx, env, d)` is what `Fn.invoke` runs (through
-`jit.run_body`): bindings in a list, nothing owed. `jit_pos(ctx, d, p, e, a0, ..)` is what a
-call site in compiled code enters directly once it has seen the callee (an inline cache per
-site: `direct_for` checks the closure once, so the entry checks only the depth): arguments are
-Python parameters, `e` is the closure's captured bindings, and `p` is the juice the caller
-charged but has not yet paid -- the callee pays it together with its own first batch, so a
-chain of calls pays once per body instead of once per call. If that payment fails in the
-caller's part, the callee raises `CallerOverdraw` and the caller fails as it would have.
+`jit.run_body`): bindings in a list, nothing owed. `jit_pos(ctx, d, p, f, a0, ..)` is what a
+call site in compiled code enters directly once it has seen the closure f (a cache per call
+site: `direct_for` checks f once, so the entry checks only the depth): arguments are Python
+parameters, and `p` is the juice the caller charged but has not yet paid -- the callee pays it
+with its own first batch, so a chain of calls pays once per body instead of once per call. If
+that payment fails in the caller's part, the callee raises `CallerOverdraw` and the caller
+fails as it would have. Recur, tailcall and return end at the direct entry's boundary, as
+`context.invoke` ends them around `Fn.invoke`.
 """
 from __future__ import annotations
 
@@ -24,9 +25,6 @@ class CallerOverdraw(Exception):
     its own trace (never escapes the calling compiled body)."""
 
 
-CALLER_OVERDRAW = CallerOverdraw()
-
-
 def overdraw(ctx: Context, segments: tuple, p: int = 0) -> None:
     """A batch of charges could not be paid: fail like the interpreter's first charge that
     went over the limit. `segments` are (cumulative cost, Invoke op or None) in charge order,
@@ -35,7 +33,7 @@ def overdraw(ctx: Context, segments: tuple, p: int = 0) -> None:
     base = ctx.juice + p
     limit = ctx.limit
     if p and base > limit:
-        raise CALLER_OVERDRAW
+        raise CallerOverdraw()
     tag = None
     for cumulative, tag in segments:
         if base + cumulative > limit:
@@ -52,7 +50,7 @@ def pay_owed(ctx: Context, p: int) -> None:
     if p:
         j = ctx.juice + p
         if j > ctx.limit:
-            raise CALLER_OVERDRAW
+            raise CallerOverdraw()
         ctx.juice = j
 
 
@@ -96,6 +94,27 @@ def recur_arity(nb: int, got: int) -> ErrorValue:
     return arity_error(f"Expected {nb} value(s) for recur but got: {got}")
 
 
+def global_fill(ctx: Context, op: Any, cache: list, n: int, d: int) -> None:
+    """A global call site's cache is not for the current state: look the function up as the
+    interpreter does (juice, errors), and cache its entry for n arguments and its value."""
+    v = op.ex(ctx, [], d)
+    c = direct_for(v, n)
+    cache[0] = ctx.state
+    cache[1] = call_generic if c is None else c
+    cache[2] = v
+
+
+def call_generic(ctx: Context, d: int, p: int, f: Any, *args: Any) -> Any:
+    """The entry a global call site uses for a value without a direct entry (yet): pay what
+    the caller hands over, then call as Invoke.ex does."""
+    if p:
+        j = ctx.juice + p
+        if j > ctx.limit:
+            raise CallerOverdraw()
+        ctx.juice = j
+    return invoke(ctx, f, list(args), d - 1)
+
+
 def call_slow(ctx: Context, f: Any, args: list, d: int, ic: list) -> Any:
     """A call site's inline cache missed: remember f's direct entry if it has one (the next
     call of f from here enters it), and call f as the interpreter does."""
@@ -131,13 +150,14 @@ def direct_for(f: Any, n: int) -> Optional[Callable]:
     return c
 
 
-def slow_entry(ctx: Context, body: Any, d: int, p: int, env: list) -> Any:
+def slow_entry(ctx: Context, body: Any, d: int, p: int, f: Any, args: list) -> Any:
     """A direct entry whose depth test failed: pay what the caller owes, then interpret."""
     pay_owed(ctx, p)
-    return body.ex(ctx, env, d)
+    return body.ex(ctx, [*f.env, *args], d)
 
 
 RUNTIME = {"invoke": invoke, "ErrorValue": ErrorValue, "Recur": Recur, "overdraw": overdraw,
            "Exit": (Recur, TailCall, Return), "resume": resume, "lookup_slow": lookup_slow,
            "recur_arity": recur_arity, "call_slow": call_slow, "CallerOverdraw": CallerOverdraw,
-           "slow_entry": slow_entry}
+           "slow_entry": slow_entry, "global_fill": global_fill,
+           "finish_exit": finish_exit}

@@ -1,7 +1,8 @@
 """Op tree -> Python source: the code generator of the JIT (see kernel/jit.py).
 
 One closure body becomes one Python function `jit_body(ctx, env, d)` with exactly the
-semantics of `body.ex(ctx, env, d)`. What makes it fast:
+semantics of `body.ex(ctx, env, d)`, and, once compiled code calls the closure, a direct entry
+`jit_pos(ctx, d, p, f, args...)` with the same body (kernel/jit_calls.py). What makes it fast:
 
 * Lexical bindings live in Python locals v0, v1, ... instead of the `env` list: the number
   of bindings at every point of the body is static, given the length of `env` on entry (the
@@ -16,14 +17,18 @@ semantics of `body.ex(ctx, env, d)`. What makes it fast:
 * Environment lookups of a constant address are cached per op against the state object,
   which is immutable: a def makes a new state, so a stale value is never used.
 * Hot core functions are inlined behind type guards (kernel/jit_inline.py); `recur` in tail
-  position of a loop becomes a jump.
+  position of a loop becomes a jump. That a binding of the entry nothing assigns holds a
+  Long is tested once, on entry (the fact F<pos>), for all the guards that need it.
+* Calls of closures go from compiled body to compiled body (kernel/jit_gen_calls.py): a
+  call site caches the callee's direct entry and passes arguments as Python parameters. The
+  batch pending at the call is handed to the callee (`p`), which pays it with its first own.
 
 Anything else (query, try, def, lookups of computed addresses, malformed ops, op types this
 module does not know) runs through the interpreter as a subtree: its `ex` gets a list of the
 current bindings, and bindings it may set! are copied back.
 
 Invariant behind the slow paths: the true juice used is always `ctx.juice` plus the pending
-total. A guarded fast path adds its cost to `pending`; the matching slow path pays the
+total (plus `p`, in a direct entry until it is paid). A guarded fast path adds its cost to `pending`; the matching slow path pays the
 pending batch, calls the function (which charges what it really costs), then takes the fast
 path's total back off `ctx.juice`, so both paths leave the same pending batch behind. Since
 every point that can raise or observe juice pays the batch first, `ctx.juice` is exact
@@ -37,12 +42,12 @@ from typing import Any, Callable, Optional
 from kernel.cvm import juice as J
 from kernel.cvm.binding import UNDERSCORE, binding_symbols, unwrap
 from kernel.cvm.context import MAX_DEPTH
-from kernel.cvm.fn import CoreFn, Fn
+from kernel.cvm.fn import Fn
 from kernel.cvm.jit_calls import RUNTIME as CALL_RUNTIME
-from kernel.cvm.jit_inline import INLINERS, NOT_CONSTANT, RUNTIME, Arg, Fast, long_test
-from kernel.cvm.registry import CORE
-from kernel.cvm.ops import (Cond, Constant, Def, Do, Invoke, Lambda, Let, Local, Lookup, Op, Query,
-                            SetLocal, Special, Try, set_positions)
+from kernel.cvm.jit_gen_calls import CallGen
+from kernel.cvm.jit_inline import RUNTIME, long_test
+from kernel.cvm.ops import (Cond, Constant, Do, Invoke, Lambda, Let, Local, Lookup, Op, SetLocal,
+                            Special, set_positions)
 from kernel.data.scalars import Address, Symbol
 from kernel.cvm.specials import value as special_value
 
@@ -51,23 +56,6 @@ RETURN_RESULT = "return+result"     # return it, after setting *result* (tail of
 
 
 _RUNTIME = {"Fn": Fn, "special_value": special_value, **CALL_RUNTIME, **RUNTIME}
-
-
-def _sub_ops(op: Any) -> Optional[list]:
-    """The ops run in the same lexical environment as `op` (closure bodies run in their own),
-    or None for op types not known here."""
-    t = type(op)
-    if t in (Constant, Local, Special, Lambda):
-        return []
-    if t is Lookup:
-        return [] if op.address is None else [op.address]
-    if t is Invoke:
-        return [op.fn, *op.args]
-    if t in (Do, Cond, Let, Query, Try):
-        return list(op.ops)
-    if t is SetLocal or t is Def:
-        return [] if op.op is None else [op.op]
-    return None
 
 
 def set_targets(op: Any) -> Optional[set]:
@@ -87,7 +75,7 @@ class _Loop:
         self.saved = saved          # (position, temp) of outer bindings restored on recur
 
 
-class Generator:
+class Generator(CallGen):
     """Generates the Python function for one body op with `nlocals` bindings on entry: the
     env-list entry `jit_body`, or with `captured` set the direct entry `jit_pos` of closures
     capturing that many bindings (kernel/jit_calls.py)."""
@@ -143,13 +131,15 @@ class Generator:
             if n:
                 head.append("    " + ", ".join(f"v{i}" for i in range(n)) + ", = env")
         else:
+            # the direct entry: the closure `f` and its arguments; exits end at its boundary
             params = "".join(f", v{i}" for i in range(k, n))
-            head = [f"def jit_pos(ctx, d, p, ce{params}):"]
+            head = [f"def jit_pos(ctx, d, p, f{params}):", "  try:"]
             if test is not None:
                 head.append(f"    if {test}:")
-                head.append(f"        return slow_entry(ctx, {body}, d, p, [*ce{params}])")
+                head.append(f"        return slow_entry(ctx, {body}, d, p, f, [{params[2:]}])")
             if k:
-                head.append("    " + ", ".join(f"v{i}" for i in range(k)) + ", = ce")
+                head.append("    " + ", ".join(f"v{i}" for i in range(k)) + ", = f.env")
+            self.lines += ["  except Exit as x:", "    return finish_exit(ctx, f, x, d - 1)"]
         for pos in sorted(self.facts):
             head.append(f"    F{pos} = {long_test(f'v{pos}')}")
         return "\n".join(head + self.lines) + "\n"
@@ -206,13 +196,17 @@ class Generator:
         self.owed = saved[1]
 
     def guarded(self, test: str, fast: str, slow: Callable[[], None], cost: int,
-                tag: Any) -> None:
+                tag: Any, negate: bool = False) -> None:
         """`if test: fast` else pay the batch and emit `slow()` (code that charges for itself),
         then re-establish the invariant so both paths go on with `cost` added to the batch
-        (and what the caller owes settled on the slow path: p = 0)."""
-        self.emit(f"if {test}:")
-        self.emit(f"    {fast}")
-        self.emit("else:")
+        (and what the caller owes settled on the slow path: p = 0). With `negate` and no
+        fast code: only `if not test: slow`."""
+        if negate:
+            self.emit(f"if not ({test}):")
+        else:
+            self.emit(f"if {test}:")
+            self.emit(f"    {fast}")
+            self.emit("else:")
         self.indent += 1
         self.pay()
         if self.owed:
@@ -490,123 +484,6 @@ class Generator:
         if target is not None:
             self.restore(info.saved)
         return target
-
-    def invoke(self, op: Invoke, off, live, mode, loop):
-        self.deepen(off)
-        fop = op.fn
-        f = self.gen(fop, off + 1, live, None, None)
-        args = [self.arg(a, off + 1, live) for a in op.args]
-        callee = fop.value if type(fop) is Constant else None
-        if loop is not None and callee is CORE["recur"] and len(args) == len(loop.binders):
-            return self.jump(op, loop, [a.expr for a in args])
-        inliner = INLINERS.get(getattr(callee, "name", None))
-        fast = None
-        if inliner is not None and CORE.get(callee.name) is callee:
-            fast = inliner(args)
-            if fast is not None and fast.guard is not None:
-                self.facts.update(int(a.fact[1:]) for a in args
-                                  if a.fact is not None and a.fact in fast.guard.split())
-        argv = "[" + "".join(f"{a.expr}, " for a in args) + "]"
-        t = self.temp()
-        if fast is not None:
-            self.fast_call(fast, t, f"invoke(ctx, {f}, {argv}, d + {off})", op)
-        elif type(callee) is CoreFn:
-            self.flush()
-            self.direct(t, f"{f}.invoke(ctx, {argv}, d + {off})", f, off, op)
-        else:
-            self.closure_call(t, f, args, off, op)
-        return self.finish(t, mode)
-
-    def arg(self, a: Any, off: int, live: int) -> Arg:
-        """An argument of a call: its expression, constant value, and the name of the fact
-        that it is a Long when it is a binding of the entry that nothing assigns."""
-        x = self.gen(a, off, live, None, None)
-        if type(a) is Constant:
-            return Arg(x, a.value)
-        if type(a) is Local and a.pos in self.fixed and x == f"v{a.pos}":
-            return Arg(x, NOT_CONSTANT, f"F{a.pos}")
-        return Arg(x)
-
-    def closure_call(self, t: str, f: str, args: list, off: int, op: Invoke) -> None:
-        """A call of any other function value. The call site caches the last closure it
-        called that has a direct entry (`direct_for` checked its arity and kind), and enters
-        it with the arguments as parameters, handing it the pending batch to pay; the depth
-        Fn.invoke would check holds by the entry test (off + 1 counts in the height). Any
-        other value goes through `invoke`, as Invoke.ex does, and fills the cache."""
-        self.deepen(off + 1)
-        values = "".join(f", {a.expr}" for a in args)
-        ic = self.const([None, None])
-        o = self.const(op)
-        handoff = self.handoff()
-        segments = self.segments()
-        owed = self.owed
-        self.emit(f"if {f} is {ic}[0]:")
-        self.indent += 1
-        self.emit("try:")
-        self.emit(f"    {t} = {ic}[1](ctx, d + {off + 1}, {handoff}, {f}.env{values})")
-        self.emit("except ErrorValue as e:")
-        self.emit(f"    e.add_trace({o})")
-        self.emit("    raise")
-        if handoff != "0":
-            self.emit("except CallerOverdraw:")
-            self.emit(f"    overdraw(ctx, {segments}{', p' if owed else ''})")
-        self.emit("except Exit as x:")
-        self.emit(f"    {t} = resume(ctx, {f}, x, d + {off}, {o})")
-        self.indent -= 1
-        self.emit("else:")
-        self.indent += 1
-        self.flush()
-        self.traced(f"{t} = call_slow(ctx, {f}, [{values[2:]}], d + {off}, {ic})", op)
-        self.indent -= 1
-
-    def direct(self, t: str, call: str, f: str, off: int, op: Invoke) -> None:
-        """`t = call`, a call of function `f` made without `invoke`: exits are finished by
-        `resume`, errors traced as Invoke.ex does."""
-        o = self.const(op)
-        self.emit("try:")
-        self.emit(f"    {t} = {call}")
-        self.emit("except ErrorValue as e:")
-        self.emit(f"    e.add_trace({o})")
-        self.emit("    raise")
-        self.emit("except Exit as x:")
-        self.emit(f"    {t} = resume(ctx, {f}, x, d + {off}, {o})")
-
-    def traced(self, line: str, op: Invoke) -> None:
-        """A call, with the error trace Invoke.ex adds."""
-        self.emit("try:")
-        self.emit("    " + line)
-        self.emit("except ErrorValue as e:")
-        self.emit(f"    e.add_trace({self.const(op)})")
-        self.emit("    raise")
-
-    def fast_call(self, fast: Fast, t: str, call: str, op: Invoke) -> None:
-        """An inlined core function: its fast path, else the traced call."""
-        if fast.is_bool:
-            self.bools.add(t)
-        if fast.guard is None and not fast.none_is_slow:
-            self.emit(f"{t} = {fast.value}")
-            self.charge(fast.cost, op)
-            return
-        if fast.none_is_slow:
-            self.emit(f"{t} = {fast.value}")
-            test, body = f"{t} is not None", "pass"
-        else:
-            test, body = fast.guard, f"{t} = {fast.value}"
-        self.guarded(test, body, lambda: self.traced(f"{t} = {call}", op), fast.cost, op)
-
-    def jump(self, op: Invoke, loop: _Loop, exprs: list) -> str:
-        """(recur ...) in tail position of the innermost loop: pay recur's charge, rebind,
-        jump back to the loop head -- what raising Recur to the Let would do."""
-        temps = []
-        for x in exprs:
-            t = self.temp()
-            self.emit(f"{t} = {x}")
-            temps.append(t)
-        self.charge(J.RECUR, op)
-        self.flush()
-        self.rebind(loop, temps)
-        self.emit("continue")
-        return "None"
 
 
 _HANDLERS = {Constant: Generator.constant, Local: Generator.local, Lookup: Generator.lookup,

@@ -1,0 +1,190 @@
+"""Code generation for calls, the half of the JIT's generator (kernel/jit_gen.py) that
+handles Invoke ops: inlined core functions, calls of core functions, calls of closures through
+a call-site cache into their direct entries (kernel/jit_calls.py), calls of definitions (one
+state test for lookup and call), and recur in tail position of a loop as a jump.
+
+`CallGen` is a mixin of `jit_gen.Generator`, whose juice bookkeeping (pending batch, what the
+caller owes) and output methods it uses.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from kernel.cvm import juice as J
+from kernel.cvm.fn import CoreFn
+from kernel.cvm.jit_inline import INLINERS, NOT_CONSTANT, Arg, Fast
+from kernel.cvm.ops import Constant, Invoke, Lambda, Local, Lookup, Special
+from kernel.cvm.registry import CORE
+from kernel.data.scalars import Address
+
+
+class CallGen:
+    """The Invoke handler and its helpers (see the module docstring)."""
+
+    def invoke(self, op: Invoke, off, live, mode, loop):
+        self.deepen(off)
+        fop = op.fn
+        if is_global(fop):
+            return self.global_call(op, off, live, mode)
+        f = self.gen(fop, off + 1, live, None, None)
+        args = [self.arg(a, off + 1, live) for a in op.args]
+        callee = fop.value if type(fop) is Constant else None
+        if loop is not None and callee is CORE["recur"] and len(args) == len(loop.binders):
+            return self.jump(op, loop, [a.expr for a in args])
+        inliner = INLINERS.get(getattr(callee, "name", None))
+        fast = None
+        if inliner is not None and CORE.get(callee.name) is callee:
+            fast = inliner(args)
+            if fast is not None and fast.guard is not None:
+                self.facts.update(int(a.fact[1:]) for a in args
+                                  if a.fact is not None and a.fact in fast.guard.split())
+        argv = "[" + "".join(f"{a.expr}, " for a in args) + "]"
+        t = self.temp()
+        if fast is not None:
+            self.fast_call(fast, t, f"invoke(ctx, {f}, {argv}, d + {off})", op)
+        elif type(callee) is CoreFn:
+            self.flush()
+            self.direct(t, f"{f}.invoke(ctx, {argv}, d + {off})", f, off, op)
+        else:
+            self.closure_call(t, f, args, off, op)
+        return self.finish(t, mode)
+
+    def arg(self, a: Any, off: int, live: int) -> Arg:
+        """An argument of a call: its expression, constant value, and the name of the fact
+        that it is a Long when it is a binding of the entry that nothing assigns."""
+        x = self.gen(a, off, live, None, None)
+        if type(a) is Constant:
+            return Arg(x, a.value)
+        if type(a) is Local and a.pos in self.fixed and x == f"v{a.pos}":
+            return Arg(x, NOT_CONSTANT, f"F{a.pos}")
+        return Arg(x)
+
+    def closure_call(self, t: str, f: str, args: list, off: int, op: Invoke) -> None:
+        """A call of a function value computed here. The call site caches the last closure
+        it called that has a direct entry (`direct_for` checked its kind and arity) and
+        enters it with the arguments as parameters, handing it the pending batch; the depth
+        Fn.invoke would check holds by the entry test (off + 1 counts in the height). Any
+        other value goes through `invoke`, as Invoke.ex does, and fills the cache."""
+        self.deepen(off + 1)
+        values = "".join(f", {a.expr}" for a in args)
+        ic = self.const([None, None])
+        self.emit(f"if {f} is {ic}[0]:")
+        self.indent += 1
+        saved = self.state()
+        self.enter(t, f"{ic}[1]", f, values, off, op)
+        self.set_state(saved)
+        self.indent -= 1
+        self.emit("else:")
+        self.indent += 1
+        self.flush()
+        self.traced(f"{t} = call_slow(ctx, {f}, [{values[2:]}], d + {off}, {ic})", op)
+        self.indent -= 1
+
+    def global_call(self, op: Invoke, off: int, live: int, mode: Optional[str]):
+        """A call of a definition (`(f x)` with f looked up in an account). Its call-site
+        cache holds, for one state, the direct entry of the value (or `call_generic` for a
+        value without one) and the value: one test of the state covers the lookup and the
+        call. The lookup stays where the interpreter makes it (before the arguments); when an
+        argument may run other code, which could refill the cache, the entry and value are
+        read into locals first."""
+        self.deepen(off + 1)
+        c = self.const([None, None, None])
+        lookup = self.const(op.fn)
+        slow = f"global_fill(ctx, {lookup}, {c}, {len(op.args)}, d + {off + 1})"
+        self.guarded(f"ctx.state is {c}[0]", "pass", lambda: self.emit(slow),
+                     J.CONSTANT + J.LOOKUP_DYNAMIC, None, negate=True)
+        entry, f = f"{c}[1]", f"{c}[2]"
+        if not all(map(simple, op.args)):
+            entry, f = self.temp(), self.temp()
+            self.emit(f"{entry} = {c}[1]; {f} = {c}[2]")
+        args = [self.arg(a, off + 1, live) for a in op.args]
+        t = self.temp()
+        self.enter(t, entry, f, "".join(f", {a.expr}" for a in args), off, op)
+        return self.finish(t, mode)
+
+    def enter(self, t: str, entry: str, f: str, values: str, off: int, op: Invoke) -> None:
+        """`t = entry(...)`: enter a direct entry (or `call_generic`) of function `f`,
+        handing it the pending batch; its errors are traced as Invoke.ex does, and a failure
+        to pay the batch is this body's own (`CallerOverdraw`). Nothing is pending after."""
+        handoff, segments, owed = self.handoff(), self.segments(), self.owed
+        self.emit("try:")
+        self.emit(f"    {t} = {entry}(ctx, d + {off + 1}, {handoff}, {f}{values})")
+        self.emit("except ErrorValue as e:")
+        self.emit(f"    e.add_trace({self.const(op)})")
+        self.emit("    raise")
+        if handoff != "0":
+            self.emit("except CallerOverdraw:")
+            self.emit(f"    overdraw(ctx, {segments}{', p' if owed else ''})")
+        self.pending = []
+        self.owed = False
+
+    def direct(self, t: str, call: str, f: str, off: int, op: Invoke) -> None:
+        """`t = call`, a call of function `f` made without `invoke`: exits are finished by
+        `resume`, errors traced as Invoke.ex does."""
+        o = self.const(op)
+        self.emit("try:")
+        self.emit(f"    {t} = {call}")
+        self.emit("except ErrorValue as e:")
+        self.emit(f"    e.add_trace({o})")
+        self.emit("    raise")
+        self.emit("except Exit as x:")
+        self.emit(f"    {t} = resume(ctx, {f}, x, d + {off}, {o})")
+
+    def traced(self, line: str, op: Invoke) -> None:
+        """A call, with the error trace Invoke.ex adds."""
+        self.emit("try:")
+        self.emit("    " + line)
+        self.emit("except ErrorValue as e:")
+        self.emit(f"    e.add_trace({self.const(op)})")
+        self.emit("    raise")
+
+    def fast_call(self, fast: Fast, t: str, call: str, op: Invoke) -> None:
+        """An inlined core function: its fast path, else the traced call."""
+        if fast.is_bool:
+            self.bools.add(t)
+        if fast.guard is None and not fast.none_is_slow:
+            self.emit(f"{t} = {fast.value}")
+            self.charge(fast.cost, op)
+            return
+        if fast.none_is_slow:
+            self.emit(f"{t} = {fast.value}")
+            test, body = f"{t} is not None", "pass"
+        else:
+            test, body = fast.guard, f"{t} = {fast.value}"
+        self.guarded(test, body, lambda: self.traced(f"{t} = {call}", op), fast.cost, op)
+
+    def jump(self, op: Invoke, loop: Any, exprs: list) -> str:
+        """(recur ...) in tail position of the innermost loop: pay recur's charge, rebind,
+        jump back to the loop head -- what raising Recur to the Let would do."""
+        temps = []
+        for x in exprs:
+            t = self.temp()
+            self.emit(f"{t} = {x}")
+            temps.append(t)
+        self.charge(J.RECUR, op)
+        self.flush()
+        self.rebind(loop, temps)
+        self.emit("continue")
+        return "None"
+
+
+def is_global(op: Any) -> bool:
+    """A Lookup the JIT compiles: in an account given as a constant address."""
+    return (type(op) is Lookup and type(op.address) is Constant
+            and type(op.address.value) is Address)
+
+
+def simple(op: Any) -> bool:
+    """An argument whose code runs no closure and changes no state, so a global call's cache
+    stays valid while it runs: constants, bindings, lookups, special symbols, closures made,
+    and calls of the pure core functions the JIT inlines, on simple arguments."""
+    t = type(op)
+    if t in (Constant, Local, Special, Lambda):
+        return True
+    if t is Lookup:
+        return is_global(op)
+    if t is Invoke and type(op.fn) is Constant:
+        f = op.fn.value
+        return (type(f) is CoreFn and f.name in INLINERS and CORE.get(f.name) is f
+                and all(map(simple, op.args)))
+    return False
