@@ -184,3 +184,21 @@ def test_calls_say_where_in_the_source_they_were_made(home, capsys, tmp_path):
     assert code == 0 and "=> 4" in out
     code, _, err = run(capsys, "trace", "(+ 1 [2")
     assert code == 2 and "<forms>:1:6: unclosed '['" in err
+
+
+def test_bodies_the_jit_compiled_before_are_traced_op_by_op():
+    from kernel.cvm import jit
+    s = Session()
+    s.eval("(defn fib [n] (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))")
+    with jit.threshold(0):
+        assert s.query("(fib 12)").value == 144          # compiled and run compiled
+    t = traced("(fib 5)", s)
+    assert t.result.juice == s.query("(fib 5)").juice
+    calls, todo = 0, list(t.recorder.root.calls)
+    while todo:
+        c = todo.pop()
+        calls += 1
+        todo.extend(c.calls)
+    assert calls == 15                                    # fib(5) calls fib 15 times
+    body = explain_json(t)["functions"][0]["body"]
+    assert body["count"] == 15 and body["op"] == "cond"

@@ -133,7 +133,7 @@ def _ask(repl: Repl, prompt: str) -> Optional[str]:
             if session is None:
                 from prompt_toolkit import PromptSession
                 session = repl._debug_session = PromptSession()
-            return session.prompt(prompt)
+            return session.prompt(prompt, bottom_toolbar=" " + DEBUG_HELP)
         return input(prompt)
     except (EOFError, KeyboardInterrupt):
         return None
