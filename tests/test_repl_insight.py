@@ -126,3 +126,21 @@ def test_trace_depth_in_the_repl(term):  # noqa: F811
     tail = s[s.rindex(":trace -d 1"):]
     assert "(fib 5) => 5" in tail and "(fib 4)" not in tail
     assert "… 14 more calls below, not recorded" in tail
+
+
+def test_locals_are_named_after_parameters_lets_and_loops():
+    s = Session()
+    s.eval("(defn f [[a b] & more] (let [c (+ a b) d 2] "
+           "(loop [i 0 acc c] (if (< i d) (recur (inc i) (+ acc i)) acc))))")
+    d = Debugger(s.state, 13, read_all("(f [1 2] 9 9)"), 10_000_000, {"f"})
+    ev = d.start("continue")
+    seen = []
+    while isinstance(ev, Stop):
+        seen.append([(n, v) for _, n, v in ev.locals])
+        ev = d.step("in")
+    assert ev.result.value == 4
+    from kernel.data.vectors import Vector
+    assert seen[0] == [("a", 1), ("b", 2), ("more", Vector.of(9, 9))]
+    deepest = max(seen, key=len)
+    assert [n for n, _ in deepest] == ["a", "b", "more", "c", "d", "i", "acc"]
+    assert ("i", 2) in [x for st in seen for x in st]     # the loop's second recur

@@ -111,22 +111,36 @@ class Debugger(Recorder):
 
     def _stop(self, op: Any, ctx: Any, env: list, depth: int, hit: Optional[str]) -> Stop:
         calls = self._calls[1:]
-        names: dict = {}
-        if calls and calls[-1]._fn_value is not None:
-            f = calls[-1]._fn_value
-            params = getattr(f, "params", None)
-            base = len(getattr(f, "env", ()))
-            if params is not None:
-                from kernel.data.scalars import Symbol
-                for i, p in enumerate(params):
-                    p = getattr(p, "datum", p)
-                    if type(p) is Symbol and p.name != "&":
-                        names[base + len(names)] = p.name
+        names = self._names_of_locals(calls[-1]._fn_value if calls else None)
         return Stop(op=op, depth=depth, function=calls[-1].fn if calls else None,
                     stack=[c.fn for c in calls], juice_left=ctx.limit - ctx.juice,
                     juice_used=ctx.juice,
                     locals=[(i, names.get(i), v) for i, v in enumerate(env)],
                     breakpoint=hit, at=None if self.smap is None else self.smap.where(op))
+
+    def _names_of_locals(self, f: Any) -> dict:
+        """position -> name of the locals in scope: the running function's parameters, then
+        what each `let` or `loop` entered since bound (at the positions it started from)."""
+        from kernel.cvm.binding import binding_symbols
+        from kernel.cvm.ops import Let
+        names: dict = {}
+
+        def bind(pos: int, forms: Any) -> None:
+            try:
+                for form in forms:
+                    for sym in binding_symbols(form):
+                        names[pos] = sym.name
+                        pos += 1
+            except Exception:       # a binding form the compiler would refuse: no names
+                pass
+        if f is not None and getattr(f, "params", None) is not None:
+            bind(len(getattr(f, "env", ())), [f.params])
+        frames = self._frames
+        start = max((i for i, fr in enumerate(frames) if fr[0] is None), default=-1) + 1
+        for fr in frames[start:]:
+            if type(fr[0]) is Let:
+                bind(fr[3], fr[0].bindings)
+        return names
 
     # --- the caller's side ------------------------------------------------------------------
     def _next(self) -> Any:

@@ -80,7 +80,8 @@ class Recorder:
         self.root = Call("root", None, [], 0)
         self.stats: dict = {}        # (id(parent op) or 0, id(op)) -> OpStat
         self.calls_recorded = 0
-        self._frames: list = []      # [op or None, juice at entry, juice of op children]
+        self._frames: list = []      # [op or None, juice at entry, juice of op children,
+        #                              bindings at entry]
         self._calls: list = [self.root]
         self._invokes: list = []     # the Invoke ops running, innermost last (names calls)
         self._names: dict = {}       # id(fn value) -> name found in an environment
@@ -107,7 +108,7 @@ class Recorder:
         st.count += 1
         if self.pause is not None:
             self.pause(op, ctx, env, d)
-        frame = [op, ctx.juice, 0]
+        frame = [op, ctx.juice, 0, len(env)]
         frames.append(frame)
         is_invoke = type(op) is Invoke
         if is_invoke:
@@ -127,7 +128,7 @@ class Recorder:
 
     def _body_frame(self) -> list:
         """A frame with no op: what runs under it (a function body, eval'd code) is a root."""
-        return [None, 0, 0]
+        return [None, 0, 0, 0]
 
     # --- calls -----------------------------------------------------------------------------
     def _open(self, name: str, address: Optional[int], args: list) -> Optional[Call]:
