@@ -19,6 +19,8 @@ known size and nothing is measured twice.
 """
 from __future__ import annotations
 
+from itertools import compress
+from operator import is_not
 from typing import Any
 
 from kernel.data.cell import (MAX_EMBEDDED, MEMORY_OVERHEAD, NEST_LIMIT, BranchRef, Cell,
@@ -167,23 +169,25 @@ class Meter:
         if t is VectorLeaf:
             if old.count != new.count or (old.prefix is None) != (new.prefix is None):
                 return self._measure(new)
-            pairs = zip(old.items, new.items)
+            olds, news = old.items, new.items
             if new.prefix is not None:
-                pairs = list(pairs) + [(old.prefix, new.prefix)]
+                olds, news = olds + (old.prefix,), news + (new.prefix,)
         elif t is VectorTree:
             if old.count != new.count or old.shift != new.shift:
                 return self._measure(new)
-            pairs = zip(old.kids, new.kids)
+            olds, news = old.kids, new.kids
         elif isinstance(new, Record) and len(new._f) <= 16 and len(old._f) == len(new._f):
-            pairs = zip(old._f, new._f)
+            olds, news = old._f, new._f
         else:
+            return self._measure(new)
+        if len(olds) != len(news):
             return self._measure(new)
         length, mem = self._measure(old)
         if length > MAX_EMBEDDED:
             mem -= length + MEMORY_OVERHEAD
-        for a, b in pairs:
-            if a is b:
-                continue
+        # the positions whose child was replaced, found without a Python loop over all
+        for i in compress(range(len(news)), map(is_not, olds, news)):
+            a, b = olds[i], news[i]
             ta = type(a)
             if ta is int and type(b) is int and -_LONG < a < _LONG and -_LONG < b < _LONG:
                 length += _int_length(b) - _int_length(a)   # embedded longs: no storage
