@@ -13,7 +13,7 @@ def __getattr__(name: str):
         raise AttributeError(f"module 'convex_repl.cli' has no attribute '{name}'")
     import importlib
     for module in ("evaluate", "deploy", "testing", "keys", "accounts", "peer", "peer_ops",
-                   "trace", "editor"):
+                   "trace", "editor", "history"):
         importlib.import_module(f"convex_repl.cli.{module}")     # they register on `app`
     from convex_repl.cli import base, session
     value = session.repl_main if name == "repl_main" else getattr(base, name)

@@ -12,9 +12,22 @@ from convex_repl.cli.base import (ADDRESS, COST, EXIT_NOT_FOUND, EXIT_USAGE, FRE
                                   JUICE_LIMIT, KEY, KEY_PASSWORD_ENV, NO_SAVE, Fail, _cvm_fail,
                                   _emit, _print_result, _read_source, _result_json, _workspace,
                                   app)
+from convex_repl.cli.history import FORK, FORK_BLOCK
 
 DEV = typer.Option(False, "--dev", help="Unsigned development mode: no fees, no sequence "
                    "number (--juice-limit applies).")
+
+
+def _target(home, fresh, no_save, address, juice_limit, key=None, password_env=None,
+            sign=False, fork=None, block=None):
+    """The workspace: a fork of a peer's state (--fork URL [--block N]: local, never saved,
+    any account acting without its key), else the saved session or a peer (--url)."""
+    from convex_repl.cli.history import _no_block_without_fork, fork_workspace
+    if fork is not None:
+        return fork_workspace(fork, block, home, address, juice_limit)
+    _no_block_without_fork(fork, block)
+    return _workspace(home, fresh, no_save, address, juice_limit, key,
+                      password_env or "CONVEX_KEY_PASSWORD", sign=sign)
 
 
 @app.command("eval")
@@ -24,12 +37,13 @@ def eval_cmd(
     no_save: bool = NO_SAVE, address: Optional[str] = ADDRESS, cost: bool = COST,
     juice_limit: Optional[int] = JUICE_LIMIT, dev: bool = DEV,
     key: Optional[str] = KEY, password_env: str = KEY_PASSWORD_ENV,
+    fork: Optional[str] = FORK, block: Optional[int] = FORK_BLOCK,
 ) -> None:
     """Evaluate forms as one signed transaction against the saved session (fees are paid)
     and print the result; --dev runs them unsigned, without fees."""
     src = _read_source(forms)
-    ws = _workspace(home, fresh, no_save, address, juice_limit, key, password_env,
-                    sign=not dev)
+    ws = _target(home, fresh, no_save, address, juice_limit, key, password_env,
+                 sign=not dev, fork=fork, block=block)
     _print_result(ws, ws.transact(src, signed=not dev), as_json, cost)
 
 
@@ -40,11 +54,12 @@ def transact_cmd(
     no_save: bool = NO_SAVE, address: Optional[str] = ADDRESS, cost: bool = COST,
     juice_limit: Optional[int] = JUICE_LIMIT,
     key: Optional[str] = KEY, password_env: str = KEY_PASSWORD_ENV,
+    fork: Optional[str] = FORK, block: Optional[int] = FORK_BLOCK,
 ) -> None:
     """Submit forms as one signed transaction: sequence number, fees, memory accounting."""
     src = _read_source(forms)
-    ws = _workspace(home, fresh, no_save, address, juice_limit, key, password_env,
-                    sign=True)
+    ws = _target(home, fresh, no_save, address, juice_limit, key, password_env,
+                 sign=True, fork=fork, block=block)
     _print_result(ws, ws.transact(src), as_json, cost)
 
 
@@ -55,11 +70,17 @@ def query_cmd(
     address: Optional[str] = ADDRESS, cost: bool = COST,
     juice_limit: Optional[int] = JUICE_LIMIT,
     block: Optional[int] = typer.Option(None, "--block", show_default=False,
-                                        help="With --url: query the state after block N."),
+                                        help="With --url: query the state after block N "
+                                             "(with --fork: fork it)."),
+    fork: Optional[str] = FORK,
 ) -> None:
     """Evaluate forms as a query: the result, with no state change kept."""
     src = _read_source(forms)
-    ws = _workspace(home, fresh, True, address, juice_limit)
+    if fork is not None:
+        ws = _target(home, fresh, True, address, juice_limit, fork=fork, block=block)
+        block = None
+    else:
+        ws = _workspace(home, fresh, True, address, juice_limit)
     if block is None:
         _print_result(ws, ws.query(src), as_json, cost)
     elif not getattr(ws, "remote", False):
@@ -77,6 +98,7 @@ def run_cmd(
     no_save: bool = NO_SAVE, address: Optional[str] = ADDRESS, cost: bool = COST,
     juice_limit: Optional[int] = JUICE_LIMIT, dev: bool = DEV,
     key: Optional[str] = KEY, password_env: str = KEY_PASSWORD_ENV,
+    fork: Optional[str] = FORK, block: Optional[int] = FORK_BLOCK,
 ) -> None:
     """Run a file: one transaction per top-level form (stops at the first error), or all
     forms as one with --atomic. Prints the last result."""
@@ -92,8 +114,8 @@ def run_cmd(
         raise Fail(syntax_error_line(str(file), e), EXIT_USAGE, "SYNTAX",
                    {"file": str(file), "line": e.line, "column": e.column},
                    excerpt(text, e.line, e.column)) from None
-    ws = _workspace(home, fresh, no_save, address, juice_limit, key, password_env,
-                    sign=not dev)
+    ws = _target(home, fresh, no_save, address, juice_limit, key, password_env,
+                 sign=not dev, fork=fork, block=block)
     if atomic:
         r = ws.transact(text, signed=not dev)
         if not r.ok:
