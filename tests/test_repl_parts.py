@@ -266,19 +266,19 @@ def test_interrupt_leaves_state_unchanged(monkeypatch):
     ws = Workspace(None)
     ws.transact("(def a 1)")
     before = ws.session.state
-    import lisp.expander as ex
-    real = ex.eval_form
+    import convex_repl.api as api
+    real = api.compiled
     calls = []
 
-    def boom(ctx, form, d=0):
+    def boom(ctx, form):
         calls.append(1)
         ctx.state = ctx.state.put_account(13, ctx.state.account(13))   # a change in flight
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("convex_repl.api.eval_form", boom)
+    monkeypatch.setattr("convex_repl.api.compiled", boom)
     with pytest.raises(KeyboardInterrupt):
         ws.transact("(def a 2)", signed=False)
-    monkeypatch.setattr("convex_repl.api.eval_form", real)
+    monkeypatch.setattr("convex_repl.api.compiled", real)
     assert calls and ws.session.state is before
 
     def boom_tx(state, signed):
