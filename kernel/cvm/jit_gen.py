@@ -18,7 +18,7 @@ semantics of `body.ex(ctx, env, d)`, and, once compiled code calls the closure, 
   which is immutable: a def makes a new state, so a stale value is never used.
 * Hot core functions are inlined behind type guards (kernel/jit_inline.py); `recur` in tail
   position of a loop becomes a jump. That a binding of the entry nothing assigns holds a
-  Long is tested once, on entry (the fact F<pos>), for all the guards that need it.
+  Long is tested once (the fact F<pos>), for all the guards that need it.
 * Calls of closures go from compiled body to compiled body (kernel/jit_gen_calls.py): a
   call site caches the callee's direct entry and passes arguments as Python parameters. The
   batch pending at the call is handed to the callee (`p`), which pays it with its first own.
@@ -97,7 +97,8 @@ class Generator(CallGen):
         self.targets = targets          # positions set! may assign (None: maybe any)
         # bindings of the entry that nothing assigns: facts about them hold for the whole body
         self.fixed = set() if targets is None else set(range(nlocals)) - targets
-        self.facts: set = set()         # fixed positions p whose local F<p> is used
+        self.facts: set = set()         # fixed positions p whose F<p> is computed on entry
+        self.ready: set = set()         # ... computed on entry or where it dominates the rest
 
     # --- output ------------------------------------------------------------------------------
     def emit(self, line: str) -> None:
@@ -143,6 +144,18 @@ class Generator(CallGen):
         for pos in sorted(self.facts):
             head.append(f"    F{pos} = {long_test(f'v{pos}')}")
         return "\n".join(head + self.lines) + "\n"
+
+    def compute_fact(self, pos: int) -> None:
+        """Make F<pos> (binding pos holds a Long) available from here on: computed here when
+        this is the body's top level, whose code runs before all that follows it (so leaves
+        of a recursion that never need it skip the test), else on entry."""
+        if pos in self.ready:
+            return
+        if self.indent == 1:
+            self.emit(f"F{pos} = {long_test(f'v{pos}')}")
+        else:
+            self.facts.add(pos)
+        self.ready.add(pos)
 
     # --- juice -------------------------------------------------------------------------------
     def charge(self, amount: int, tag: Any = None) -> None:

@@ -36,8 +36,10 @@ class CallGen:
         if inliner is not None and CORE.get(callee.name) is callee:
             fast = inliner(args)
             if fast is not None and fast.guard is not None:
-                self.facts.update(int(a.fact[1:]) for a in args
-                                  if a.fact is not None and a.fact in fast.guard.split())
+                words = fast.guard.split()
+                for a in args:
+                    if a.fact is not None and not a.ready and a.fact in words:
+                        self.compute_fact(int(a.fact[1:]))
         argv = "[" + "".join(f"{a.expr}, " for a in args) + "]"
         t = self.temp()
         if fast is not None:
@@ -56,7 +58,7 @@ class CallGen:
         if type(a) is Constant:
             return Arg(x, a.value)
         if type(a) is Local and a.pos in self.fixed and x == f"v{a.pos}":
-            return Arg(x, NOT_CONSTANT, f"F{a.pos}")
+            return Arg(x, NOT_CONSTANT, f"F{a.pos}", a.pos in self.ready)
         return Arg(x)
 
     def closure_call(self, t: str, f: str, args: list, off: int, op: Invoke) -> None:

@@ -45,6 +45,7 @@ class Arg:
     expr: str
     value: Any = NOT_CONSTANT
     fact: Optional[str] = None      # a local that is True iff expr holds a Long (see jit_gen)
+    ready: bool = False             # the fact is already computed (else it costs a Long test)
 
 
 @dataclass(frozen=True)
@@ -81,14 +82,15 @@ def _long_guard(args: Sequence[Arg]) -> "str | None | bool":
 
 
 def _int_guard(args: Sequence[Arg]) -> "str | None | bool":
-    """Test that every argument is an integer of any size (not a bool). A Long fact is a
-    stronger test: an integer beyond the Long range takes the slow path, which is exact."""
+    """Test that every argument is an integer of any size (not a bool). A Long fact already
+    computed is a cheaper, stronger test: an integer beyond the Long range takes the slow
+    path, which is exact."""
     tests = []
     for a in args:
         if a.value is not NOT_CONSTANT:
             if type(a.value) is not int:
                 return False
-        elif a.fact is not None:
+        elif a.fact is not None and a.ready:
             tests.append(a.fact)
         else:
             tests.append(f"{a.expr}.__class__ is int")
