@@ -96,8 +96,9 @@ def blocks_cmd(
     for r in rows:
         t = datetime.fromtimestamp(r["timestamp"] / 1000, timezone.utc).strftime(
             "%Y-%m-%d %H:%M:%S")
+        pruned = "  (state pruned)" if r.get("kept") is False else ""
         typer.echo(f"{r['index']:>6}  {t}  {r['transactions']:>4} tx  state {r['state']}  "
-                   f"block {r['hash'][:18]}")
+                   f"block {r['hash'][:18]}{pruned}")
 
 
 def _block_row(log: Any, n: int) -> dict:

@@ -60,13 +60,17 @@ def _accounts(peer: Any) -> list:
 
 def open_peer(data: Optional[Path], faucet: bool = True, faucet_max: Optional[int] = None,
               host: str = "127.0.0.1", protocol_port: Optional[int] = None,
-              limits: Optional[dict] = None):
+              limits: Optional[dict] = None, keep_states: Optional[int] = None,
+              state: Any = None):
     """A lone peer speaking REST and the peer protocol, persistent when `data` is a
-    directory (created if needed); `limits` as parse_limits gives them."""
+    directory (created if needed); `limits` as parse_limits gives them; `keep_states`: the
+    states of only the last N blocks are kept; `state`: start from it (a fork), not genesis."""
     from convex_repl.peer.peer import GOLD
     from convex_repl.peer.protocol_peer import ProtocolPeer
-    store = _store(data)
-    kw = (limits or {}).get("peer", {})
+    store = _store(data, keep_states)
+    kw = dict((limits or {}).get("peer", {}))
+    if state is not None:
+        kw["state"] = state
     return _listening(lambda port: ProtocolPeer(host, port, store=store, faucet=faucet,
                                                 faucet_max=faucet_max or GOLD, **kw),
                       DEFAULT_PROTOCOL_PORT, protocol_port)
@@ -75,13 +79,14 @@ def open_peer(data: Optional[Path], faucet: bool = True, faucet_max: Optional[in
 def open_cluster_peer(size: int, index: int, host: str, protocol_port: Optional[int],
                       data: Optional[Path], faucet: bool = True,
                       faucet_max: Optional[int] = None, outgoing: Optional[int] = None,
-                      limits: Optional[dict] = None, advertise: Optional[tuple] = None):
+                      limits: Optional[dict] = None, advertise: Optional[tuple] = None,
+                      keep_states: Optional[int] = None):
     """Peer `index` of the local network of `size` equal-stake peers (cluster.py), persistent
     when `data` is a directory, listening for the peer protocol on `protocol_port`;
     `advertise` is the HOST:PORT it announces for others to dial (None: it announces none)."""
     from convex_repl.peer.cluster import DEFAULT_OUTGOING, ClusterPeer, cluster_genesis
     from convex_repl.peer.peer import GOLD
-    store = _store(data)
+    store = _store(data, keep_states)
     kw = dict((limits or {}).get("peer", {}))
     if advertise is not None:
         kw["advertise"] = advertise
@@ -126,12 +131,12 @@ def _peer_key(name: Optional[str]) -> Any:
     return seed_key(seed)
 
 
-def _store(data: Optional[Path]) -> Any:
+def _store(data: Optional[Path], keep_states: Optional[int] = None) -> Any:
     from convex_repl.peer.store import Store
     if data is None:
         return None
     data.mkdir(parents=True, exist_ok=True)
-    return Store(str(data / "peer.db"))
+    return Store(str(data / "peer.db"), keep_states=keep_states)
 
 
 def _listening(make: Any, default_port: int, port: Optional[int]) -> Any:
@@ -368,6 +373,10 @@ LOG_FORMAT = typer.Option("text", "--log-format", help="The log on stderr: text,
                           "(one JSON object a line: time, level, peer, event, fields).")
 LOG_LEVEL = typer.Option("info", "--log-level", help="Least level logged: debug, info, "
                          "warning, error.")
+KEEP_STATES = typer.Option(None, "--keep-states", min=1, show_default=False,
+                           help="With --data: keep the states of only the last N blocks "
+                                "(older ones are pruned; blocks and results stay). Default: "
+                                "keep every state.")
 ADVERTISE = typer.Option(None, "--advertise", metavar="HOST:PORT", help="The protocol "
                          "address other peers should dial (port 0: the protocol port this "
                          "peer gets); the peer announces it on chain as its :url when its "
@@ -386,7 +395,8 @@ def peer_start(ctx: typer.Context, host: str = HOST, port: Optional[int] = PORT,
                limit: Optional[list[str]] = LIMIT, stop_on_eof: bool = WATCH_STDIN,
                join: Optional[str] = JOIN, key: Optional[str] = PEER_KEY,
                advertise: Optional[str] = ADVERTISE, config: Optional[Path] = CONFIG,
-               log_format: str = LOG_FORMAT, log_level: str = LOG_LEVEL) -> None:
+               log_format: str = LOG_FORMAT, log_level: str = LOG_LEVEL,
+               keep_states: Optional[int] = KEEP_STATES) -> None:
     """Start a peer serving the Convex REST API (Ctrl-C stops it)."""
     o = dict(ctx.params)
     if config is not None:
@@ -432,7 +442,8 @@ def start_peer(o: dict) -> int:
                        "--join HOST:PORT", err=True)
             return 2
         node = _open_or_exit(lambda: open_peer(data, faucet, o["faucet_max"], o["host"],
-                                               o["protocol_port"], limits))
+                                               o["protocol_port"], limits,
+                                               o.get("keep_states")))
         return serve(node, o["host"], o["port"], data, faucet, o["as_json"], o["verbose"],
                      watch_stdin=o["stop_on_eof"], limits=limits)
     if cluster < 1 or not 0 <= index < cluster:
@@ -445,7 +456,7 @@ def start_peer(o: dict) -> int:
     bootstrap = [parse_address(x) for x in o["peer"] or ()]
     node = _open_or_exit(lambda: open_cluster_peer(
         cluster, index, o["host"], o["protocol_port"], data, faucet, o["faucet_max"],
-        outgoing, limits, advertise))
+        outgoing, limits, advertise, o.get("keep_states")))
     return serve(node, o["host"], o["port"], data, faucet, o["as_json"], o["verbose"],
                  bootstrap, o["stop_on_eof"], limits)
 
@@ -544,20 +555,55 @@ def local_start(peers: int = typer.Option(1, "--peers", help="Number of peers.")
                     None, "--protocol-port", show_default=False,
                     help=f"Peer protocol port of the first peer, the next ones +1, +2... "
                          f"(default {DEFAULT_PROTOCOL_PORT} for one peer, any free one if "
-                         "busy; any free ones for several; 0 for any).")) -> None:
+                         "busy; any free ones for several; 0 for any)."),
+                keep_states: Optional[int] = KEEP_STATES,
+                fork: Optional[str] = typer.Option(
+                    None, "--fork", metavar="URL", show_default=False,
+                    help="Start from a copy of this peer's state (fetched by value ID, "
+                         "cached): a new local network forked from it."),
+                block: Optional[int] = typer.Option(
+                    None, "--block", show_default=False,
+                    help="With --fork: the state after block N.")) -> None:
     """Start a local network: one peer, or N peer processes agreeing by CPoS, each serving
     the REST API."""
     if peers < 1:
         typer.echo("convex: error: --peers must be at least 1", err=True)
         raise typer.Exit(2)
     limits = parse_limits(limit)
+    if peers > 1 and (fork is not None or keep_states is not None):
+        typer.echo("convex: error: --fork and --keep-states start one peer (--peers 1)",
+                   err=True)
+        raise typer.Exit(2)
+    state = None
+    if fork is not None:
+        state = _forked_state(fork, block, data)
+    elif block is not None:
+        typer.echo("convex: error: --block needs --fork URL", err=True)
+        raise typer.Exit(2)
     if peers > 1:
         raise typer.Exit(launch(peers, host, port, data, not no_faucet, faucet_max, as_json,
                                 verbose, list(limit or ()), protocol_port))
     node = _open_or_exit(lambda: open_peer(data, not no_faucet, faucet_max, host,
-                                           protocol_port, limits=limits))
+                                           protocol_port, limits=limits,
+                                           keep_states=keep_states, state=state))
     raise typer.Exit(serve(node, host, port, data, not no_faucet, as_json, verbose,
                            limits=limits))
+
+
+def _forked_state(url: str, block: Optional[int], data: Optional[Path]) -> Any:
+    """The state `convex local start --fork URL [--block N]` starts from (one line and exit
+    3 if the peer can't give it; a data directory already holding a network is refused)."""
+    from convex_repl.client.remote import RemoteError, normalise
+    from convex_repl.history.fetch import fetch_state
+    if data is not None and (data / "peer.db").exists():
+        typer.echo(f"convex: error: {data} already holds a network: --fork needs a new data "
+                   "directory", err=True)
+        raise typer.Exit(2)
+    try:
+        return fetch_state(normalise(url), block).state
+    except RemoteError as e:
+        typer.echo(f"convex: error: can't fork {url}: {e}", err=True)
+        raise typer.Exit(3)
 
 
 __all__ = ["peer_app", "local_app", "serve", "open_peer", "open_cluster_peer",
