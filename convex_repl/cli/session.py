@@ -11,9 +11,9 @@ from typing import Any, Optional
 import typer
 
 import convex_repl
-from convex_repl.cli.base import (EXIT_FAILED, EXIT_NOT_FOUND, EXIT_OK, FRESH, HOME, JSON,
-                                  JUICE_LIMIT, NO_SAVE, Fail, _emit, _home, _report, _workspace,
-                                  app)
+from convex_repl.cli.base import (EXIT_FAILED, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, FRESH, HOME,
+                                  JSON, JUICE_LIMIT, NO_SAVE, Fail, _emit, _home, _report,
+                                  _workspace, app)
 
 
 @app.command("repl")
@@ -24,38 +24,56 @@ def repl_cmd(
     vi: bool = typer.Option(False, "--vi", help="Vi key bindings."),
     no_color: bool = typer.Option(False, "--no-color", help="No colours."),
     juice_limit: Optional[int] = JUICE_LIMIT,
+    fork: Optional[str] = typer.Option(None, "--fork", metavar="URL", show_default=False,
+                                       help="Work on a local copy of this peer's state "
+                                            "(never saved, nothing sent; any account acts "
+                                            "without its key, :advance warps time)."),
+    block: Optional[int] = typer.Option(None, "--block", show_default=False,
+                                        help="With --fork: the state after block N."),
 ) -> None:
     """The interactive convex> REPL (the default command)."""
-    _start_repl(home, fresh, no_save, vi, no_color, juice_limit)
+    _start_repl(home, fresh, no_save, vi, no_color, juice_limit, fork, block)
 
 
-def _start_repl(home, fresh, no_save, vi, no_color, juice_limit=None) -> None:
-    raise typer.Exit(repl_main(home, fresh, no_save, vi, no_color, juice_limit))
+def _start_repl(home, fresh, no_save, vi, no_color, juice_limit=None, fork=None,
+                block=None) -> None:
+    raise typer.Exit(repl_main(home, fresh, no_save, vi, no_color, juice_limit, fork, block))
 
 
 def repl_main(home=None, fresh=False, no_save=False, vi=False, no_color=False,
-              juice_limit=None) -> int:
+              juice_limit=None, fork=None, block=None) -> int:
     """Start the REPL (a terminal one, or a plain one reading stdin); the exit code."""
     try:
-        return _repl_main(home, fresh, no_save, vi, no_color, juice_limit)
+        return _repl_main(home, fresh, no_save, vi, no_color, juice_limit, fork, block)
     except Fail as f:
         return _report(f.kind, f.message, f.code, f.extra)
 
 
-def _repl_main(home, fresh, no_save, vi, no_color, juice_limit) -> int:
+def _repl_main(home, fresh, no_save, vi, no_color, juice_limit, fork=None,
+               block=None) -> int:
     color = not no_color and "NO_COLOR" not in os.environ
     vi = vi or os.environ.get("CONVEX_EDITING_MODE", "").lower() == "vi"
+    if fork is not None:                # a fork of a peer's state (convex_repl.history)
+        from convex_repl.cli.history import fork_workspace
+
+        def make():
+            return fork_workspace(fork, block, home, juice_limit=juice_limit)
+    else:
+        if block is not None:
+            raise Fail("--block needs --fork URL", EXIT_USAGE, "USAGE")
+
+        def make():
+            return _workspace(home, fresh, no_save, juice_limit=juice_limit)
     if sys.stdin.isatty() and sys.stdout.isatty():
         from convex_repl.repl import run_repl
         from convex_repl.home import peek_address
         path = _home(home)
         # The workspace (kernel imports, genesis, replay) loads in the background while the
         # prompt comes up; the first evaluation waits for it.
-        code = run_repl(lambda: _workspace(home, fresh, no_save, juice_limit=juice_limit),
-                        vi=vi, color=color, home=path,
-                        address=peek_address(path, fresh))
+        code = run_repl(make, vi=vi, color=color, home=path,
+                        address=peek_address(path, fresh or fork is not None))
     else:
-        ws = _workspace(home, fresh, no_save, juice_limit=juice_limit)
+        ws = make()
         code = _run_plain(ws, color=False)
     return code
 

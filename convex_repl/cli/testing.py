@@ -33,9 +33,18 @@ def test_cmd(
                                   "test files: a summary, and an LCOV file (--lcov)."),
     lcov: Path = typer.Option(Path("lcov.info"), "--lcov", help="With --coverage: where the "
                               "LCOV file goes."),
+    fork: Optional[str] = typer.Option(None, "--fork", metavar="URL", show_default=False,
+                                       help="Run each file on a copy of this peer's state "
+                                            "(instead of genesis); nothing is sent."),
+    block: Optional[int] = typer.Option(None, "--block", show_default=False,
+                                        help="With --fork: the state after block N."),
 ) -> None:
     """Run Convex Lisp tests written with deftest / is / throws? (stdlib/test.cvx)."""
     from convex_repl.testing import runner as testrunner
+    if fork is not None:
+        _fork_base(testrunner, fork, block)
+    elif block is not None:
+        raise Fail("--block needs --fork URL", EXIT_USAGE, "USAGE")
     if check and snapshot is None:
         raise Fail("--check needs --snapshot FILE", EXIT_USAGE, "USAGE")
     if watch and (juice_report or coverage or snapshot):
@@ -134,3 +143,16 @@ def test_cmd(
                 code = once()
     except KeyboardInterrupt:
         raise typer.Exit(code)
+
+
+def _fork_base(testrunner, url: str, block: Optional[int]) -> None:
+    """Make every test file start from the peer's state (with the test library loaded)
+    instead of genesis: the runner's base session becomes a fork's."""
+    from convex_repl.cli.history import fork_workspace
+    from stdlib import source
+    s = fork_workspace(url, block, None).session
+    r = s.eval(source("test.cvx"))
+    if not r.ok:
+        raise Fail(f"the test library does not load on the fork of {url}: :{r.error} "
+                   f"{r.message}", EXIT_FAILED, r.error)
+    testrunner._BASE = s
