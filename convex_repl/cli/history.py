@@ -200,11 +200,13 @@ def _bisect_lines(d: Any) -> list:
     if d.tx is not None:
         out.append(f"first differing transaction: {d.tx} of block {d.block} ({d.reason})")
         if "a_tx" in d.hashes:
-            out.append(f"  a {d.hashes['a_tx']}\n  b {d.hashes['b_tx']}")
+            out.append(f"  a {d.hashes['a_tx'][:18]}  {d.hashes['a_what']}")
+            out.append(f"  b {d.hashes['b_tx'][:18]}  {d.hashes['b_what']}")
     else:
         out.append(d.reason)
     if d.step is not None:
-        out.append(f"first differing step of its execution: op {d.step}")
+        out.append(f"first differing step of its execution: step {d.step} (ops in the order they "
+                   "complete: depth, op => result)")
         for s in d.context:
             out.append(f"    {s['step']:>5}  {'  ' * min(s['depth'] or 0, 10)}{s['op']}"
                        f"  => {s['result']}")

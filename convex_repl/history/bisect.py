@@ -6,9 +6,9 @@
    the (equal) state before it, transaction by transaction, comparing each transaction and
    the state after it. Equal blocks whose replay agrees mean a log recorded a state its
    block does not give: the replay says which.
-3. That transaction is replayed on each side's pre-state with every op recorded
-   (kernel.cvm.trace, expansion and compilation left out), and the two step lists are
-   compared: the first step whose op, result or juice differs is the divergence.
+3. That transaction is replayed on each side's pre-state with every op recorded as it
+   completes (kernel.cvm.trace, expansion and compilation left out), and the two step
+   lists are compared: the first step whose op, result or juice differs is the divergence.
 """
 from __future__ import annotations
 
@@ -23,8 +23,10 @@ MAX_STEPS = 200_000         # ops recorded per replayed transaction
 
 
 class StepRecorder(Recorder):
-    """Records each op run outside expansion and compilation: [depth, op, juice before,
-    result or ('raised', error class)]."""
+    """Records each op run outside expansion and compilation as it completes (so an op
+    comes after the ops it ran): [depth, op, juice after, result or ('raised', error
+    class)]. In completion order the first differing step of two runs is the innermost op
+    that behaved differently: a constant, a lookup, a call, not the form around it."""
 
     def __init__(self, limit: int = MAX_STEPS):
         super().__init__(max_depth=0)
@@ -34,14 +36,12 @@ class StepRecorder(Recorder):
     def run_op(self, orig: Any, op: Any, ctx: Any, env: list, d: int) -> Any:
         if self.quiet or len(self.steps) >= self.limit:
             return super().run_op(orig, op, ctx, env, d)
-        step = [d, op, ctx.juice, None]
-        self.steps.append(step)
         try:
             v = super().run_op(orig, op, ctx, env, d)
         except BaseException as e:
-            step[3] = ("raised", type(e).__name__)
+            self.steps.append([d, op, ctx.juice, ("raised", type(e).__name__)])
             raise
-        step[3] = v
+        self.steps.append([d, op, ctx.juice, v])
         return v
 
 
@@ -200,6 +200,14 @@ def bisect(a: BlockLog, b: BlockLog) -> Divergence:
     return d
 
 
+def _what(signed: Any) -> str:
+    """A transaction in a few words: its origin and command (or its kind)."""
+    tx = signed.value
+    cmd = getattr(tx, "command", None)
+    body = _text(cmd, 100) if cmd is not None else type(tx).__name__
+    return f"#{tx.origin.n} {body}"
+
+
 def _block_of(sb: Any) -> Any:
     from kernel.data.records import Signed
     return sb.value if type(sb) is Signed else sb
@@ -211,7 +219,8 @@ def _outcome(row: tuple) -> tuple:
 
 
 def _tx_found(d: Divergence, x: tuple, y: tuple) -> None:
-    d.hashes.update(a_tx="0x" + x[0].hex(), b_tx="0x" + y[0].hex())
+    d.hashes.update(a_tx="0x" + x[0].hex(), b_tx="0x" + y[0].hex(),
+                    a_what=_what(x[3]), b_what=_what(y[3]))
     _trace_diff(d, x[1], x[3], y[1], y[3])
 
 
