@@ -58,30 +58,40 @@ def test_fib_compiles_without_interpreter_fallbacks():
     assert "jit_body" in code.source and ".ex(ctx, el" not in code.source
 
 
+# Session.eval caches compiled forms process-wide, so a body op (and its compiled code) is
+# shared by every test evaluating the same form: the two tests below use forms of their own.
+
 def test_threshold_counts_interpreted_calls_first():
     s = session()
-    s.eval("(defn f [x] (inc x))")
-    body = s.eval("f").value.body
+    s.eval("(defn thr-f [x] (inc x))")
+    body = s.eval("thr-f").value.body
     with jit.threshold(2):
-        s.eval("(f 1)")
-        s.eval("(f 1)")
+        s.eval("(thr-f 1)")
+        s.eval("(thr-f 1)")
         assert getattr(body, "jit_code", None) is None
-        s.eval("(f 1)")
+        s.eval("(thr-f 1)")
     assert callable(body.jit_code)
 
 
 def test_jit_off_never_runs_compiled_code():
     s = session()
-    s.eval("(defn f [x] (inc x))")
-    body = s.eval("f").value.body
+    s.eval("(defn off-f [x] (inc x))")
+    body = s.eval("off-f").value.body
 
     def compiled(ctx, env, d):
         raise AssertionError("compiled code ran with the JIT off")
+    saved = getattr(body, "jit_code", None)
     body.jit_code = compiled
-    with jit.threshold(None):
-        assert s.eval("(f 1)").value == 2
-    with jit.threshold(0):
-        assert s.eval("(f 1)").error == "UNEXPECTED"
+    try:
+        with jit.threshold(None):
+            assert s.eval("(off-f 1)").value == 2
+        with jit.threshold(0):
+            assert s.eval("(off-f 1)").error == "UNEXPECTED"
+    finally:
+        if saved is None:
+            del body.jit_code
+        else:
+            body.jit_code = saved
 
 
 # --- conformance programs ---------------------------------------------------------------------

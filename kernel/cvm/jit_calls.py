@@ -100,19 +100,26 @@ def global_fill(ctx: Context, op: Any, cache: list, n: int, d: int) -> None:
     v = op.ex(ctx, [], d)
     c = direct_for(v, n)
     cache[0] = ctx.state
-    cache[1] = call_generic if c is None else c
+    cache[1] = generic_entry(cache) if c is None else c
     cache[2] = v
 
 
-def call_generic(ctx: Context, d: int, p: int, f: Any, *args: Any) -> Any:
-    """The entry a global call site uses for a value without a direct entry (yet): pay what
-    the caller hands over, then call as Invoke.ex does."""
-    if p:
-        j = ctx.juice + p
-        if j > ctx.limit:
-            raise CallerOverdraw()
-        ctx.juice = j
-    return invoke(ctx, f, list(args), d - 1)
+def generic_entry(cache: list) -> Callable:
+    """The entry a global call site uses for a value without a direct entry: pay what the
+    caller hands over, then call as Invoke.ex does. A closure that becomes hot meanwhile
+    (compiled by `jit.run_body`) is entered directly from the next call on."""
+    def call_generic(ctx: Context, d: int, p: int, f: Any, *args: Any) -> Any:
+        if p:
+            j = ctx.juice + p
+            if j > ctx.limit:
+                raise CallerOverdraw()
+            ctx.juice = j
+        if cache[2] is f:
+            c = direct_for(f, len(args))
+            if c is not None:
+                cache[1] = c
+        return invoke(ctx, f, list(args), d - 1)
+    return call_generic
 
 
 def call_slow(ctx: Context, f: Any, args: list, d: int, ic: list) -> Any:
