@@ -19,8 +19,8 @@ from operator import itemgetter
 from typing import Any, Iterable, Iterator
 
 from kernel.data.blobs import PartialBlob
-from kernel.data.cell import (BranchRef, Cell, DecodeError, MissingData, heads, join_refs,
-                              value_id, vlq, write_ref)
+from kernel.data.cell import (_SMALL_INTS, MAX_EMBEDDED, BranchRef, Cell, DecodeError,
+                              MissingData, heads, value_id, vlq, write_ref)
 from kernel.data.decoding import Decoder, register
 from kernel.data.equality import dict_key
 
@@ -331,7 +331,13 @@ class Map(_HashTrie):
 
     @staticmethod
     def _leaf_refs(nodes: tuple) -> bytes:
-        return b"".join([write_ref(e[1]) + write_ref(e[2]) for e in nodes])
+        small = _SMALL_INTS     # values are often small integers: looked up inline
+        out = []
+        for _, k, v in nodes:
+            c = getattr(k, "_cache", None)      # a key cell's cached encoding, inline
+            out.append(c[0] if c is not None and len(c[0]) <= MAX_EMBEDDED else write_ref(k))
+            out.append(small[v + 128] if type(v) is int and -128 <= v < 128 else write_ref(v))
+        return b"".join(out)
 
     def children(self) -> tuple:
         if self.shift >= 0:
@@ -399,7 +405,11 @@ class Set(_HashTrie):
 
     @staticmethod
     def _leaf_refs(nodes: tuple) -> bytes:
-        return join_refs([e[1] for e in nodes])
+        small = _SMALL_INTS
+        out = []
+        for _, x, _v in nodes:
+            out.append(small[x + 128] if type(x) is int and -128 <= x < 128 else write_ref(x))
+        return b"".join(out)
 
     def children(self) -> tuple:
         if self.shift >= 0:
