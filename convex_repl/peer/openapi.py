@@ -70,6 +70,12 @@ def openapi(addr: Any = None) -> dict:
         API + "/data/decode": _post("Convex Lisp text of a CAD3 encoding",
                                     _obj({"cad3": _HEX}, ("cad3",)),
                                     _obj({"cvx": {"type": "string"}})),
+        API + "/data/cells": _post("Cells by value ID, each its own encoding alone (its branches "
+                                   "by reference), null if unknown: a value fetched cell by "
+                                   "cell (convex --fork)",
+                                   _obj({"hashes": {"type": "array", "items": _HEX}},
+                                        ("hashes",)),
+                                   _obj({"cells": {"type": "array", "items": _HEX}})),
         API + "/accounts/{address}": {"get": {
             "summary": "An account's balance, sequence, key, allowance and type",
             "parameters": [{"name": "address", "in": "path", "required": True,
@@ -93,7 +99,8 @@ def openapi(addr: Any = None) -> dict:
                                               "schema": _HEX}],
                               "responses": {"200": {"description": "OK"},
                                             "404": {"description": "Not found"}}}},
-        API + "/blocks": {"get": {"summary": "Blocks, oldest first",
+        API + "/blocks": {"get": {"summary": "Blocks, oldest first, each with the hash of "
+                                             "the state after it and of its results",
                                   "parameters": [
                                       {"name": "offset", "in": "query",
                                        "schema": {"type": "integer"}},
