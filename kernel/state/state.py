@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from kernel.data import printer
-from kernel.data.cell import Cell, write_ref
+from kernel.data.cell import Cell, join_refs
 from kernel.data.decoding import register
 from kernel.data.hashmaps import Map
 from kernel.data.index import Index
@@ -130,7 +130,7 @@ class Record(Cell):
     def encode_cell(self) -> bytes:
         f = self._f
         if len(f) <= 16:    # the body of a vector leaf, built directly
-            return bytes((self.tag, len(f))) + b"".join(map(write_ref, f))
+            return bytes((self.tag, len(f))) + join_refs(f)
         return bytes((self.tag,)) + Vector.from_seq(f).encoding()[1:]
 
     def children(self) -> tuple:
