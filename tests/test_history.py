@@ -373,3 +373,21 @@ def test_state_dump_load_and_diff(peer, tmp_path):
     assert rc == 2 and err.count("\n") == 1 and "bad.cad3" in err
     rc, out, err = convex("state", "diff", str(bad), str(f1), home=home)
     assert rc == 2 and "bad.cad3" in err
+
+
+def test_a_fork_workspace_is_a_complete_local_workspace(peer, tmp_path):
+    """It has everything the local Workspace has (the REPL and CLI use it as one), and
+    :reset goes back to the forked state."""
+    from convex_repl.history.fork import ForkWorkspace
+    from convex_repl.repl.interface import missing
+    from convex_repl.repl.workspace import Workspace
+    ws = ForkWorkspace.open(peer["url"], None, tmp_path)
+    assert missing(ws) == []
+    assert set(vars(Workspace(None, fresh=True, save=False))) <= set(vars(ws))
+    forked = ws.state_hash()
+    assert ws.transact("(def local-only 1) local-only").printed == "1"
+    assert ws.state_hash() != forked and ws.undo()
+    assert ws.state_hash() == forked
+    ws.transact("(def local-only 2)")
+    ws.reset()
+    assert ws.state_hash() == forked and "a fork of " + peer["url"] in ws.describe()

@@ -71,11 +71,19 @@ class ForkWorkspace(Workspace):
     :advance, :reset back to the forked state), never saved, never sent anywhere."""
 
     def __init__(self, fetched: Any, home: Optional[Path] = None):
-        super().__init__(home, fresh=True, save=False)
+        # Workspace.__init__'s fields, without loading genesis or a saved session: a fork
+        # starts from the peer's state, and :reset goes back to it.
+        self.home = home
+        self.save_enabled = False
+        self.warnings: list = []
+        self.notices: list = []
+        self.genesis, self.snapshots = fetched.state, False
+        self.session = ForkSession(state=fetched.state)
+        self.entries: list = []
+        self.undo_stack: list = []
+        self.redo_stack: list = []
+        self.checkpoints: dict = {}
         self.fetched = fetched
-        self.genesis = fetched.state        # :reset goes back to the fork point
-        addr = self.session.address
-        self.session = ForkSession(state=fetched.state, address=addr)
 
     @classmethod
     def open(cls, url: str, block: Optional[int] = None, home: Optional[Path] = None
