@@ -94,17 +94,19 @@ def recur_arity(nb: int, got: int) -> ErrorValue:
     return arity_error(f"Expected {nb} value(s) for recur but got: {got}")
 
 
-def global_fill(ctx: Context, op: Any, cache: list, n: int, d: int) -> None:
-    """A global call site's cache is not for the current state: look the function up as the
-    interpreter does (juice, errors), and cache its entry for n arguments and its value."""
+def global_fill(ctx: Context, op: Any, n: int, d: int, ns: dict, state: str, entry: str,
+                value: str) -> None:
+    """A global call site's cache (globals `state`, `entry`, `value` of the generated code's
+    namespace `ns`) is not for the current state: look the function up as the interpreter
+    does (juice, errors), and cache its entry for n arguments and its value."""
     v = op.ex(ctx, [], d)
     c = direct_for(v, n)
-    cache[0] = ctx.state
-    cache[1] = generic_entry(cache) if c is None else c
-    cache[2] = v
+    ns[state] = ctx.state
+    ns[entry] = generic_entry(ns, entry, value) if c is None else c
+    ns[value] = v
 
 
-def generic_entry(cache: list) -> Callable:
+def generic_entry(ns: dict, entry: str, value: str) -> Callable:
     """The entry a global call site uses for a value without a direct entry: pay what the
     caller hands over, then call as Invoke.ex does. A closure that becomes hot meanwhile
     (compiled by `jit.run_body`) is entered directly from the next call on."""
@@ -114,21 +116,23 @@ def generic_entry(cache: list) -> Callable:
             if j > ctx.limit:
                 raise CallerOverdraw()
             ctx.juice = j
-        if cache[2] is f:
+        if ns[value] is f:
             c = direct_for(f, len(args))
             if c is not None:
-                cache[1] = c
+                ns[entry] = c
         return invoke(ctx, f, list(args), d - 1)
     return call_generic
 
 
-def call_slow(ctx: Context, f: Any, args: list, d: int, ic: list) -> Any:
-    """A call site's inline cache missed: remember f's direct entry if it has one (the next
-    call of f from here enters it), and call f as the interpreter does."""
+def call_slow(ctx: Context, f: Any, args: list, d: int, ns: dict, fn: str,
+              entry: str) -> Any:
+    """A call site's cache (globals `fn`, `entry` of `ns`) missed: remember f's direct entry
+    if it has one (the next call of f from here enters it), and call f as the interpreter
+    does."""
     c = direct_for(f, len(args))
     if c is not None:
-        ic[0] = f
-        ic[1] = c
+        ns[fn] = f
+        ns[entry] = c
     return invoke(ctx, f, args, d)
 
 

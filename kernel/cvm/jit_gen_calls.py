@@ -61,6 +61,16 @@ class CallGen:
             return Arg(x, NOT_CONSTANT, f"F{a.pos}", a.pos in self.ready)
         return Arg(x)
 
+    def site(self, *prefixes: str) -> list:
+        """Names of a call site's cache: globals of the generated code's namespace, which
+        the slow paths (kernel/jit_calls.py) assign; read as globals they cost one load."""
+        key = str(len(self.names) + self.ntemp)
+        self.ntemp += 1
+        names = [p + key for p in prefixes]
+        for n in names:
+            self.ns[n] = None
+        return names
+
     def closure_call(self, t: str, f: str, args: list, off: int, op: Invoke) -> None:
         """A call of a function value computed here. The call site caches the last closure
         it called that has a direct entry (`direct_for` checked its kind and arity) and
@@ -69,36 +79,39 @@ class CallGen:
         other value goes through `invoke`, as Invoke.ex does, and fills the cache."""
         self.deepen(off + 1)
         values = "".join(f", {a.expr}" for a in args)
-        ic = self.const([None, None])
-        self.emit(f"if {f} is {ic}[0]:")
+        fn, entry = self.site("CF", "CE")
+        self.emit(f"if {f} is {fn}:")
         self.indent += 1
         saved = self.state()
-        self.enter(t, f"{ic}[1]", f, values, off, op)
+        self.enter(t, entry, f, values, off, op)
         self.set_state(saved)
         self.indent -= 1
         self.emit("else:")
         self.indent += 1
         self.flush()
-        self.traced(f"{t} = call_slow(ctx, {f}, [{values[2:]}], d + {off}, {ic})", op)
+        ns = self.const(self.ns)
+        self.traced(f"{t} = call_slow(ctx, {f}, [{values[2:]}], d + {off}, {ns}, "
+                    f"'{fn}', '{entry}')", op)
         self.indent -= 1
 
     def global_call(self, op: Invoke, off: int, live: int, mode: Optional[str]):
         """A call of a definition (`(f x)` with f looked up in an account). Its call-site
-        cache holds, for one state, the direct entry of the value (or `call_generic` for a
+        cache holds, for one state, the direct entry of the value (or a generic entry for a
         value without one) and the value: one test of the state covers the lookup and the
         call. The lookup stays where the interpreter makes it (before the arguments); when an
         argument may run other code, which could refill the cache, the entry and value are
         read into locals first."""
         self.deepen(off + 1)
-        c = self.const([None, None, None])
-        lookup = self.const(op.fn)
-        slow = f"global_fill(ctx, {lookup}, {c}, {len(op.args)}, d + {off + 1})"
-        self.guarded(f"ctx.state is {c}[0]", "pass", lambda: self.emit(slow),
+        state, entry, f = self.site("GS", "GE", "GV")
+        lookup, ns = self.const(op.fn), self.const(self.ns)
+        slow = (f"global_fill(ctx, {lookup}, {len(op.args)}, d + {off + 1}, {ns}, "
+                f"'{state}', '{entry}', '{f}')")
+        self.guarded(f"ctx.state is {state}", "pass", lambda: self.emit(slow),
                      J.CONSTANT + J.LOOKUP_DYNAMIC, None, negate=True)
-        entry, f = f"{c}[1]", f"{c}[2]"
         if not all(map(simple, op.args)):
-            entry, f = self.temp(), self.temp()
-            self.emit(f"{entry} = {c}[1]; {f} = {c}[2]")
+            e, v = self.temp(), self.temp()
+            self.emit(f"{e} = {entry}; {v} = {f}")
+            entry, f = e, v
         args = [self.arg(a, off + 1, live) for a in op.args]
         t = self.temp()
         self.enter(t, entry, f, "".join(f", {a.expr}" for a in args), off, op)
