@@ -391,3 +391,15 @@ def test_a_fork_workspace_is_a_complete_local_workspace(peer, tmp_path):
     ws.transact("(def local-only 2)")
     ws.reset()
     assert ws.state_hash() == forked and "a fork of " + peer["url"] in ws.describe()
+
+
+def test_a_peer_without_a_store_can_be_forked_at_its_current_state(tmp_path):
+    p, info = start_peer("--protocol-port", "0")             # convex local start's default
+    try:
+        url = info["url"]
+        transact(url, "(def x 5)")
+        rc, out, err = convex("eval", "--fork", url, "(def y (* x 2)) y", home=tmp_path)
+        assert (rc, out.strip()) == (0, "10"), err
+        assert query_value(url, "y")[1].get("errorCode") == "UNDECLARED"
+    finally:
+        shutdown(p)

@@ -153,6 +153,9 @@ def bisect(a: BlockLog, b: BlockLog) -> Divergence:
     d.block = k
     if k is None:
         d.reason = "no divergence: the states agree after every block both have"
+        na, nb = a.count(), b.count()
+        if na != nb:
+            d.reason += f" ({'a' if na > nb else 'b'} has {abs(na - nb)} more)"
         return d
     if k < 0:
         d.reason = "different genesis states (not the same network)"
