@@ -159,12 +159,13 @@ def read_forms(source: Any, result_type: Any = None) -> tuple:
 # anything (*balance*, *juice*, other accounts), so such a form is compiled every time, as is
 # one whose expansion or compilation failed or changed the state. A hit charges the juice
 # expansion and compilation took, when it fits in the limit (else the full path runs and
-# fails exactly as before), so values, errors and juice are the same.
+# fails exactly as before; so does one that an early juice check would have refused), so
+# values, errors and juice are the same.
 
 _CACHED_TEXT = 4096        # longest source text whose forms are kept
 _CACHE_SIZE = 512          # entries in each cache, the oldest dropped first
 _READ_CACHE: dict = {}
-_COMPILED: dict = {}       # (form value ID, address) -> (deps, juice, op)
+_COMPILED: dict = {}       # (form value ID, address) -> (deps, juice, juice needed, op)
 
 
 def _remember(cache: dict, key: Any, value: Any) -> None:
@@ -177,10 +178,16 @@ def _remember(cache: dict, key: Any, value: Any) -> None:
 
 
 class _Recording(Context):
-    """A context that notes which accounts' definitions expansion and compilation read, and
-    whether any expander outside the core library ran."""
+    """A context that notes which accounts' definitions expansion and compilation read,
+    whether any expander outside the core library ran, and the most juice any early check
+    asked to be available (`need`)."""
 
-    __slots__ = ("deps", "pure")
+    __slots__ = ("deps", "pure", "need")
+
+    def check_juice(self, amount: int) -> None:
+        if self.juice + amount > self.need:
+            self.need = self.juice + amount
+        Context.check_juice(self, amount)
 
     def _definer(self, addr: Optional[int], sym: Any) -> Optional[tuple]:
         """Context._definer, noting each account it walks through."""
@@ -239,14 +246,14 @@ def compiled(ctx: Context, form: Any) -> Any:
         key = (form.value_id(), ctx.address)
         hit = _COMPILED.get(key)
         if hit is not None:
-            deps, juice, op = hit
-            if ctx.juice + juice <= ctx.limit and _still(ctx.state, deps):
+            deps, juice, need, op = hit
+            if ctx.juice + need <= ctx.limit and _still(ctx.state, deps):
                 ctx.juice += juice
                 return op
     rec = _Recording.__new__(_Recording)
     for name in _CONTEXT_SLOTS:
         setattr(rec, name, getattr(ctx, name))
-    rec.deps, rec.pure = set(), True
+    rec.deps, rec.pure, rec.need = set(), True, ctx.juice
     state, log, limit, juice = ctx.state, ctx.log, ctx.limit, ctx.juice
     try:
         op = expand_compile(rec, form, 0)
@@ -256,7 +263,7 @@ def compiled(ctx: Context, form: Any) -> Any:
     if (key is not None and rec.pure and ctx.state is state and ctx.log is log
             and ctx.limit == limit):
         _remember(_COMPILED, key, (tuple(_fields(state, n) for n in sorted(rec.deps)),
-                                   ctx.juice - juice, op))
+                                   ctx.juice - juice, max(ctx.juice, rec.need) - juice, op))
     return op
 
 
