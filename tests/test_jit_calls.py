@@ -66,7 +66,7 @@ def test_compiled_code_calls_compiled_code_without_fn_invoke(monkeypatch):
         assert s.fork().eval("(fib 15)").value == 610
     assert 1 <= len(calls) <= 10
     body = s.eval("fib").value.body
-    assert "def jit_pos(ctx, d, p, f, v0)" in body.jit_pos[0].source
+    assert "def jit_pos(ctx, d, p, f, v0)" in body.jit_pos[0, 1].source
 
 
 def test_jit_off_never_enters_a_direct_entry():

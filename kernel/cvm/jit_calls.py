@@ -139,7 +139,7 @@ def call_slow(ctx: Context, f: Any, args: list, d: int, ns: dict, fn: str,
 def direct_for(f: Any, n: int) -> Optional[Callable]:
     """The direct entry of closure f for n arguments, or None: f must be a closure of plain
     parameters taking n, whose body is hot (compiled by `jit.run_body`). Compiled here once
-    per body (and number of captured bindings)."""
+    per body and shape (captured bindings, parameters)."""
     from kernel.cvm import jit
     from kernel.cvm.fn import Fn
 
@@ -154,10 +154,10 @@ def direct_for(f: Any, n: int) -> Optional[Callable]:
     except AttributeError:
         entries = body.jit_pos = {}
     try:
-        return entries[k]
+        return entries[k, n]
     except KeyError:
         pass
-    c = entries[k] = jit.compile_direct(body, k, n)
+    c = entries[k, n] = jit.compile_direct(body, k, n)
     return c
 
 
