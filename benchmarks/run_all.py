@@ -13,7 +13,8 @@ Rows (benchmark module, baseline):
     startup    first result after the REPL prompt (ms from launch), / python -c 'import nacl'
     eval       Session.eval("(+ 1 2)") repeated, / a new source each time
 
---quick uses fewer rounds and smaller runs (a rough table in about a minute).
+--quick uses fewer rounds and smaller runs (a rough table in about a minute). Each section
+runs in a fresh Python process, so none measures with the heap or caches another left.
 """
 from __future__ import annotations
 
@@ -105,21 +106,45 @@ SECTIONS = {"cvm": cvm, "transfers": transfers, "peer": peer, "reader": reader,
             "encoding": encoding, "startup": startup, "eval": session_eval}
 
 
+def section(name: str, quick: bool) -> list:
+    """Run one section in a fresh Python process (no heap or caches left by another) and
+    return its rows."""
+    import json
+    import os
+    import subprocess
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(root))
+    out = subprocess.run([sys.executable, __file__, "--section", name] +
+                         (["--quick"] if quick else []), capture_output=True, text=True,
+                         env=env, cwd=root)
+    sys.stdout.write(out.stdout.split("\0")[0])
+    if out.returncode != 0:
+        sys.stdout.write(out.stderr[-2000:])
+        return [(f"{name}: failed (exit {out.returncode})", "-", "-", "-")]
+    return [tuple(r) for r in json.loads(out.stdout.split("\0")[1])]
+
+
 def main(argv: list) -> None:
     quick = "--quick" in argv
+    if "--section" in argv:                 # the child process of `section`
+        import json
+        SECTIONS[argv[argv.index("--section") + 1]](quick)
+        sys.stdout.write("\0" + json.dumps(ROWS))
+        return
     skip: set = set()
     if "--skip" in argv:
         skip = set(argv[argv.index("--skip") + 1].split(","))
-    for name, fn in SECTIONS.items():
+    rows = []
+    for name in SECTIONS:
         if name in skip:
             continue
         print(f"[{name}]", flush=True)
-        fn(quick)
-    w = max(len(r[0]) for r in ROWS)
+        rows += section(name, quick)
+    w = max(len(r[0]) for r in rows)
     print()
     print(f"| {'measure':<{w}} | now | goal | met |")
     print(f"|{'-' * (w + 2)}|---|---|---|")
-    for m, now, goal, met in ROWS:
+    for m, now, goal, met in rows:
         print(f"| {m:<{w}} | {now} | {goal} | {met} |")
 
 
