@@ -256,6 +256,7 @@ def build_store(directory, blocks, tamper=None, t0=1_800_000_000_000):
         ts = t0 + 1000 * n
         block = Block.create(ts, signed)
         state, outcomes = apply_block_outcomes(state, block, pub)
+        assert all(o.error is None for o in outcomes), [o.value for o in outcomes]
         if tamper is not None and tamper[0] == n:
             state = tamper[1](state)
         hashes = [s.value_id() for s in signed]
@@ -403,3 +404,73 @@ def test_a_peer_without_a_store_can_be_forked_at_its_current_state(tmp_path):
         assert query_value(url, "y")[1].get("errorCode") == "UNDECLARED"
     finally:
         shutdown(p)
+
+
+def test_pruning_keeps_every_block_result_and_kept_state_whatever_they_share(tmp_path):
+    """Values that come back after being removed, a transaction carrying a value the state
+    holds, a store reopened (no state in memory) and one that ran without pruning first:
+    every block, result, kept state and genesis still loads; pruned states don't, and their
+    cells are gone."""
+    from kernel.data.cell import MissingData
+    from convex_repl.history.logs import StoreLog
+    from convex_repl.history.replay import replay
+    from convex_repl.peer.store import Store
+    big = "(loop [v [] i 0] (if (< i 200) (recur (conj v i) (inc i)) v))"
+    script = [[(13, f"(def big {big})")], [(13, "(undef big)")], [(13, "(def n 1)")],
+              [(13, "(def lit [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20])")],
+              [(13, "(undef lit)")], [(13, f"(def big {big})")],
+              [(13, "(def r (loop [v [] i 0] (if (< i 300) (recur (conj v i) (inc i)) v)))")], [(13, "(undef r)")]]
+    script += [[(13, f"(def k{i} {i})")] for i in range(28)]
+    build_store(tmp_path / "d", script)                 # written without pruning
+    db = str(tmp_path / "d" / "peer.db")
+
+    def cells():
+        st = Store(db)
+        n = st._db.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
+        st.close()
+        return n
+    before = cells()
+    st = Store(db, keep_states=3)
+    gone = st.prune_states(3)
+    assert gone > 0 and st.prune_states(3) == 0         # nothing new to prune
+    st.close()
+    assert cells() == before - gone
+
+    def check(store, top, keep):
+        for n in range(top + 1):
+            row = store.blocks(n, 1)[0]
+            store.get(row[1])
+            store.get(row[2])
+            if n > top - keep:
+                store.get(row[3])
+        store.get(store.meta("genesis"))
+    st = Store(db, keep_states=3)
+    check(st, 35, 3)
+    with pytest.raises(MissingData):
+        st.get(st.blocks(10, 1)[0][3])
+    st.close()
+    log = StoreLog(tmp_path / "d")
+    assert replay(log).ok and replay(log, 34).ok        # from genesis, from a kept state
+    log.close()
+    # a peer going on with this store prunes the cells of a value it drops, then makes the
+    # value again: its cells are written again (blocks 36 and 37, pruned at 48, then 49)
+    from lisp import read
+    from convex_repl.peer.peer import Peer
+    r400 = "(do (def r (loop [v [] i 0] (if (< i 400) (recur (conj v i) (inc i)) v))) nil)"
+    forms = [r400, "(undef r)"] + [f"(def j{i} {i})" for i in range(11)] + [r400, "(def j 0)"]
+    peer = Peer(store=Store(db, keep_states=3)).start()
+    for f in forms:
+        assert peer.run_as_faucet(read(f)).error is None
+    peer.stop()
+    peer.store.close()
+    st = Store(db)
+    check(st, 50, 3)
+    from convex_repl.api import Session
+    r = Session(st.get(st.head()[1]), 12).query("[(count r) (nth r 399) (count #13/big)]")
+    assert r.printed == "[400 399 200]"                  # whole again, and big still whole
+    with pytest.raises(MissingData):
+        st.get(st.blocks(36, 1)[0][3])
+    st.close()
+    log = StoreLog(tmp_path / "d")
+    assert replay(log).ok and replay(log).blocks == 51
+    log.close()

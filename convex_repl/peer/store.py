@@ -4,8 +4,9 @@ A peer keeps its states, blocks, results and prepared transactions here. Values 
 as their cells (each non-embedded cell once, under its SHA3-256 value ID), so consecutive
 states share everything they have in common and a write only adds the novelty: the walk
 stops at cells already stored. A few named pointers (`meta`) and a block table say where the
-peer is (with `keep_states`, the states of older blocks are pruned: `prune_states`); each block is committed in one SQLite transaction together with its results and the
-state after it, so a peer killed at any moment restarts at its last committed block.
+peer is; each block is committed in one SQLite transaction together with its results and the
+state after it, so a peer killed at any moment restarts at its last committed block. With
+`keep_states=N` only the states of the last N blocks are kept (`prune_states`).
 
     store = Store("peer.db")               # or Store(":memory:")
     h = store.put(value)                   # value ID (bytes); novelty only
@@ -31,6 +32,7 @@ CREATE TABLE IF NOT EXISTS blocks (n INTEGER PRIMARY KEY, block BLOB NOT NULL,
     peer BLOB, txcount INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS txs (hash BLOB PRIMARY KEY, block INTEGER NOT NULL,
     idx INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pinned (id BLOB PRIMARY KEY) WITHOUT ROWID;
 """
 
 # How cells are split, recorded in meta "format". 2: signed data of at most 140 bytes is
@@ -49,6 +51,8 @@ class Store:
     def __init__(self, path: str = ":memory:", keep_states: Optional[int] = None):
         self.path = str(path)
         self.keep_states = keep_states      # None: every block's state is kept (prune_states)
+        self._recent: dict = {}             # block -> its state value, the last keep_states
+        self._genesis_cells: Optional[set] = None
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
         self._depth = 0
@@ -179,7 +183,14 @@ class Store:
             self._db.executemany("INSERT OR IGNORE INTO txs VALUES (?, ?, ?)",
                                  [(h, n, i) for i, h in enumerate(tx_hashes)])
             self.set_meta("head", n.to_bytes(8, "big") + s)
-        keep = self.keep_states
+            keep = self.keep_states
+            if keep is not None:
+                if self._int_meta("pinned_to") == n - 1:     # else caught up when pruning
+                    self._pin(self._ids(block, self._ids(results, set())))
+                    self.set_meta("pinned_to", str(n).encode())
+                self._recent[n] = state
+                for old in [k for k in self._recent if k <= n - keep]:
+                    del self._recent[old]
         if keep is not None and n % max(16, keep) == 0:
             self.prune_states(keep)
 
@@ -205,41 +216,106 @@ class Store:
                  None if r[5] is None else bytes(r[5]), r[6]) for r in rows]
 
     def prune_states(self, keep: int) -> int:
-        """Delete the cells only reachable from the states of blocks before the last `keep`
-        (mark and sweep: every block and its results, the kept states, the genesis state and
-        whatever a meta pointer names stay); the number of cells deleted. Those blocks'
-        rows stay, their states' hashes too, but `get` of such a state is MissingData."""
+        """Delete the cells only the states of blocks before the last `keep` reach; the
+        number deleted. A cell stays if a kept state, the genesis state, any block or its
+        results (the `pinned` cells) or a meta pointer (a belief...) reaches it. Only the
+        states pruned since the last call are walked, each down to where it meets the kept
+        states (a state shares almost every cell with the next), so a call costs a walk of
+        the kept states plus what changed. Pruned blocks' rows stay, with their states'
+        hashes; `get` of such a state is MissingData."""
         with self.batch():
-            db = self._db
-            top = db.execute("SELECT MAX(n) FROM blocks").fetchone()[0]
-            if top is None:
+            top = self.block_count() - 1
+            upto, done = top - keep, self._int_meta("pruned_to")
+            if upto <= done:
                 return 0
-            roots = []
-            for b, r, st, n in db.execute("SELECT block, results, state, n FROM blocks"):
-                roots += [bytes(b), bytes(r)] + ([bytes(st)] if n > top - keep else [])
-            for _k, v in db.execute("SELECT key, value FROM meta"):
-                if v is not None and len(v) >= 32:
-                    roots.append(bytes(v)[-32:])        # head, genesis, belief, consensus
-            live: set = set()
-            stack = [h for h in roots]
-            while stack:
-                h = stack.pop()
-                if h in live:
-                    continue
-                enc = self.raw(h)
-                if enc is None:
-                    continue
-                live.add(h)
-                stack.extend(_branch_hashes(enc))
-            db.execute("CREATE TEMP TABLE IF NOT EXISTS live (id BLOB PRIMARY KEY)")
-            db.execute("DELETE FROM live")
-            db.executemany("INSERT INTO live VALUES (?)", [(h,) for h in live])
-            gone = db.execute("DELETE FROM cells WHERE id NOT IN (SELECT id FROM live)"
-                              ).rowcount
-            db.execute("DELETE FROM live")
-            self._known.clear()                 # a deleted cell must be written again
-            self._cache.clear()
-        return gone
+            self._catch_up_pins(top)
+            rows = self.blocks(done + 1, top - done)
+            live: set = set(self._genesis())
+            for n, _b, _r, sid, *_ in rows:
+                if n > upto:
+                    v = self._recent.get(n)
+                    if v is not None and value_id(v) == sid:
+                        self._ids(v, live)
+                    else:
+                        self._walk([sid], live, live)
+            cand: set = set()
+            self._walk([r[3] for r in rows if r[0] <= upto], cand, live)
+            cand = self._unpinned(cand)
+            keys = ("head", "genesis", "format", "pruned_to", "pinned_to")
+            roots = [bytes(v)[-32:] for k, v in self._db.execute("SELECT key, value FROM meta")
+                     if k not in keys and v is not None and len(v) >= 32]
+            if cand and roots:
+                reached: set = set()
+                self._walk(roots, reached, live, pinned_stop=True)
+                cand -= reached
+            self._db.executemany("DELETE FROM cells WHERE id = ?", [(h,) for h in cand])
+            self.set_meta("pruned_to", str(upto).encode())
+            self._known = live                  # closed downward: safe to stop walks at
+            for h in cand:
+                self._cache.pop(h, None)
+        return len(cand)
+
+    def _walk(self, roots: list, into: set, stop: set, pinned_stop: bool = False) -> None:
+        """Add to `into` the IDs of the stored cells reachable from `roots`, not descending
+        into those in `stop` or `into` (nor, with pinned_stop, into pinned ones)."""
+        stack = list(roots)
+        while stack:
+            h = stack.pop()
+            if h in stop or h in into:
+                continue
+            if pinned_stop and self._db.execute("SELECT 1 FROM pinned WHERE id = ?",
+                                                (h,)).fetchone():
+                continue
+            enc = self.raw(h)
+            if enc is None:
+                continue
+            into.add(h)
+            stack.extend(_branch_hashes(enc))
+
+    def _ids(self, v: Any, into: set) -> set:
+        """_cell_ids of a value in memory, its branches known only by reference walked in
+        the store."""
+        refs: list = []
+        _cell_ids(v, into, refs)
+        self._walk(refs, into, set())
+        return into
+
+    def _genesis(self) -> set:
+        if self._genesis_cells is None:
+            g = self.meta("genesis")
+            found: set = set()
+            if g is not None:
+                self._walk([g], found, set())
+            self._genesis_cells = found
+        return self._genesis_cells
+
+    def _pin(self, ids: set) -> None:
+        self._db.executemany("INSERT OR IGNORE INTO pinned VALUES (?)", [(h,) for h in ids])
+
+    def _catch_up_pins(self, top: int) -> None:
+        """Pin the cells of the blocks and results written before pinning began."""
+        start = self._int_meta("pinned_to") + 1
+        if start > top:
+            return
+        pinned: set = set()
+        for row in self.blocks(start, top - start + 1):
+            self._walk([row[1], row[2]], pinned, set())
+        self._pin(pinned)
+        self.set_meta("pinned_to", str(top).encode())
+
+    def _unpinned(self, ids: set) -> set:
+        out, ids = set(), list(ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            found = {bytes(r[0]) for r in self._db.execute(
+                f"SELECT id FROM pinned WHERE id IN ({marks})", chunk)}
+            out.update(h for h in chunk if h not in found)
+        return out
+
+    def _int_meta(self, key: str) -> int:
+        v = self.meta(key)
+        return -1 if v is None else int(v)
 
     def has_state(self, n: int) -> bool:
         """Is the state after block n still stored (not pruned)?"""
@@ -255,6 +331,32 @@ class Store:
         with self._lock:
             row = self._db.execute("SELECT block, idx FROM txs WHERE hash = ?", (h,)).fetchone()
         return None if row is None else (row[0], row[1])
+
+
+def _cell_ids(v: Any, into: Optional[set] = None, refs: Optional[list] = None) -> set:
+    """The IDs of v's branch cells and of v itself (as stored: put always stores the top),
+    walking the values in memory (no decoding); branches only known by reference go to
+    `refs` (the caller walks them in the store)."""
+    out = set() if into is None else into
+    out.add(value_id(v))
+    stack = [v]
+    while stack:
+        c = stack.pop()
+        for x in (c.children() if isinstance(c, Cell) else ()):
+            t = type(x)
+            if t is BranchRef:
+                if refs is not None:
+                    refs.append(x.hash)
+            elif isinstance(x, Cell):
+                if is_branch(x):
+                    h = x.value_id()
+                    if h in out:
+                        continue
+                    out.add(h)
+                stack.append(x)
+            elif t is int and is_branch(x):
+                out.add(value_id(x))
+    return out
 
 
 def novelty(v: Any, known: set) -> list:
