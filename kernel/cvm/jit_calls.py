@@ -54,12 +54,13 @@ def pay_owed(ctx: Context, p: int) -> None:
         ctx.juice = j
 
 
-def lookup_slow(ctx: Context, op: Any, cache: list, d: int) -> Any:
-    """A Lookup whose cached state is not the current one: run it in the interpreter and
-    cache the value against the (immutable) state it was found in."""
+def lookup_slow(ctx: Context, op: Any, d: int, ns: dict, state: str, value: str) -> Any:
+    """A Lookup whose cache (globals `state`, `value` of `ns`) is not for the current state:
+    run it in the interpreter and cache the value against the (immutable) state it was
+    found in."""
     v = op.ex(ctx, [], d)
-    cache[0] = ctx.state
-    cache[1] = v
+    ns[state] = ctx.state
+    ns[value] = v
     return v
 
 

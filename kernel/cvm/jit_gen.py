@@ -15,7 +15,8 @@ semantics of `body.ex(ctx, env, d)`, and, once compiled code calls the closure, 
   before any call, anything that may raise, a special symbol, a loop head, a branch merge,
   a return. A batch that cannot be paid fails as the interpreter would (`overdraw`).
 * Environment lookups of a constant address are cached per op against the state object,
-  which is immutable: a def makes a new state, so a stale value is never used.
+  which is immutable: a def makes a new state, so a stale value is never used. Caches are
+  globals of the generated code's namespace (`site`), one load to read.
 * Hot core functions are inlined behind type guards (kernel/jit_inline.py); `recur` in tail
   position of a loop becomes a jump. That a binding of the entry nothing assigns holds a
   Long is tested once (the fact F<pos>), for all the guards that need it.
@@ -175,8 +176,9 @@ class Generator(CallGen):
         if total == 0 and not self.owed:
             return
         segments = self.segments()
-        owed = ("p + " if total else "p") if self.owed else ""
-        self.emit(f"j = ctx.juice + {owed}{total or ''}")
+        # owed + batch first: a small sum, then one addition to the (large) juice used
+        amount = (f"(p + {total})" if total else "p") if self.owed else str(total)
+        self.emit(f"j = ctx.juice + {amount}")
         args = f"ctx, {segments}" + (", p" if self.owed else "")
         self.emit(f"if j > ctx.limit: overdraw({args})")
         self.emit("ctx.juice = j")
@@ -303,10 +305,11 @@ class Generator(CallGen):
         if type(a) is not Constant or type(a.value) is not Address:
             return self.interpret(op, off, live, mode)
         self.deepen(off)
-        cache = self.const([None, None])
+        state, value = self.site("LS", "LV")
         t = self.temp()
-        slow = f"{t} = lookup_slow(ctx, {self.const(op)}, {cache}, d + {off})"
-        self.guarded(f"ctx.state is {cache}[0]", f"{t} = {cache}[1]",
+        slow = (f"{t} = lookup_slow(ctx, {self.const(op)}, d + {off}, {self.const(self.ns)}, "
+                f"'{state}', '{value}')")
+        self.guarded(f"ctx.state is {state}", f"{t} = {value}",
                      lambda: self.emit(slow), J.CONSTANT + J.LOOKUP_DYNAMIC, None)
         return self.finish(t, mode)
 
