@@ -1,7 +1,8 @@
 """Bisecting two diverging block logs: the verification game of batch validation, as a tool.
 
 1. The first block after which the two states differ, by binary search over the state
-   hashes each log records (agreeing up to block k-1 and not after k: the game's step).
+   hashes each log records: a block k they agree before and differ after (the game's step;
+   the first such block unless the logs met again after parting).
 2. The first transaction of that block where they part: both blocks are replayed here from
    the (equal) state before it, transaction by transaction, comparing each transaction and
    the state after it. Equal blocks whose replay agrees mean a log recorded a state its
@@ -193,6 +194,10 @@ def bisect(a: BlockLog, b: BlockLog) -> Divergence:
             d.tx, d.reason = i, "the same transaction on the same state gives different states"
             _tx_found(d, x, y)
             return d
+    if end_a.value_id() != end_b.value_id():        # the fees went to different peers
+        d.reason = ("the same transactions with the same outcomes, in blocks of different "
+                    "peers (the fees went to each block's own peer)")
+        return d
     # same block, same replay: a log recorded a state its block does not give
     mine = end_a.value_id()
     d.hashes["replayed"] = "0x" + mine.hex()
