@@ -62,14 +62,19 @@ class Fast:
 
 
 def long_test(x: str) -> str:
-    """Python test that expression x holds a Long (`.__class__` reads faster than `type()`)."""
-    return f"{x}.__class__ is int and {LONG_MIN} <= {x} <= {LONG_MAX}"
+    """Python test that expression x holds a Long. `.__class__` reads faster than `type()`,
+    and two comparisons faster than one chained."""
+    return f"{x}.__class__ is int and {_range_test(x)}"
+
+
+def _range_test(x: str) -> str:
+    return f"{x} >= {LONG_MIN} and {x} <= {LONG_MAX}"
 
 
 def _long_guard(args: Sequence[Arg]) -> "str | None | bool":
     """Test that every argument is a Long: a guard string, None if statically true, False if
     statically false."""
-    tests = []
+    tests, ranges = [], []          # the cheap type tests first
     for a in args:
         if a.value is not NOT_CONSTANT:
             if not (type(a.value) is int and LONG_MIN <= a.value <= LONG_MAX):
@@ -77,7 +82,9 @@ def _long_guard(args: Sequence[Arg]) -> "str | None | bool":
         elif a.fact is not None:
             tests.append(a.fact)
         else:
-            tests.append(long_test(a.expr))
+            tests.append(f"{a.expr}.__class__ is int")
+            ranges.append(_range_test(a.expr))
+    tests += ranges
     return " and ".join(tests) if tests else None
 
 
