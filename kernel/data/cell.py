@@ -325,7 +325,7 @@ def value_id(v: Any) -> bytes:
     """SHA3-256 of the value's encoding: its identity."""
     c = getattr(v, "_cache", _NO_CACHE)
     if c is None:                               # Cell.value_id's first use, inlined
-        if type(v) is not BranchRef and (not v.nests or len(nesting) < NEST_LIMIT):
+        if (len(nesting) < NEST_LIMIT or not v.nests) and type(v) is not BranchRef:
             enc = v.encode_cell()
             vid = _sha3(enc).digest()
             v._cache = [enc, vid, None]
@@ -373,12 +373,12 @@ def write_ref(v: Any) -> bytes:
     return b"\x20" + value_id(v)
 
 
-def join_refs(items: Any) -> bytes:
+def join_refs(items: Any, head: bytes = b"") -> bytes:
     """The refs of `items` one after another (what a collection's encoding holds), with
     small integers and embedded cells already encoded taken inline (most children of small
-    cells are one or the other)."""
+    cells are one or the other), after `head` (a cell's first bytes: one join, no copy)."""
     small = _SMALL_INTS
-    out = []            # a loop, not a comprehension: one Python frame fewer (3.11)
+    out = [head]        # a loop, not a comprehension: one Python frame fewer (3.11)
     for x in items:
         if type(x) is int and -128 <= x < 128:
             out.append(small[x + 128])

@@ -107,13 +107,14 @@ class _HashTrie(Cell):
         n = self.count
         head = self._HEADS[n] if n < 0x80 else bytes((self.tag,)) + vlq(n)
         if self.shift < 0:
-            return head + self._leaf_refs(self.nodes)
+            return self._leaf_refs(self.nodes, head)
         return (head + bytes((self.shift, self.mask >> 8, self.mask & 0xFF))
                 + b"".join(write_ref(k) for k in self.nodes))
 
     @staticmethod
-    def _leaf_refs(nodes: tuple) -> bytes:
-        """The refs of a leaf node's entries, in order (one join for the whole node)."""
+    def _leaf_refs(nodes: tuple, head: bytes) -> bytes:
+        """`head` and the refs of a leaf node's entries, in order (one join for the whole
+        node)."""
         raise NotImplementedError
 
     def __eq__(self, other: Any) -> bool:
@@ -330,9 +331,9 @@ class Map(_HashTrie):
         return cls._from_entries((key_hash(k), k, v) for k, v in pairs)
 
     @staticmethod
-    def _leaf_refs(nodes: tuple) -> bytes:
+    def _leaf_refs(nodes: tuple, head: bytes) -> bytes:
         small = _SMALL_INTS     # values are often small integers: looked up inline
-        out = []
+        out = [head]
         for _, k, v in nodes:
             c = getattr(k, "_cache", None)      # a key cell's cached encoding, inline
             out.append(c[0] if c is not None and len(c[0]) <= MAX_EMBEDDED else write_ref(k))
@@ -404,9 +405,9 @@ class Set(_HashTrie):
         return cls._from_entries((key_hash(x), x, None) for x in xs)
 
     @staticmethod
-    def _leaf_refs(nodes: tuple) -> bytes:
+    def _leaf_refs(nodes: tuple, head: bytes) -> bytes:
         small = _SMALL_INTS
-        out = []
+        out = [head]
         for _, x, _v in nodes:
             out.append(small[x + 128] if type(x) is int and -128 <= x < 128 else write_ref(x))
         return b"".join(out)

@@ -207,7 +207,7 @@ class VectorLeaf(Vector):
 
     def encode_cell(self) -> bytes:
         n = self.count
-        head = (_VECTOR_HEADS[n] if n < 0x80 else b"\x80" + vlq(n)) + join_refs(self.items)
+        head = join_refs(self.items, _VECTOR_HEADS[n] if n < 0x80 else b"\x80" + vlq(n))
         return head if self.prefix is None else head + write_ref(self.prefix)
 
     def children(self) -> tuple:
@@ -461,7 +461,7 @@ class List(Cell):
         r = self.rvec
         if type(r) is VectorLeaf and r.prefix is None and r._cache is None:
             n = r.count         # a short list: its body built here, not cached in rvec
-            return (_LIST_HEADS[n] if n < 0x80 else b"\x81" + vlq(n)) + join_refs(r.items)
+            return join_refs(r.items, _LIST_HEADS[n] if n < 0x80 else b"\x81" + vlq(n))
         return b"\x81" + r.encoding()[1:]
 
     def children(self) -> tuple:

@@ -130,7 +130,7 @@ class Record(Cell):
     def encode_cell(self) -> bytes:
         f = self._f
         if len(f) <= 16:    # the body of a vector leaf, built directly
-            return bytes((self.tag, len(f))) + join_refs(f)
+            return join_refs(f, bytes((self.tag, len(f))))
         return bytes((self.tag,)) + Vector.from_seq(f).encoding()[1:]
 
     def children(self) -> tuple:
