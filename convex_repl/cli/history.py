@@ -309,8 +309,8 @@ def state_load(
                                           help="Act as this account afterwards."),
     as_json: bool = JSON, home: Optional[Path] = HOME,
 ) -> None:
-    """Make a state file the saved session's state (undoable in the REPL with :undo; the
-    journal starts again from it)."""
+    """Make a state file the saved session's state (kept as its snapshot; the journal of
+    transactions starts again from it)."""
     from convex_repl.history.statefile import StateFileError, load
     try:
         state = load(file)
@@ -321,7 +321,6 @@ def state_load(
     if not ws.snapshots:
         raise Fail("this build saves sessions as a journal only (states don't survive CAD3 "
                    "here): a loaded state could not be kept", EXIT_FAILED, "UNSUPPORTED")
-    ws.undo_stack.append(ws._snapshot())
     ws.session.state = state
     ws.entries = []
     if address is not None:
