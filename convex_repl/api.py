@@ -32,6 +32,7 @@ from kernel.data.scalars import Keyword
 from kernel.state.state import State
 from kernel.transition import TRACE_TEXT_LIMIT
 from lisp import ReaderError, read_all
+from lisp import compiler as _compiler
 from lisp.expander import expand_compile
 from kernel.data.printer import display, display_brief, print_brief, print_head
 
@@ -241,6 +242,8 @@ def compiled(ctx: Context, form: Any) -> Any:
     included), from the cache when its definitions have not changed."""
     if isinstance(form, Op):
         return form
+    if _compiler.FORM_SINK is not None:     # someone (coverage) watches the compiler at work
+        return expand_compile(ctx, form, 0)
     key = None
     if isinstance(form, Cell) and type(form) is not BranchRef:
         key = (form.value_id(), ctx.address)

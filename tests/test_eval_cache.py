@@ -126,3 +126,16 @@ def test_forms_given_as_values_and_text_agree(compiles):
     a = s.fork().eval("(+ 40 2)")
     b = s.fork().eval_forms(read_all("(+ 40 2)"))
     assert a.value == b.value == 42 and a.juice == b.juice
+
+
+def test_compiler_listeners_see_every_compilation(compiles):
+    """While lisp.compiler.FORM_SINK listens (coverage), every form is compiled afresh."""
+    from lisp import compiler
+    s = Session()
+    s.eval("(if true 1 2)")
+    compiler.FORM_SINK = sink = []
+    try:
+        assert s.eval("(if true 1 2)").value == 1
+    finally:
+        compiler.FORM_SINK = None
+    assert sink and len(compiles) == 2
