@@ -117,6 +117,12 @@ def test_a_fork_impersonates_any_account_and_warps_time(peer, tmp_path):
     assert (rc, out.strip()) == (0, f"[#{n} 7]"), err
     st, q = query_value(url, f"(defined? #{n} 'mine)")
     assert q["value"] is False
+    t = query_value(url, "*timestamp*")[1]["value"]
+    rc, out, err = convex("query", "--fork", url, "--advance", "86400000", "*timestamp*",
+                          home=tmp_path)
+    assert (rc, out.strip()) == (0, str(t + 86_400_000)), err
+    rc, out, err = convex("eval", "--advance", "5", "1", home=tmp_path)
+    assert rc == 2 and "--advance needs --fork" in err
     rc, out, err = convex("repl", "--fork", url, home=tmp_path,
                           stdin="(def t0 *timestamp*)\n:advance 60000\n(- *timestamp* t0)\n"
                                 ":account #11\n*address*\n")

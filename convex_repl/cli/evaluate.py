@@ -12,20 +12,21 @@ from convex_repl.cli.base import (ADDRESS, COST, EXIT_NOT_FOUND, EXIT_USAGE, FRE
                                   JUICE_LIMIT, KEY, KEY_PASSWORD_ENV, NO_SAVE, Fail, _cvm_fail,
                                   _emit, _print_result, _read_source, _result_json, _workspace,
                                   app)
-from convex_repl.cli.history import FORK, FORK_BLOCK
+from convex_repl.cli.history import FORK, FORK_ADVANCE, FORK_BLOCK
 
 DEV = typer.Option(False, "--dev", help="Unsigned development mode: no fees, no sequence "
                    "number (--juice-limit applies).")
 
 
 def _target(home, fresh, no_save, address, juice_limit, key=None, password_env=None,
-            sign=False, fork=None, block=None):
+            sign=False, fork=None, block=None, advance=None):
     """The workspace: a fork of a peer's state (--fork URL [--block N]: local, never saved,
-    any account acting without its key), else the saved session or a peer (--url)."""
+    any account acting without its key, time moved on by --advance), else the saved session
+    or a peer (--url)."""
     from convex_repl.cli.history import _no_block_without_fork, fork_workspace
     if fork is not None:
-        return fork_workspace(fork, block, home, address, juice_limit)
-    _no_block_without_fork(fork, block)
+        return fork_workspace(fork, block, home, address, juice_limit, advance)
+    _no_block_without_fork(fork, block, advance)
     return _workspace(home, fresh, no_save, address, juice_limit, key,
                       password_env or "CONVEX_KEY_PASSWORD", sign=sign)
 
@@ -38,12 +39,13 @@ def eval_cmd(
     juice_limit: Optional[int] = JUICE_LIMIT, dev: bool = DEV,
     key: Optional[str] = KEY, password_env: str = KEY_PASSWORD_ENV,
     fork: Optional[str] = FORK, block: Optional[int] = FORK_BLOCK,
+    advance: Optional[int] = FORK_ADVANCE,
 ) -> None:
     """Evaluate forms as one signed transaction against the saved session (fees are paid)
     and print the result; --dev runs them unsigned, without fees."""
     src = _read_source(forms)
     ws = _target(home, fresh, no_save, address, juice_limit, key, password_env,
-                 sign=not dev, fork=fork, block=block)
+                 sign=not dev, fork=fork, block=block, advance=advance)
     _print_result(ws, ws.transact(src, signed=not dev), as_json, cost)
 
 
@@ -55,11 +57,12 @@ def transact_cmd(
     juice_limit: Optional[int] = JUICE_LIMIT,
     key: Optional[str] = KEY, password_env: str = KEY_PASSWORD_ENV,
     fork: Optional[str] = FORK, block: Optional[int] = FORK_BLOCK,
+    advance: Optional[int] = FORK_ADVANCE,
 ) -> None:
     """Submit forms as one signed transaction: sequence number, fees, memory accounting."""
     src = _read_source(forms)
     ws = _target(home, fresh, no_save, address, juice_limit, key, password_env,
-                 sign=True, fork=fork, block=block)
+                 sign=True, fork=fork, block=block, advance=advance)
     _print_result(ws, ws.transact(src), as_json, cost)
 
 
@@ -72,12 +75,13 @@ def query_cmd(
     block: Optional[int] = typer.Option(None, "--block", show_default=False,
                                         help="With --url: query the state after block N "
                                              "(with --fork: fork it)."),
-    fork: Optional[str] = FORK,
+    fork: Optional[str] = FORK, advance: Optional[int] = FORK_ADVANCE,
 ) -> None:
     """Evaluate forms as a query: the result, with no state change kept."""
     src = _read_source(forms)
-    if fork is not None:
-        ws = _target(home, fresh, True, address, juice_limit, fork=fork, block=block)
+    if fork is not None or advance is not None:
+        ws = _target(home, fresh, True, address, juice_limit, fork=fork, block=block,
+                     advance=advance)
         block = None
     else:
         ws = _workspace(home, fresh, True, address, juice_limit)
@@ -99,6 +103,7 @@ def run_cmd(
     juice_limit: Optional[int] = JUICE_LIMIT, dev: bool = DEV,
     key: Optional[str] = KEY, password_env: str = KEY_PASSWORD_ENV,
     fork: Optional[str] = FORK, block: Optional[int] = FORK_BLOCK,
+    advance: Optional[int] = FORK_ADVANCE,
 ) -> None:
     """Run a file: one transaction per top-level form (stops at the first error), or all
     forms as one with --atomic. Prints the last result."""
@@ -115,7 +120,7 @@ def run_cmd(
                    {"file": str(file), "line": e.line, "column": e.column},
                    excerpt(text, e.line, e.column)) from None
     ws = _target(home, fresh, no_save, address, juice_limit, key, password_env,
-                 sign=not dev, fork=fork, block=block)
+                 sign=not dev, fork=fork, block=block, advance=advance)
     if atomic:
         r = ws.transact(text, signed=not dev)
         if not r.ok:

@@ -17,12 +17,16 @@ FORK = typer.Option(None, "--fork", metavar="URL", show_default=False,
                          "cached): any account acts without its key; nothing is sent.")
 FORK_BLOCK = typer.Option(None, "--block", show_default=False,
                           help="With --fork: the state after block N (else the current one).")
+FORK_ADVANCE = typer.Option(None, "--advance", min=0, metavar="MS", show_default=False,
+                            help="With --fork: move the fork's time on by MS milliseconds "
+                                 "first (scheduled operations that fall due run).")
 
 
 def fork_workspace(url: str, block: Optional[int], home: Optional[Path],
-                   address: Optional[str] = None, juice_limit: Optional[int] = None) -> Any:
-    """The ForkWorkspace for --fork URL [--block N] [-a #n]: Fail (one line) when the peer
-    can't give its state."""
+                   address: Optional[str] = None, juice_limit: Optional[int] = None,
+                   advance: Optional[int] = None) -> Any:
+    """The ForkWorkspace for --fork URL [--block N] [-a #n] [--advance MS]: Fail (one line)
+    when the peer can't give its state."""
     from convex_repl.client.remote import RemoteError, normalise
     from convex_repl.history.fork import ForkWorkspace
     path = _home(home)
@@ -39,12 +43,18 @@ def fork_workspace(url: str, block: Optional[int], home: Optional[Path],
         if ws.session.account_info(n) is None:
             raise Fail(f"no account #{n} on the fork of {url}", EXIT_NOT_FOUND, "NOBODY")
         ws.set_address(n)
+    if advance:
+        ws.session.advance(advance)         # time warp: the fork's clock only
     return ws
 
 
-def _no_block_without_fork(fork: Optional[str], block: Optional[int]) -> None:
+def _no_block_without_fork(fork: Optional[str], block: Optional[int],
+                           advance: Optional[int] = None) -> None:
     if block is not None and fork is None:
         raise Fail("--block needs --fork URL here (or a query with --url)", EXIT_USAGE, "USAGE")
+    if advance is not None and fork is None:
+        raise Fail("--advance needs --fork URL (a network's time is its blocks'; the REPL's "
+                   ":advance moves the local CVM's)", EXIT_USAGE, "USAGE")
 
 
 # --- blocks -----------------------------------------------------------------------------------
