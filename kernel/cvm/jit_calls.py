@@ -54,13 +54,12 @@ def pay_owed(ctx: Context, p: int) -> None:
         ctx.juice = j
 
 
-def lookup_slow(ctx: Context, op: Any, d: int, ns: dict, state: str, value: str) -> Any:
-    """A Lookup whose cache (globals `state`, `value` of `ns`) is not for the current state:
-    run it in the interpreter and cache the value against the (immutable) state it was
-    found in."""
+def lookup_slow(ctx: Context, op: Any, d: int, ns: dict, site: str) -> Any:
+    """A Lookup whose cache (global `site` of `ns`: state, value) is not for the current
+    state: run it in the interpreter and cache the value against the (immutable) state it
+    was found in."""
     v = op.ex(ctx, [], d)
-    ns[state] = ctx.state
-    ns[value] = v
+    ns[site] = (ctx.state, v)
     return v
 
 
@@ -95,19 +94,17 @@ def recur_arity(nb: int, got: int) -> ErrorValue:
     return arity_error(f"Expected {nb} value(s) for recur but got: {got}")
 
 
-def global_fill(ctx: Context, op: Any, n: int, d: int, ns: dict, state: str, entry: str,
-                value: str) -> None:
-    """A global call site's cache (globals `state`, `entry`, `value` of the generated code's
-    namespace `ns`) is not for the current state: look the function up as the interpreter
-    does (juice, errors), and cache its entry for n arguments and its value."""
+def global_fill(ctx: Context, op: Any, n: int, d: int, ns: dict, site: str) -> tuple:
+    """A global call site's cache (global `site` of the generated code's namespace `ns`:
+    state, entry, value) is not for the current state: look the function up as the
+    interpreter does (juice, errors), and cache its entry for n arguments and its value."""
     v = op.ex(ctx, [], d)
     c = direct_for(v, n)
-    ns[state] = ctx.state
-    ns[entry] = generic_entry(ns, entry, value) if c is None else c
-    ns[value] = v
+    entry = ns[site] = (ctx.state, generic_entry(ns, site) if c is None else c, v)
+    return entry
 
 
-def generic_entry(ns: dict, entry: str, value: str) -> Callable:
+def generic_entry(ns: dict, site: str) -> Callable:
     """The entry a global call site uses for a value without a direct entry: pay what the
     caller hands over, then call as Invoke.ex does. A closure that becomes hot meanwhile
     (compiled by `jit.run_body`) is entered directly from the next call on."""
@@ -117,23 +114,22 @@ def generic_entry(ns: dict, entry: str, value: str) -> Callable:
             if j > ctx.limit:
                 raise CallerOverdraw()
             ctx.juice = j
-        if ns[value] is f:
+        cached = ns[site]
+        if cached[2] is f:
             c = direct_for(f, len(args))
             if c is not None:
-                ns[entry] = c
+                ns[site] = (cached[0], c, f)
         return invoke(ctx, f, list(args), d - 1)
     return call_generic
 
 
-def call_slow(ctx: Context, f: Any, args: list, d: int, ns: dict, fn: str,
-              entry: str) -> Any:
-    """A call site's cache (globals `fn`, `entry` of `ns`) missed: remember f's direct entry
-    if it has one (the next call of f from here enters it), and call f as the interpreter
-    does."""
+def call_slow(ctx: Context, f: Any, args: list, d: int, ns: dict, site: str) -> Any:
+    """A call site's cache (global `site` of `ns`: closure, entry) missed: remember f's
+    direct entry if it has one (the next call of f from here enters it), and call f as the
+    interpreter does."""
     c = direct_for(f, len(args))
     if c is not None:
-        ns[fn] = f
-        ns[entry] = c
+        ns[site] = (f, c)
     return invoke(ctx, f, args, d)
 
 

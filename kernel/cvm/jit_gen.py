@@ -305,12 +305,12 @@ class Generator(CallGen):
         if type(a) is not Constant or type(a.value) is not Address:
             return self.interpret(op, off, live, mode)
         self.deepen(off)
-        state, value = self.site("LS", "LV")
-        t = self.temp()
+        site, c, t = self.site("LC", 2), self.temp(), self.temp()
         slow = (f"{t} = lookup_slow(ctx, {self.const(op)}, d + {off}, {self.const(self.ns)}, "
-                f"'{state}', '{value}')")
-        self.guarded(f"ctx.state is {state}", f"{t} = {value}",
-                     lambda: self.emit(slow), J.CONSTANT + J.LOOKUP_DYNAMIC, None)
+                f"'{site}')")
+        self.emit(f"{c}, {t} = {site}")
+        self.guarded(f"ctx.state is {c}", "pass", lambda: self.emit(slow),
+                     J.CONSTANT + J.LOOKUP_DYNAMIC, None, negate=True)
         return self.finish(t, mode)
 
     def special(self, op: Special, off, live, mode, loop):

@@ -13,7 +13,7 @@ from typing import Any, Optional
 from kernel.cvm import juice as J
 from kernel.cvm.fn import CoreFn
 from kernel.cvm.jit_inline import INLINERS, NOT_CONSTANT, Arg, Fast
-from kernel.cvm.ops import Constant, Invoke, Lambda, Local, Lookup, Special
+from kernel.cvm.ops import Constant, Invoke, Local, Lookup
 from kernel.cvm.registry import CORE
 from kernel.data.scalars import Address
 
@@ -61,15 +61,15 @@ class CallGen:
             return Arg(x, NOT_CONSTANT, f"F{a.pos}", a.pos in self.ready)
         return Arg(x)
 
-    def site(self, *prefixes: str) -> list:
-        """Names of a call site's cache: globals of the generated code's namespace, which
-        the slow paths (kernel/jit_calls.py) assign; read as globals they cost one load."""
-        key = str(len(self.names) + self.ntemp)
+    def site(self, prefix: str, size: int) -> str:
+        """The name of a call site's cache: a global of the generated code's namespace
+        holding a tuple, which the slow paths (kernel/jit_calls.py) replace whole, so code
+        that reads it once into a local sees one consistent entry, whatever other threads
+        running the same code do."""
+        name = f"{prefix}{len(self.names) + self.ntemp}"
         self.ntemp += 1
-        names = [p + key for p in prefixes]
-        for n in names:
-            self.ns[n] = None
-        return names
+        self.ns[name] = (None,) * size
+        return name
 
     def closure_call(self, t: str, f: str, args: list, off: int, op: Invoke) -> None:
         """A call of a function value computed here. The call site caches the last closure
@@ -79,39 +79,36 @@ class CallGen:
         other value goes through `invoke`, as Invoke.ex does, and fills the cache."""
         self.deepen(off + 1)
         values = "".join(f", {a.expr}" for a in args)
-        fn, entry = self.site("CF", "CE")
-        self.emit(f"if {f} is {fn}:")
+        site, cf, ce = self.site("CC", 2), self.temp(), self.temp()
+        self.emit(f"{cf}, {ce} = {site}")
+        self.emit(f"if {f} is {cf}:")
         self.indent += 1
         saved = self.state()
-        self.enter(t, entry, f, values, off, op)
+        self.enter(t, ce, f, values, off, op)
         self.set_state(saved)
         self.indent -= 1
         self.emit("else:")
         self.indent += 1
         self.flush()
         ns = self.const(self.ns)
-        self.traced(f"{t} = call_slow(ctx, {f}, [{values[2:]}], d + {off}, {ns}, "
-                    f"'{fn}', '{entry}')", op)
+        self.traced(f"{t} = call_slow(ctx, {f}, [{values[2:]}], d + {off}, {ns}, '{site}')",
+                    op)
         self.indent -= 1
 
     def global_call(self, op: Invoke, off: int, live: int, mode: Optional[str]):
         """A call of a definition (`(f x)` with f looked up in an account). Its call-site
         cache holds, for one state, the direct entry of the value (or a generic entry for a
         value without one) and the value: one test of the state covers the lookup and the
-        call. The lookup stays where the interpreter makes it (before the arguments); when an
-        argument may run other code, which could refill the cache, the entry and value are
-        read into locals first."""
+        call. The lookup stays where the interpreter makes it, before the arguments."""
         self.deepen(off + 1)
-        state, entry, f = self.site("GS", "GE", "GV")
+        site = self.site("GC", 3)
+        c = f"{self.temp()}, {self.temp()}, {self.temp()}"
+        cs, entry, f = c.split(", ")
         lookup, ns = self.const(op.fn), self.const(self.ns)
-        slow = (f"global_fill(ctx, {lookup}, {len(op.args)}, d + {off + 1}, {ns}, "
-                f"'{state}', '{entry}', '{f}')")
-        self.guarded(f"ctx.state is {state}", "pass", lambda: self.emit(slow),
+        slow = f"{c} = global_fill(ctx, {lookup}, {len(op.args)}, d + {off + 1}, {ns}, '{site}')"
+        self.emit(f"{c} = {site}")
+        self.guarded(f"ctx.state is {cs}", "pass", lambda: self.emit(slow),
                      J.CONSTANT + J.LOOKUP_DYNAMIC, None, negate=True)
-        if not all(map(simple, op.args)):
-            e, v = self.temp(), self.temp()
-            self.emit(f"{e} = {entry}; {v} = {f}")
-            entry, f = e, v
         args = [self.arg(a, off + 1, live) for a in op.args]
         t = self.temp()
         self.enter(t, entry, f, "".join(f", {a.expr}" for a in args), off, op)
@@ -187,19 +184,3 @@ def is_global(op: Any) -> bool:
     """A Lookup the JIT compiles: in an account given as a constant address."""
     return (type(op) is Lookup and type(op.address) is Constant
             and type(op.address.value) is Address)
-
-
-def simple(op: Any) -> bool:
-    """An argument whose code runs no closure and changes no state, so a global call's cache
-    stays valid while it runs: constants, bindings, lookups, special symbols, closures made,
-    and calls of the pure core functions the JIT inlines, on simple arguments."""
-    t = type(op)
-    if t in (Constant, Local, Special, Lambda):
-        return True
-    if t is Lookup:
-        return is_global(op)
-    if t is Invoke and type(op.fn) is Constant:
-        f = op.fn.value
-        return (type(f) is CoreFn and f.name in INLINERS and CORE.get(f.name) is f
-                and all(map(simple, op.args)))
-    return False
