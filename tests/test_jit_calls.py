@@ -104,3 +104,38 @@ def test_depth_errors_through_direct_calls():
         base.eval("(via 3)")
     for n in range(75, 90):
         same(f"(via {n})", s=base)
+
+
+def test_threads_running_the_same_compiled_code_see_their_own_definitions():
+    """Two sessions whose `helper` differ run the same compiled `caller` (compiled forms are
+    shared, and so are its call sites' caches) in two threads switching as often as Python
+    allows: each call goes to its own session's helper (a cache is for one state, and is
+    replaced whole, so a thread never reads half of another thread's fill)."""
+    import sys
+    import threading
+
+    base = session()
+    base.eval("(defn caller [x] (+ (helper x) (helper x)))")
+    a, b = base.fork(), base.fork()
+    a.eval("(defn helper [x] (inc x))")
+    b.eval("(defn helper [x] (* x 10))")
+    wrong: list = []
+
+    def run(s, expect):
+        for i in range(300):
+            r = s.eval(f"(caller {i})")
+            if r.value != expect(i):
+                wrong.append((i, r.value, r.error))
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)         # switch threads as often as possible
+    try:
+        with jit.threshold(0):
+            threads = [threading.Thread(target=run, args=(a, lambda i: 2 * (i + 1))),
+                       threading.Thread(target=run, args=(b, lambda i: 20 * i))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert wrong == []
