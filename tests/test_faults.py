@@ -1,6 +1,7 @@
 """Seeded fault injection on a network of real peer processes: 4 peers with --data, a stream
-of signed transfers to random peers, and a random schedule of SIGKILL/restart and partitions
-(through the relays of test_network.py). After healing, every pair of peers must have
+of signed transfers to random peers, and a random schedule of SIGKILL/restart, partitions
+(through the relays of test_network.py) and stake changes (a peer's controller moves its
+stake by up to 3%, so the voting weights change while the other faults go on). After healing, every pair of peers must have
 identical blocks at every height up to the lower consensus point, the same state hash, and
 every confirmed transfer at the same place.
 
@@ -19,6 +20,7 @@ import urllib.request
 
 from nacl.signing import SigningKey
 
+from convex_repl.peer.genesis import cluster_key, faucet_account
 from kernel.state.transactions import Invoke, sign
 from lisp import read
 from test_network import (PeerProcess, Relay, connected, query, same_state, stop_network,
@@ -141,17 +143,38 @@ def setup_accounts(net):
     return senders, sinks
 
 
+def restake(net, j, rnd):
+    """Peer j's controller (its faucet account, keyed with the peer's key) sets the peer's
+    stake up to 3% up or down, through a random peer: the change in stake once confirmed,
+    else None (refused or lost changes are fine)."""
+    addr, key = faucet_account(j), cluster_key(j)
+    hexkey = "0x" + bytes(key.verify_key).hex()
+    try:
+        p = net.any_peer(rnd)
+        seq = get(p, f"/api/v1/accounts/{addr}")["sequence"]
+        stake = query(p, f"(get-in *state* [:peers {hexkey} :stake])")
+        new = stake + rnd.randint(-stake // 33, stake // 33)
+        r = submit(p.address, sign(key, Invoke.create(addr, seq + 1, read(
+            f"(set-peer-stake {hexkey} {new})"))), timeout=15)
+    except (OSError, AssertionError, ValueError, TypeError):
+        return None
+    return r.value if r.error is None else None
+
+
 def run_schedule(net, rnd, seconds, log):
     """Faults one after another: SIGKILL and restart a peer, or isolate one (silently or
-    by cutting its connections), or split the network in two; each healed before the next."""
+    by cutting its connections), or split the network in two, each healed before the next;
+    or change a peer's stake."""
     end = time.time() + seconds
     while time.time() < end:
         time.sleep(rnd.uniform(1, 4))
-        kind = rnd.choice(["kill", "kill", "isolate", "split"])
+        kind = rnd.choice(["kill", "kill", "isolate", "split", "stake"])
         j = rnd.randrange(N)
         hold = rnd.uniform(1, 6)
         log.append((round(time.time() - end + seconds, 1), kind, j, round(hold, 1)))
-        if kind == "kill":
+        if kind == "stake":
+            log[-1] = log[-1][:3] + (restake(net, j, rnd),)
+        elif kind == "kill":
             net.kill(j)
             time.sleep(hold)
             net.restart(j)
