@@ -1,6 +1,7 @@
-"""`convex test`: Convex Lisp test files (deftest / is / throws?) run by
-convex_repl.testing, reported as PASS/FAIL lines or JSON, optionally re-run on change; with
-a juice report per function, a juice snapshot written or checked, and coverage (LCOV)."""
+"""`convex test`: Convex Lisp test files (deftest / is / throws?, defprop, definvariant) run
+by convex_repl.testing, reported as PASS/FAIL lines, JSON or JUnit XML, in parallel worker
+processes (-j) or re-run on change; with a juice report per function, a juice snapshot
+written or checked, and coverage (LCOV)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,9 +39,19 @@ def test_cmd(
                                             "(instead of genesis); nothing is sent."),
     block: Optional[int] = typer.Option(None, "--block", show_default=False,
                                         help="With --fork: the state after block N."),
+    runs: int = typer.Option(100, "--runs", min=1, help="Cases per property test (and call "
+                             "sequences per invariant test)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the generated cases: a failure "
+                             "names the seed that reproduces it."),
+    jobs: int = typer.Option(1, "-j", "--jobs", min=1, help="Run test files in this many "
+                             "worker processes."),
+    junit: Optional[Path] = typer.Option(None, "--junit", show_default=False,
+                                         help="Also write the results as JUnit XML here."),
 ) -> None:
-    """Run Convex Lisp tests written with deftest / is / throws? (stdlib/test.cvx)."""
+    """Run Convex Lisp tests: deftest / is / throws?, property tests (defprop, with gen/...),
+    invariant tests (definvariant), fixtures and cheatcodes (stdlib/test.cvx)."""
     from convex_repl.testing import runner as testrunner
+    options = testrunner.Options(runs=runs, seed=seed)
     if fork is not None:
         _fork_base(testrunner, fork, block)
     elif block is not None:
@@ -49,6 +60,9 @@ def test_cmd(
         raise Fail("--check needs --snapshot FILE", EXIT_USAGE, "USAGE")
     if watch and (juice_report or coverage or snapshot):
         raise Fail("--watch runs alone: no --juice-report, --snapshot or --coverage",
+                   EXIT_USAGE, "USAGE")
+    if jobs > 1 and (juice_report or coverage):
+        raise Fail("-j runs files in other processes: not with --juice-report or --coverage",
                    EXIT_USAGE, "USAGE")
     kept = None
     if check:
@@ -69,18 +83,27 @@ def test_cmd(
     def show(t):
         if as_json:
             return
+        gen = ""
+        if t.kind != "test":
+            what = "run" if t.kind == "prop" else "sequence"
+            gen = f" (+ gen {t.gen_juice:,}, {t.cases} {what}{'' if t.cases == 1 else 's'})"
         if t.ok:
-            typer.echo(f"PASS {t.name:<32} juice {t.juice:>10,}   {t.file}")
+            typer.echo(f"PASS {t.name:<32} juice {t.juice:>10,}{gen}   {t.file}")
         else:
-            typer.secho(f"FAIL {t.name:<32} juice {t.juice:>10,}   {t.file}", fg="red")
-            typer.echo(f"     {t.where}: :{t.error} {t.message or ''}")
+            from convex_repl.testing.junit import failure_details
+            typer.secho(f"FAIL {t.name:<32} juice {t.juice:>10,}{gen}   {t.file}", fg="red")
+            for line in failure_details(t):
+                typer.echo(f"     {line}")
 
     def once() -> int:
         w = None
         if juice_report or coverage:
             from convex_repl.testing.profile import Watch
             w = Watch(juice_report, coverage)
-        rep = testrunner.run(paths, k, show, w)
+        rep = testrunner.run(paths, k, show, w, options, 1 if watch else jobs)
+        if junit is not None:
+            from convex_repl.testing.junit import junit_xml
+            junit.write_text(junit_xml(rep))
         extra, ok = _measures(rep, w, kept, k is None)
         lines = extra.pop("lines")
         if as_json:
@@ -149,10 +172,9 @@ def _fork_base(testrunner, url: str, block: Optional[int]) -> None:
     """Make every test file start from the peer's state (with the test library loaded)
     instead of genesis: the runner's base session becomes a fork's."""
     from convex_repl.cli.history import fork_workspace
-    from stdlib import source
     s = fork_workspace(url, block, None).session
-    r = s.eval(source("test.cvx"))
-    if not r.ok:
-        raise Fail(f"the test library does not load on the fork of {url}: :{r.error} "
-                   f"{r.message}", EXIT_FAILED, r.error)
-    testrunner._BASE = s
+    try:
+        testrunner._BASE = testrunner.prepare(s)
+    except RuntimeError as e:
+        raise Fail(f"the test library does not load on the fork of {url}: {e}", EXIT_FAILED,
+                   "STATE") from None
