@@ -30,14 +30,15 @@ import struct
 import threading
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Callable, NoReturn, Optional
-
-from lark import Lark, Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional
 
 from kernel import (NAN, Address, Blob, Char, DecodeError, DenseRecord, Index, Keyword, List,
                     Map, Set, Signed, String, Symbol, Syntax, Vector, decode_multi)
 from lisp.reader_fast import Fallback, FastParser
+
+if TYPE_CHECKING:                   # Lark is imported when a text needs it (see _read)
+    from lark import Lark, Token
+    from lark.exceptions import UnexpectedToken
 
 
 class ReaderError(ValueError):
@@ -421,11 +422,27 @@ for _name in ("vector", "set", "map", "quoted", "resolve", "syntax", "tagged", "
     setattr(_PositionedBuilder, _name, _noting(_name))
 
 _GRAMMAR = resources.files(__package__).joinpath("convex.lark").read_text(encoding="utf-8")
-_PARSER = Lark(_GRAMMAR, parser="lalr", lexer="basic", transformer=_Builder(), start="start",
-               cache=True)
-_FAST = FastParser(_PARSER)     # the same parser, driven leanly for text without errors
+_BUILDER = _Builder()
+_LARK: "Lark | None" = None         # built on first use
 _POSITIONED: "tuple[Lark, _PositionedBuilder] | None" = None   # built on first use
 _POSITIONED_LOCK = threading.Lock()
+_LARK_LOCK = threading.Lock()
+
+
+def lark_parser() -> "Lark":
+    """The reader's Lark parser (values built by _Builder as rules reduce), made on first
+    use: valid text is read by _FAST without importing Lark."""
+    global _LARK
+    with _LARK_LOCK:
+        if _LARK is None:
+            from lark import Lark
+            _LARK = Lark(_GRAMMAR, parser="lalr", lexer="basic", transformer=_BUILDER,
+                         start="start", cache=True)
+        return _LARK
+
+
+# Lark's tables driven leanly, for text without errors (lisp/reader_fast.py)
+_FAST = FastParser.load(_GRAMMAR, _BUILDER, lark_parser)
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -477,9 +494,10 @@ def _bad_character(text: str, pos: int) -> ReaderError:
 _OPENERS = frozenset(("LPAR", "LSQB", "SET_LBR", "LBR"))
 
 
-def _open_bracket(e: UnexpectedToken) -> Optional[Token]:
+def _open_bracket(e: "UnexpectedToken") -> "Optional[Token]":
     """The innermost bracket still open when the parser stopped (from its value stack, where
     the opening tokens of unfinished forms wait), or None."""
+    from lark import Token
     stack = getattr(getattr(e, "state", None), "value_stack", None) or ()
     for v in reversed(stack):
         if type(v) is Token and v.type in _OPENERS:
@@ -487,7 +505,12 @@ def _open_bracket(e: UnexpectedToken) -> Optional[Token]:
     return None
 
 
-def _parse(text: str, parser: Lark = _PARSER) -> list:
+def _parse(text: str, parser: "Lark | None" = None) -> list:
+    """Read text with Lark (the reader's own parser unless another is given), turning its
+    errors into ReaderErrors with their positions."""
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+    if parser is None:
+        parser = lark_parser()
     try:
         return parser.parse(text)
     except UnexpectedCharacters as e:
@@ -564,6 +587,7 @@ def read_positioned(text: str) -> "tuple[list, Positions]":
     with _POSITIONED_LOCK:
         if _POSITIONED is None:
             b = _PositionedBuilder()
+            from lark import Lark
             _POSITIONED = (Lark(_GRAMMAR, parser="lalr", lexer="basic", transformer=b,
                                 start="start", cache=True), b)
         parser, b = _POSITIONED

@@ -89,3 +89,22 @@ def test_errors_keep_their_positions():
     with pytest.raises(ReaderError) as e:
         reader.read_all("[1 2\n (x")
     assert "unclosed" in e.value.message and (e.value.line, e.value.column) == (2, 2)
+
+
+def test_exported_tables_are_the_grammars():
+    """reader_tables.json is what Lark makes of convex.lark now (else: write_tables())."""
+    from lisp.reader_fast import TABLES, export
+    committed = json.loads(TABLES.read_text(encoding="utf-8"))
+    fresh = json.loads(json.dumps(export(reader.lark_parser(), reader._GRAMMAR)))
+    assert committed == fresh, ("lisp/reader_tables.json is stale: run python -c "
+                                "\"import lisp.reader_fast as f; f.write_tables()\"")
+
+
+def test_valid_text_reads_without_importing_lark():
+    import subprocess
+    import sys
+    code = ("import sys, lisp; lisp.read_all('(defn f [x] {:a [1 2.5 \"s\"]} #{x/y} @a.b)'); "
+            "print('lark' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    assert out.stdout.strip() == "False"
