@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from convex_repl.api import Session
+from kernel.data.scalars import Symbol
 
 TEST_GLOBS = ("test_*.cvx", "*_test.cvx", "*.test.cvx")
 _BASE: Optional[Session] = None
@@ -297,6 +298,7 @@ def _text(form) -> str:
 
 
 TEST_FORMS = ("deftest", "defprop", "definvariant")
+_EXPECT = Symbol("expect-error")
 _BODY_START = {"deftest": 2, "defprop": 3, "definvariant": 3}
 
 
@@ -343,8 +345,10 @@ def _failure_position(src, name: str, r) -> "tuple[Optional[int], Optional[int]]
         return None, None
     if r.error == "ASSERT" and r.message:
         for line, col, lst in src.positions.within(src.forms[i]):
-            if (type(lst) is List and len(lst) > 1 and lst[0] == Symbol("is")
-                    and print_value(lst[1]) in r.message):
+            if type(lst) is not List or len(lst) < 2:
+                continue
+            shown = 1 if lst[0] == Symbol("is") else 2 if lst[0] == _EXPECT else None
+            if shown is not None and len(lst) > shown and print_value(lst[shown]) in r.message:
                 return line, col
     call = src.call_in(i, r.trace)
     return call if call is not None else src.form_at(i)
