@@ -157,8 +157,10 @@ class Meter:
             return self._measure(new)[1]
         return self._after(old, new, 0)[1]
 
-    def _after(self, old: Any, new: Any, depth: int) -> tuple:
-        """(encoding length, memory size) of new, differing from old; see size_after."""
+    def _after(self, old: Any, new: Any, depth: int, old_size: "tuple | None" = None
+               ) -> tuple:
+        """(encoding length, memory size) of new, differing from old (whose own pair is
+        `old_size` when the caller has it); see size_after."""
         known = self.known
         k = known.get(id(new))
         if k is not None:
@@ -182,7 +184,7 @@ class Meter:
             return self._measure(new)
         if len(olds) != len(news):
             return self._measure(new)
-        length, mem = self._measure(old)
+        length, mem = self._measure(old) if old_size is None else old_size
         if length > MAX_EMBEDDED:
             mem -= length + MEMORY_OVERHEAD
         # the positions whose child was replaced, found without a Python loop over all
@@ -195,7 +197,7 @@ class Meter:
             k = known.get(id(a))
             la, ma = (k[1], k[2]) if k is not None else self._measure(a)
             if type(b) is ta and isinstance(b, Cell):
-                lb, mb = self._after(a, b, depth + 1)
+                lb, mb = self._after(a, b, depth + 1, (la, ma))
             else:
                 lb, mb = self._measure(b)
             length += (_BRANCH_REF if lb > MAX_EMBEDDED else lb) - (
