@@ -46,7 +46,7 @@ def overdraw(ctx: Context, segments: tuple, p: int = 0) -> None:
 
 
 def pay_owed(ctx: Context, p: int) -> None:
-    """Pay what a caller handed to a direct call that falls back to the interpreter."""
+    """Pay what a caller handed over, where the callee runs no compiled batch of its own."""
     if p:
         j = ctx.juice + p
         if j > ctx.limit:
@@ -109,11 +109,7 @@ def generic_entry(ns: dict, site: str) -> Callable:
     caller hands over, then call as Invoke.ex does. A closure that becomes hot meanwhile
     (compiled by `jit.run_body`) is entered directly from the next call on."""
     def call_generic(ctx: Context, d: int, p: int, f: Any, *args: Any) -> Any:
-        if p:
-            j = ctx.juice + p
-            if j > ctx.limit:
-                raise CallerOverdraw()
-            ctx.juice = j
+        pay_owed(ctx, p)
         cached = ns[site]
         if cached[2] is f:
             c = direct_for(f, len(args))
