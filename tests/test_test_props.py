@@ -268,3 +268,23 @@ def test_watch_mode_reruns_on_change(tmp_path):
     finally:
         p.kill()
         p.wait()
+
+
+def test_fork_base_is_a_test_session_with_cheatcodes_and_gen(project, capsys, monkeypatch):
+    """`--fork URL` starts each file from the fork's state, made a test session too (the
+    real fork is tests/test_history.py's; here a stand-in for the fetched state)."""
+    from types import SimpleNamespace
+    from convex_repl.api import Session
+    from convex_repl.cli import history
+    from convex_repl.testing import runner
+    forked = Session()
+    forked.eval("(def x 6)")
+    monkeypatch.setattr(runner, "_BASE", None)
+    monkeypatch.setattr(history, "fork_workspace",
+                        lambda url, block, home: SimpleNamespace(session=forked.fork()))
+    (project / "test_f.cvx").write_text(
+        "(deftest from-the-fork (is (= 6 x)) (set-balance #12 1) (is (= 1 (balance #12))))\n"
+        "(defprop on-the-fork [y (gen/long 0 5)] (< y x))\n")
+    t = outcomes(capsys, "test_f.cvx", "--fork", "http://peer.invalid")
+    assert t["from-the-fork"]["ok"] and t["on-the-fork"]["ok"]
+    assert t["on-the-fork"]["cases"] == 100

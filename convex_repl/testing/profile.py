@@ -60,6 +60,16 @@ class Watch:
     def test(self, name: str) -> None:
         self.rec.new_root()
 
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Calls made inside are not in the juice report (generators, shrinking), though
+        their ops still count for coverage."""
+        self.rec.quiet += 1
+        try:
+            yield
+        finally:
+            self.rec.quiet -= 1
+
     def tested(self, outcome: Any) -> None:
         if not self.juice_report:
             return

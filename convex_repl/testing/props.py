@@ -9,6 +9,7 @@ juice is what its body, setup and actor calls used, so generators never make it 
 from __future__ import annotations
 
 import random
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -48,16 +49,19 @@ class Outcome:
 class Runner:
     """Calls CVM functions on states, as `address`, counting juice."""
 
-    def __init__(self, address: int, juice_limit: int):
+    def __init__(self, address: int, juice_limit: int, quiet: Any = None):
         self.address, self.juice_limit = address, juice_limit
         self.juice = 0
         self.gen_juice = 0
+        self.quiet = quiet or nullcontext   # hides generation and shrinking from a juice report
 
     def call(self, state: Any, f: Any, args: list = (), address: Optional[int] = None,
              commit: bool = True, gen: bool = False) -> tuple:
         """(Result, state after) of (f args...) on `state`."""
         s = Session(state, self.address if address is None else address, self.juice_limit)
-        r = s.eval_forms([Invoke(Constant(f), [Constant(a) for a in args])], commit=commit)
+        with self.quiet() if gen else nullcontext():
+            r = s.eval_forms([Invoke(Constant(f), [Constant(a) for a in args])],
+                             commit=commit)
         if gen:
             self.gen_juice += r.juice
         else:
@@ -91,9 +95,9 @@ def _size(case: int, runs: int) -> int:
 # --- properties ----------------------------------------------------------------------------------
 
 def run_property(state: Any, address: int, prop: Any, name: str, seed: int, runs: int,
-                 juice_limit: int, teardown: Any = None) -> Outcome:
+                 juice_limit: int, teardown: Any = None, quiet: Any = None) -> Outcome:
     """Run a defprop map ({:params :gens :body}) `runs` times on `state` (setup done)."""
-    rn = Runner(address, juice_limit)
+    rn = Runner(address, juice_limit, quiet)
     params = [p.name if type(p) is Symbol else _printed(p) for p in prop.get(K("params"))]
     r, _ = rn.call(state, prop.get(K("gens")), commit=False, gen=True)
     if not r.ok:
@@ -149,11 +153,12 @@ def run_property(state: Any, address: int, prop: Any, name: str, seed: int, runs
                 return srcs[j].drawn
             return test
 
-        for j in range(len(gens)):
-            choices[j] = shrink_choices(choices[j], test_binding(j), budget)
-        # replay the final choices once, so the report shows exactly what they give
-        srcs = [cheats.Source(replay=c, size=_size(i, runs)) for c in choices]
-        r, vals, _ = case(srcs)
+        with rn.quiet():
+            for j in range(len(gens)):
+                choices[j] = shrink_choices(choices[j], test_binding(j), budget)
+            # replay the final choices once, so the report shows exactly what they give
+            srcs = [cheats.Source(replay=c, size=_size(i, runs)) for c in choices]
+            r, vals, _ = case(srcs)
         if r is not None:
             failing["r"], failing["values"] = r, vals
         fr = failing["r"]
@@ -214,10 +219,10 @@ def _call_form(actor: Address, fname: str, args: list) -> Any:
 
 
 def run_invariant(state: Any, address: int, inv: Any, name: str, seed: int, runs: int,
-                  juice_limit: int) -> Outcome:
+                  juice_limit: int, quiet: Any = None) -> Outcome:
     """Run a definvariant map ({:config :check}) on `state` (setup done)."""
-    rn = Runner(address, juice_limit)
-    r, _ = rn.call(state, inv.get(K("config")), commit=False)
+    rn = Runner(address, juice_limit, quiet)
+    r, _ = rn.call(state, inv.get(K("config")), commit=False, gen=True)
     if not r.ok:
         return Outcome(False, rn.juice, rn.gen_juice, 0, Failure(r, where="config"))
     cfg = _config(r.value)
@@ -299,8 +304,9 @@ def run_invariant(state: Any, address: int, inv: Any, name: str, seed: int, runs
                 last["calls"], last["r"] = cs, r
                 return drawn
 
-            best = shrink_steps(seq, test, budget)
-            _, cs, r = replay(best, size)
+            with rn.quiet():
+                best = shrink_steps(seq, test, budget)
+                _, cs, r = replay(best, size)
             if r is not None:
                 last["calls"], last["r"] = cs, r
             f = Failure(last["r"], case=i, calls=last["calls"], original=len(seq),

@@ -187,7 +187,7 @@ def _run_source(src, s: Session, pattern: Optional[str], report: Report, on_resu
         t0 = time.perf_counter()
         if watch is not None:
             watch.test(n)
-        out = _run_test(src, s, n, options)
+        out = _run_test(src, s, n, options, None if watch is None else watch.quiet)
         out.elapsed = time.perf_counter() - t0
         report.tests.append(out)
         if watch is not None:
@@ -202,7 +202,7 @@ def _run_source(src, s: Session, pattern: Optional[str], report: Report, on_resu
     return report
 
 
-def _run_test(src, s: Session, n: str, options: Options) -> TestOutcome:
+def _run_test(src, s: Session, n: str, options: Options, quiet=None) -> TestOutcome:
     """Run test `n` (deftest, defprop or definvariant) on a copy of the file's state."""
     from kernel.data.hashmaps import Map
     from kernel.data.scalars import Keyword
@@ -224,7 +224,7 @@ def _run_test(src, s: Session, n: str, options: Options) -> TestOutcome:
     v = t.lookup(n)
     kind = v.get(Keyword("kind")) if isinstance(v, Map) else None
     if kind in (Keyword("prop"), Keyword("invariant")):
-        return _run_generated(src, t, n, v, kind.name, options, juice, teardown)
+        return _run_generated(src, t, n, v, kind.name, options, juice, teardown, quiet)
     r = t.eval(f"({n})")
     juice += r.juice
     if r.ok and teardown is not None:
@@ -241,14 +241,14 @@ def _run_test(src, s: Session, n: str, options: Options) -> TestOutcome:
 
 
 def _run_generated(src, t: Session, n: str, v, kind: str, options: Options, juice: int,
-                   teardown) -> TestOutcome:
+                   teardown, quiet=None) -> TestOutcome:
     from convex_repl.testing import props
     if kind == "prop":
         o = props.run_property(t.state, t.address, v, n, options.seed, options.runs,
-                               t.juice_limit, teardown)
+                               t.juice_limit, teardown, quiet)
     else:
         o = props.run_invariant(t.state, t.address, v, n, options.seed, options.runs,
-                                t.juice_limit)
+                                t.juice_limit, quiet)
     out = TestOutcome(file=src.name, name=n, ok=o.ok, juice=juice + o.juice, kind=kind,
                       gen_juice=o.gen_juice, cases=o.cases, seed=options.seed)
     f = o.failure
