@@ -187,6 +187,7 @@ COUNTER = """
   {:actor counter :actions {:noop []} :depth 3}
   (= 0 (call counter (value))))
 (definvariant bad-options {:actor 5 :actions {}} true)
+(definvariant typo {:actor counter :actions {:bmup [(gen/long 0 1)]}} true)
 """
 
 
@@ -204,6 +205,10 @@ def test_invariant_sequences_shrink_to_the_fewest_simplest_calls(project, capsys
     assert t["holds"]["ok"] and t["holds"]["cases"] == 20
     assert t["bad-options"]["error"] == "ARGUMENT"
     assert ":actor must be the actor's address" in t["bad-options"]["message"]
+    # an action the actor can't be called with would make every call fail and be undone:
+    # refused rather than passing having tested nothing
+    assert not t["typo"]["ok"] and t["typo"]["cases"] == 0
+    assert t["typo"]["message"].endswith("#23 has no callable function bmup")
 
 
 # --- runner outputs -----------------------------------------------------------------------------

@@ -212,6 +212,19 @@ def _config(v: Any) -> "Config | str":
     return Config(actor, actions, senders_n, depth)
 
 
+def _uncallable(state: Any, cfg: Config) -> Optional[str]:
+    """Why the actions can't be called (no such actor or callable function), else None:
+    every call would fail and be undone, and the test would pass having tested nothing."""
+    from kernel.core.actors import callable_function
+    acct = state.account(cfg.actor.n)
+    if acct is None:
+        return f"no account {_printed(cfg.actor)} for :actor"
+    for fname, _ in cfg.actions:
+        if callable_function(acct, Symbol(fname)) is None:
+            return f"{_printed(cfg.actor)} has no callable function {fname}"
+    return None
+
+
 def _call_form(actor: Address, fname: str, args: list) -> Any:
     from kernel.data.vectors import List
     quoted = [List.of(Symbol("quote"), a) for a in args]
@@ -228,6 +241,11 @@ def run_invariant(state: Any, address: int, inv: Any, name: str, seed: int, runs
     cfg = _config(r.value)
     if isinstance(cfg, str):
         bad = Result(error="ARGUMENT", message=f"definvariant {name}: {cfg}",
+                     error_value=K("ARGUMENT"))
+        return Outcome(False, rn.juice, rn.gen_juice, 0, Failure(bad, where="config"))
+    problem = _uncallable(state, cfg)
+    if problem:
+        bad = Result(error="ARGUMENT", message=f"definvariant {name}: {problem}",
                      error_value=K("ARGUMENT"))
         return Outcome(False, rn.juice, rn.gen_juice, 0, Failure(bad, where="config"))
     senders = cfg.senders or [address]
