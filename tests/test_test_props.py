@@ -61,7 +61,9 @@ def test_small_property_shrinks_to_exactly_100_with_a_seed_that_reproduces_it(tm
     assert lines[1].strip().startswith("test_small.cvx:1:38: :ASSERT property not true: "
                                        "(< x 100) (falsified on run ")
     assert "seed 0)" in lines[1]
-    assert lines[2].strip() == "counterexample: x = 100"
+    assert lines[2:4] == ["         1 | " + SMALL.strip(),
+                          "           | " + " " * 37 + "^"]     # the expression that failed
+    assert lines[4].strip() == "counterexample: x = 100"
     assert lines[-1].startswith("0 passed, 1 failed")
     for seed in ("7", "123456"):
         a = shell(tmp_path, "test", "test_small.cvx", "--seed", seed)

@@ -54,6 +54,8 @@ def junit_xml(report) -> str:
 def failure_details(t) -> list:
     """The lines under a failure: where, the shrunk counterexample or calls."""
     lines = [f"{t.where}: :{t.error} {t.message or ''}"]
+    if t.excerpt:
+        lines += t.excerpt.splitlines()
     if t.counterexample:
         lines.append("counterexample: " + ", ".join(t.counterexample))
     if t.calls:

@@ -45,6 +45,7 @@ class TestOutcome:
     counterexample: list = field(default_factory=list)  # ["x = 100"], shrunk
     calls: list = field(default_factory=list)            # a broken invariant's calls, shrunk
     shrinks: int = 0                     # candidates tried while shrinking
+    excerpt: Optional[str] = None        # the failing line with a caret under the column
 
     @property
     def where(self) -> str:
@@ -189,6 +190,9 @@ def _run_source(src, s: Session, pattern: Optional[str], report: Report, on_resu
             watch.test(n)
         out = _run_test(src, s, n, options, None if watch is None else watch.quiet)
         out.elapsed = time.perf_counter() - t0
+        if not out.ok and out.line is not None:
+            from lisp.source import excerpt
+            out.excerpt = excerpt(src.text, out.line, out.column or 1) or None
         report.tests.append(out)
         if watch is not None:
             watch.tested(out)
