@@ -312,3 +312,15 @@ def test_the_fixed_token_keeps_its_invariant(project, capsys):
     t = outcomes(capsys, "test_fixed.cvx", "--runs", "25")
     assert all(x["ok"] for x in t.values()), t
     assert t["total-supply"]["cases"] == 25 and t["total-supply"]["juice"] > 25 * 20 * 1000
+
+
+def test_generators_called_in_a_deftest_are_seeded_per_test(project, capsys):
+    (project / "test_d.cvx").write_text(
+        "(deftest direct (is (= -1 (gen/generate (gen/long 0 1000)))))\n")
+    got = {}
+    for seed in ("0", "0", "3"):
+        t = outcomes(capsys, "test_d.cvx", "--seed", seed)["direct"]
+        value = int(t["message"].split("got ")[1].split()[0])
+        assert 0 <= value <= 1000
+        assert got.setdefault(seed, value) == value      # the same seed, the same value
+    assert got["0"] != got["3"]

@@ -213,6 +213,9 @@ def _run_test(src, s: Session, n: str, options: Options, quiet=None) -> TestOutc
     from convex_repl.testing import cheats
     t = s.fork()
     cheats.reset_snapshots()
+    # generators called directly in a test draw from a source seeded for it alone
+    import random
+    cheats.use_source(cheats.Source(random.Random(f"{options.seed}:{n}")))
     juice = 0
     if t.lookup("test-setup") is not None:
         r = t.eval("(test-setup)")
