@@ -178,6 +178,29 @@ def _size(ctx: Any, args: list, d: int) -> Any:
 
 CHEATS = {"as*": _as, "warp": _warp, "advance": _advance, "set-balance": _set_balance,
           "snapshot": _snapshot, "revert": _revert}
+DOCS = {
+    "as*": ("[address f]", "Calls f (no arguments) as the account: *address* and *origin* "
+            "are it. A test session's cheatcode; `as` is the macro to use."),
+    "warp": ("[timestamp]", "Sets the time: forward as advance does, back by setting it. "
+             "A test session's cheatcode."),
+    "advance": ("[ms]", "Moves time forward as an empty block would (scheduled operations "
+                "run); the new timestamp. A test session's cheatcode."),
+    "set-balance": ("[address n]", "The account holds exactly n coins (minted or burnt). A "
+                    "test session's cheatcode."),
+    "snapshot": ("[]", "An id of the current state, for revert in the same test. A test "
+                 "session's cheatcode."),
+    "revert": ("[id]", "Back to the state snapshot gave that id. A test session's "
+               "cheatcode."),
+    "draw": ("[n]", "A choice in [0, n) from the runner's source (seeded, or replayed "
+             "while shrinking): what every generator is built on."),
+    "size": ("[]", "How big generated collections may grow (1 to 50 over a test's runs)."),
+}
+
+
+def _meta(name: str) -> Any:
+    from lisp import read
+    params, text = DOCS[name]
+    return read('{:doc {:description "%s" :signature [{:params %s}]}}' % (text, params))
 GEN_PRIMITIVES = {"draw": _draw, "size": _size}
 _FNS: dict = {}
 
@@ -199,7 +222,7 @@ def install(session: Any) -> int:
     from convex_repl.api import Session
     ctx = Context(session.state, session.address)
     for name in CHEATS:
-        ctx.define(Symbol(name), cheat_fn(name))
+        ctx.define(Symbol(name), cheat_fn(name), _meta(name))
     session.state = ctx.state
     r = session.eval("(deploy '(do))")
     if not r.ok:
@@ -207,7 +230,7 @@ def install(session: Any) -> int:
     gen = r.value.n
     ctx = Context(session.state, gen)
     for name in GEN_PRIMITIVES:
-        ctx.define(Symbol(name), cheat_fn(name))
+        ctx.define(Symbol(name), cheat_fn(name), _meta(name))
     g = Session(ctx.state, gen, session.juice_limit)
     r = g.eval(stdlib_source("gen.cvx"))
     if not r.ok:
