@@ -324,3 +324,14 @@ def test_generators_called_in_a_deftest_are_seeded_per_test(project, capsys):
         assert 0 <= value <= 1000
         assert got.setdefault(seed, value) == value      # the same seed, the same value
     assert got["0"] != got["3"]
+
+
+def test_shrinking_keeps_to_the_failure_it_found(project, capsys):
+    """Values under 10 fail another way (:CAST); shrinking the :STATE failure must not
+    slip into that other bug."""
+    (project / "test_slip.cvx").write_text(
+        "(defprop slips [x (gen/long 0 1000)]\n"
+        "  (cond (< x 10) (+ x :oops) (< x 500) true (fail :STATE \"big\")))\n")
+    t = outcomes(capsys, "test_slip.cvx")["slips"]
+    assert t["error"] == "STATE" and t["counterexample"] == ["x = 500"]
+    assert (t["line"], t["column"]) == (2, 45)

@@ -142,12 +142,15 @@ def run_property(state: Any, address: int, prop: Any, name: str, seed: int, runs
         failing = {"r": bad_r, "values": values}
         budget = Budget()
 
+        kind = bad_r.error                  # a candidate must fail the same way (no slipping
+                                            # to another bug while shrinking)
+
         def test_binding(j: int):
             def test(cand: list) -> Optional[list]:
                 srcs = [cheats.Source(replay=c if k != j else cand, size=_size(i, runs))
                         for k, c in enumerate(choices)]
                 r, vals, gb = case(srcs)
-                if r is None or gb is not None:
+                if r is None or gb is not None or r.error != kind:
                     return None
                 failing["r"], failing["values"] = r, vals
                 return srcs[j].drawn
@@ -317,7 +320,7 @@ def run_invariant(state: Any, address: int, inv: Any, name: str, seed: int, runs
 
             def test(cand: list) -> Optional[list]:
                 drawn, cs, r = replay(cand, size)
-                if drawn is None:
+                if drawn is None or r.error != bad.error:
                     return None
                 last["calls"], last["r"] = cs, r
                 return drawn
