@@ -259,11 +259,16 @@ def test_watch_mode_reruns_on_change(tmp_path):
                PYTHONPATH=str(ROOT))
     p = subprocess.Popen(CONVEX + ["test", "--watch", "test_w.cvx"], cwd=tmp_path, env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    import threading
+    killer = threading.Timer(90, p.kill)        # readline must not wait forever
+    killer.start()
     try:
         seen = []
         deadline = time.time() + 60
         while time.time() < deadline:
             line = p.stdout.readline()
+            if not line:
+                break
             seen.append(line)
             if line.startswith("0 passed, 1 failed"):
                 time.sleep(0.6)
@@ -273,6 +278,7 @@ def test_watch_mode_reruns_on_change(tmp_path):
         text = "".join(seen)
         assert "--- change detected, re-running ---" in text and "PASS w" in text
     finally:
+        killer.cancel()
         p.kill()
         p.wait()
 
