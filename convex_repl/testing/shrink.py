@@ -5,8 +5,9 @@ knowing how it builds its value, and a replayed case is always one the generator
 
 `shrink_choices` tries deleting runs of choices (dropping collection elements), then each
 choice at 0, then a binary search down to the smallest that still fails: for a property
-monotone in a choice (`(< x 100)`) that is the exact boundary; then moving value from a
-choice to a later one (`[57 93]` becomes `[50 100]` for a sum of at least 150). `shrink_steps` does the same
+monotone in a choice (`(< x 100)`) that is the exact boundary; then pairs of choices
+changed together: both lowered (a sender and the account it must name), or value moved to
+the later one (`[57 93]` becomes `[50 100]` for a sum of at least 150). `shrink_steps` does the same
 for a sequence of calls (each a list of choices): drop calls, then shrink each call.
 """
 from __future__ import annotations
@@ -75,29 +76,32 @@ def shrink_choices(choices: list, test: Test, budget: Budget) -> list:
                             lo = mid
             i += 1
         if not changed:
-            best, changed = _redistribute(best, test, budget)
+            best, changed = _pairs(best, test, budget, -1)      # both lower together
+        if not changed:
+            best, changed = _pairs(best, test, budget, +1)      # value moved later
     return best
 
 
-def _redistribute(best: list, test: Test, budget: Budget, window: int = 8) -> tuple:
-    """Move value from an earlier choice to a later one (as much as still fails): a sum
-    over two elements reaches its limit with the first element as small as it can be."""
+def _pairs(best: list, test: Test, budget: Budget, sign: int, window: int = 8) -> tuple:
+    """Change two choices at once, by as much as still fails: lower both by d (sign -1: a
+    sender and the account it must name shrink together), or move d from the first to the
+    second (sign +1: a sum over two elements reaches its limit with the first as small as
+    it can be)."""
     changed = False
     for i in range(len(best)):
         for j in range(i + 1, min(len(best), i + 1 + window)):
-            if budget.left <= 0 or i >= len(best) or j >= len(best) or best[i] == 0:
+            if budget.left <= 0 or j >= len(best):
                 return best, changed
-            lo, hi = 0, best[i]                # moving lo still fails, hi untried
-            while hi - lo > 0 and budget.left > 0:
+            lo, hi = 0, best[i] if sign > 0 else min(best[i], best[j])
+            while hi > lo and budget.left > 0:   # the largest d that still fails
                 d = (lo + hi + 1) // 2
                 cand = list(best)
                 cand[i] -= d
-                cand[j] += d
+                cand[j] += sign * d
                 r = _try(test, cand, best, budget)
                 if r is not None and len(r) == len(best):
                     best, changed = r, True
                     hi -= d
-                    lo = 0
                 else:
                     hi = d - 1
     return best, changed
