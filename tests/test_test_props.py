@@ -193,6 +193,7 @@ COUNTER = """
   (= 0 (call counter (value))))
 (definvariant bad-options {:actor 5 :actions {}} true)
 (definvariant typo {:actor counter :actions {:bmup [(gen/long 0 1)]}} true)
+(definvariant from-the-start {:actor counter :actions {:noop []}} (= 1 (call counter (value))))
 """
 
 
@@ -214,6 +215,9 @@ def test_invariant_sequences_shrink_to_the_fewest_simplest_calls(project, capsys
     # refused rather than passing having tested nothing
     assert not t["typo"]["ok"] and t["typo"]["cases"] == 0
     assert t["typo"]["message"].endswith("#23 has no callable function bmup")
+    start = t["from-the-start"]
+    assert start["message"] == ("invariant not true: (= 1 (call counter (value))) "
+                                "(broken before any call)") and start["calls"] == []
 
 
 # --- runner outputs -----------------------------------------------------------------------------

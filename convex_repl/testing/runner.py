@@ -282,6 +282,8 @@ def _run_generated(src, t: Session, n: str, v, kind: str, options: Options, juic
         if kind == "prop":
             out.message += f" (falsified on {runs}, shrunk in {f.shrinks} tries; seed " \
                            f"{options.seed})"
+        elif not f.calls:
+            out.message += " (broken before any call)"
         else:
             calls = len(f.calls)
             out.message += (f" (broken after {calls} call{'s' if calls != 1 else ''}, "
