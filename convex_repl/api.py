@@ -275,6 +275,43 @@ _MISSING = object()
 _EXPANDER = Keyword("expander?")
 
 
+def execute(ctx: Context, ops: Any) -> Result:
+    """Run top-level ops in `ctx` one after another, as the body of a transaction: `ops`
+    yields each op when it is needed (compiling it may fail like running it). The Result
+    of the last (or the exit that ended them: halt, return, rollback, an error), with the
+    juice used; the state after is `ctx.state`. Never a Python exception: the interpreter's
+    own limits and bugs are :DEPTH, :MEMORY or :UNEXPECTED results. A rollback leaves
+    `ctx.state` as it was."""
+    start = ctx.state
+    try:
+        value = None
+        try:
+            for op in ops:
+                value = op.run(ctx, None, 1)
+                ctx.result = value
+        except (Halt, Return) as h:
+            value = h.value
+        except Rollback as r:
+            ctx.state = start
+            return Result(value=r.value, juice=ctx.juice)
+        except ErrorValue:
+            raise
+        except Exceptional as x:
+            raise exit_error(x) from None
+    except ErrorValue as e:
+        return _error_result(e, ctx.juice)
+    except RecursionError:
+        return Result(error="DEPTH", message="Python recursion limit reached",
+                      juice=ctx.juice, error_value=Keyword("DEPTH"))
+    except MemoryError:
+        return Result(error="MEMORY", message="out of memory", juice=ctx.juice,
+                      error_value=Keyword("MEMORY"))
+    except Exception as e:  # an interpreter bug must not escape as a Python exception
+        return Result(error="UNEXPECTED", message=f"internal error: {type(e).__name__}: {e}",
+                      juice=ctx.juice, error_value=Keyword("UNEXPECTED"))
+    return Result(value=value, juice=ctx.juice)
+
+
 class Session:
     """A local CVM: a state, the account acting, and transaction-at-a-time evaluation."""
 
@@ -320,34 +357,10 @@ class Session:
 
     def _run(self, forms: list, commit: bool) -> Result:
         ctx = Context(self.state, self.address, juice_limit=self.juice_limit)
-        try:
-            value = None
-            try:
-                for form in forms:
-                    value = compiled(ctx, form).run(ctx, None, 1)
-                    ctx.result = value
-            except (Halt, Return) as h:
-                value = h.value
-            except Rollback as r:
-                return Result(value=r.value, juice=ctx.juice)
-            except ErrorValue:
-                raise
-            except Exceptional as x:
-                raise exit_error(x) from None
-        except ErrorValue as e:
-            return _error_result(e, ctx.juice)
-        except RecursionError:
-            return Result(error="DEPTH", message="Python recursion limit reached",
-                          juice=ctx.juice, error_value=Keyword("DEPTH"))
-        except MemoryError:
-            return Result(error="MEMORY", message="out of memory", juice=ctx.juice,
-                          error_value=Keyword("MEMORY"))
-        except Exception as e:  # an interpreter bug must not escape as a Python exception
-            return Result(error="UNEXPECTED", message=f"internal error: {type(e).__name__}: {e}",
-                          juice=ctx.juice, error_value=Keyword("UNEXPECTED"))
-        if commit:
+        r = execute(ctx, (compiled(ctx, form) for form in forms))
+        if commit and r.error is None:
             self.state = ctx.state
-        return Result(value=value, juice=ctx.juice)
+        return r
 
     # --- looking at the state (no juice, no transaction) -----------------------------------
     @property

@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from kernel.cvm.context import Context, exit_error
-from kernel.cvm.errors import ErrorValue, Exceptional, Halt, Return, Rollback
+from kernel.cvm.context import Context
 from kernel.cvm.trace import Recorder, tracing
 from lisp.expander import expand_compile
 
-from convex_repl.api import DEFAULT_JUICE_LIMIT, Result, _error_result, read_forms
+from convex_repl.api import DEFAULT_JUICE_LIMIT, Result, execute, read_forms
 
 
 @dataclass
@@ -66,29 +65,12 @@ def run_forms(ctx: Context, forms: list, roots: list, smap: Any = None) -> Resul
     form in `ctx`, appending the ops to `roots` (so a failure is in form len(roots) - 1,
     whose op is None if it failed to compile); the Result as Session.eval gives it, the
     state after in `ctx.state`. `smap` (a coverage.SourceMap) learns where each op came from."""
-    from kernel.data.scalars import Keyword
-    try:
-        value = None
-        try:
-            for i, form in enumerate(forms):
-                roots.append(None)          # (a form that fails to compile stays None)
-                op = roots[-1] = _compile(ctx, form, i, smap)
-                value = op.run(ctx, None, 1)
-                ctx.result = value
-        except (Halt, Return) as h:
-            value = h.value
-        except Rollback as rb:
-            return Result(value=rb.value, juice=ctx.juice)
-        except ErrorValue:
-            raise
-        except Exceptional as x:
-            raise exit_error(x) from None
-    except ErrorValue as e:
-        return _error_result(e, ctx.juice)
-    except RecursionError:
-        return Result(error="DEPTH", message="Python recursion limit reached",
-                      juice=ctx.juice, error_value=Keyword("DEPTH"))
-    return Result(value=value, juice=ctx.juice)
+    def ops():
+        for i, form in enumerate(forms):
+            roots.append(None)          # (a form that fails to compile stays None)
+            roots[-1] = _compile(ctx, form, i, smap)
+            yield roots[-1]
+    return execute(ctx, ops())
 
 
 def _compile(ctx: Context, form: Any, i: int, smap: Any) -> Any:
