@@ -11,9 +11,12 @@ from test_cli_remote import convex
 from test_peer_process import start_peer, stop
 
 
-@pytest.fixture(scope="module")
-def stored_peer(tmp_path_factory):
-    p, info = start_peer(data=tmp_path_factory.mktemp("peer-data"))
+@pytest.fixture(scope="module", params=["stored", "in memory"])
+def stored_peer(request, tmp_path_factory):
+    """A peer process with a store, and one without (it serves the states, blocks and
+    results it keeps in memory)."""
+    data = tmp_path_factory.mktemp("peer-data") if request.param == "stored" else None
+    p, info = start_peer(data=data)
     yield info
     stop(p)
 
@@ -49,15 +52,6 @@ def test_trace_tx_replays_a_confirmed_transaction(stored_peer, tmp_path):
     assert [(c["fn"], c["args"]) for c in h["calls"]] == [("g", ["6"])]
     rc, out, err = convex("trace", "--url", url, "--tx", "ab" * 32, home=tmp_path)
     assert rc == 3 and "no transaction" in err and "Traceback" not in err
-
-
-def test_a_peer_without_a_store_is_one_line(tmp_path):
-    p, info = start_peer()
-    try:
-        rc, out, err = convex("trace", "--url", info["url"], "(+ 1 2)", home=tmp_path)
-        assert rc == 3 and err.count("\n") == 1 and "store" in err
-    finally:
-        stop(p)
 
 
 def test_repl_connected_traces_and_debugs_a_copy_of_the_peers_state(stored_peer, tmp_path):

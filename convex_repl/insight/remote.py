@@ -22,7 +22,7 @@ def fetch_value(remote: Remote, h: str) -> Any:
     if st != 200 or not isinstance(body, dict) or "cad3" not in body:
         msg = body.get("error") if isinstance(body, dict) else body
         raise RemoteError(f"the peer at {remote.url} did not give the data 0x{h[:16]}… "
-                          f"({st}: {msg}); it serves only what its store keeps")
+                          f"({st}: {msg})")
     return decode_multi(bytes.fromhex(body["cad3"]))
 
 

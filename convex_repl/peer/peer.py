@@ -165,6 +165,8 @@ class Peer:
                     store.put(self.state)
                     store.set_meta("genesis", self.genesis_hash)
         self.faucet_key = signing_key_for(self.state, FAUCET_ACCOUNT)
+        # without a store, the state it started from is kept too (the pre-state of block 0)
+        self._first_state = self.state if store is None else None
 
     # --- life cycle ---------------------------------------------------------------------------
     def start(self) -> "Peer":
@@ -350,7 +352,7 @@ class Peer:
         self.state = new_state
         self.block_count = n + 1
         self._blocks.append(_summary(n, ts, self.peer_key.data, signed_block.value_id(),
-                                     len(batch), signed_block,
+                                     len(batch), signed_block if self.store is None else None,
                                      rv if self.store is None else None,
                                      new_state if self.store is None else None))
         for p, r in zip(batch, results):
@@ -422,6 +424,20 @@ class Peer:
                 return self.store.get(h)
             except Exception:
                 return None
+        return self._kept(h)
+
+    def _kept(self, h: bytes) -> Any:
+        """A state, block or block's results that a peer without a store keeps in memory (the
+        current state, the one it started from, each block with its results and the state
+        after it), by value ID: what GET /api/v1/data serves it."""
+        if self.state.value_id() == h:
+            return self.state
+        if self._first_state is not None and self._first_state.value_id() == h:
+            return self._first_state
+        for b in reversed(self._blocks):
+            for v in (b.get("_state"), b.get("_results"), b.get("_block")):
+                if v is not None and v.value_id() == h:
+                    return v
         return None
 
     def resolver(self) -> "_Resolver":
@@ -486,11 +502,11 @@ class _Resolver(dict):
 
 def _summary(n: int, ts: int, peer: Optional[bytes], block_id: bytes, count: int,
              block: Any = None, results: Any = None, state: Any = None) -> dict:
-    """A block as the REST API lists it; without a store, its results and the state after it
-    are kept here too."""
+    """A block as the REST API lists it; without a store, the signed block, its results and
+    the state after it are kept here too."""
     return {"index": n, "timestamp": ts, "peer": None if peer is None else "0x" + peer.hex(),
             "hash": "0x" + block_id.hex(), "transactionCount": count, "finalised": True,
-            "_results": results, "_state": state}
+            "_block": block, "_results": results, "_state": state}
 
 
 def has_missing(v: Any, limit: int = 100_000) -> bool:
