@@ -39,6 +39,9 @@ def _int_length(n: int) -> int:
     return 1 + blen if blen <= 8 else 1 + _vlq_length(blen) + blen
 
 
+int_length = _int_length     # the encoding length of an integer (kernel.transition.overlay)
+
+
 def _vlq_length(n: int) -> int:
     k = 1
     while n >= 0x80:

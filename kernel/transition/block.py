@@ -21,6 +21,7 @@ from kernel.data.scalars import Keyword
 from kernel.state.state import MINIMUM_EFFECTIVE_STAKE, State
 from kernel.state.transactions import Block, BlockResult, Result, is_verified, verify
 from kernel.transition.schedule import apply_scheduled, apply_time
+from kernel.transition.overlay import BlockOverlay
 from kernel.transition.transaction import apply_signed
 
 MAX_TRANSACTIONS_PER_BLOCK = 1024
@@ -91,19 +92,22 @@ def _apply_block_checked(state: State, block: Any, peer_key: Any) -> BlockResult
 
 
 def apply_block_outcomes(state: State, block: Block, peer_key: Any = None,
-                         meter: Optional[Meter] = None) -> tuple:
+                         meter: Optional[Meter] = None, overlay: bool = True) -> tuple:
     """Like apply_block for a bare trusted Block, but returning the Outcome of each
     transaction (state, outcomes) for callers that want more than the Result records.
     `meter` may be carried from block to block (the cells it remembers need not be measured
-    again); it holds on to every cell it measured, so start a new one now and then."""
+    again); it holds on to every cell it measured, so start a new one now and then.
+    `overlay=False` applies every transaction the ordinary way (the same results; tests)."""
     with gc_paused():
-        return _run_block(state, block, peer_key, meter)
+        return _run_block(state, block, peer_key, meter, overlay)
 
 
 def _run_block(state: State, block: Block, peer_key: Any,
-               meter: Optional[Meter] = None) -> tuple:
+               meter: Optional[Meter] = None, overlay: bool = True) -> tuple:
     """The block number, time, scheduled operations, the transactions, fees: (state,
-    transaction outcomes)."""
+    transaction outcomes). Plain transfers go through a BlockOverlay (kernel.transition.
+    overlay), which builds the account tree when another transaction needs the whole state
+    and once at the end."""
     if meter is None:
         meter = Meter()
     state = apply_time(state.with_next_block(), block.timestamp)
@@ -111,12 +115,24 @@ def _run_block(state: State, block: Block, peer_key: Any,
     txs = block.transactions
     checks = prefetch_signatures(txs)
     outcomes = []
+    ov = BlockOverlay(state, meter) if overlay else None
     for i, signed in enumerate(txs):
         ok = None if checks is None else checks(i)
-        o = apply_signed(state, signed, meter, ok)
+        o = None
+        if ov is not None:
+            if type(signed) is Signed:
+                o = ov.transfer(signed.value, signed, ok)
+            if o is None:
+                state = ov.state()
+        if o is None:
+            o = apply_signed(state, signed, meter, ok)
+            state = o.state
+            if ov is not None:
+                ov.reset(state)
         outcomes.append(o)
         fees += o.juice_fees
-        state = o.state
+    if ov is not None:
+        state = ov.state()
     return distribute_fees(state, peer_key, fees, block.timestamp), outcomes
 
 
