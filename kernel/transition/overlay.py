@@ -20,6 +20,7 @@ so results, juice, fees, memory and state hashes are those of applying one at a 
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Any, Optional
 
 from kernel.core.accounts import swap_price
@@ -29,7 +30,7 @@ from kernel.data.cell import MAX_EMBEDDED, BranchRef, MissingData
 
 from kernel.data.records import Signed
 from kernel.data.scalars import Address
-from kernel.data.vectors import VectorLeaf
+from kernel.data.vectors import VectorLeaf, VectorTree
 from kernel.state.state import MAX_SUPPLY, MAX_TRANSACTION_JUICE, Account, State
 from kernel.state.transactions import Transfer, verify
 from kernel.transition.transaction import Outcome, transaction_juice
@@ -42,6 +43,14 @@ _BRANCH_REF = 33                        # the encoding length of a ref to a bran
 _LEAF_MIN = MAX_EMBEDDED + _MARGIN      # a leaf at least this long stays a branch
 _RECORD_LOW = MAX_EMBEDDED - _MARGIN    # a record at most this long stays embedded
 _RECORD_HIGH = MAX_EMBEDDED + _MARGIN   # a record longer than this stays a branch
+
+
+def _ilen(x: int) -> int:
+    """The encoding length of an integer (a non-negative long without a call further)."""
+    return (x.bit_length() >> 3) + 2 if 0 < x < _LONG else int_length(x)
+
+
+_LONG = 1 << 63
 
 
 class OverlayOutcome(Outcome):
@@ -85,18 +94,13 @@ class BlockOverlay:
 
     def state(self) -> State:
         """The whole state now: the persistent tree built with every touched path copied
-        once. The sizes of the new records and leaves go to the meter as they are known;
-        the nodes above them are measured only if a later transaction needs the state's
-        size. The overlay then starts over the new state."""
+        once. The sizes of the new leaves go to the meter as they are known; the nodes
+        above them are measured only if a later transaction needs the state's size. The overlay then starts over the new state."""
         if not self.journal and self.shell is self.base:
             return self.base
         made: dict = {}
         new = self.shell.with_accounts(assoc_many(self.vec, self.accounts, made))
         known = self.meter.known
-        sizes = self.sizes
-        for n, a in self.accounts.items():
-            ln, m = sizes[n]
-            known[id(a)] = (a, ln, m, _BRANCH_REF if ln > MAX_EMBEDDED else ln)
         leaves = self.leaves
         for key, leaf in made.items():
             if leaf.prefix is None:     # (a prefix's changes are not in the leaf's figures)
@@ -118,7 +122,10 @@ class BlockOverlay:
         entry = self.leaves.get(key)
         if entry is None:
             leaf = _leaf(self.vec, n)
-            entry = self.leaves[key] = [leaf, *self.meter._measure(leaf)]
+            c = leaf._cache
+            entry = self.leaves[key] = ([leaf, len(c[0]), c[2]] if c is not None
+                                        and c[2] is not None
+                                        else [leaf, *self.meter._measure(leaf)])
         leaf = entry[0]
         a = leaf.items[n & 15]     # leaves hold 16-aligned runs of elements
         if type(a) is not Account:
@@ -127,7 +134,12 @@ class BlockOverlay:
 
     def _size(self, n: int, a: Account) -> list:
         k = self.sizes.get(n)
-        return list(self.meter._measure(a)) if k is None else k
+        if k is None:
+            c = a._cache
+            if c is not None and c[2] is not None:
+                return [len(c[0]), c[2]]
+            return list(self.meter._measure(a))
+        return k
 
     def transfer(self, tx: Any, signed: Any = None, signature_ok: Optional[bool] = None
                  ) -> Optional[Outcome]:
@@ -190,8 +202,8 @@ class BlockOverlay:
         else:
             after = balance - amount
             tb = tf[2]
-            mem = (int_length(after) - int_length(balance)
-                   + int_length(tb + amount) - int_length(tb))
+            mem = (_ilen(after) - _ilen(balance)
+                   + _ilen(tb + amount) - _ilen(tb))
         # completion (transaction.complete on success)
         juice = J.TRANSFER
         juice_fees = J.sat_mul(J.sat_add(juice, transaction_juice(tx)), price)
@@ -217,12 +229,12 @@ class BlockOverlay:
         fees = juice_fees + spend
         # commit
         new_s = Account._make((sf[0] + 1, sf[1], after - fees, allowance) + sf[4:])
-        self._put(n, new_s, size_s, int_length(sf[0] + 1) - int_length(sf[0])
-                  + int_length(after - fees) - int_length(balance)
-                  + int_length(allowance) - int_length(sf[3]))
+        self._put(n, new_s, size_s, _ilen(sf[0] + 1) - _ilen(sf[0])
+                  + _ilen(after - fees) - _ilen(balance)
+                  + _ilen(allowance) - _ilen(sf[3]))
         if t != n:
             new_t = Account._make(tf[:2] + (tf[2] + amount,) + tf[3:])
-            self._put(t, new_t, size_t, int_length(tf[2] + amount) - int_length(tf[2]))
+            self._put(t, new_t, size_t, _ilen(tf[2] + amount) - _ilen(tf[2]))
         self.shell = shell
         o = OverlayOutcome(None, amount, None, juice, fees, mem, None, None, None, None,
                            price, juice_fees)
@@ -261,47 +273,45 @@ def _leaf(v: Any, i: int) -> Any:
             v = v.kids[b]
 
 
-def assoc_many(v: Any, updates: dict, made: Optional[dict] = None, offset: int = 0) -> Any:
+def assoc_many(v: Any, updates: dict, made: Optional[dict] = None) -> Any:
     """Vector v with elements replaced ({index: value}, every index < count): the same
     vector as assoc one by one, each node on a changed path copied once. `made`, if given,
-    receives each new leaf whose own elements changed, by (offset + index) >> 4."""
+    receives each new leaf whose own elements changed, by index >> 4."""
     if not updates:
         return v
+    idx = sorted(updates)
+    return _assoc_run(v, idx, [updates[i] for i in idx], 0, len(idx), 0, made)
+
+
+def _assoc_run(v: Any, idx: list, vals: list, lo: int, hi: int, offset: int,
+               made: Optional[dict]) -> Any:
+    """v (whose first element is element `offset` of the whole vector) with the elements at
+    the sorted indices idx[lo:hi] (of the whole vector) replaced by vals[lo:hi]."""
     if type(v) is BranchRef:
         raise MissingData(v.hash)
     if type(v) is VectorLeaf:
         items = v.items
-        start = v.count - len(items)
-        own = None
-        rest = None
-        for i, x in updates.items():
-            if i >= start:
-                if own is None:
-                    own = list(items)
-                own[i - start] = x
-            else:
-                if rest is None:
-                    rest = {}
-                rest[i] = x
-        prefix = v.prefix if rest is None else assoc_many(v.prefix, rest, made, offset)
-        if own is None:
+        start = offset + v.count - len(items)       # index of items[0]
+        j = bisect_left(idx, start, lo, hi)
+        prefix = v.prefix if j == lo else _assoc_run(v.prefix, idx, vals, lo, j, offset, made)
+        if j == hi:
             return VectorLeaf(items, prefix, v.count)
+        own = list(items)
+        for k in range(j, hi):
+            own[idx[k] - start] = vals[k]
         leaf = VectorLeaf(tuple(own), prefix, v.count)
         if made is not None:
-            made[(offset + start) >> 4] = leaf
+            made[start >> 4] = leaf
         return leaf
     s = v.shift
-    groups: dict = {}
-    for i, x in updates.items():
-        b = i >> s
-        g = groups.get(b)
-        if g is None:
-            g = groups[b] = {}
-        g[i - (b << s)] = x
     kids = list(v.kids)
-    for b, g in groups.items():
-        kids[b] = assoc_many(kids[b], g, made, offset + (b << s))
-    return type(v)(tuple(kids), v.count, s)
+    k = lo
+    while k < hi:
+        b = (idx[k] - offset) >> s
+        e = bisect_left(idx, offset + ((b + 1) << s), k, hi)
+        kids[b] = _assoc_run(kids[b], idx, vals, k, e, offset + (b << s), made)
+        k = e
+    return VectorTree(tuple(kids), v.count, s)
 
 
 def apply_checked(state: State, txs: Any, meter: Optional[Meter] = None) -> tuple:
