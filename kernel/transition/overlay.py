@@ -196,17 +196,25 @@ class BlockOverlay:
             if _RECORD_LOW < size_t[0] <= _RECORD_HIGH or leaves[t >> 4][1] < _LEAF_MIN:
                 return None
         # execution: the memory size changes by the change of the balances' lengths
+        len_b = _ilen(balance)
         if t == n:
             mem = 0
             after = balance
         else:
             after = balance - amount
             tb = tf[2]
-            mem = (_ilen(after) - _ilen(balance)
-                   + _ilen(tb + amount) - _ilen(tb))
+            d_t = _ilen(tb + amount) - _ilen(tb)
+            mem = _ilen(after) - len_b + d_t
         # completion (transaction.complete on success)
         juice = J.TRANSFER
-        juice_fees = J.sat_mul(J.sat_add(juice, transaction_juice(tx)), price)
+        c = tx._cache       # storage_size from the cached encoding and size when there
+        if c is not None and c[2] is not None:
+            size = len(c[0])
+            size = c[2] + (size if size <= MAX_EMBEDDED else 0)
+            tx_juice = J.sat_add(J.TRANSACTION, J.sat_mul(J.TRANSACTION_PER_BYTE, size))
+        else:
+            tx_juice = transaction_juice(tx)
+        juice_fees = J.sat_mul(J.sat_add(juice, tx_juice), price)
         if juice_fees > after:
             return None
         allowance = sf[3]
@@ -229,12 +237,13 @@ class BlockOverlay:
         fees = juice_fees + spend
         # commit
         new_s = Account._make((sf[0] + 1, sf[1], after - fees, allowance) + sf[4:])
-        self._put(n, new_s, size_s, _ilen(sf[0] + 1) - _ilen(sf[0])
-                  + _ilen(after - fees) - _ilen(balance)
-                  + _ilen(allowance) - _ilen(sf[3]))
+        d_s = _ilen(sf[0] + 1) - _ilen(sf[0]) + _ilen(after - fees) - len_b
+        if allowance != sf[3]:
+            d_s += _ilen(allowance) - _ilen(sf[3])
+        self._put(n, new_s, size_s, d_s)
         if t != n:
-            new_t = Account._make(tf[:2] + (tf[2] + amount,) + tf[3:])
-            self._put(t, new_t, size_t, _ilen(tf[2] + amount) - _ilen(tf[2]))
+            new_t = Account._make(tf[:2] + (tb + amount,) + tf[3:])
+            self._put(t, new_t, size_t, d_t)
         self.shell = shell
         o = OverlayOutcome(None, amount, None, juice, fees, mem, None, None, None, None,
                            price, juice_fees)
