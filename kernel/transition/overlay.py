@@ -94,13 +94,19 @@ class BlockOverlay:
 
     def state(self) -> State:
         """The whole state now: the persistent tree built with every touched path copied
-        once. The sizes of the new leaves go to the meter as they are known; the nodes
-        above them are measured only if a later transaction needs the state's size. The overlay then starts over the new state."""
+        once. The sizes of the new records and leaves go to the meter as they are known
+        (a meter carried to the next block, as a peer's is, then measures none of them);
+        the nodes above them are measured only if a later transaction needs the state's
+        size. The overlay then starts over the new state."""
         if not self.journal and self.shell is self.base:
             return self.base
         made: dict = {}
         new = self.shell.with_accounts(assoc_many(self.vec, self.accounts, made))
         known = self.meter.known
+        sizes = self.sizes
+        for n, a in self.accounts.items():
+            ln, m = sizes[n]
+            known[id(a)] = (a, ln, m, _BRANCH_REF if ln > MAX_EMBEDDED else ln)
         leaves = self.leaves
         for key, leaf in made.items():
             if leaf.prefix is None:     # (a prefix's changes are not in the leaf's figures)
