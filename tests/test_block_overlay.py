@@ -197,3 +197,39 @@ def test_other_transactions_see_the_transfers_before_them(world):
     assert ov.transfer(txs[0].value, txs[0]) is not None
     new, outcomes = _compare(state, Block.create(state.timestamp + 1, txs), local_peer(state))
     assert outcomes[1].value[0] == outcomes[0].state.account(v).balance
+
+
+def test_records_stored_apart_and_near_the_embedding_limit():
+    """A sender whose account record is too long to embed in its leaf (its own storage
+    changes) goes through the overlay; one whose record is near the limit is left to the
+    ordinary path; results and states are the same either way."""
+    s = Session().as_account(GENESIS_USER)
+    people = []
+    for i, defs in enumerate((8, 3, 0)):
+        k = SigningKey(bytes([90 + i]) * 32)
+        r = s.eval(f"(let [a (create-account 0x{bytes(k.verify_key).hex()})] "
+                   f"(transfer a {2**31 - 100}) a)")
+        n = r.value.n
+        u = s.as_account(n, k)
+        for j in range(defs):
+            assert u.eval(f'(def ^{{:doc "d{j}"}} v{j} {j})').ok
+        people.append((n, k))
+    state = s.state
+    (big, kb), (near, kn), (plain, _) = people
+    assert len(state.account(big).encoding()) > 140 + 64         # stored apart
+    assert 140 - 64 < len(state.account(near).encoding()) <= 140 + 64
+    sb, sn = state.account(big).sequence, state.account(near).sequence
+    txs = [sign(kb, Transfer.create(big, sb + 1, plain, 10**9)),      # plain crosses 2**31
+           sign(kn, Transfer.create(near, sn + 1, big, 10**9)),       # big crosses back up
+           sign(kb, Transfer.create(big, sb + 2, near, 5)),
+           sign(kb, Transfer.create(big, sb + 3, big, 7))]            # to itself
+    new, outcomes = _compare(state, Block.create(state.timestamp + 3, txs), local_peer(state))
+    kinds = [type(o) is OverlayOutcome for o in outcomes]
+    assert kinds == [True, False, False, True]
+    assert outcomes[0].mem > 0 and all(o.error is None for o in outcomes)
+    meter = Meter()
+    meter.size(state)
+    carried, _ = apply_block_outcomes(state, Block.create(state.timestamp + 3, txs),
+                                      local_peer(state), meter)
+    fresh = carried.with_accounts(Vector.from_seq(list(carried.accounts)))
+    assert meter.size(carried) == fresh.memory_size()
