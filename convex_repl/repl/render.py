@@ -221,6 +221,9 @@ class Printer:
         self._console = console          # created on first use: rich costs ~50 ms to import
         self.color = color
         self._lexer = None
+        # Without a console of its own: values and dim lines rich would print byte for byte
+        # as ansi.Terminal does are printed that way (no rich import for a first result).
+        self._term: Any = None if console is None else False
 
     @property
     def console(self) -> Any:
@@ -230,17 +233,29 @@ class Printer:
         return self._console
 
     @property
+    def terminal(self) -> Any:
+        """The ansi.Terminal rich's Console would write to, or None (rich does it all)."""
+        if self._term is None:
+            from convex_repl.repl.ansi import Terminal
+            self._term = Terminal.detect(self.color) or False
+        return self._term or None
+
+    @property
     def width(self) -> int:
-        return max(20, self.console.width - 2)
+        term = self.terminal
+        return max(20, (term.width if term is not None else self.console.width) - 2)
 
     def code(self, text: str) -> None:
         if len(text) > COLOUR_CHARS:    # colouring takes ~13 µs a character: shown plain
             self.info(text)
             return
-        from rich.syntax import Syntax
         from convex_repl.lexer import ConvexLexer
         if self._lexer is None:
             self._lexer = ConvexLexer()
+        term = self.terminal
+        if term is not None and term.code(text, self._lexer):
+            return
+        from rich.syntax import Syntax
         self.console.print(Syntax(text, self._lexer, theme="monokai",
                                   background_color="default", word_wrap=True))
 
@@ -260,6 +275,9 @@ class Printer:
         return bool(cut or more)
 
     def dim(self, text: str) -> None:
+        term = self.terminal
+        if term is not None and term.dim(text):
+            return
         self.console.print(text, style="dim", markup=False, highlight=False)
 
     def rich(self, renderable: Any) -> None:
