@@ -27,8 +27,6 @@ from kernel.core.accounts import swap_price
 from kernel.cvm import juice as J
 from kernel.cvm.memory import Meter, int_length
 from kernel.data.cell import MAX_EMBEDDED, BranchRef, MissingData
-
-from kernel.data.records import Signed
 from kernel.data.scalars import Address
 from kernel.data.vectors import VectorLeaf, VectorTree
 from kernel.state.state import MAX_SUPPLY, MAX_TRANSACTION_JUICE, Account, State
@@ -36,8 +34,9 @@ from kernel.state.transactions import Transfer, verify
 from kernel.transition.transaction import Outcome, transaction_juice
 
 # A transfer changes at most three integer fields of a record (sequence, balance, allowance),
-# each by at most 9 bytes, over two records in at most two leaves: cells further than this
-# from the embedding limit can't cross it within one transaction.
+# each encoding's length by at most 8 bytes, in at most two records (so a record's length by
+# at most 24, a leaf's by at most 48): cells further than this from the embedding limit
+# can't cross it within one transaction.
 _MARGIN = 64
 _BRANCH_REF = 33                        # the encoding length of a ref to a branch cell
 _LEAF_MIN = MAX_EMBEDDED + _MARGIN      # a leaf at least this long stays a branch
