@@ -328,9 +328,14 @@ def test_forgotten_cells_are_fetched_with_data_request(monkeypatch):
 def test_too_many_waiting_transactions_get_load(monkeypatch):
     from convex_repl.peer import protocol_peer
     from convex_repl.peer.protocol import Connection
+    from convex_repl.peer import cluster
     monkeypatch.setattr(protocol_peer, "MAX_WAITING_TX", 1)
+    monkeypatch.setattr(cluster, "BLOCK_INTERVAL", 2.0)
     nodes = start_cluster(1)
     try:
+        # the first transaction holds the only slot ~2 s (its block waits BLOCK_INTERVAL),
+        # however slowly a loaded machine gets to the second
+        nodes[0]._last_block = time.perf_counter()
         msgs = [Vector.of(Keyword("TX"), i, tx(i, f"(def w {i})")) for i in (1, 2)]
         with socket.create_connection(nodes[0].address, timeout=10) as s:
             s.sendall(b"".join(frame(encode_message(m)) for m in msgs))
