@@ -82,29 +82,3 @@ def test_saved_session_shares_genesis_cells(tmp_path):
     assert faithful(ws.session.state, back.session.state)
     r = back.transact("(+ answer 1)")
     assert r.ok and r.value == 43
-
-
-def test_a_result_is_shown_before_the_session_is_saved(tmp_path):
-    import io
-    import json
-
-    from rich.console import Console
-
-    from convex_repl.repl.app import Repl
-    from convex_repl.repl.render import Printer
-
-    journal = tmp_path / "session.json"
-    seen = []
-
-    class Watching(Printer):
-        def value(self, v, full=False):
-            seen.append(journal.exists() and "(def shown 7)" in journal.read_text())
-            return super().value(v, full)
-
-    out = Watching(Console(file=io.StringIO(), width=100, color_system=None))
-    repl = Repl(Workspace(tmp_path), out)
-    repl.handle("(def shown 7)")
-    assert seen == [False]                                   # shown first ...
-    entries = json.loads(journal.read_text())["entries"]
-    assert [e["source"] for e in entries] == ["(def shown 7)"]   # ... then saved
-    assert Workspace(tmp_path).query("shown").value == 7

@@ -8,7 +8,6 @@ local network. What one can't do (interface.Unsupported) is one line, and the se
 on."""
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Any, Callable, Optional
 
 from convex_repl.repl.background import Pending
@@ -112,19 +111,15 @@ class Repl:
     def evaluate(self, source: str) -> Any:
         """Run input in the current mode: transact (a signed transaction, with fees),
         eval (unsigned development mode) or query (no state change kept)."""
-        ws = self.ws
-        hold = getattr(ws, "save_after", None)      # the local CVM: saved after showing
-        with hold() if hold is not None else nullcontext():
-            try:
-                if self.mode == "query":
-                    r = ws.query(source, self.bindings())
-                else:
-                    r = ws.transact(source, self.bindings(), signed=self.mode == "transact")
-            except KeyboardInterrupt:
-                self.out.warn("Interrupted: the evaluation was cancelled; the session is "
-                              "unchanged.")
-                return None
-            self.show(r, source)
+        try:
+            if self.mode == "query":
+                r = self.ws.query(source, self.bindings())
+            else:
+                r = self.ws.transact(source, self.bindings(), signed=self.mode == "transact")
+        except KeyboardInterrupt:
+            self.out.warn("Interrupted: the evaluation was cancelled; the session is unchanged.")
+            return None
+        self.show(r, source)
         return r
 
     def show_where(self, source: str, r: Any) -> None:

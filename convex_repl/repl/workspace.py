@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
@@ -339,28 +338,8 @@ class Workspace:
                 self.undo_stack.append(before)   # but only real changes are undo steps
                 self.redo_stack.clear()
         if after is not before[0]:
-            if self._held is not None:
-                self._held = True           # saved when the hold ends (the result shown)
-            else:
-                self.save()
+            self.save()
         return r
-
-    _held: Optional[bool] = None    # inside save_after(): whether a save is due
-
-    @contextmanager
-    def save_after(self):
-        """Hold the saves of transactions run inside until it ends: the REPL shows a result
-        before writing the session (encoding the state takes ~25 ms at genesis size)."""
-        if self._held is not None:
-            yield
-            return
-        self._held = False
-        try:
-            yield
-        finally:
-            due, self._held = self._held, None
-            if due:
-                self.save()
 
     def query(self, source: str, bindings: Optional[dict] = None,
               block: Optional[int] = None) -> Result:
