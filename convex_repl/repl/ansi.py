@@ -341,12 +341,43 @@ class Terminal:
         return True
 
     def dim(self, text: str) -> bool:
-        """Print a dim line as rich's Console.print(style="dim") would; False if rich must."""
-        if "\n" in text or not self._fits(text):
+        """Print a dim line as rich's Console.print(style="dim") would, wrapped at words as
+        rich wraps it; False if rich must."""
+        if not text or "\n" in text or not _PLAIN.issuperset(text):
             return False
-        self.file.write(f"\x1b[2m{text}\x1b[0m\n")
+        lines = _wrap(text, self.width)
+        if lines is None:
+            return False
+        self.file.write("".join(f"\x1b[2m{line}\x1b[0m\n" for line in lines))
         self.file.flush()
         return True
+
+
+def _wrap(text: str, width: int) -> Optional[list]:
+    """Single-width text broken into lines as rich breaks it (rich._wrap.divide_line, then
+    Text.rstrip_end): at word starts, a word keeping its trailing spaces while they fit.
+    None for a word longer than the width (rich folds it)."""
+    import re
+    lines, line, offset = [], "", 0
+    for word in re.findall(r"\s*\S+\s*", text):
+        size = len(word.rstrip())
+        if width - offset >= size:
+            line += word
+            offset += len(word)
+        elif size > width:
+            return None
+        elif offset and line:
+            lines.append(line)
+            line, offset = word, len(word)
+    lines.append(line)
+    out = []
+    for line in lines:
+        excess = len(line) - width
+        if excess > 0:
+            spaces = len(line) - len(line.rstrip())
+            line = line[:len(line) - min(spaces, excess)]
+        out.append(line)
+    return out
 
 
 def export_sgr() -> dict:

@@ -12,6 +12,7 @@ def wait_for_cvm() -> None:
     """Wait for a background load of the CVM to finish: importing kernel or lisp from another
     thread while it runs can meet half-initialised modules."""
     if _loading is not None and _loading._started:
+        _loading.waited = True
         _loading._thread.join()
 
 
@@ -31,6 +32,7 @@ class Pending:
 
         self._thread = threading.Thread(target=work, name="convex-workspace", daemon=True)
         self._started = False
+        self.waited = False     # someone is waiting for it (an input was submitted meanwhile)
 
     def start(self) -> None:
         global _loading
@@ -41,6 +43,7 @@ class Pending:
 
     def get(self) -> Any:
         self.start()
+        self.waited = True
         self._thread.join()
         if self._error is not None:
             raise self._error

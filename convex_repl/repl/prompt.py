@@ -34,11 +34,14 @@ def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool 
             ws = make()
             from kernel.cvm.registry import CORE
             lexer.set_core_names(CORE)
-            if getattr(ws, "notices", None):
+            if getattr(ws, "notices", None) and not pending.waited:
+                # above the prompt, unless an input waits for the load: then they come just
+                # before its result (Repl.show_notices), without a redraw of the prompt
                 _announce(session.app, ws.notices, printer)
             return ws
 
-        repl = Repl(Pending(load), printer, address=address)
+        pending = Pending(load)
+        repl = Repl(pending, printer, address=address)
     else:
         repl = Repl(workspace, printer)
         home = workspace.home
