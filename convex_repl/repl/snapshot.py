@@ -5,7 +5,7 @@ The file is a cache the REPL wrote itself (in the user's convex directory, named
 fingerprint of the code): every branch cell children first, each with its value ID and memory
 size, then a SHA3-256 of all that. Reading decodes each cell once, with the kernel's own
 readers, trusting the encoding to be canonical (it was written by `encode`; the digest
-catches a damaged file) and seeding each cell's cache with its encoding, value ID and
+catches a damaged file) and seeding each branch cell's cache with its encoding, value ID and
 memory size: strict decoding re-encodes every cell to check it, and the first transaction
 after it re-measured the memory of every account it touched (~20k cells for genesis).
 
@@ -65,20 +65,16 @@ def encode(root: Any) -> bytes:
 
 
 def _decoder_class() -> Any:
-    from kernel.data.cell import Cell
     from kernel.data.decoding import Decoder, _readers
 
     class Trusting(Decoder):
-        """Decodes a known-canonical encoding: no re-encoding check, caches seeded."""
+        """Decodes a known-canonical encoding without the re-encoding check. Embedded values
+        are left to encode themselves if ever needed (most never are)."""
         __slots__ = ()
 
         def value(self, pos: int) -> tuple:
-            data = self.data
-            tag = data[pos]
-            v, end = _readers[tag](self, tag, pos + 1)
-            if isinstance(v, Cell) and v._cache is None:
-                v._cache = [data[pos:end], None, None]
-            return v, end
+            tag = self.data[pos]
+            return _readers[tag](self, tag, pos + 1)
 
         def ref(self, pos: int) -> tuple:
             data = self.data
@@ -111,7 +107,7 @@ def decode(data: bytes) -> Optional[tuple]:
     """(top value, {value ID: cell} of every branch cell) from `encode`'s bytes, or None if
     they are not a whole snapshot (or this kernel caches cells differently)."""
     import gc
-    from kernel.data.cell import read_vlq
+    from kernel.data.cell import Cell, read_vlq
     if len(data) < len(MAGIC) + 32 or not data.startswith(MAGIC) or not _cache_layout_ok():
         return None
     body = data[:-32]
@@ -133,9 +129,8 @@ def decode(data: bytes) -> Optional[tuple]:
             v, end = dec(enc, store).value(0)
             if end != length or len(vid) != 32:
                 return None
-            c = getattr(v, "_cache", None)
-            if c is not None:
-                c[1], c[2] = vid, size
+            if isinstance(v, Cell):
+                v._cache = [enc, vid, size]
             store[vid] = v
     except Exception:    # a file from another version of the code: the caller rebuilds
         return None
@@ -150,7 +145,7 @@ def decode_sharing(data: bytes, shared: dict) -> Any:
     reusing the cells of `shared` ({value ID: cell}) for the branch cells it has; the others
     are decoded trusting their encoding. None if the message does not decode."""
     import gc
-    from kernel.data.cell import read_vlq
+    from kernel.data.cell import Cell, read_vlq
     dec = _trusting()
     store = dict(shared)
     try:
@@ -183,12 +178,13 @@ def decode_sharing(data: bytes, shared: dict) -> Any:
                         continue
                     if misses or end != len(raw[h]):
                         return None
-                    c = getattr(v, "_cache", None)
-                    if c is not None:
-                        c[1] = h
+                    if isinstance(v, Cell):
+                        v._cache = [raw[h], h, None]
                     store[h] = v
                     stack.pop()
             v, end = dec(data, store).value(0)
+            if isinstance(v, Cell):
+                v._cache = [data[:end], None, None]
         finally:
             if enabled:
                 gc.enable()
