@@ -150,3 +150,30 @@ def test_terminal_detected_as_rich_detects_it(env):
         assert any(k in env for k in ("COLUMNS", "FORCE_COLOR")) or env["TERM"] == "dumb"
     else:
         assert (mine_system, mine_width) == (rich_system, rich_width)
+
+
+def test_width_follows_a_resized_terminal():
+    import fcntl
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    try:
+        def size(cols):
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+        term = ansi.Terminal("standard", None, True, None)
+        saved = [os.dup(0), os.dup(1)]
+        os.dup2(slave, 0)                       # stdin and stdout on the pty (rich reads
+        os.dup2(slave, 1)                       # stdin's size first, as this does)
+        try:
+            size(50)
+            first = term.width
+            size(120)
+            second = term.width
+        finally:
+            for fd, old in enumerate(saved):
+                os.dup2(old, fd)
+                os.close(old)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert (first, second) == (50, 120)

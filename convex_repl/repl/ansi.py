@@ -274,11 +274,22 @@ class Terminal:
     """Where rich's Console would write and how: colour system and width, as it detects
     them (rich.console.Console.is_terminal, _detect_color_system, size)."""
 
-    def __init__(self, color_system: str, width: int, color: bool, file: Any):
+    def __init__(self, color_system: str, width: Optional[int], color: bool, file: Any):
         self.color_system = color_system
-        self.width = width
+        self._width = width          # None: the terminal's, read at each use (it may resize)
         self.color = color
         self.file = file
+
+    @property
+    def width(self) -> int:
+        if self._width is not None:
+            return self._width
+        for fd in (0, 1, 2):
+            try:
+                return os.get_terminal_size(fd)[0] or 80
+            except (AttributeError, ValueError, OSError):
+                continue
+        return 80
 
     @staticmethod
     def detect(color: bool, environ: Any = None, file: Any = None) -> "Optional[Terminal]":
@@ -302,17 +313,11 @@ class Terminal:
         else:
             colors = term.rpartition("-")[2]
             system = "256" if colors in ("256color", "kitty") else "standard"
-        width = None
-        for fd in (0, 1, 2):
-            try:
-                width = os.get_terminal_size(fd)[0]
-            except (AttributeError, ValueError, OSError):
-                continue
-            break
-        return Terminal(system, width or 80, color, file)
+        return Terminal(system, None, color, file)
 
     def _fits(self, text: str) -> bool:
-        return all(0 < len(line) < self.width and _PLAIN.issuperset(line)
+        width = self.width
+        return all(0 < len(line) < width and _PLAIN.issuperset(line)
                    for line in text.split("\n"))
 
     def code(self, text: str, lexer: Any) -> bool:
