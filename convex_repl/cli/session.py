@@ -79,29 +79,9 @@ def _repl_main(home, fresh, no_save, vi, no_color, juice_limit, fork=None,
 
 
 def _run_plain(ws: Any, color: bool, repl: Any = None) -> int:
-    """The REPL without a terminal: inputs from stdin (each complete form group), output
-    without prompts. Exit code 1 if any evaluation failed."""
-    from convex_repl.repl.render import Printer
-    from convex_repl.repl import Quit, Repl, is_complete
-    if repl is None:
-        repl = Repl(ws, Printer(color=color))
-    buf = ""
-    for line in sys.stdin:
-        buf += line
-        if not is_complete(buf):
-            continue
-        text, buf = buf, ""
-        try:
-            repl.handle(text)
-        except Quit:
-            buf = ""
-            break
-    if buf.strip():
-        try:
-            repl.handle(buf)
-        except Quit:
-            pass
-    return EXIT_FAILED if repl.errors else EXIT_OK
+    """The REPL without a terminal (convex_repl.repl.plain, which launch.py also runs)."""
+    from convex_repl.repl.plain import run_plain
+    return run_plain(ws, color, repl)
 
 
 # --- tutorial -------------------------------------------------------------------------------------
