@@ -248,6 +248,7 @@ class Workspace:
     interface.WorkspaceAPI: it can do everything."""
 
     remote = False
+    _genesis_cells: Optional[dict] = None   # genesis's cells by value ID, if from its snapshot
 
     def __init__(self, home: Optional[Path] = None, fresh: bool = False, save: bool = True):
         from convex_repl.api import Session
@@ -255,7 +256,9 @@ class Workspace:
         self.save_enabled = save and home is not None
         self.warnings: list = []
         self.notices: list = []      # "restored the saved session ...", shown once
-        self.genesis, self.snapshots, self._genesis_cells = cached_genesis(home)
+        self.genesis, self.snapshots, cells = cached_genesis(home)
+        if cells is not None:                 # else the class's None (as in a ForkWorkspace)
+            self._genesis_cells = cells
         self.session = Session(state=self.genesis)
         self.entries: list = []
         self.undo_stack: list = []   # (state, address, entries) before each change
