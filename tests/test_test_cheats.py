@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from convex_repl.api import Session
-from convex_repl.cli import main
+from test_cli import run   # (exit code, stdout, stderr) of `convex args...` in-process
 
 
 @pytest.fixture
@@ -19,13 +19,6 @@ def project(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def run(capsys, *args: str) -> tuple:
-    with pytest.raises(SystemExit) as e:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
 
 
 def results(project, capsys, source: str) -> dict:

@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from convex_repl.cli import main
+from test_cli import run   # (exit code, stdout, stderr) of `convex args...` in-process
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = ROOT / "tutorials" / "examples" / "test_token.cvx"
@@ -28,13 +28,6 @@ def project(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def run(capsys, *args: str) -> tuple:
-    with pytest.raises(SystemExit) as e:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
 
 
 def outcomes(capsys, *args: str) -> dict:

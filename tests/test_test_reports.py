@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from convex_repl.cli import main
+from test_cli import run   # (exit code, stdout, stderr) of `convex args...` in-process
 
 SOURCE = """\
 (defn clamp [x lo hi]
@@ -42,13 +42,6 @@ def project(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "test_clamp.cvx").write_text(SOURCE)
     return tmp_path
-
-
-def run(capsys, *args: str) -> tuple:
-    with pytest.raises(SystemExit) as e:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
 
 
 def test_juice_report_lists_each_function_with_min_median_max(project, capsys):

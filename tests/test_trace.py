@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from convex_repl.api import Session
-from convex_repl.cli import main
+from test_cli import run   # (exit code, stdout, stderr) of `convex args...` in-process
 from convex_repl.insight.calls import trace_json
 from convex_repl.insight.explain import explain_json
 from convex_repl.insight.run import run_traced
@@ -27,13 +27,6 @@ def home(tmp_path, monkeypatch):
     monkeypatch.delenv("CONVEX_URL", raising=False)
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     return h
-
-
-def run(capsys, *args: str) -> tuple:
-    with pytest.raises(SystemExit) as e:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
 
 
 def traced(src: str, s: Session = None):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 
 
 class Watch:
