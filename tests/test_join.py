@@ -14,8 +14,8 @@ import urllib.request
 
 import pytest
 
-from test_network import (ENV, ROOT, PeerProcess, connected, query, same_state, submit, tx,
-                          until)
+from test_network import (ENV, ROOT, PeerProcess, connected, query, same_state, start_local,
+                          submit, tx, until)
 
 
 class Joiner(PeerProcess):
@@ -49,16 +49,9 @@ class Rest:
 
 
 @pytest.fixture()
-def local3(tmp_path):
-    p = subprocess.Popen([sys.executable, "-m", "convex_repl", "local", "start", "--peers",
-                          "3", "--port", "0", "--json"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
-                         cwd=ROOT)
-    line = p.stdout.readline()
-    if not line:
-        p.kill()
-        raise AssertionError("network did not start: " + p.stderr.read())
-    yield json.loads(line)
+def local3():
+    p, info = start_local("--peers", "3")
+    yield info
     if p.poll() is None:
         p.terminate()
         try:

@@ -312,18 +312,23 @@ def test_partitioned_minority_confirms_nothing_conflicting():
         stop_network(peers, links)
 
 
-@pytest.fixture(scope="module")
-def local3(tmp_path_factory):
-    data = tmp_path_factory.mktemp("net")
-    p = subprocess.Popen([sys.executable, "-m", "convex_repl", "local", "start", "--peers",
-                          "3", "--port", "0", "--json", "--data", str(data)],
+def start_local(*args):
+    """`convex local start --port 0 --json ARGS...`: (its process, the JSON it printed)."""
+    p = subprocess.Popen([sys.executable, "-m", "convex_repl", "local", "start", "--port", "0",
+                          "--json", *args],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
                          cwd=ROOT)
     line = p.stdout.readline()
     if not line:
         p.kill()
         raise AssertionError("network did not start: " + p.stderr.read())
-    info = json.loads(line)
+    return p, json.loads(line)
+
+
+@pytest.fixture(scope="module")
+def local3(tmp_path_factory):
+    data = tmp_path_factory.mktemp("net")
+    p, info = start_local("--peers", "3", "--data", str(data))
     yield p, info, data
     if p.poll() is None:
         p.kill()

@@ -82,17 +82,25 @@ def call_label(c: Any, home: Optional[int], where: Any = None) -> Any:
     return t
 
 
+def result_head(r: Any, chars: int) -> Any:
+    """A run's outcome as the head of a rich Tree: `=> value` (cut to `chars`) in green, or
+    `!! :CODE message` in red; the caller appends what it says about juice."""
+    from rich.text import Text
+    head = Text()
+    if r.ok:
+        head.append("=> " + print_brief(r.value, chars), style="green")
+    else:
+        head.append(f"!! :{r.error} {r.message or ''}".rstrip(), style="red")
+    return head
+
+
 def trace_tree(t: Traced, home: Optional[int] = None, depth: Optional[int] = None,
                where: Any = None) -> Any:
     """The call tree as a rich Tree, rooted at the run's result and total juice."""
     from rich.text import Text
     from rich.tree import Tree
     r = t.result
-    head = Text()
-    if r.ok:
-        head.append("=> " + print_brief(r.value, ARG_CHARS), style="green")
-    else:
-        head.append(f"!! :{r.error} {r.message or ''}".rstrip(), style="red")
+    head = result_head(r, ARG_CHARS)
     head.append(f"  [{r.juice:,} juice in all]", style="cyan")
     tree = Tree(head)
 

@@ -13,6 +13,7 @@ from typing import Any, Optional
 from kernel.cvm import ops as O
 from kernel.data.printer import print_brief
 
+from convex_repl.insight.calls import result_head
 from convex_repl.insight.run import Traced
 
 CODE_CHARS = 70
@@ -163,11 +164,7 @@ def explain_tree(t: Traced) -> Any:
     from rich.tree import Tree
     b = build(t)
     r = t.result
-    head = Text()
-    if r.ok:
-        head.append("=> " + print_brief(r.value, CODE_CHARS), style="green")
-    else:
-        head.append(f"!! :{r.error} {r.message or ''}".rstrip(), style="red")
+    head = result_head(r, CODE_CHARS)
     head.append(f"  [{r.juice:,} juice: {r.juice - b['compile_juice']:,} running ops, "
                 f"{b['compile_juice']:,} expanding and compiling]", style="cyan")
     tree = Tree(head)
