@@ -11,6 +11,7 @@ from convex_repl.repl.app import Repl
 from convex_repl.repl.background import Pending
 from convex_repl.repl.commands import Quit
 from convex_repl.repl.completion import make_completer
+from convex_repl.repl.first import FirstPrompt
 from convex_repl.repl.keys import key_bindings
 from convex_repl.repl.render import Printer
 
@@ -22,10 +23,22 @@ def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool 
              home: Optional[Path] = None, address: int = 13,
              tutorial: Optional[Callable[[Repl], Any]] = None) -> int:
     """The interactive loop. `workspace` is a Workspace or a function making one (then it is
-    made in the background while the prompt comes up; pass `home` and `address`).
-    `tutorial(repl)`, if given, starts a lesson in the REPL before the first prompt."""
+    made while a first prompt, first.FirstPrompt, is up, and prompt_toolkit is imported
+    after: pass `home` and `address`; during a tutorial it is made in the background while
+    the lesson is shown). `tutorial(repl)`, if given, starts a lesson in the REPL before the
+    first prompt."""
     printer = Printer(color=color)
-    if callable(workspace):
+    text = (f"Convex Lisp REPL · acting as #{address if callable(workspace) else workspace.address}"
+            " · :help for commands · :tutorial to learn Convex Lisp · Ctrl-D to quit")
+    if banner and tutorial is None:   # plain text: rich is imported only when needed
+        print(f"\x1b[2m{text}\x1b[0m" if color else text, flush=True)
+    if callable(workspace) and tutorial is None:
+        started = _start(workspace, printer, home, vi, color, address)
+        if started is None:
+            print("bye")
+            return 0
+        repl, session = started
+    elif callable(workspace):
         from convex_repl import lexer
         lexer.defer_core_names()        # highlighting must not import the kernel meanwhile
         make = workspace
@@ -34,27 +47,17 @@ def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool 
             ws = make()
             from kernel.cvm.registry import CORE
             lexer.set_core_names(CORE)
-            if getattr(ws, "notices", None) and not pending.waited:
-                # above the prompt, unless an input waits for the load: then they come just
-                # before its result (Repl.show_notices), without a redraw of the prompt
-                _announce(session.app, ws.notices, printer)
             return ws
 
-        pending = Pending(load)
-        repl = Repl(pending, printer, address=address)
+        repl = Repl(Pending(load), printer, address=address)
+        session = make_session(repl, home, vi, color)
     else:
         repl = Repl(workspace, printer)
-        home = workspace.home
         for w in workspace.warnings:
             printer.warn(w)
-
-    session = make_session(repl, home, vi, color)
-    if banner and tutorial is None:   # plain text: rich is imported only when needed
-        text = (f"Convex Lisp REPL · acting as #{address if not repl.ready else repl.ws.address}"
-                " · :help for commands · :tutorial to learn Convex Lisp · Ctrl-D to quit")
-        print(f"\x1b[2m{text}\x1b[0m" if color else text, flush=True)
-    if repl.ready and tutorial is None:
-        repl.show_notices()             # "restored the saved session ...", once
+        session = make_session(repl, workspace.home, vi, color)
+        if tutorial is None:
+            repl.show_notices()         # "restored the saved session ...", once
     if tutorial is not None and tutorial(repl) is None:
         return 3
     while True:
@@ -76,34 +79,34 @@ def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool 
     return 0
 
 
-def _announce(app: Any, notices: list, printer: Printer) -> None:
-    """Show a workspace's notices above the prompt as soon as it has loaded (from the loading
-    thread: through the prompt's event loop). Lines not shown by then are shown when the
-    REPL first uses the workspace (Repl.show_notices); each line once."""
-    loop = getattr(app, "loop", None)
-    if loop is None or not app.is_running:
-        return
-
-    def show() -> None:
-        while notices:
-            try:
-                line = notices.pop(0)
-            except IndexError:
-                return
-            printer.dim(line)
-
-    def in_loop() -> None:
-        from prompt_toolkit.application import run_in_terminal
-        from prompt_toolkit.application.current import set_app
-        if not app.is_running:
-            return
-        with set_app(app):
-            run_in_terminal(show)
-
+def _start(make: Callable[[], Any], printer: Printer, home: Optional[Path], vi: bool,
+           color: bool, address: int) -> Optional[tuple]:
+    """(repl, session): the first prompt shown at once, the workspace made, what was typed
+    meanwhile evaluated, then prompt_toolkit's session, which continues from the first
+    prompt's text and keys. None if an input there ended the REPL."""
+    first = FirstPrompt(f"convex #{address}> ")
+    first.show()
     try:
-        loop.call_soon_threadsafe(in_loop)
-    except RuntimeError:                # the loop has closed meanwhile
-        pass
+        ws = make()
+        repl = Repl(ws, printer)
+        if ws.warnings or getattr(ws, "notices", None) or repl.prompt() != first.prompt:
+            def above() -> None:
+                for w in ws.warnings:
+                    printer.warn(w)
+                repl.show_notices()     # "restored the saved session ...", once
+            first.redraw(repl.prompt(), above)
+        if not first.read(repl):
+            return None
+        session = make_session(repl, home, vi, color)
+        first.erase()
+    finally:
+        first.restore()
+    for text in first.submitted:
+        session.history.append_string(text)
+    from prompt_toolkit.input.typeahead import store_typeahead
+    store_typeahead(session.app.input, first.typeahead())
+    repl.insert = first.text
+    return repl, session
 
 
 def make_session(repl: Repl, home: Optional[Path], vi: bool, color: bool) -> Any:
