@@ -4,6 +4,7 @@ persistent history, Emacs/Vi editing, the tutor's toolbar) and loops until :quit
 prompt_toolkit and pygments are imported when it runs, not with this module."""
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -88,6 +89,7 @@ def _start(make: Callable[[], Any], printer: Printer, home: Optional[Path], vi: 
     first.show()
     try:
         ws = make()
+        gc.freeze()     # modules and genesis's cells live on: collections need not scan them
         repl = Repl(ws, printer)
         if ws.warnings or getattr(ws, "notices", None) or repl.prompt() != first.prompt:
             def above() -> None:

@@ -249,15 +249,20 @@ class Printer:
         if len(text) > COLOUR_CHARS:    # colouring takes ~13 µs a character: shown plain
             self.info(text)
             return
-        from convex_repl.lexer import ConvexLexer
-        if self._lexer is None:
-            self._lexer = ConvexLexer()
         term = self.terminal
-        if term is not None and term.code(text, self._lexer):
+        if term is not None and term.code(text, self.lexer if self.color else None):
             return
         from rich.syntax import Syntax
-        self.console.print(Syntax(text, self._lexer, theme="monokai",
+        self.console.print(Syntax(text, self.lexer, theme="monokai",
                                   background_color="default", word_wrap=True))
+
+    @property
+    def lexer(self) -> Any:
+        """The Convex Lisp lexer, made when colouring first needs it (~7 ms: pygments)."""
+        if self._lexer is None:
+            from convex_repl.lexer import ConvexLexer
+            self._lexer = ConvexLexer()
+        return self._lexer
 
     def value(self, v: Any, full: bool = False) -> bool:
         """Print a value; True if it was cut short. Only what is shown is made: the first
