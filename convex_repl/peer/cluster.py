@@ -353,10 +353,9 @@ class ClusterPeer(ProtocolPeer):
             left = list(self.waiting.values())
             self.waiting.clear()
         for p in left:
-            p.result = error_result("LOAD", "The peer shut down before the network confirmed "
-                                    "this transaction: it may still be confirmed (look it "
-                                    "up by its hash on another peer)", K("SERVER"))
-            p.event.set()
+            p.answer(error_result("LOAD", "The peer shut down before the network confirmed "
+                                  "this transaction: it may still be confirmed (look it "
+                                  "up by its hash on another peer)", K("SERVER")))
 
     def _final_commit(self) -> None:
         """Our belief and progress, saved once more so a restart starts from all we knew."""
@@ -390,7 +389,7 @@ class ClusterPeer(ProtocolPeer):
                             "of the stake, consensus needs more than 2/3")
 
     def admit(self, signed: Any) -> Optional[Result]:
-        pre = self.precheck(signed)
+        pre = super().admit(signed)
         if pre is None and self.cut_off():
             return self._network_error()
         if pre is None and self.stakes.get(self.own, 0) <= 0:
@@ -584,8 +583,7 @@ class ClusterPeer(ProtocolPeer):
         log.event(self.name, "halted", f"HALTED, consensus safety violated: {why}",
                   "error", why=why)
         for p in list(self.waiting.values()):
-            p.result = self._halted_error()
-            p.event.set()
+            p.answer(self._halted_error())
         self.waiting.clear()
 
     def _halted_error(self) -> Result:
@@ -634,8 +632,7 @@ class ClusterPeer(ProtocolPeer):
                     self._tx_index[h] = (n, i)
                 p = self.waiting.pop(h, None)
                 if p is not None:
-                    p.result = r
-                    p.event.set()
+                    p.answer(r)
             self._blocks.append(self._summary(n, sb, rv if self.store is None else None,
                                               state if self.store is None else None))
         self._remember_state()

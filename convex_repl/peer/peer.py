@@ -20,6 +20,9 @@ an actor (:STATE), the key is the account's and the signature valid (:SIGNATURE)
 """
 from __future__ import annotations
 
+import _thread
+import gc
+import os
 import queue
 import threading
 import time
@@ -31,7 +34,8 @@ from kernel.data.cell import BranchRef, Cell, all_cells, encoding, is_branch, va
 from kernel.data.hashmaps import Map
 from kernel.data.records import Signed
 from kernel.data.scalars import Keyword
-from kernel.state.transactions import Block, Invoke, Result, Transaction, sign, verify
+from kernel.state.transactions import (Block, Invoke, Result, Transaction, is_verified, sign,
+                                       verify)
 from kernel.data.vectors import Vector
 
 from convex_repl.peer import log
@@ -77,28 +81,72 @@ def error_result(code: str, message: str, source: Keyword = PEER, info: Any = No
     return Result.create(None, String.of(message), K(code), None, m)
 
 
+def _bad_signature(signed: Signed) -> Result:
+    return error_result("SIGNATURE", "Bad signature", info={"tx": Blob(signed.value_id())})
+
+
+def _reject_signature(p: "_Pending") -> None:
+    p.answer(_bad_signature(p.signed))
+
+
+SETTLE_SECONDS = 60.0
+
+
+def settle_heap(last: float) -> float:
+    """Every SETTLE_SECONDS (from `last`; the time it did so returned): collect cyclic
+    garbage once, then hide every object alive from the cyclic collector (gc.freeze). A
+    peer's states and code live long, and scanning them in each full collection took over
+    half of a small block's time; what dies later is still freed by reference counting,
+    and the next settle unfreezes first, so no cyclic garbage is kept for good."""
+    now = time.monotonic()
+    if now - last < SETTLE_SECONDS:
+        return last
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    return now
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
 
 class _Pending:
-    """A queued transaction: its Result arrives once its block has run (`wait`)."""
+    """A queued transaction: its Result arrives once its block has run (`wait`).
 
-    __slots__ = ("signed", "form", "event", "result", "queued")
+    A C-level lock held until the answer comes, not a threading.Event: an Event builds a
+    Python Condition per transaction, which under load cost a client more than its
+    pre-checks."""
+
+    __slots__ = ("signed", "form", "_unanswered", "result", "queued")
 
     def __init__(self, signed: Optional[Signed] = None, form: Any = None,
                  result: Optional[Result] = None):
         self.signed = signed
         self.form = form            # for the faucet: a command run as the faucet account
-        self.event = threading.Event()
+        self._unanswered = _thread.allocate_lock()
         self.result: Optional[Result] = result
         self.queued = result is not None    # handed to the producer (or answered already)
-        if result is not None:
-            self.event.set()
+        if result is None:
+            self._unanswered.acquire()
+
+    @property
+    def answered(self) -> bool:
+        return not self._unanswered.locked()
+
+    def answer(self, result: Result) -> None:
+        """Give the Result and wake whoever waits; the first answer stands."""
+        if self._unanswered.locked():
+            self.result = result
+            try:
+                self._unanswered.release()
+            except RuntimeError:        # answered by another thread meanwhile
+                pass
 
     def wait(self, timeout: float = 60.0) -> Result:
-        if not self.event.wait(timeout):
+        if not self._unanswered.acquire(timeout=timeout):
             return error_result("TIMEOUT", "Transaction not confirmed in time", K("SERVER"))
+        self._unanswered.release()      # answered for good: later waits return at once
         return self.result
 
 
@@ -110,6 +158,10 @@ class Peer:
     # it keeps every cell it measured alive, and once those outlive the young GC generation
     # they cost more to collect than to measure again: a new one starts past this many.
     METER_LIMIT = 300
+
+    # A started peer checks submitted signatures in worker processes (verifier.py) when
+    # there is a second core for them; else in the submitting thread.
+    OFFLOAD_SIGNATURES = (os.cpu_count() or 1) >= 2
 
     def __init__(self, state: Any = None, store: Any = None, key: Any = None,
                  faucet: bool = True, faucet_max: int = GOLD, clock: Any = None,
@@ -134,6 +186,7 @@ class Peer:
         self._stop_seen = False             # the producer met the stop mark
         self._first: Optional[_Pending] = None   # taken by the producer, next block's first
         self._thread: Optional[threading.Thread] = None
+        self._signatures: Any = None      # verifier.SignatureStage once started
         self._prepared: "OrderedDict[bytes, tuple]" = OrderedDict()   # hash -> (cell, size)
         self._prepared_bytes = 0
         self.prepared_budget = prepared_budget
@@ -171,6 +224,9 @@ class Peer:
     # --- life cycle ---------------------------------------------------------------------------
     def start(self) -> "Peer":
         if self._thread is None:
+            if self.OFFLOAD_SIGNATURES:
+                from convex_repl.peer.verifier import signature_stage
+                self._signatures = signature_stage()
             self._thread = threading.Thread(target=self._run, name="block-producer",
                                             daemon=True)
             self._thread.start()
@@ -180,6 +236,9 @@ class Peer:
         """Stop taking transactions; what is pending still runs; then the producer ends."""
         with self._lock:
             self._stopping = True
+        if self._signatures is not None:    # what it holds reaches the queue before the mark
+            self._signatures.drain(timeout)
+        with self._lock:
             if self._thread is not None:
                 self._queue.put(None)
         if self._thread is not None:
@@ -187,8 +246,10 @@ class Peer:
             self._thread = None
 
     # --- transactions -------------------------------------------------------------------------
-    def precheck(self, signed: Any, state: Any = None) -> Optional[Result]:
-        """The peer's checks before accepting a transaction: a :PEER error Result, or None."""
+    def precheck(self, signed: Any, state: Any = None,
+                  signature: bool = True) -> Optional[Result]:
+        """The peer's checks before accepting a transaction: a :PEER error Result, or None.
+        With `signature` False the signature itself is left to the signature stage."""
         state = self.state if state is None else state
         if type(signed) is not Signed or not isinstance(signed.value, Transaction):
             return error_result("FORMAT", "Not a signed transaction")
@@ -206,8 +267,8 @@ class Peer:
         if acct.key.data != signed.public_key:
             return error_result("SIGNATURE", "Key does not match the account's key",
                                 info=info)
-        if not verify(signed):
-            return error_result("SIGNATURE", "Bad signature", info=info)
+        if signature and not verify(signed):
+            return _bad_signature(signed)
         return None
 
     def submit(self, signed: Any, timeout: float = 60.0) -> Result:
@@ -231,8 +292,9 @@ class Peer:
         return self._enqueue(ticket, timeout)
 
     def admit(self, signed: Any) -> Optional[Result]:
-        """Why the peer won't take this transaction now (a Result), or None."""
-        return self.precheck(signed)
+        """Why the peer won't take this transaction now (a Result), or None; a running
+        peer leaves the signature itself to its signature stage (verifier.py)."""
+        return self.precheck(signed, signature=self._signatures is None)
 
     def run_as_faucet(self, form: Any, timeout: float = 60.0) -> Result:
         """Run a command as the faucet account (#12), signed with its key; its sequence
@@ -254,33 +316,48 @@ class Peer:
                 return _Pending(result=error_result("LOAD", "Peer is shutting down",
                                                     K("SERVER")))
             p.queued = True
-            self._queue.put(p)
+            if self._signatures is not None and p.signed is not None \
+                    and not is_verified(p.signed):
+                self._signatures.put(p, self._queue.put, _reject_signature)
+            else:
+                self._queue.put(p)
         if self._thread is None:            # not started: run it here (tests, tools)
             self._make_blocks()
         return p
 
     def _run(self) -> None:
         q = self._queue
-        while not (self._stopping and q.empty()):
+        settled = settle_heap(-SETTLE_SECONDS)
+        while not (self._stopping and self._upstream_idle() and q.empty()):
             first = q.get()             # blocks, without the GIL, until something comes
             if first is None:
                 return
+            settled = settle_heap(settled)
             self._gather()
             self._first = first
             self._make_blocks()
             if self._stop_seen:
                 return
 
+    def _upstream_idle(self) -> bool:
+        """Nothing is in the signature stage on its way to the queue."""
+        return self._signatures is None or self._signatures.idle()
+
     # Group commit: while transactions keep arriving, wait up to GATHER seconds for more, as
     # a block costs a signature and bookkeeping whatever its size; a lone transaction waits
-    # one short GATHER_STEP.
+    # one short GATHER_STEP. Not when GATHER_ENOUGH are queued (that cost is spread thin
+    # already) or when the signature stage holds none (nothing more is on its way: its
+    # chunks are the batches).
     GATHER = 0.005
     GATHER_STEP = 0.0005
+    GATHER_ENOUGH = 64
 
     def _gather(self) -> None:
         q = self._queue
         n, end = q.qsize(), time.perf_counter() + self.GATHER
-        while n < self.max_block and time.perf_counter() < end:
+        while n < min(self.max_block, self.GATHER_ENOUGH) and time.perf_counter() < end:
+            if self._signatures is not None and self._signatures.idle():
+                return
             time.sleep(self.GATHER_STEP)
             m = q.qsize()
             if m == n:
@@ -312,9 +389,7 @@ class Peer:
         except Exception as e:          # a bug must not leave submitters waiting forever
             r = error_result("FATAL", f"{type(e).__name__}: {e}", K("SERVER"))
             for p in batch:
-                if not p.event.is_set():
-                    p.result = r
-                    p.event.set()
+                p.answer(r)
 
     def _apply(self, batch: list) -> None:
         from kernel.cvm.memory import Meter
@@ -356,8 +431,7 @@ class Peer:
                                      rv if self.store is None else None,
                                      new_state if self.store is None else None))
         for p, r in zip(batch, results):
-            p.result = r
-            p.event.set()
+            p.answer(r)
 
     # --- reading ------------------------------------------------------------------------------
     def query(self, form: Any, address: Optional[int] = None,

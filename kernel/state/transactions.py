@@ -336,6 +336,17 @@ def is_verified(signed: Any) -> bool:
         return False
 
 
+def signature_parts(signed: Signed) -> tuple:
+    """(public key, signature, signed message) of a signed value, as bytes."""
+    return signed.public_key, signed.signature, write_ref(signed.value)
+
+
+def mark_verified(signed: Signed) -> None:
+    """Record that this signed value's signature is valid (checked elsewhere: a peer's
+    signature workers), so applying its block does not check it again."""
+    _remember_verified(signature_parts(signed))
+
+
 def _remember_verified(key: tuple) -> None:
     v = _verified
     v[key] = None
@@ -372,4 +383,5 @@ printer.register(Result, parts=printer.record_parts)     # #Result {..}, as any 
 
 __all__ = ["Transaction", "Invoke", "Transfer", "Call", "Multi", "Block", "Result",
            "BlockResult", "sign", "verify", "is_verified", "clear_verified_cache",
+           "signature_parts", "mark_verified",
            "signing_message", "storage_size", "is_transaction"]

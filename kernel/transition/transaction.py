@@ -39,7 +39,7 @@ from kernel.core.accounts import swap_price, transfer
 from kernel.core.actors import actor_call
 from kernel.cvm.errors import (DEPTH, FATAL, JUICE, MEMORY, NOBODY, SEQUENCE, SIGNATURE, STATE,
                                TRUST, ErrorValue, Exceptional, Halt, Return, Rollback, error)
-from kernel.data.hashmaps import Map
+from kernel.data.hashmaps import Map, key_hash
 from kernel.cvm.memory import Meter
 from kernel.cvm.ops import Op
 from kernel.data.records import Signed
@@ -90,20 +90,24 @@ class Outcome:
 
     def result(self, id: Any = None, extra: tuple = ()) -> Result:
         """The Result record (Result.fromContext in the reference); `extra` (key, value)
-        pairs go into its info map too (a peer's :tx and :loc), built in one go."""
-        info = list(extra)
+        pairs go into its info map too (a peer's :tx and :loc), built in one go. A peer
+        makes one per transaction: the keys' hashes are known ahead (_KH)."""
+        info = [(key_hash(k), k, v) for k, v in extra]
         if self.error is not None and self.trace is not None:
-            info.append((KW_TRACE, self.trace))
-            info.append((KW_EADDR, self.eaddr))
+            info.append((_KH[KW_TRACE], KW_TRACE, self.trace))
+            info.append((_KH[KW_EADDR], KW_EADDR, self.eaddr))
         if self.mem:
-            info.append((KW_MEM, self.mem))
+            info.append((_KH[KW_MEM], KW_MEM, self.mem))
         if self.fees > 0:
-            info.append((KW_FEES, self.fees))
+            info.append((_KH[KW_FEES], KW_FEES, self.fees))
         if self.juice > 0:
-            info.append((KW_JUICE, self.juice))
+            info.append((_KH[KW_JUICE], KW_JUICE, self.juice))
         if self.source is not None:
-            info.append((KW_SOURCE, self.source))
-        return Result.create(id, self.value, self.error, self.log, Map.from_pairs(info))
+            info.append((_KH[KW_SOURCE], KW_SOURCE, self.source))
+        return Result.create(id, self.value, self.error, self.log, Map._from_entries(info))
+
+
+_KH = {k: key_hash(k) for k in (KW_TRACE, KW_EADDR, KW_MEM, KW_FEES, KW_JUICE, KW_SOURCE)}
 
 
 def refused(state: State, code: Keyword, message: str, source: Keyword = CVM) -> Outcome:

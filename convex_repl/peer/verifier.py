@@ -1,0 +1,219 @@
+"""The peer's signature stage: submitted transactions' signatures checked in worker processes.
+
+In one process, threads verifying with pynacl release the interpreter lock only inside
+libsodium; each must take it back between signatures, and while the block producer runs
+Python it hands the lock over only every switch interval (5 ms), so verification stalled
+whenever blocks were being made. Worker processes (convex_repl/peer/sigworker.py, one per
+core) verify under their own locks; one dispatcher thread here sends them what is queued in
+chunks, waits for the answers with the lock released, and passes the transactions on in the
+order they came (a client's transactions keep their sequence order) or rejects them.
+
+Invariant: every ticket put here is handed on or answered exactly once, also when a worker
+dies (its part is verified here instead and the worker restarted) or the stage stops
+(`close` drains what is queued first).
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections import deque
+from typing import Any, Callable, Optional
+
+from kernel.state.transactions import mark_verified, signature_parts, verify
+
+CHUNK = 128                     # signatures sent to a worker at once (<= sigworker.MAX_BATCH)
+DEPTH = 2                       # chunks in flight per worker
+HERE = -1                       # in flight "to no worker": checked in this process
+
+
+class _Worker:
+    """One sigworker process and its pipes."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "convex_repl.peer.sigworker"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, env=_worker_env())
+
+    def send(self, parts: list) -> bool:
+        body = b"".join(parts[1:])
+        try:
+            self.proc.stdin.write(parts[0] + len(body).to_bytes(4, "big") + body)
+            self.proc.stdin.flush()
+            return True
+        except (OSError, ValueError):
+            return False
+
+    def receive(self, n: int) -> Optional[bytes]:
+        try:
+            out = self.proc.stdout.read(n)
+        except (OSError, ValueError):
+            return None
+        return out if len(out) == n else None
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        for f in (self.proc.stdout,):
+            f.close()
+
+
+def _worker_env() -> dict:
+    """The parent's environment, with the source tree importable (tests run from it)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    path = os.environ.get("PYTHONPATH")
+    return dict(os.environ, PYTHONPATH=root if not path else root + os.pathsep + path)
+
+
+def _encode(signed: Any) -> list:
+    """A signature's record in a batch (one that fails, if the value can't be encoded)."""
+    try:
+        pk, sig, msg = signature_parts(signed)
+    except Exception:
+        pk = sig = msg = b""
+    return [bytes((len(pk),)), pk, bytes((len(sig),)), sig, len(msg).to_bytes(4, "big"), msg]
+
+
+class SignatureStage:
+    """Checks each ticket's signature off the interpreter lock, then calls its `forward`
+    (valid) or `reject` (invalid), in the order the tickets were put."""
+
+    def __init__(self, workers: Optional[int] = None):
+        n = workers if workers is not None else max(1, os.cpu_count() or 1)
+        self._workers = [_Worker() for _ in range(n)]
+        self._queue: "queue.SimpleQueue" = queue.SimpleQueue()
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._thread = threading.Thread(target=self._run, name="signatures", daemon=True)
+        self._thread.start()
+
+    def put(self, ticket: Any, forward: Callable[[Any], None],
+            reject: Callable[[Any], None]) -> None:
+        """Check `ticket.signed`'s signature, then call forward(ticket) or reject(ticket)."""
+        with self._lock:
+            self._pending += 1
+        self._queue.put((ticket, forward, reject))
+
+    def idle(self) -> bool:
+        """True when no ticket is queued or being checked: none is about to be handed on."""
+        return self._pending == 0
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Wait until every ticket put so far has been handed on or answered."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def close(self) -> None:
+        """Hand on what is queued, then stop the dispatcher and the workers."""
+        self._queue.put(None)
+        self._thread.join(30)
+        for w in self._workers:
+            w.close()
+
+    # --- the dispatcher thread --------------------------------------------------------------------
+    # Each worker has up to DEPTH chunks in flight (it starts the next while we read the
+    # answers to the last); chunks are answered in the order they were sent, so tickets are
+    # handed on in the order they were put.
+    def _run(self) -> None:
+        q = self._queue
+        inflight: "deque[tuple]" = deque()     # (worker index or HERE, chunk), oldest first
+        load = [0] * len(self._workers)
+        stopping = False
+        while True:
+            while not stopping and min(load) < DEPTH:
+                chunk, stopping = self._take(q, block=not inflight)
+                if not chunk:
+                    break
+                i = load.index(min(load))
+                if self._workers[i].send(_batch(chunk)):
+                    load[i] += 1
+                else:
+                    self._replace(i, inflight, load)
+                    i = HERE
+                inflight.append((i, chunk))
+            if not inflight:
+                if stopping:
+                    return
+                continue
+            i, chunk = inflight.popleft()
+            answers = None
+            if i != HERE:
+                load[i] -= 1
+                answers = self._workers[i].receive(len(chunk))
+                if answers is None:
+                    self._replace(i, inflight, load)
+            self._hand_on(chunk, answers)
+
+    def _take(self, q: "queue.SimpleQueue", block: bool) -> tuple:
+        """(queued items for one chunk, whether the stop mark came): a share of what is
+        queued, so a few signatures are split between the workers too, at most CHUNK."""
+        limit = min(CHUNK, max(1, -(-q.qsize() // len(self._workers))))
+        chunk: list = []
+        try:
+            item = q.get() if block else q.get_nowait()
+            while item is not None:
+                chunk.append(item)
+                if len(chunk) >= limit:
+                    break
+                item = q.get_nowait()
+            else:
+                return chunk, True
+        except queue.Empty:
+            pass
+        return chunk, False
+
+    def _hand_on(self, chunk: list, answers: Optional[bytes]) -> None:
+        """Forward or reject a chunk's tickets by the workers' answers (None: check here)."""
+        for k, (ticket, forward, reject) in enumerate(chunk):
+            ok = verify(ticket.signed) if answers is None else answers[k]
+            if ok:
+                if answers is not None:
+                    mark_verified(ticket.signed)
+                forward(ticket)
+            else:
+                reject(ticket)
+        with self._idle:
+            self._pending -= len(chunk)
+            if self._pending == 0:
+                self._idle.notify_all()
+
+    def _replace(self, i: int, inflight: deque, load: list) -> None:
+        """Worker i died: start another; the chunks it had are checked here, in turn."""
+        self._workers[i].close()
+        self._workers[i] = _Worker()
+        for k, (j, chunk) in enumerate(inflight):
+            if j == i:
+                inflight[k] = (HERE, chunk)
+        load[i] = 0
+
+
+def _batch(chunk: list) -> list:
+    parts = [len(chunk).to_bytes(4, "big")]
+    for item in chunk:
+        parts.extend(_encode(item[0].signed))
+    return parts
+
+
+_STAGE: Optional[SignatureStage] = None
+_STAGE_LOCK = threading.Lock()
+
+
+def signature_stage() -> SignatureStage:
+    """This process's signature stage (its workers start on first use; every peer in the
+    process shares them: a test starting several peers starts no more processes)."""
+    global _STAGE
+    with _STAGE_LOCK:
+        if _STAGE is None:
+            _STAGE = SignatureStage()
+            atexit.register(_STAGE.close)
+        return _STAGE

@@ -1,0 +1,132 @@
+"""A started peer's signature stage (convex_repl/peer/verifier.py): signatures checked in
+worker processes, tickets handed on in the order they were put (a client's sequence numbers
+stay in order), forgeries answered :SIGNATURE, nothing lost when a worker dies or the peer
+stops."""
+from __future__ import annotations
+
+import pytest
+
+from convex_repl.peer import sigworker
+from convex_repl.peer.peer import Peer
+from convex_repl.peer.verifier import SignatureStage, _Worker, _encode
+from kernel import Signed
+from kernel.state.transactions import (Transfer, clear_verified_cache, is_verified, sign,
+                                       signature_parts)
+from kernel.transition.ledger import genesis_signing_key
+from stdlib.genesis import FIRST_USER
+
+USER = FIRST_USER
+KEY = genesis_signing_key(USER)
+K = __import__("kernel").Keyword
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    clear_verified_cache()
+    yield
+    clear_verified_cache()
+
+
+class _Ticket:
+    def __init__(self, signed):
+        self.signed = signed
+
+
+def _forged(good: Signed, amount: int) -> Signed:
+    return Signed(good.public_key, good.signature, Transfer.create(USER, 1, 12, amount))
+
+
+def test_the_worker_answers_one_byte_per_signature():
+    good = [sign(KEY, Transfer.create(USER, i, 12, 1)) for i in range(1, 6)]
+    bad = _forged(good[0], 10**9)
+    items = good[:2] + [bad] + good[2:]
+    body = b"".join(p for s in items for p in _encode(s))
+    assert sigworker.verify_batch(body, len(items)) == bytes([1, 1, 0, 1, 1, 1])
+    empty = b"\x00" + b"\x00" + (0).to_bytes(4, "big")     # no key, no signature: invalid
+    assert sigworker.verify_batch(empty + body, 1 + len(items)) == bytes([0, 1, 1, 0, 1, 1, 1])
+
+
+def test_the_stage_hands_tickets_on_in_order_and_rejects_forgeries():
+    stage = SignatureStage(workers=2)
+    try:
+        signed = [sign(KEY, Transfer.create(USER, i, 12, 1)) for i in range(1, 301)]
+        bad_at = {7, 150, 299}
+        for i in bad_at:
+            signed[i] = _forged(signed[i], 10**9 + i)
+        out: list = []
+
+        def forward(t):
+            out.append(("ok", t.signed))
+
+        def reject(t):
+            out.append(("bad", t.signed))
+        for s in signed:
+            stage.put(_Ticket(s), forward, reject)
+        stage.drain(30)
+        assert stage.idle()
+        assert [s for _, s in out] == signed                 # the order they were put
+        assert [i for i, (kind, _) in enumerate(out) if kind == "bad"] == sorted(bad_at)
+        assert all(is_verified(s) for kind, s in out if kind == "ok")
+        assert not any(is_verified(s) for kind, s in out if kind == "bad")
+    finally:
+        stage.close()
+
+
+def test_a_dead_worker_loses_nothing_and_is_replaced():
+    stage = SignatureStage(workers=2)
+    try:
+        old = [w.proc for w in stage._workers]
+        for p in old:
+            p.kill()
+            p.wait()
+        signed = [sign(KEY, Transfer.create(USER, i, 12, 1)) for i in range(1, 101)]
+        signed[40] = _forged(signed[40], 10**9)
+        out: list = []
+        for s in signed:
+            stage.put(_Ticket(s), lambda t: out.append(True), lambda t: out.append(False))
+        stage.drain(30)
+        assert out == [i != 40 for i in range(100)]
+        assert all(w.proc not in old and w.proc.poll() is None for w in stage._workers)
+    finally:
+        stage.close()
+
+
+def test_a_started_peer_checks_signatures_in_the_stage(monkeypatch):
+    monkeypatch.setattr(Peer, "OFFLOAD_SIGNATURES", True)
+    peer = Peer().start()
+    try:
+        assert peer._signatures is not None
+        txs = [sign(KEY, Transfer.create(USER, i, 12, 1)) for i in range(1, 201)]
+        tickets = [peer.submit_nowait(s) for s in txs]      # one client, in flight together
+        forged = peer.submit_nowait(_forged(txs[0], 10**9))
+        results = [t.wait(30) for t in tickets]
+        assert [r.error for r in results] == [None] * 200   # no :SEQUENCE: order was kept
+        r = forged.wait(30)
+        assert r.error == K("SIGNATURE") and r.info_value("source") == K("PEER")
+        assert peer.sequence(USER) == 200
+    finally:
+        peer.stop()
+
+
+def test_stopping_answers_everything_the_stage_held(monkeypatch):
+    monkeypatch.setattr(Peer, "OFFLOAD_SIGNATURES", True)
+    peer = Peer().start()
+    tickets = [peer.submit_nowait(sign(KEY, Transfer.create(USER, i, 12, 1)))
+               for i in range(1, 401)]
+    peer.stop()
+    assert all(t.answered for t in tickets)
+    assert [t.wait(0).error for t in tickets] == [None] * 400
+
+
+def test_signature_parts_are_what_the_signature_covers():
+    s = sign(KEY, Transfer.create(USER, 1, 12, 1))
+    pk, sig, msg = signature_parts(s)
+    assert (pk, sig) == (s.public_key, s.signature) and len(sig) == 64
+    from nacl.signing import VerifyKey
+    VerifyKey(pk).verify(msg, sig)
+    w = _Worker()
+    try:
+        parts = [(1).to_bytes(4, "big")] + _encode(s)
+        assert w.send(parts) and w.receive(1) == b"\x01"
+    finally:
+        w.close()
