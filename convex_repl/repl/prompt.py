@@ -88,8 +88,7 @@ def _start(make: Callable[[], Any], printer: Printer, home: Optional[Path], vi: 
     first = FirstPrompt(f"convex #{address}> ")
     first.show()
     try:
-        ws = make()
-        gc.freeze()     # modules and genesis's cells live on: collections need not scan them
+        ws = _made(make)
         repl = Repl(ws, printer)
         if ws.warnings or getattr(ws, "notices", None) or repl.prompt() != first.prompt:
             def above() -> None:
@@ -109,6 +108,20 @@ def _start(make: Callable[[], Any], printer: Printer, home: Optional[Path], vi: 
     store_typeahead(session.app.input, first.typeahead())
     repl.insert = first.text
     return repl, session
+
+
+def _made(make: Callable[[], Any]) -> Any:
+    """make(), with garbage collection put off until it returns (~10 ms of a first result):
+    what it allocates (modules, genesis's cells) lives on. Then everything alive is frozen,
+    so later collections never rescan it; a replayed journal's garbage is still collected
+    every 50,000 allocations, at most that many frozen."""
+    threshold = gc.get_threshold()
+    gc.set_threshold(50_000, *threshold[1:])
+    try:
+        return make()
+    finally:
+        gc.set_threshold(*threshold)
+        gc.freeze()
 
 
 def make_session(repl: Repl, home: Optional[Path], vi: bool, color: bool) -> Any:
