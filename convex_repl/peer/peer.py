@@ -37,6 +37,7 @@ from kernel.data.scalars import Keyword
 from kernel.state.transactions import (Block, Invoke, Result, Transaction, is_verified, sign,
                                        verify)
 from kernel.data.vectors import Vector
+from kernel.transition import gc_paused
 
 from convex_repl.peer import log
 
@@ -385,7 +386,8 @@ class Peer:
         if not batch:
             return
         try:
-            self._apply(batch)
+            with gc_paused():           # the block's cells and results are acyclic
+                self._apply(batch)
         except Exception as e:          # a bug must not leave submitters waiting forever
             r = error_result("FATAL", f"{type(e).__name__}: {e}", K("SERVER"))
             for p in batch:
