@@ -33,9 +33,15 @@ class FirstPrompt:
 
     # --- the terminal ---------------------------------------------------------------------
     def show(self) -> None:
-        import termios
-        self._saved = termios.tcgetattr(self.fd)
-        self._raw()
+        """Draw the prompt. Keys are read only on a terminal termios can set (else all are
+        left to prompt_toolkit)."""
+        try:
+            import termios
+            self._saved = termios.tcgetattr(self.fd)
+        except Exception:       # no termios (Windows), or termios.error: no such terminal
+            self._saved = None
+        else:
+            self._raw()
         self._write(self.prompt)
 
     def _raw(self) -> None:
@@ -43,6 +49,8 @@ class FirstPrompt:
         under prompt_toolkit."""
         import termios
         mode = termios.tcgetattr(self.fd)
+        mode[0] &= ~(termios.IXON | termios.IXOFF | termios.ICRNL | termios.INLCR
+                     | termios.IGNCR)
         mode[3] &= ~(termios.ECHO | termios.ICANON | termios.ISIG | termios.IEXTEN)
         mode[6][termios.VMIN], mode[6][termios.VTIME] = 1, 0
         termios.tcsetattr(self.fd, termios.TCSANOW, mode)
@@ -99,7 +107,7 @@ class FirstPrompt:
     def read(self, repl: Any) -> bool:
         """Handle the keys typed so far: echo them, evaluate each complete input in `repl`.
         False if one of them was :quit-like (Quit raised)."""
-        data = self._available()
+        data = self._available() if self._saved is not None else b""
         for i, b in enumerate(data):
             if 0x20 <= b < 0x7f:
                 self.text += chr(b)
