@@ -142,6 +142,74 @@ def test_every_juice_limit(defs, call):
     same_at_limits(call, range(r[2] + 2), s=base)
 
 
+# --- integers at the edges of the inlined fast paths -------------------------------------------
+
+# around CPython's compact ints (the first range test), the Long range and beyond, non-integers
+EDGES = ["0", "-1", "1073741822", "1073741823", "1073741824", "-1073741823", "-1073741824",
+         "4611686018427387904", "9223372036854775806", "9223372036854775807",
+         "9223372036854775808", "-9223372036854775807", "-9223372036854775808",
+         "-9223372036854775809", "18446744073709551616", "1.5", "true", "nil"]
+
+
+def test_integer_edges_same_with_jit():
+    """Arithmetic and comparisons (range tests of arguments), a Long fact of a parameter used
+    twice, and + of call results, on every pair of edge values."""
+    base = session()
+    assert base.eval(
+        "(defn ar [a b] [(+ a b) (- a b) (- a) (* a 2) (inc a) (dec b) (< a b) (>= a b 0)"
+        " (!= a b) (== a b)]) "
+        "(defn twice [n] (if (< n 2) n (+ (- n 1) (- n 2)))) "
+        "(defn id [x] x) (defn sum [a b] (+ (id a) (id b)))").error is None
+    for a in EDGES:
+        same(f"(twice {a})", s=base)
+        for b in EDGES:
+            same(f"[(ar {a} {b}) (sum {a} {b})]", s=base)
+
+
+@pytest.mark.parametrize("a,b", [("1073741823", "1"), ("9223372036854775807", "1"),
+                                 ("-9223372036854775808", "-1"), ("1.5", "1")])
+def test_integer_edges_at_every_juice_limit(a, b):
+    base = session()
+    assert base.eval("(defn id [x] x) (defn sum [a b] (+ (id a) (id b) (- a b)))").error is None
+    juice = same(f"(sum {a} {b})", s=base)[2]
+    same_at_limits(f"(sum {a} {b})", range(juice + 2), s=base)
+
+
+# --- calls of the same definition sharing one cache read --------------------------------------
+
+SHARED = [  # (definitions, call): the later calls of sq test the state again, or read anew
+    ("(defn sq [x] (do (def sq inc) (* x x))) (defn two [x] (+ (sq x) (sq x)))",
+     "[(two 3) (two 3)]"),
+    ("(defn sq [x] (* x x)) (defn two [x] (+ (sq x) (sq (do (def sq inc) x))))",
+     "[(two 3) (two 3)]"),
+    ("(defn sq [x] (* x x)) (defn rd [x] (do (def sq dec) x)) (defn two [x] (+ (sq (rd x)) (sq x)))",
+     "(two 3)"),
+    ("(defn sq [x] (* x x)) (defn c [x] (do (if x (sq 2) 1) (if (sq 3) (sq 4) (sq 5)) (sq 6)))",
+     "[(c false) (c true) (c nil)]"),
+    ("(defn sq [x] (* x x)) (defn c [x] (cond x (sq 2) (sq 3) (sq 4) (sq 5)))",
+     "[(c false) (c true)]"),
+    ("(defn sq [x] (* x x)) (defn c [x] (do (cond x 1 (sq 3) 2) (sq 6)))",
+     "[(c true) (c false)]"),
+    ("(defn sq [x] (* x x)) (defn lp [n] (do (loop [i n] (if (> i 0) (recur (dec i)) (sq i)))"
+     " (sq n)))", "[(lp 0) (lp 2)]"),
+    ("(defn sq [x] (* x x)) "
+     "(defn lp [n] (loop [i 0 acc 0] (if (< i n) (recur (inc i) (+ acc (sq i))) (+ acc (sq n)))))",
+     "(lp 3)"),
+    ("(defn v [& xs] (count xs)) (defn sq [x] (* x x)) (defn ar [x] (+ (v x) (v x x) (sq (v))))",
+     "[(ar 1) (ar 2)]"),
+]
+
+
+@pytest.mark.parametrize("defs,call", SHARED)
+def test_calls_of_one_definition_at_every_juice_limit(defs, call):
+    base = session()
+    assert base.eval(defs).error is None
+    with jit.threshold(0):          # compile the bodies, so every call site can enter them
+        base.eval(call)
+    juice = same(call, s=base)[2]
+    same_at_limits(call, range(juice + 2), s=base)
+
+
 # --- depth near the limit ---------------------------------------------------------------------
 
 def test_depth_errors_at_every_recursion_depth():

@@ -59,6 +59,11 @@ RETURN_RESULT = "return+result"     # return it, after setting *result* (tail of
 _RUNTIME = {"Fn": Fn, "special_value": special_value, **CALL_RUNTIME, **RUNTIME}
 
 
+def fact(pos: int) -> str:
+    """The statement computing F<pos>, that binding pos holds a Long (a bool, by a jump)."""
+    return f"F{pos} = True if {long_test(f'v{pos}')} else False"
+
+
 def set_targets(op: Any) -> Optional[set]:
     """Binding positions that set! may assign while `op` runs (None: unknown, maybe any)."""
     return set_positions((op,))
@@ -94,6 +99,8 @@ class Generator(CallGen):
         self.ntemp = 0
         self.height = -1                # deepest offset of a native op that checks depth
         self.bools: set = set()         # temporaries known to hold a Python bool
+        self.globals: dict = {}         # (address, symbol, nargs) -> cache site and locals
+                                        # read from it, set on every path to here
         targets = set_targets(body)
         self.targets = targets          # positions set! may assign (None: maybe any)
         # bindings of the entry that nothing assigns: facts about them hold for the whole body
@@ -141,9 +148,9 @@ class Generator(CallGen):
                 head.append(f"        return slow_entry(ctx, {body}, d, p, f, [{params[2:]}])")
             if k:
                 head.append("    " + ", ".join(f"v{i}" for i in range(k)) + ", = f.env")
-            self.lines += ["  except Exit as x:", "    return finish_exit(ctx, f, x, d - 1)"]
+            self.lines += ["  except Exit as e:", "    return finish_exit(ctx, f, e, d - 1)"]
         for pos in sorted(self.facts):
-            head.append(f"    F{pos} = {long_test(f'v{pos}')}")
+            head.append("    " + fact(pos))
         return "\n".join(head + self.lines) + "\n"
 
     def compute_fact(self, pos: int) -> None:
@@ -153,7 +160,7 @@ class Generator(CallGen):
         if pos in self.ready:
             return
         if self.indent == 1:
-            self.emit(f"F{pos} = {long_test(f'v{pos}')}")
+            self.emit(fact(pos))
         else:
             self.facts.add(pos)
         self.ready.add(pos)
@@ -379,14 +386,16 @@ class Generator(CallGen):
         n = len(ops)
         target = None if mode is not None else self.temp()
         indent = self.indent
+        known = dict(self.globals)      # what tests after the first set may not have run
         for i in range(0, n - 1, 2):
             t = self.gen(ops[i], off + 1, live, None, None)
             self.emit(f"ctx.result = {t}")
             self.emit(f"if {self.truthy(t)}:")
-            saved = self.state()
+            saved = self.state(), dict(self.globals)
             self.indent += 1
             self.branch(ops[i + 1], off + 1, live, mode, loop, target)
-            self.set_state(saved)
+            self.set_state(saved[0])
+            self.globals = saved[1]
             self.indent -= 1
             if mode is None:            # arms that return need no else: stay flat
                 self.emit("else:")
@@ -401,6 +410,7 @@ class Generator(CallGen):
         self.indent = indent
         self.pending = []
         self.owed = False
+        self.globals = known
         return target
 
     def branch(self, op, off, live, mode, loop, target) -> None:

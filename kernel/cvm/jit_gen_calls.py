@@ -99,14 +99,27 @@ class CallGen:
         """A call of a definition (`(f x)` with f looked up in an account). Its call-site
         cache holds, for one state, the direct entry of the value (or a generic entry for a
         value without one) and the value: one test of the state covers the lookup and the
-        call. The lookup stays where the interpreter makes it, before the arguments."""
+        call. The lookup stays where the interpreter makes it, before the arguments.
+
+        A later call of the same definition with as many arguments, where the locals read
+        from the cache here are set on every path (`self.globals`), tests the state against
+        them again instead of reading the cache anew: they always hold one consistent entry
+        (a refill replaces all three), and when a call in between changed the state, the test
+        fails and refills them."""
         self.deepen(off + 1)
-        site = self.site("GC", 3)
-        c = f"{self.temp()}, {self.temp()}, {self.temp()}"
+        n = len(op.args)
+        key = (op.fn.address.value, op.fn.symbol, n)
+        known = self.globals.get(key)
+        if known is None:
+            site = self.site("GC", 3)
+            c = f"{self.temp()}, {self.temp()}, {self.temp()}"
+            self.emit(f"{c} = {site}")
+            self.globals[key] = site, c
+        else:
+            site, c = known
         cs, entry, f = c.split(", ")
         lookup, ns = self.const(op.fn), self.const(self.ns)
-        slow = f"{c} = global_fill(ctx, {lookup}, {len(op.args)}, d + {off + 1}, {ns}, '{site}')"
-        self.emit(f"{c} = {site}")
+        slow = f"{c} = global_fill(ctx, {lookup}, {n}, d + {off + 1}, {ns}, '{site}')"
         self.guarded(f"ctx.state is {cs}", "pass", lambda: self.emit(slow),
                      J.CONSTANT + J.LOOKUP_DYNAMIC, None, negate=True)
         args = [self.arg(a, off + 1, live) for a in op.args]
@@ -139,8 +152,8 @@ class CallGen:
         self.emit("except ErrorValue as e:")
         self.emit(f"    e.add_trace({o})")
         self.emit("    raise")
-        self.emit("except Exit as x:")
-        self.emit(f"    {t} = resume(ctx, {f}, x, d + {off}, {o})")
+        self.emit("except Exit as e:")
+        self.emit(f"    {t} = resume(ctx, {f}, e, d + {off}, {o})")
 
     def traced(self, line: str, op: Invoke) -> None:
         """A call, with the error trace Invoke.ex adds."""

@@ -29,6 +29,7 @@ from kernel.data.vectors import List, Vector
 
 LONG_MIN = -(1 << 63)
 LONG_MAX = (1 << 63) - 1
+COMPACT = (1 << 30) - 1         # CPython's compact ints (one digit) lie within +-COMPACT
 NOT_CONSTANT = object()
 
 # Names the fast paths use, for the generated code's namespace.
@@ -62,13 +63,17 @@ class Fast:
 
 
 def long_test(x: str) -> str:
-    """Python test that expression x holds a Long. `.__class__` reads faster than `type()`,
-    and two comparisons faster than one chained."""
+    """Python test that expression x holds a Long, for a jump (an `if`, or `True if .. else
+    False`): in that position CPython (3.11+) specializes a comparison of two compact ints.
+    `.__class__` reads faster than `type()`, and two comparisons faster than one chained."""
     return f"{x}.__class__ is int and {_range_test(x)}"
 
 
 def _range_test(x: str) -> str:
-    return f"{x} >= {LONG_MIN} and {x} <= {LONG_MAX}"
+    """That int x is a Long: a compact int (the usual case, two specialized comparisons),
+    else by the full range (a comparison with a big constant is never specialized)."""
+    return (f"({x} <= {COMPACT} and {x} >= {-COMPACT}"
+            f" or {x} >= {LONG_MIN} and {x} <= {LONG_MAX})")
 
 
 def _long_guard(args: Sequence[Arg]) -> "str | None | bool":
@@ -125,14 +130,16 @@ def _linear(op: str, identity: Optional[str], unary: Optional[str], max_args: in
 
 
 def _compare(op: str):
-    """Numeric comparisons of integers: Python's operators chain exactly as the impl pairs."""
+    """Numeric comparisons of integers: Python's operators chain exactly as the impl pairs.
+    The value is computed by a jump (`True if .. else False`), where CPython specializes the
+    comparison of compact ints, and is a bool either way."""
     def inline(args: Sequence[Arg]) -> Optional[Fast]:
         if len(args) < 2:
             return None
         guard = _int_guard(args)
         if guard is False:
             return None
-        value = "(" + f" {op} ".join(a.expr for a in args) + ")"
+        value = "(True if " + f" {op} ".join(a.expr for a in args) + " else False)"
         return Fast(guard, value, J.NUMERIC_COMPARE, is_bool=True)
     return inline
 
@@ -143,7 +150,8 @@ def _not_equal(args: Sequence[Arg]) -> Optional[Fast]:
     guard = _int_guard(args)
     if guard is False:
         return None
-    return Fast(guard, f"({args[0].expr} != {args[1].expr})", J.NUMERIC_COMPARE, is_bool=True)
+    return Fast(guard, f"(True if {args[0].expr} != {args[1].expr} else False)",
+                J.NUMERIC_COMPARE, is_bool=True)
 
 
 def _equals(args: Sequence[Arg]) -> Optional[Fast]:
