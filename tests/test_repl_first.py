@@ -43,15 +43,17 @@ def typed(monkeypatch):
     """typed(keys) -> (FirstPrompt after reading them, its output, read()'s answer, repl)."""
     master, slave = pty.openpty()
 
-    def run(keys: bytes, repl=None):
+    def run(*keys: bytes, repl=None):
         out = io.StringIO()
         monkeypatch.setattr(sys, "stdout", out)
         first = FirstPrompt(PROMPT, fd=slave)
         first.show()
+        repl = repl or StubRepl()
+        ok = True
         try:
-            os.write(master, keys)
-            repl = repl or StubRepl()
-            ok = first.read(repl)
+            for k in keys:          # each read separately, as typed at different times
+                os.write(master, k)
+                ok = ok and first.read(repl)
         finally:
             first.restore()
         return first, out.getvalue(), ok, repl
@@ -80,10 +82,11 @@ def test_backspace_edits_the_line(typed):
 
 
 def test_other_keys_and_what_follows_are_left_to_prompt_toolkit(typed):
-    first, out, ok, repl = typed(b"(+ 1\x1b[A2")       # Up: history is prompt_toolkit's
-    assert ok and repl.handled == [] and first.text == "(+ 1" and first.rest == b"\x1b[A2"
+    first, out, ok, repl = typed(b"(+ 1\x1b[A2", b"3)\r")   # Up: history is prompt_toolkit's
+    assert ok and repl.handled == [] and first.text == "(+ 1" and first.rest == b"\x1b[A23)\r"
+    assert out.endswith(f"{PROMPT}(+ 1\x1b[?2004l")
     from prompt_toolkit.keys import Keys
-    assert [k.key for k in first.typeahead()] == [Keys.Up, "2"]
+    assert [k.key for k in first.typeahead()][:3] == [Keys.Up, "2", "3"]
 
 
 def test_backspace_joining_lines_is_left_to_prompt_toolkit(typed):
@@ -97,7 +100,7 @@ def test_a_command_is_left_to_prompt_toolkit(typed):
 
 
 def test_quit_ends_the_repl(typed):
-    first, out, ok, repl = typed(b"(q)\r(+ 1 2)\r", StubRepl(quit_on="(q)"))
+    first, out, ok, repl = typed(b"(q)\r(+ 1 2)\r", repl=StubRepl(quit_on="(q)"))
     assert not ok and repl.handled == []
 
 
@@ -106,3 +109,21 @@ def test_erase_clears_every_row_shown(typed, monkeypatch):
     monkeypatch.setattr(sys, "stdout", io.StringIO())
     first.erase()                                     # 80 columns (no terminal size)
     assert sys.stdout.getvalue() == "\r\x1b[2A\x1b[J"
+
+
+def test_keys_are_echoed_as_typed_until_the_workspace_is_made(monkeypatch):
+    import threading
+    master, slave = pty.openpty()
+    done_r, done_w = os.pipe()
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    first = FirstPrompt(PROMPT, fd=slave)
+    first.show()
+    try:
+        os.write(master, b"(+ 1 2")
+        threading.Timer(0.3, os.write, (done_w, b".")).start()     # made, a while later
+        assert first.read_until(StubRepl(), done_r)
+    finally:
+        first.restore()
+        for fd in (master, slave, done_r, done_w):
+            os.close(fd)
+    assert first.text == "(+ 1 2" and f"{PROMPT}(+ 1 2" in sys.stdout.getvalue()

@@ -1,13 +1,13 @@
 """The first prompt, drawn before prompt_toolkit is imported: importing it is ~110 ms, most of
-the REPL's start-up, so run_repl shows this prompt at once, loads the workspace, evaluates
-what was typed meanwhile, and only then imports prompt_toolkit, which takes over from the
-second prompt on as if it had drawn the first one itself.
+the REPL's start-up, so run_repl shows this prompt at once, makes the workspace (in another
+thread), echoes and evaluates what is typed meanwhile, and imports prompt_toolkit only once
+the workspace is made; prompt_toolkit then goes on from this prompt as if it had drawn it.
 
 It reads plain typing only: printable ASCII, Backspace within the line, Enter (submitting a
-balanced input, else opening a line indented as prompt_toolkit's would be). At any other key
-(arrows, Tab, Escape, Ctrl-C, Ctrl-D, a paste, non-ASCII text) or a :command it stops: the
-text typed so far and the keys not yet read go to prompt_toolkit. Keys are read (and echoed)
-when the workspace has loaded; until then the terminal holds them, not echoed."""
+balanced input, once the workspace is there, else opening a line indented as
+prompt_toolkit's would be). At any other key (arrows, Tab, Escape, Ctrl-C, Ctrl-D, a paste,
+non-ASCII text) or a :command it stops reading: the text typed so far and the keys after it
+go to prompt_toolkit."""
 from __future__ import annotations
 
 import os
@@ -81,12 +81,12 @@ class FirstPrompt:
         lines = self.text.split("\n")
         return [self.prompt + lines[0]] + [self._continuation() + ln for ln in lines[1:]]
 
-    def redraw(self, prompt: str, above: Callable[[], None]) -> None:
-        """The prompt, now `prompt`, below what `above()` prints where it was."""
+    def redraw(self, above: Callable[[], str]) -> None:
+        """Print what `above()` prints where the prompt is, and below it the prompt (now the
+        one `above()` returns) and the typed text again."""
         self.erase()
-        above()
-        self.prompt = prompt
-        self._write(prompt)
+        self.prompt = above()
+        self._write("\n".join(self._lines()))
 
     def erase(self) -> None:
         """Clear the prompt and the typed text, leaving the cursor where the prompt began."""
@@ -104,10 +104,25 @@ class FirstPrompt:
             data += chunk
         return data
 
+    def read_until(self, repl: Any, done: int) -> bool:
+        """Read keys as they are typed (`read`) until file descriptor `done` is readable
+        or a key is left to prompt_toolkit. False if an input ended the REPL."""
+        while not self.rest:
+            ready = select.select([self.fd, done], [], [])[0] if self._saved else [done]
+            if done in ready:
+                break
+            if not self.read(repl):
+                return False
+        return True
+
     def read(self, repl: Any) -> bool:
-        """Handle the keys typed so far: echo them, evaluate each complete input in `repl`.
-        False if one of them was :quit-like (Quit raised)."""
+        """Handle the keys typed so far: echo them, evaluate each complete input in `repl`
+        (Enter waits for a workspace still loading). False if one of them was :quit-like
+        (Quit raised)."""
         data = self._available() if self._saved is not None else b""
+        if self.rest:           # a key was left to prompt_toolkit: so are those after it
+            self.rest += data
+            return True
         for i, b in enumerate(data):
             if 0x20 <= b < 0x7f:
                 self.text += chr(b)

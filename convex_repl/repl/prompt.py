@@ -5,6 +5,7 @@ prompt_toolkit and pygments are imported when it runs, not with this module."""
 from __future__ import annotations
 
 import gc
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -82,26 +83,42 @@ def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool 
 
 def _start(make: Callable[[], Any], printer: Printer, home: Optional[Path], vi: bool,
            color: bool, address: int) -> Optional[tuple]:
-    """(repl, session): the first prompt shown at once, the workspace made, what was typed
-    meanwhile evaluated, then prompt_toolkit's session, which continues from the first
-    prompt's text and keys. None if an input there ended the REPL."""
+    """(repl, session): the first prompt shown at once, the workspace made in the background
+    while what is typed is echoed (and evaluated once it is there), then prompt_toolkit's
+    session, which goes on from the first prompt's text and keys. None if an input there
+    ended the REPL."""
     first = FirstPrompt(f"convex #{address}> ")
     first.show()
+    done_r, done_w = os.pipe()
+
+    def load() -> Any:
+        try:
+            return _made(make)
+        finally:
+            os.write(done_w, b".")
+
+    pending = Pending(load)
+    repl = Repl(pending, printer, address=address)
     try:
-        ws = _made(make)
-        repl = Repl(ws, printer)
-        if ws.warnings or getattr(ws, "notices", None) or repl.prompt() != first.prompt:
-            def above() -> None:
-                for w in ws.warnings:
-                    printer.warn(w)
-                repl.show_notices()     # "restored the saved session ...", once
-            first.redraw(repl.prompt(), above)
+        pending.start()
+        if not first.read_until(repl, done_r):
+            return None
+        ws = pending.get()
+        if not repl.ready and (ws.warnings or getattr(ws, "notices", None)
+                               or ws.address != address):
+            def above() -> str:
+                repl.ws                 # its warnings and notices ("restored the saved ...")
+                return repl.prompt()
+            first.redraw(above)
+        repl.ws
         if not first.read(repl):
             return None
         session = make_session(repl, home, vi, color)
         first.erase()
     finally:
         first.restore()
+        os.close(done_r)
+        os.close(done_w)
     for text in first.submitted:
         session.history.append_string(text)
     from prompt_toolkit.input.typeahead import store_typeahead
