@@ -30,6 +30,7 @@ class FirstPrompt:
         self.rest = b""         # keys read but not handled: prompt_toolkit's typeahead
         self.submitted: list = []   # inputs evaluated here, for prompt_toolkit's history
         self._saved: Optional[list] = None
+        self._closed = False
 
     # --- the terminal ---------------------------------------------------------------------
     def show(self) -> None:
@@ -100,6 +101,7 @@ class FirstPrompt:
         while select.select([self.fd], [], [], 0)[0]:
             chunk = os.read(self.fd, 4096)
             if not chunk:
+                self._closed = True     # end of input: prompt_toolkit will see it
                 break
             data += chunk
         return data
@@ -107,7 +109,7 @@ class FirstPrompt:
     def read_until(self, repl: Any, done: int) -> bool:
         """Read keys as they are typed (`read`) until file descriptor `done` is readable
         or a key is left to prompt_toolkit. False if an input ended the REPL."""
-        while not self.rest:
+        while not self.rest and not self._closed:
             ready = select.select([self.fd, done], [], [])[0] if self._saved else [done]
             if done in ready:
                 break

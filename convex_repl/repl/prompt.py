@@ -30,8 +30,9 @@ def run_repl(workspace: Any, vi: bool = False, color: bool = True, banner: bool 
     the lesson is shown). `tutorial(repl)`, if given, starts a lesson in the REPL before the
     first prompt."""
     printer = Printer(color=color)
-    text = (f"Convex Lisp REPL · acting as #{address if callable(workspace) else workspace.address}"
-            " · :help for commands · :tutorial to learn Convex Lisp · Ctrl-D to quit")
+    acting = address if callable(workspace) else workspace.address
+    text = (f"Convex Lisp REPL · acting as #{acting} · :help for commands · :tutorial to "
+            "learn Convex Lisp · Ctrl-D to quit")
     if banner and tutorial is None:   # plain text: rich is imported only when needed
         print(f"\x1b[2m{text}\x1b[0m" if color else text, flush=True)
     if callable(workspace) and tutorial is None:
@@ -104,13 +105,14 @@ def _start(make: Callable[[], Any], printer: Printer, home: Optional[Path], vi: 
         if not first.read_until(repl, done_r):
             return None
         ws = pending.get()
-        if not repl.ready and (ws.warnings or getattr(ws, "notices", None)
-                               or ws.address != address):
-            def above() -> str:
-                repl.ws                 # its warnings and notices ("restored the saved ...")
+        if not repl.ready:      # no input used it yet: its warnings and notices ("restored
+            def above() -> str:  # the saved session ...") go above the prompt
+                repl.ws             # resolving it shows them
                 return repl.prompt()
-            first.redraw(above)
-        repl.ws
+            if ws.warnings or getattr(ws, "notices", None) or ws.address != address:
+                first.redraw(above)
+            else:
+                above()
         if not first.read(repl):
             return None
         session = make_session(repl, home, vi, color)
