@@ -29,7 +29,7 @@ import re
 import struct
 import threading
 from dataclasses import dataclass, field
-from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional
 
 from kernel import (NAN, Address, Blob, Char, DecodeError, DenseRecord, Index, Keyword, List,
@@ -421,7 +421,8 @@ for _name in ("vector", "set", "map", "quoted", "resolve", "syntax", "tagged", "
               "special", "cad3"):
     setattr(_PositionedBuilder, _name, _noting(_name))
 
-_GRAMMAR = resources.files(__package__).joinpath("convex.lark").read_text(encoding="utf-8")
+# read next to this file: importlib.resources costs ~10 ms of start-up
+_GRAMMAR = Path(__file__).with_name("convex.lark").read_text(encoding="utf-8")
 _BUILDER = _Builder()
 _LARK: "Lark | None" = None         # built on first use
 _POSITIONED: "tuple[Lark, _PositionedBuilder] | None" = None   # built on first use
