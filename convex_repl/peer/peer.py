@@ -346,20 +346,21 @@ class Peer:
 
     # Group commit: while transactions keep arriving, wait up to GATHER seconds for more, as
     # a block costs a signature and bookkeeping whatever its size; a lone transaction waits
-    # one short GATHER_STEP. Not when GATHER_ENOUGH are queued (that cost is spread thin
-    # already) or when the signature stage holds none (nothing more is on its way: its
-    # chunks are the batches).
+    # one short GATHER_STEP. Not with GATHER_ENOUGH queued (that cost is spread thin
+    # already); with a signature stage, only while it is checking more, until it hands on
+    # its next chunk (its chunks are the batches).
     GATHER = 0.005
     GATHER_STEP = 0.0005
     GATHER_ENOUGH = 64
 
     def _gather(self) -> None:
-        q = self._queue
+        q, stage = self._queue, self._signatures
         n, end = q.qsize(), time.perf_counter() + self.GATHER
         while n < min(self.max_block, self.GATHER_ENOUGH) and time.perf_counter() < end:
-            if self._signatures is not None and self._signatures.idle():
+            if stage is None:
+                time.sleep(self.GATHER_STEP)
+            elif not stage.wait_handed(self.GATHER_STEP):
                 return
-            time.sleep(self.GATHER_STEP)
             m = q.qsize()
             if m == n:
                 return

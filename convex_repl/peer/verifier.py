@@ -93,7 +93,7 @@ class SignatureStage:
         self._queue: "queue.SimpleQueue" = queue.SimpleQueue()
         self._pending = 0
         self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
+        self._idle = threading.Condition(self._lock)    # notified as each chunk is handed on
         self._thread = threading.Thread(target=self._run, name="signatures", daemon=True)
         self._thread.start()
 
@@ -107,6 +107,12 @@ class SignatureStage:
     def idle(self) -> bool:
         """True when no ticket is queued or being checked: none is about to be handed on."""
         return self._pending == 0
+
+    def wait_handed(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the next chunk to be handed on: False at once
+        when nothing is queued or being checked, or if none was handed on in time."""
+        with self._idle:
+            return self._pending > 0 and self._idle.wait(timeout)
 
     def drain(self, timeout: float = 30.0) -> None:
         """Wait until every ticket put so far has been handed on or answered."""
@@ -184,8 +190,7 @@ class SignatureStage:
                 reject(ticket)
         with self._idle:
             self._pending -= len(chunk)
-            if self._pending == 0:
-                self._idle.notify_all()
+            self._idle.notify_all()         # drain() and wait_handed() look again
 
     def _replace(self, i: int, inflight: deque, load: list) -> None:
         """Worker i died: start another; the chunks it had are checked here, in turn."""
