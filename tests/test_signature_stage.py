@@ -130,3 +130,19 @@ def test_signature_parts_are_what_the_signature_covers():
         assert w.send(parts) and w.receive(1) == b"\x01"
     finally:
         w.close()
+
+
+def test_a_checked_signature_does_not_overtake_those_in_the_stage(monkeypatch):
+    """A transaction whose signature the peer knows already (submitted before, or seen in
+    a belief) would skip the stage; while the stage holds earlier ones it must not: the
+    sequence numbers of one account have no gaps."""
+    from kernel.state.transactions import verify
+    monkeypatch.setattr(Peer, "OFFLOAD_SIGNATURES", True)
+    peer = Peer().start()
+    try:
+        txs = [sign(KEY, Transfer.create(USER, i, 12, 1)) for i in range(1, 201)]
+        assert verify(txs[-1]) and is_verified(txs[-1])
+        tickets = [peer.submit_nowait(s) for s in txs]
+        assert [t.wait(30).error for t in tickets] == [None] * 200
+    finally:
+        peer.stop()

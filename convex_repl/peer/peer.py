@@ -317,9 +317,10 @@ class Peer:
                 return _Pending(result=error_result("LOAD", "Peer is shutting down",
                                                     K("SERVER")))
             p.queued = True
-            if self._signatures is not None and p.signed is not None \
-                    and not is_verified(p.signed):
-                self._signatures.put(p, self._queue.put, _reject_signature)
+            stage = self._signatures    # a checked signature skips it only when it is
+            if stage is not None and p.signed is not None \
+                    and not (stage.idle() and is_verified(p.signed)):   # empty: order kept
+                stage.put(p, self._queue.put, _reject_signature)
             else:
                 self._queue.put(p)
         if self._thread is None:            # not started: run it here (tests, tools)
