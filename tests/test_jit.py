@@ -210,6 +210,49 @@ def test_calls_of_one_definition_at_every_juice_limit(defs, call):
     same_at_limits(call, range(juice + 2), s=base)
 
 
+# --- recursive calls inlined into the direct entry ---------------------------------------------
+
+def test_recursive_call_is_inlined():
+    s = session()
+    s.eval(FIB)
+    with jit.threshold(0):
+        assert s.eval("(fib 15)").value == 610
+    entry = s.eval("fib").value.body.jit_pos[0, 1]
+    assert entry.source.count(" is f:") == 2 and "w0 = " in entry.source
+
+
+INLINED = [  # (definitions, call): bodies calling themselves by name, inlined one level deep
+    (FIB, "[(fib 6) (fib 1.5) (fib 9223372036854775807) (fib nil)]"),
+    ("(defn r [n] (if (< n 1) (return 7) (+ 1 (r (dec n)))))", "(r 3)"),
+    ("(defn c [n acc] (if (> n 0) (recur (dec n) (+ acc (c 0 1))) acc))", "(c 3 0)"),
+    ("(defn c [n] (if (> n 4) *depth* (if (= n 2) (recur (inc n)) (+ 0 (c (inc n))))))",
+     "[(c 0) (c 1) (c 2)]"),
+    ("(defn c [n] (if (> n 4) *depth* (if (= n 2) (tailcall (c 4)) (+ 0 (c (inc n))))))",
+     "[(c 0) (c 1)]"),
+    ("(defn t1 [n] (if (> n 0) (tailcall (t1 (dec n))) :done)) (defn t2 [n] (t1 n))", "(t2 3)"),
+    ("(defn f1 [x] (if (> x 0) (f1 (dec x)) (fail :DONE \"bottom\")))", "(f1 3)"),
+    ("(def g (let [a 2] (fn [n] (if (< n 1) a (+ a (g (dec n)))))))", "(g 4)"),
+    ("(defn s [n] (do (set! n (dec n)) (if (< n 0) 0 (+ 1 (s n)))))", "(s 3)"),
+    ("(defn r [n] (if (< n 1) 0 (do (if (= n 2) (def r (fn [m] 100))) (+ 1 (r (dec n))))))",
+     "[(r 4) (r 4)]"),
+    ("(defn lp [n] (if (< n 1) 0 (let [a (lp (dec n))] "
+     "(loop [i 0 acc a] (if (< i 2) (recur (inc i) (+ acc i)) acc)))))", "(lp 4)"),
+    ("(defn cl [n] (if (< n 1) 0 ((fn [x] (+ x n)) (cl (dec n)))))", "(cl 4)"),
+    ("(defn q [n] (if (< n 1) *depth* (+ (query (def z n) n) (q (dec n)) *juice*)))", "(q 3)"),
+    ("(defn ab [n m] (if (< n 1) m (ab (dec n) (+ m (ab 0 n)))))", "(ab 3 1)"),
+]
+
+
+@pytest.mark.parametrize("defs,call", INLINED)
+def test_inlined_recursion_at_every_juice_limit(defs, call):
+    base = session()
+    assert base.eval(defs).error is None
+    with jit.threshold(0):          # compile the bodies and their direct entries
+        base.eval(call)
+    juice = same(call, s=base)[2]
+    same_at_limits(call, range(juice + 2), s=base)
+
+
 # --- depth near the limit ---------------------------------------------------------------------
 
 def test_depth_errors_at_every_recursion_depth():

@@ -29,7 +29,8 @@ def overdraw(ctx: Context, segments: tuple, p: int = 0) -> None:
     """A batch of charges could not be paid: fail like the interpreter's first charge that
     went over the limit. `segments` are (cumulative cost, Invoke op or None) in charge order,
     after `p` owed by the caller; a charge made inside an inlined core function is traced by
-    its Invoke op."""
+    its Invoke op, and one tagged CallerOverdraw is the caller's, where a body is inlined
+    into its caller (kernel/jit_gen_calls.py)."""
     base = ctx.juice + p
     limit = ctx.limit
     if p and base > limit:
@@ -38,6 +39,8 @@ def overdraw(ctx: Context, segments: tuple, p: int = 0) -> None:
     for cumulative, tag in segments:
         if base + cumulative > limit:
             break
+    if tag is CallerOverdraw:
+        raise CallerOverdraw()
     ctx.juice = limit
     e = juice_failure()
     if tag is not None:
@@ -99,9 +102,28 @@ def global_fill(ctx: Context, op: Any, n: int, d: int, ns: dict, site: str) -> t
     state, entry, value) is not for the current state: look the function up as the
     interpreter does (juice, errors), and cache its entry for n arguments and its value."""
     v = op.ex(ctx, [], d)
+    note_name(v, op)
     c = direct_for(v, n)
     entry = ns[site] = (ctx.state, generic_entry(ns, site) if c is None else c, v)
     return entry
+
+
+def note_name(v: Any, op: Any) -> None:
+    """Remember on the body of closure v that the name Lookup `op` finds has held it: calls
+    of that name in the body are likely its own, which its direct entry inlines
+    (kernel/jit_gen_calls.py). Noted before `direct_for` compiles the entry."""
+    from kernel.cvm.fn import Fn
+
+    if type(v) is not Fn:
+        return
+    body, key = v.body, (op.address.value, op.symbol)
+    try:
+        body.jit_names.add(key)
+    except AttributeError:
+        try:
+            body.jit_names = {key}
+        except AttributeError:      # an op that cannot carry it: never inlined
+            pass
 
 
 def generic_entry(ns: dict, site: str) -> Callable:

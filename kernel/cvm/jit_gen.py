@@ -19,10 +19,13 @@ semantics of `body.ex(ctx, env, d)`, and, once compiled code calls the closure, 
   globals of the generated code's namespace (`site`), one load to read.
 * Hot core functions are inlined behind type guards (kernel/jit_inline.py); `recur` in tail
   position of a loop becomes a jump. That a binding of the entry nothing assigns holds a
-  Long is tested once (the fact F<pos>), for all the guards that need it.
+  Long is tested once on each path that needs it (the fact F<pos>), for all its guards.
+  Range tests are written so that CPython specializes them (kernel/jit_inline.py).
 * Calls of closures go from compiled body to compiled body (kernel/jit_gen_calls.py): a
   call site caches the callee's direct entry and passes arguments as Python parameters. The
   batch pending at the call is handed to the callee (`p`), which pays it with its first own.
+  A direct entry calling itself by name runs its own body inline, one level deep.
+* Python frames cost per local: temporaries of inlined code are reused after it.
 
 Anything else (query, try, def, lookups of computed addresses, malformed ops, op types this
 module does not know) runs through the interpreter as a subtree: its `ex` gets a list of the
@@ -59,11 +62,6 @@ RETURN_RESULT = "return+result"     # return it, after setting *result* (tail of
 _RUNTIME = {"Fn": Fn, "special_value": special_value, **CALL_RUNTIME, **RUNTIME}
 
 
-def fact(pos: int) -> str:
-    """The statement computing F<pos>, that binding pos holds a Long (a bool, by a jump)."""
-    return f"F{pos} = True if {long_test(f'v{pos}')} else False"
-
-
 def set_targets(op: Any) -> Optional[set]:
     """Binding positions that set! may assign while `op` runs (None: unknown, maybe any)."""
     return set_positions((op,))
@@ -97,24 +95,38 @@ class Generator(CallGen):
         self.pending: list = []         # [amount, tag] charges not yet paid
         self.owed = captured is not None    # `p`, the caller's unpaid batch, is pending first
         self.ntemp = 0
+        self.temps: list = []           # every temporary made
+        self.spare: list = []           # temporaries nothing after this point uses
         self.height = -1                # deepest offset of a native op that checks depth
         self.bools: set = set()         # temporaries known to hold a Python bool
         self.globals: dict = {}         # (address, symbol, nargs) -> cache site and locals
                                         # read from it, set on every path to here
+        # names and offsets of the body being generated: the function's own, or a copy
+        # inlined into it (kernel/jit_gen_calls.py, `inline`)
+        self.vp, self.fp = "v", "F"     # prefixes of bindings and of facts about them
+        self.base = 0                   # depth of the body's top relative to d
+        self.inlined = False            # generating an inlined copy
         targets = set_targets(body)
         self.targets = targets          # positions set! may assign (None: maybe any)
         # bindings of the entry that nothing assigns: facts about them hold for the whole body
         self.fixed = set() if targets is None else set(range(nlocals)) - targets
-        self.facts: set = set()         # fixed positions p whose F<p> is computed on entry
-        self.ready: set = set()         # ... computed on entry or where it dominates the rest
+        self.ready: set = set()         # fixed positions p whose F<p> is set on every path here
 
     # --- output ------------------------------------------------------------------------------
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.indent + line)
 
     def temp(self) -> str:
+        """A new temporary, or one whose code has ended (`spare`): fewer locals make
+        cheaper Python frames."""
+        if self.spare:
+            t = self.spare.pop()
+            self.bools.discard(t)
+            return t
         self.ntemp += 1
-        return f"t{self.ntemp}"
+        t = f"t{self.ntemp}"
+        self.temps.append(t)
+        return t
 
     def const(self, v: Any) -> str:
         if v is None or v is True or v is False:
@@ -149,21 +161,23 @@ class Generator(CallGen):
             if k:
                 head.append("    " + ", ".join(f"v{i}" for i in range(k)) + ", = f.env")
             self.lines += ["  except Exit as e:", "    return finish_exit(ctx, f, e, d - 1)"]
-        for pos in sorted(self.facts):
-            head.append("    " + fact(pos))
         return "\n".join(head + self.lines) + "\n"
 
     def compute_fact(self, pos: int) -> None:
-        """Make F<pos> (binding pos holds a Long) available from here on: computed here when
-        this is the body's top level, whose code runs before all that follows it (so leaves
-        of a recursion that never need it skip the test), else on entry."""
-        if pos in self.ready:
-            return
-        if self.indent == 1:
-            self.emit(fact(pos))
-        else:
-            self.facts.add(pos)
-        self.ready.add(pos)
+        """Make F<pos> (binding pos holds a Long) available from here on: computed here, the
+        first use on this path (so leaves of a recursion that never need it skip the test);
+        uses after a merge compute it again (`scope`)."""
+        if pos not in self.ready:
+            self.emit(self.fact(pos))
+            self.ready.add(pos)
+
+    def fact(self, pos: int) -> str:
+        """The statement computing F<pos>, that binding pos holds a Long (a bool, by a jump)."""
+        return f"{self.fp}{pos} = True if {long_test(f'{self.vp}{pos}')} else False"
+
+    def at(self, off: int) -> str:
+        """The depth of an op at offset `off` of the body."""
+        return f"d + {self.base + off}"
 
     # --- juice -------------------------------------------------------------------------------
     def charge(self, amount: int, tag: Any = None) -> None:
@@ -213,6 +227,14 @@ class Generator(CallGen):
     def state(self) -> tuple:
         return [list(p) for p in self.pending], self.owed
 
+    def scope(self) -> tuple:
+        """What code from here on may use because it was set on every path here: the locals
+        read from global call-site caches and the facts. A branch restores it when it ends."""
+        return dict(self.globals), set(self.ready)
+
+    def set_scope(self, saved: tuple) -> None:
+        self.globals, self.ready = dict(saved[0]), set(saved[1])
+
     def set_state(self, saved: tuple) -> None:
         self.pending = [list(p) for p in saved[0]]
         self.owed = saved[1]
@@ -258,8 +280,8 @@ class Generator(CallGen):
         return f"{x} is not None and {x} is not False"
 
     def deepen(self, off: int) -> None:
-        if off > self.height:
-            self.height = off
+        if self.base + off > self.height:
+            self.height = self.base + off
 
     def gen(self, op: Any, off: int, live: int, mode: Optional[str],
             loop: Optional[_Loop]) -> Optional[str]:
@@ -275,18 +297,18 @@ class Generator(CallGen):
     def interpret(self, op: Any, off: int, live: int, mode: Optional[str]) -> Optional[str]:
         """Run `op` in the interpreter with the current bindings as its env."""
         self.flush()
-        env = "[" + "".join(f"v{i}, " for i in range(live)) + "]"
+        env = "[" + "".join(f"{self.vp}{i}, " for i in range(live)) + "]"
         targets = set_targets(op)
         back = sorted(range(live) if targets is None
                       else (p for p in targets if type(p) is int and 0 <= p < live))
         t = self.temp()
-        call = f"{t} = {self.const(op)}.ex(ctx, el, d + {off})"
+        call = f"{t} = {self.const(op)}.ex(ctx, el, {self.at(off)})"
         self.emit(f"el = {env}")
         if back:
             self.emit("try:")
             self.emit("    " + call)
             self.emit("finally:")
-            self.emit("    " + "; ".join(f"v{p} = el[{p}]" for p in back))
+            self.emit("    " + "; ".join(f"{self.vp}{p} = el[{p}]" for p in back))
         else:
             self.emit(call)
         return self.finish(t, mode)
@@ -300,7 +322,7 @@ class Generator(CallGen):
         if type(pos) is not int or not 0 <= pos < live:
             return self.interpret(op, off, live, mode)
         self.charge(J.LOOKUP)
-        x = f"v{pos}"
+        x = f"{self.vp}{pos}"
         if self.targets is None or pos in self.targets:     # a later set! may change it
             t = self.temp()
             self.emit(f"{t} = {x}")
@@ -313,7 +335,7 @@ class Generator(CallGen):
             return self.interpret(op, off, live, mode)
         self.deepen(off)
         site, c, t = self.site("LC", 2), self.temp(), self.temp()
-        slow = (f"{t} = lookup_slow(ctx, {self.const(op)}, d + {off}, {self.const(self.ns)}, "
+        slow = (f"{t} = lookup_slow(ctx, {self.const(op)}, {self.at(off)}, {self.const(self.ns)}, "
                 f"'{site}')")
         self.emit(f"{c}, {t} = {site}")
         self.guarded(f"ctx.state is {c}", "pass", lambda: self.emit(slow),
@@ -323,14 +345,14 @@ class Generator(CallGen):
     def special(self, op: Special, off, live, mode, loop):
         self.flush()
         t = self.temp()
-        self.emit(f"{t} = special_value({self.const(op.code)}, ctx, d + {off})")
+        self.emit(f"{t} = special_value({self.const(op.code)}, ctx, {self.at(off)})")
         self.charge(J.SPECIAL)
         return self.finish(t, mode)
 
     def lambda_(self, op: Lambda, off, live, mode, loop):
         self.charge(J.LAMBDA)
         t = self.temp()
-        env = "(" + "".join(f"v{i}, " for i in range(live)) + ")"
+        env = "(" + "".join(f"{self.vp}{i}, " for i in range(live)) + ")"
         self.emit(f"{t} = {self.const(op.fn)}.close_over({env})")
         return self.finish(t, mode)
 
@@ -342,12 +364,12 @@ class Generator(CallGen):
         self.deepen(off)
         saved = self.save([p for p in inner if p < live])
         x = self.gen(op.op, off + 1, live, None, None)
-        if saved and x.startswith("v"):
+        if saved and x.startswith(self.vp):
             t = self.temp()
             self.emit(f"{t} = {x}")
             x = t
         self.restore(saved)
-        self.emit(f"v{pos} = {x}")
+        self.emit(f"{self.vp}{pos} = {x}")
         self.charge(J.SET_BANG)
         return self.finish(x, mode)
 
@@ -356,13 +378,13 @@ class Generator(CallGen):
         saved = []
         for p in positions:
             t = self.temp()
-            self.emit(f"{t} = v{p}")
+            self.emit(f"{t} = {self.vp}{p}")
             saved.append((p, t))
         return saved
 
     def restore(self, saved: list) -> None:
         for p, t in saved:
-            self.emit(f"v{p} = {t}")
+            self.emit(f"{self.vp}{p} = {t}")
 
     def do(self, op: Do, off, live, mode, loop):
         self.deepen(off)
@@ -386,16 +408,16 @@ class Generator(CallGen):
         n = len(ops)
         target = None if mode is not None else self.temp()
         indent = self.indent
-        known = dict(self.globals)      # what tests after the first set may not have run
+        known = self.scope()            # what tests after the first set may not have run
         for i in range(0, n - 1, 2):
             t = self.gen(ops[i], off + 1, live, None, None)
             self.emit(f"ctx.result = {t}")
             self.emit(f"if {self.truthy(t)}:")
-            saved = self.state(), dict(self.globals)
+            saved = self.state(), self.scope()
             self.indent += 1
             self.branch(ops[i + 1], off + 1, live, mode, loop, target)
             self.set_state(saved[0])
-            self.globals = saved[1]
+            self.set_scope(saved[1])
             self.indent -= 1
             if mode is None:            # arms that return need no else: stay flat
                 self.emit("else:")
@@ -410,7 +432,7 @@ class Generator(CallGen):
         self.indent = indent
         self.pending = []
         self.owed = False
-        self.globals = known
+        self.set_scope(known)
         return target
 
     def branch(self, op, off, live, mode, loop, target) -> None:
@@ -447,7 +469,7 @@ class Generator(CallGen):
         for child in body[:-1]:
             self.gen(child, off + 1, live, None, None)
         x = self.gen(body[-1], off + 1, live, mode, loop)
-        if x is not None and x.startswith("v"):     # its binding dies with the let
+        if x is not None and x.startswith(self.vp):     # its binding dies with the let
             t = self.temp()
             self.emit(f"{t} = {x}")
             x = t
@@ -461,14 +483,14 @@ class Generator(CallGen):
         if type(f) is Symbol:
             if f is UNDERSCORE:
                 return live
-            self.emit(f"v{live} = {x}")
+            self.emit(f"{self.vp}{live} = {x}")
             return live + 1
         n = len(binding_symbols(f))
         self.flush()                    # destructuring may fail
         self.emit("tb = []")
         self.emit(f"{self.const(binder)}(ctx, tb, {x})")
         if n:
-            self.emit("".join(f"v{live + i}, " for i in range(n)) + "= tb")
+            self.emit("".join(f"{self.vp}{live + i}, " for i in range(n)) + "= tb")
         return live + n
 
     def rebind(self, loop: _Loop, values: list) -> None:

@@ -3,6 +3,11 @@ handles Invoke ops: inlined core functions, calls of core functions, calls of cl
 a call-site cache into their direct entries (kernel/jit_calls.py), calls of definitions (one
 state test for lookup and call), and recur in tail position of a loop as a jump.
 
+A recursive call -- a definition whose value is the running closure, in its direct entry --
+runs the closure's body inline, one level deep, instead of a Python call: half as many
+Python frames for a recursion that branches, each of which costs more than the code it
+saves (arguments, locals to clear).
+
 `CallGen` is a mixin of `jit_gen.Generator`, whose juice bookkeeping (pending batch, what the
 caller owes) and output methods it uses.
 """
@@ -12,6 +17,7 @@ from typing import Any, Optional
 
 from kernel.cvm import juice as J
 from kernel.cvm.fn import CoreFn
+from kernel.cvm.jit_calls import CallerOverdraw
 from kernel.cvm.jit_inline import INLINERS, NOT_CONSTANT, Arg, Fast
 from kernel.cvm.ops import Constant, Invoke, Local, Lookup
 from kernel.cvm.registry import CORE
@@ -39,14 +45,14 @@ class CallGen:
                 words = fast.guard.split()
                 for a in args:
                     if a.fact is not None and not a.ready and a.fact in words:
-                        self.compute_fact(int(a.fact[1:]))
+                        self.compute_fact(int(a.fact[len(self.fp):]))
         argv = "[" + "".join(f"{a.expr}, " for a in args) + "]"
         t = self.temp()
         if fast is not None:
-            self.fast_call(fast, t, f"invoke(ctx, {f}, {argv}, d + {off})", op)
+            self.fast_call(fast, t, f"invoke(ctx, {f}, {argv}, {self.at(off)})", op)
         elif type(callee) is CoreFn:
             self.flush()
-            self.direct(t, f"{f}.invoke(ctx, {argv}, d + {off})", f, off, op)
+            self.direct(t, f"{f}.invoke(ctx, {argv}, {self.at(off)})", f, off, op)
         else:
             self.closure_call(t, f, args, off, op)
         return self.finish(t, mode)
@@ -57,8 +63,8 @@ class CallGen:
         x = self.gen(a, off, live, None, None)
         if type(a) is Constant:
             return Arg(x, a.value)
-        if type(a) is Local and a.pos in self.fixed and x == f"v{a.pos}":
-            return Arg(x, NOT_CONSTANT, f"F{a.pos}", a.pos in self.ready)
+        if type(a) is Local and a.pos in self.fixed and x == f"{self.vp}{a.pos}":
+            return Arg(x, NOT_CONSTANT, f"{self.fp}{a.pos}", a.pos in self.ready)
         return Arg(x)
 
     def site(self, prefix: str, size: int) -> str:
@@ -91,7 +97,7 @@ class CallGen:
         self.indent += 1
         self.flush()
         ns = self.const(self.ns)
-        self.traced(f"{t} = call_slow(ctx, {f}, [{values[2:]}], d + {off}, {ns}, '{site}')",
+        self.traced(f"{t} = call_slow(ctx, {f}, [{values[2:]}], {self.at(off)}, {ns}, '{site}')",
                     op)
         self.indent -= 1
 
@@ -119,13 +125,84 @@ class CallGen:
             site, c = known
         cs, entry, f = c.split(", ")
         lookup, ns = self.const(op.fn), self.const(self.ns)
-        slow = f"{c} = global_fill(ctx, {lookup}, {n}, d + {off + 1}, {ns}, '{site}')"
+        slow = f"{c} = global_fill(ctx, {lookup}, {n}, {self.at(off + 1)}, {ns}, '{site}')"
         self.guarded(f"ctx.state is {cs}", "pass", lambda: self.emit(slow),
                      J.CONSTANT + J.LOOKUP_DYNAMIC, None, negate=True)
         args = [self.arg(a, off + 1, live) for a in op.args]
-        t = self.temp()
-        self.enter(t, entry, f, "".join(f", {a.expr}" for a in args), off, op)
+        values = "".join(f", {a.expr}" for a in args)
+        if not self.inlines(op):
+            t = self.temp()
+            self.enter(t, entry, f, values, off, op)
+            return self.finish(t, mode)
+        self.emit(f"if {f} is f:")      # the running closure calls itself: its body inline
+        saved = self.state(), self.scope()
+        self.indent += 1
+        t = self.inline(args, off, op)
+        self.indent -= 1
+        self.set_state(saved[0])
+        self.set_scope(saved[1])
+        self.emit("else:")
+        self.indent += 1
+        self.enter(t, entry, f, values, off, op)
+        self.indent -= 1
+        self.set_scope(saved[1])
         return self.finish(t, mode)
+
+    def inlines(self, op: Invoke) -> bool:
+        """Whether a call of a definition has the body being generated inline for when the
+        value is the running closure: in a direct entry (which has it, `f`), one level deep,
+        with as many arguments as its parameters, of a name seen to hold a closure of this
+        body (`note_name` in kernel/jit_calls.py), so likely a recursive call."""
+        return (self.captured is not None and not self.inlined
+                and len(op.args) == self.nlocals - self.captured
+                and (op.fn.address.value, op.fn.symbol) in getattr(self.body, "jit_names", ()))
+
+    def inline(self, args: list, off: int, op: Invoke) -> str:
+        """The temporary holding the value of the body being generated, run here for the
+        running closure `f` with `args`: what entering its direct entry does, without the
+        Python call. It runs at depth
+        d + off + 1, inside this body's entry test (its height counts); it pays the pending
+        batch with its own first, as the callee of a call does, which that batch's one
+        segment tagged CallerOverdraw marks: a failure to pay it is this body's own, as for a
+        call; its errors are traced by the call op, and exits end at its boundary
+        (`finish_exit`). Its bindings and facts have names of their own (w, G)."""
+        owed, segments, total = self.owed, self.segments(), self.pending_total()
+        frame = (self.vp, self.fp, self.base, self.ready)
+        spare, made = list(self.spare), len(self.temps)
+        self.emit("try:")
+        self.emit("    try:")
+        self.indent += 2
+        self.vp, self.fp, self.base = "w", "G", self.base + off + 1
+        self.ready, self.inlined = set(), True
+        self.pending = [[total, CallerOverdraw]] if total else []
+        k = self.captured
+        if k:
+            self.emit("".join(f"w{i}, " for i in range(k)) + "= f.env")
+        for i, a in enumerate(args):
+            self.emit(f"w{k + i} = {a.expr}")
+        t = self.gen(self.body, 0, self.nlocals, None, None)
+        if t not in self.temps:             # a binding or a constant
+            x, t = t, self.temp()
+            self.emit(f"{t} = {x}")
+        self.bools.discard(t)               # the call may give any value
+        self.flush()
+        (self.vp, self.fp, self.base, self.ready) = frame
+        # the copy's temporaries end with it, but the value's
+        self.spare = [x for x in spare + self.temps[made:] if x != t]
+        self.inlined = False
+        self.indent -= 1
+        self.emit("except Exit as e:")
+        self.emit(f"    {t} = finish_exit(ctx, f, e, {self.at(off)})")
+        self.indent -= 1
+        self.emit("except ErrorValue as e:")
+        self.emit(f"    e.add_trace({self.const(op)})")
+        self.emit("    raise")
+        if total or owed:
+            self.emit("except CallerOverdraw:")
+            self.emit(f"    overdraw(ctx, {segments}{', p' if owed else ''})")
+        self.pending = []
+        self.owed = False
+        return t
 
     def enter(self, t: str, entry: str, f: str, values: str, off: int, op: Invoke) -> None:
         """`t = entry(...)`: enter a direct entry (or `call_generic`) of function `f`,
@@ -133,7 +210,7 @@ class CallGen:
         to pay the batch is this body's own (`CallerOverdraw`). Nothing is pending after."""
         handoff, segments, owed = self.handoff(), self.segments(), self.owed
         self.emit("try:")
-        self.emit(f"    {t} = {entry}(ctx, d + {off + 1}, {handoff}, {f}{values})")
+        self.emit(f"    {t} = {entry}(ctx, {self.at(off + 1)}, {handoff}, {f}{values})")
         self.emit("except ErrorValue as e:")
         self.emit(f"    e.add_trace({self.const(op)})")
         self.emit("    raise")
@@ -153,7 +230,7 @@ class CallGen:
         self.emit(f"    e.add_trace({o})")
         self.emit("    raise")
         self.emit("except Exit as e:")
-        self.emit(f"    {t} = resume(ctx, {f}, e, d + {off}, {o})")
+        self.emit(f"    {t} = resume(ctx, {f}, e, {self.at(off)}, {o})")
 
     def traced(self, line: str, op: Invoke) -> None:
         """A call, with the error trace Invoke.ex adds."""
