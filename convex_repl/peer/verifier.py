@@ -4,8 +4,8 @@ In one process, threads verifying with pynacl release the interpreter lock only 
 libsodium; each must take it back between signatures, and while the block producer runs
 Python it hands the lock over only every switch interval (5 ms), so verification stalled
 whenever blocks were being made. Worker processes (convex_repl/peer/sigworker.py, one per
-core) verify under their own locks; one dispatcher thread here sends them what is queued in
-chunks, waits for the answers with the lock released, and passes the transactions on in the
+core) verify under their own locks; here one thread sends them what is queued in chunks and
+another reads their answers with the lock released and passes the transactions on in the
 order they came (a client's transactions keep their sequence order) or rejects them.
 
 Invariant: every ticket put here is handed on or answered exactly once, also when a worker
@@ -27,25 +27,25 @@ from kernel.state.transactions import mark_verified, signature_parts, verify
 
 CHUNK = 128                     # signatures sent to a worker at once (<= sigworker.MAX_BATCH)
 DEPTH = 2                       # chunks in flight per worker
-HERE = -1                       # in flight "to no worker": checked in this process
 
 
 class _Worker:
     """One sigworker process and its pipes."""
 
     def __init__(self) -> None:
+        self.load = 0                   # chunks sent and not yet answered
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "convex_repl.peer.sigworker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, env=_worker_env())
 
-    def send(self, parts: list) -> bool:
+    def send(self, parts: list) -> None:
+        """Write a batch (a dead worker's failure shows when its answers are read)."""
         body = b"".join(parts[1:])
         try:
             self.proc.stdin.write(parts[0] + len(body).to_bytes(4, "big") + body)
             self.proc.stdin.flush()
-            return True
         except (OSError, ValueError):
-            return False
+            pass
 
     def receive(self, n: int) -> Optional[bytes]:
         try:
@@ -85,7 +85,13 @@ def _encode(signed: Any) -> list:
 
 class SignatureStage:
     """Checks each ticket's signature off the interpreter lock, then calls its `forward`
-    (valid) or `reject` (invalid), in the order the tickets were put."""
+    (valid) or `reject` (invalid), in the order the tickets were put.
+
+    A sender thread takes what is queued in chunks and writes each to the least loaded
+    worker (at most DEPTH chunks in flight per worker, so a worker starts the next while
+    its last answer is read); a receiver thread reads the answers in the order the chunks
+    were sent and hands the tickets on. Neither waits for the other: a ticket put while
+    answers are awaited goes out at once."""
 
     def __init__(self, workers: Optional[int] = None):
         n = workers if workers is not None else max(1, os.cpu_count() or 1)
@@ -94,8 +100,12 @@ class SignatureStage:
         self._pending = 0
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)    # notified as each chunk is handed on
-        self._thread = threading.Thread(target=self._run, name="signatures", daemon=True)
-        self._thread.start()
+        self._sent = threading.Condition(threading.Lock())   # inflight and worker loads
+        self._inflight: "deque" = deque()     # (worker, chunk), oldest first; None: stop
+        self._threads = [threading.Thread(target=f, name=f"signatures-{f.__name__[1:]}",
+                                          daemon=True) for f in (self._send, self._receive)]
+        for t in self._threads:
+            t.start()
 
     def put(self, ticket: Any, forward: Callable[[Any], None],
             reject: Callable[[Any], None]) -> None:
@@ -120,53 +130,58 @@ class SignatureStage:
             self._idle.wait_for(lambda: self._pending == 0, timeout)
 
     def close(self) -> None:
-        """Hand on what is queued, then stop the dispatcher and the workers."""
+        """Hand on what is queued, then stop the threads and the workers."""
         self._queue.put(None)
-        self._thread.join(30)
+        for t in self._threads:
+            t.join(30)
         for w in self._workers:
             w.close()
 
-    # --- the dispatcher thread --------------------------------------------------------------------
-    # Each worker has up to DEPTH chunks in flight (it starts the next while we read the
-    # answers to the last); chunks are answered in the order they were sent, so tickets are
-    # handed on in the order they were put.
-    def _run(self) -> None:
-        q = self._queue
-        inflight: "deque[tuple]" = deque()     # (worker index or HERE, chunk), oldest first
-        load = [0] * len(self._workers)
-        stopping = False
+    # --- the two threads ----------------------------------------------------------------------
+    def _send(self) -> None:
         while True:
-            while not stopping and min(load) < DEPTH:
-                chunk, stopping = self._take(q, block=not inflight)
-                if not chunk:
-                    break
-                i = load.index(min(load))
-                if self._workers[i].send(_batch(chunk)):
-                    load[i] += 1
-                else:
-                    self._replace(i, inflight, load)
-                    i = HERE
-                inflight.append((i, chunk))
-            if not inflight:
-                if stopping:
-                    return
-                continue
-            i, chunk = inflight.popleft()
-            answers = None
-            if i != HERE:
-                load[i] -= 1
-                answers = self._workers[i].receive(len(chunk))
-                if answers is None:
-                    self._replace(i, inflight, load)
+            chunk, stop = self._take()
+            if chunk:
+                with self._sent:
+                    self._sent.wait_for(lambda: min(w.load for w in self._workers) < DEPTH)
+                    w = min(self._workers, key=lambda x: x.load)
+                    w.load += 1
+                w.send(_batch(chunk))
+                with self._sent:
+                    self._inflight.append((w, chunk))
+                    self._sent.notify_all()
+            if stop:
+                with self._sent:
+                    self._inflight.append(None)
+                    self._sent.notify_all()
+                return
+
+    def _receive(self) -> None:
+        while True:
+            with self._sent:
+                self._sent.wait_for(lambda: self._inflight)
+                item = self._inflight[0]
+            if item is None:
+                return
+            w, chunk = item
+            answers = w.receive(len(chunk))
+            with self._sent:
+                self._inflight.popleft()
+                w.load -= 1
+                if answers is None and w in self._workers:      # died: start another
+                    self._workers[self._workers.index(w)] = _Worker()
+                    w.close()
+                self._sent.notify_all()
             self._hand_on(chunk, answers)
 
-    def _take(self, q: "queue.SimpleQueue", block: bool) -> tuple:
+    def _take(self) -> tuple:
         """(queued items for one chunk, whether the stop mark came): a share of what is
         queued, so a few signatures are split between the workers too, at most CHUNK."""
+        q = self._queue
         limit = min(CHUNK, max(1, -(-q.qsize() // len(self._workers))))
         chunk: list = []
         try:
-            item = q.get() if block else q.get_nowait()
+            item = q.get()
             while item is not None:
                 chunk.append(item)
                 if len(chunk) >= limit:
@@ -191,15 +206,6 @@ class SignatureStage:
         with self._idle:
             self._pending -= len(chunk)
             self._idle.notify_all()         # drain() and wait_handed() look again
-
-    def _replace(self, i: int, inflight: deque, load: list) -> None:
-        """Worker i died: start another; the chunks it had are checked here, in turn."""
-        self._workers[i].close()
-        self._workers[i] = _Worker()
-        for k, (j, chunk) in enumerate(inflight):
-            if j == i:
-                inflight[k] = (HERE, chunk)
-        load[i] = 0
 
 
 def _batch(chunk: list) -> list:
