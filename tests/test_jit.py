@@ -221,6 +221,32 @@ def test_recursive_call_is_inlined():
     assert entry.source.count(" is f:") == 2 and "w0 = " in entry.source
 
 
+def test_inlined_calls_are_capped():
+    s = session()
+    s.eval("(defn five [n] (if (< n 1) 1 (+ (five (- n 1)) (five (- n 2)) (five (- n 3))"
+           " (five (- n 4)) (five (- n 5)))))")
+    with jit.threshold(0):
+        same("(five 7)", s=s)
+    assert s.eval("five").value.body.jit_pos[0, 1].source.count(" is f:") == jit.INLINE
+
+
+def test_direct_entry_without_inlining_where_python_cannot_compile_it(monkeypatch):
+    from kernel.cvm import jit_gen
+    real = jit_gen.generate
+
+    def generate(body, nlocals, captured=None, inline=0):
+        if inline:
+            raise SyntaxError("too many statically nested blocks")
+        return real(body, nlocals, captured, inline)
+    monkeypatch.setattr(jit_gen, "generate", generate)
+    s = session()
+    s.eval("(defn fib-nc [n] (if (< n 2) n (+ (fib-nc (- n 1)) (fib-nc (- n 2)))))")
+    with jit.threshold(0):
+        assert s.eval("(fib-nc 10)").value == 55
+    entry = s.eval("fib-nc").value.body.jit_pos[0, 1]
+    assert "jit_pos" in entry.source and " is f:" not in entry.source
+
+
 INLINED = [  # (definitions, call): bodies calling themselves by name, inlined one level deep
     (FIB, "[(fib 6) (fib 1.5) (fib 9223372036854775807) (fib nil)]"),
     ("(defn r [n] (if (< n 1) (return 7) (+ 1 (r (dec n)))))", "(r 3)"),

@@ -22,6 +22,7 @@ from kernel.cvm.context import Context
 from kernel.cvm.ops import Op
 
 THRESHOLD: Optional[int] = 2
+INLINE = 4      # recursive calls a direct entry inlines at most (each copies the body)
 
 
 def run_body(body: Any, ctx: Context, env: list, d: int) -> Any:
@@ -61,13 +62,16 @@ def compile_body(body: Op, nlocals: int) -> Callable:
 
 def compile_direct(body: Op, captured: int, nparams: int) -> Optional[Callable]:
     """The direct entry of a body for closures capturing `captured` bindings and taking
-    `nparams` arguments, or None when Python cannot compile it."""
+    `nparams` arguments (without inlined recursive calls if Python cannot compile it with
+    them), or None when Python cannot compile it."""
     from kernel.cvm.jit_gen import generate
 
-    try:
-        return generate(body, captured + nparams, captured)
-    except (SyntaxError, RecursionError, MemoryError):
-        return None
+    for inline in (INLINE, 0):
+        try:
+            return generate(body, captured + nparams, captured, inline)
+        except (SyntaxError, RecursionError, MemoryError):
+            pass
+    return None
 
 
 @contextmanager

@@ -84,10 +84,12 @@ class Generator(CallGen):
     env-list entry `jit_body`, or with `captured` set the direct entry `jit_pos` of closures
     capturing that many bindings (kernel/jit_calls.py)."""
 
-    def __init__(self, body: Op, nlocals: int, captured: Optional[int] = None):
+    def __init__(self, body: Op, nlocals: int, captured: Optional[int] = None,
+                 inline: int = 0):
         self.body = body
         self.nlocals = nlocals
         self.captured = captured
+        self.inline_left = inline       # recursive calls that may still be inlined
         self.ns: dict = dict(_RUNTIME)
         self.names: dict = {}           # id(constant) -> name in ns
         self.lines: list = []
@@ -540,10 +542,12 @@ _HANDLERS = {Constant: Generator.constant, Local: Generator.local, Lookup: Gener
              Let: Generator.let, Invoke: Generator.invoke}
 
 
-def generate(body: Op, nlocals: int, captured: Optional[int] = None) -> Callable:
+def generate(body: Op, nlocals: int, captured: Optional[int] = None,
+             inline: int = 0) -> Callable:
     """The compiled form of closure body `body` for calls with `nlocals` bindings: the entry
-    taking them as a list, or with `captured` set the direct entry (kernel/jit_calls.py)."""
-    g = Generator(body, nlocals, captured)
+    taking them as a list, or with `captured` set the direct entry (kernel/jit_calls.py),
+    with up to `inline` recursive calls inlined (kernel/jit_gen_calls.py)."""
+    g = Generator(body, nlocals, captured, inline)
     src = g.source()
     ns = g.ns
     with warnings.catch_warnings():     # `is` tests against literals are intended

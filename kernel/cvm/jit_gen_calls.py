@@ -153,7 +153,7 @@ class CallGen:
         value is the running closure: in a direct entry (which has it, `f`), one level deep,
         with as many arguments as its parameters, of a name seen to hold a closure of this
         body (`note_name` in kernel/jit_calls.py), so likely a recursive call."""
-        return (self.captured is not None and not self.inlined
+        return (self.captured is not None and not self.inlined and self.inline_left > 0
                 and len(op.args) == self.nlocals - self.captured
                 and (op.fn.address.value, op.fn.symbol) in getattr(self.body, "jit_names", ()))
 
@@ -166,6 +166,7 @@ class CallGen:
         segment tagged CallerOverdraw marks: a failure to pay it is this body's own, as for a
         call; its errors are traced by the call op, and exits end at its boundary
         (`finish_exit`). Its bindings and facts have names of their own (w, G)."""
+        self.inline_left -= 1
         owed, segments, total = self.owed, self.segments(), self.pending_total()
         frame = (self.vp, self.fp, self.base, self.ready)
         spare, made = list(self.spare), len(self.temps)
