@@ -249,6 +249,9 @@ def test_direct_entry_without_inlining_where_python_cannot_compile_it(monkeypatc
 
 INLINED = [  # (definitions, call): bodies calling themselves by name, inlined one level deep
     (FIB, "[(fib 6) (fib 1.5) (fib 9223372036854775807) (fib nil)]"),
+    (FIB, "[(fib -9223372036854775808) (fib 18446744073709551616) (fib 2.5) (fib true)]"),
+    ("(defn fd [n] (if (<= n 1) n (+ (fd (dec n)) (fd (- n 2)))))",
+     "[(fd 5) (fd -9223372036854775807) (fd 9223372036854775808) (fd 3.5)]"),
     ("(defn r [n] (if (< n 1) (return 7) (+ 1 (r (dec n)))))", "(r 3)"),
     ("(defn c [n acc] (if (> n 0) (recur (dec n) (+ acc (c 0 1))) acc))", "(c 3 0)"),
     ("(defn c [n] (if (> n 4) *depth* (if (= n 2) (recur (inc n)) (+ 0 (c (inc n))))))",

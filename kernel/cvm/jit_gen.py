@@ -101,6 +101,8 @@ class Generator(CallGen):
         self.spare: list = []           # temporaries nothing after this point uses
         self.height = -1                # deepest offset of a native op that checks depth
         self.bools: set = set()         # temporaries known to hold a Python bool
+        self.ints: dict = {}            # temporary or binding -> a fact (computed before it
+                                        # was set) that, when True, means it holds an int
         self.globals: dict = {}         # (address, symbol, nargs) -> cache site and locals
                                         # read from it, set on every path to here
         # names and offsets of the body being generated: the function's own, or a copy
@@ -124,6 +126,7 @@ class Generator(CallGen):
         if self.spare:
             t = self.spare.pop()
             self.bools.discard(t)
+            self.ints.pop(t, None)
             return t
         self.ntemp += 1
         t = f"t{self.ntemp}"
@@ -175,7 +178,8 @@ class Generator(CallGen):
 
     def fact(self, pos: int) -> str:
         """The statement computing F<pos>, that binding pos holds a Long (a bool, by a jump)."""
-        return f"{self.fp}{pos} = True if {long_test(f'{self.vp}{pos}')} else False"
+        x = f"{self.vp}{pos}"
+        return f"{self.fp}{pos} = True if {long_test(x, self.ints.get(x))} else False"
 
     def at(self, off: int) -> str:
         """The depth of an op at offset `off` of the body."""

@@ -64,8 +64,9 @@ class CallGen:
         if type(a) is Constant:
             return Arg(x, a.value)
         if type(a) is Local and a.pos in self.fixed and x == f"{self.vp}{a.pos}":
-            return Arg(x, NOT_CONSTANT, f"{self.fp}{a.pos}", a.pos in self.ready)
-        return Arg(x)
+            return Arg(x, NOT_CONSTANT, f"{self.fp}{a.pos}", a.pos in self.ready,
+                       self.ints.get(x))
+        return Arg(x, int_fact=self.ints.get(x))
 
     def site(self, prefix: str, size: int) -> str:
         """The name of a call site's cache: a global of the generated code's namespace
@@ -180,7 +181,13 @@ class CallGen:
         if k:
             self.emit("".join(f"w{i}, " for i in range(k)) + "= f.env")
         for i, a in enumerate(args):
-            self.emit(f"w{k + i} = {a.expr}")
+            w = f"w{k + i}"
+            self.emit(f"{w} = {a.expr}")
+            fact = self.ints.get(a.expr)
+            if fact is not None and k + i in self.fixed:
+                self.ints[w] = fact
+            else:
+                self.ints.pop(w, None)
         t = self.gen(self.body, 0, self.nlocals, None, None)
         if t not in self.temps:             # a binding or a constant
             x, t = t, self.temp()
@@ -245,6 +252,8 @@ class CallGen:
         """An inlined core function: its fast path, else the traced call."""
         if fast.is_bool:
             self.bools.add(t)
+        if fast.is_int and fast.guard is not None and fast.guard.isidentifier():
+            self.ints[t] = fast.guard       # a fact: an int where it holds
         if fast.guard is None and not fast.none_is_slow:
             self.emit(f"{t} = {fast.value}")
             self.charge(fast.cost, op)

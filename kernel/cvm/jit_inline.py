@@ -47,26 +47,34 @@ class Arg:
     value: Any = NOT_CONSTANT
     fact: Optional[str] = None      # a local that is True iff expr holds a Long (see jit_gen)
     ready: bool = False             # the fact is already computed (else it costs a Long test)
+    int_fact: Optional[str] = None  # a local (computed) that, when True, means expr is an int
 
 
 @dataclass(frozen=True)
 class Fast:
     """The guarded fast path of one call: when `guard` (None: always) holds, the call's value
     is `value` and the impl would have charged exactly `cost`. With `none_is_slow`, a value of
-    None means the fast path does not apply after all. `is_bool`: the value is a Python bool."""
+    None means the fast path does not apply after all. `is_bool`: the value is a Python bool;
+    `is_int`: an int."""
 
     guard: Optional[str]
     value: str
     cost: int
     is_bool: bool = False
     none_is_slow: bool = False
+    is_int: bool = False
 
 
-def long_test(x: str) -> str:
+def long_test(x: str, int_fact: Optional[str] = None) -> str:
     """Python test that expression x holds a Long, for a jump (an `if`, or `True if .. else
     False`): in that position CPython (3.11+) specializes a comparison of two compact ints.
-    `.__class__` reads faster than `type()`, and two comparisons faster than one chained."""
-    return f"{x}.__class__ is int and {_range_test(x)}"
+    `.__class__` reads faster than `type()`, and two comparisons faster than one chained;
+    a fact that x is an int where it holds reads faster still."""
+    return f"{int_fact or _int_test(x)} and {_range_test(x)}"
+
+
+def _int_test(x: str) -> str:
+    return f"{x}.__class__ is int"
 
 
 def _range_test(x: str) -> str:
@@ -87,7 +95,7 @@ def _long_guard(args: Sequence[Arg]) -> "str | None | bool":
         elif a.fact is not None:
             tests.append(a.fact)
         else:
-            tests.append(f"{a.expr}.__class__ is int")
+            tests.append(a.int_fact or _int_test(a.expr))
             ranges.append(_range_test(a.expr))
     tests += ranges
     return " and ".join(tests) if tests else None
@@ -105,7 +113,7 @@ def _int_guard(args: Sequence[Arg]) -> "str | None | bool":
         elif a.fact is not None and a.ready:
             tests.append(a.fact)
         else:
-            tests.append(f"{a.expr}.__class__ is int")
+            tests.append(a.int_fact or _int_test(a.expr))
     return " and ".join(tests) if tests else None
 
 
@@ -125,7 +133,7 @@ def _linear(op: str, identity: Optional[str], unary: Optional[str], max_args: in
             value = args[0].expr if unary is None else f"({unary}{args[0].expr})"
         else:
             value = "(" + f" {op} ".join(a.expr for a in args) + ")"
-        return Fast(guard, value, J.MIN_NUMERIC_COST * n + J.ARITHMETIC)
+        return Fast(guard, value, J.MIN_NUMERIC_COST * n + J.ARITHMETIC, is_int=True)
     return inline
 
 
@@ -169,7 +177,7 @@ def _step(op: str):
         guard = _long_guard(args)
         if guard is False:
             return None
-        return Fast(guard, f"({args[0].expr} {op} 1)", J.ARITHMETIC)
+        return Fast(guard, f"({args[0].expr} {op} 1)", J.ARITHMETIC, is_int=True)
     return inline
 
 
