@@ -292,3 +292,24 @@ def test_submit_nowait_keeps_many_in_flight():
         assert peer.query(read("t"), USER).value == 40
     finally:
         peer.stop()
+
+
+def test_a_peer_block_still_compares_each_key_with_its_origin_at_its_turn():
+    """The peer applies its blocks as signature-checked (each signature was checked on
+    admission), but a key changed by an earlier transaction of the same block still makes
+    a later one signed with the old key fail :SIGNATURE."""
+    peer = Peer()
+    new_key = SigningKey.generate()
+    rotate = sign(KEY, Invoke.create(USER, 1, read(
+        f"(set-key 0x{bytes(new_key.verify_key).hex()})")))
+    stale = sign(KEY, Transfer.create(USER, 2, 12, 5))
+    fresh = sign(new_key, Transfer.create(USER, 2, 12, 7))
+    assert peer.precheck(stale) is None                      # admitted before the rotation
+    ps = [_Pending(signed=s) for s in (rotate, stale, fresh)]
+    for p in ps:
+        peer._queue.put(p)
+    peer.start()
+    results = [p.wait(10) for p in ps]
+    peer.stop()
+    assert [r.error for r in results] == [None, K("SIGNATURE"), None]
+    assert peer.blocks()[-1]["transactionCount"] == 3
