@@ -182,8 +182,8 @@ SHARED = [  # (definitions, call): the later calls of sq test the state again, o
      "[(two 3) (two 3)]"),
     ("(defn sq [x] (* x x)) (defn two [x] (+ (sq x) (sq (do (def sq inc) x))))",
      "[(two 3) (two 3)]"),
-    ("(defn sq [x] (* x x)) (defn rd [x] (do (def sq dec) x)) (defn two [x] (+ (sq (rd x)) (sq x)))",
-     "(two 3)"),
+    ("(defn sq [x] (* x x)) (defn rd [x] (do (def sq dec) x)) "
+     "(defn two [x] (+ (sq (rd x)) (sq x)))", "(two 3)"),
     ("(defn sq [x] (* x x)) (defn c [x] (do (if x (sq 2) 1) (if (sq 3) (sq 4) (sq 5)) (sq 6)))",
      "[(c false) (c true) (c nil)]"),
     ("(defn sq [x] (* x x)) (defn c [x] (cond x (sq 2) (sq 3) (sq 4) (sq 5)))",

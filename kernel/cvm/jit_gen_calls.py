@@ -161,12 +161,12 @@ class CallGen:
     def inline(self, args: list, off: int, op: Invoke) -> str:
         """The temporary holding the value of the body being generated, run here for the
         running closure `f` with `args`: what entering its direct entry does, without the
-        Python call. It runs at depth
-        d + off + 1, inside this body's entry test (its height counts); it pays the pending
-        batch with its own first, as the callee of a call does, which that batch's one
-        segment tagged CallerOverdraw marks: a failure to pay it is this body's own, as for a
-        call; its errors are traced by the call op, and exits end at its boundary
-        (`finish_exit`). Its bindings and facts have names of their own (w, G)."""
+        Python call. It runs at depth d + off + 1, inside this body's entry test (its height
+        counts); it pays the pending batch with its own first, as the callee of a call does,
+        which that batch's one segment tagged CallerOverdraw marks: a failure to pay it is
+        this body's own, as for a call; its errors are traced by the call op, and exits end
+        at its boundary (`finish_exit`). Its bindings and facts have names of their own (w,
+        G); a parameter bound to a value known to be an int where a fact holds keeps that."""
         self.inline_left -= 1
         owed, segments, total = self.owed, self.segments(), self.pending_total()
         frame = (self.vp, self.fp, self.base, self.ready)
