@@ -16,7 +16,9 @@ results: a confirmed transaction survives the peer being killed.
 
 Pre-checks done on submission, answered at once with source :PEER and changing nothing: the
 origin exists (:NOBODY), its sequence number is above the account's (:SEQUENCE), it is not
-an actor (:STATE), the key is the account's and the signature valid (:SIGNATURE).
+an actor (:STATE), the key is the account's (:SIGNATURE). The signature itself is checked
+then too, or, by a started peer with a second core, in worker processes (verifier.py), which
+answer a bad one with the same :SIGNATURE Result soon after.
 """
 from __future__ import annotations
 
