@@ -6,7 +6,9 @@ canonical CAD3 encoding; its SHA3-256 is the value ID. A child whose own top-cel
 most 140 bytes is embedded in its parent, otherwise the parent holds a branch ref (0x20 + ID).
 
 Cells cache their encoding, ID and memory size lazily, so building values in the interpreter
-costs nothing extra.
+costs nothing extra. The cache is a tuple, replaced whole when a field is filled in: holding only
+bytes, ints and None, it is untracked by Python's cycle collector at its first pass, so a large
+number of cached cells adds no work to every later collection (as lists would).
 
 Values may nest to any depth (CVM code can build a vector 100,000 levels deep), so the caches
 are filled by plain recursion only `NEST_LIMIT` levels deep: below that, `_encode_below` and
@@ -42,13 +44,13 @@ class MissingData(LookupError):
 class Cell:
     """Base class of every non-native CVM value.
 
-    The caches live in one list in the instance dict (None at class level until first use):
+    The caches live in one tuple in the instance dict (None at class level until first use):
     a miss is one attribute read, and filling all three costs a single dict insert."""
 
     tag: int = 0xFF
     nests = True                   # False if encoding recurses a bounded number of levels at
                                    # most (scalars, blobs): then it needs no nesting guard
-    _cache: "list | None" = None   # [encoding, value ID, memory size], made on first use
+    _cache: "tuple | None" = None  # (encoding, value ID, memory size), made on first use
 
     # --- to be provided by subclasses -------------------------------------------------------
     def encode_cell(self) -> bytes:
@@ -75,25 +77,24 @@ class Cell:
                 enc = self.encode_cell()
             finally:
                 nesting.pop()
-        self._cache = [enc, None, None]
+        self._cache = (enc, None, None)
         return enc
 
     def value_id(self) -> bytes:
         c = self._cache
         if c is None:                           # encoding() inlined (the usual first use)
-            if not self.nests or len(nesting) < NEST_LIMIT:
-                # No nesting entry for this level: its children count their own levels as
-                # they encode (Cell.encoding), and nothing below calls value_id on a cell
-                # still to encode (write_ref encodes first), so Python's stack stays bounded.
-                enc = self.encode_cell()
-                vid = _sha3(enc).digest()
-                self._cache = [enc, vid, None]
-                return vid
-            _encode_below(self)
-            c = self._cache
+            # No nesting entry for this level, nor a check of the depth: its children count
+            # their own levels as they encode (Cell.encoding), and nothing below calls
+            # value_id on a cell still to encode (write_ref encodes first), so this adds one
+            # frame at most to a walk already NEST_LIMIT deep, and Python's stack stays bounded.
+            enc = self.encode_cell()
+            vid = _sha3(enc).digest()
+            self._cache = (enc, vid, None)
+            return vid
         vid = c[1]
         if vid is None:
-            vid = c[1] = _sha3(c[0]).digest()
+            vid = _sha3(c[0]).digest()
+            self._cache = (c[0], vid, c[2])
         return vid
 
     def cached_value_id(self) -> "bytes | None":
@@ -121,7 +122,8 @@ class Cell:
                     size += memory_size(child)
             finally:
                 nesting.pop()
-        c[2] = size
+        c = self._cache                         # as filled in meanwhile (a value ID)
+        self._cache = (c[0], c[1], size)
         return size
 
     def is_embedded(self) -> bool:
@@ -187,7 +189,7 @@ nesting: list = []   # one entry per such recursive step in progress. Shared by 
                      # switch to its explicit stack sooner, never let it recurse deeper.
 
 
-def _encode(cell: Cell) -> list:
+def _encode(cell: Cell) -> tuple:
     """Fill and return the cache of an uncached cell: by recursion through encode_cell while
     fewer than NEST_LIMIT encodings are in progress, else with `_encode_below`."""
     if not cell.nests:
@@ -201,7 +203,7 @@ def _encode(cell: Cell) -> list:
             enc = cell.encode_cell()
         finally:
             nesting.pop()
-    c = cell._cache = [enc, None, None]
+    c = cell._cache = (enc, None, None)
     return c
 
 
@@ -226,7 +228,7 @@ def _encode_below(root: Cell) -> None:
                 stack.extend([(ch, False) for ch in todo])
                 continue
         if cell._cache is None:
-            cell._cache = [cell.encode_cell(), None, None]
+            cell._cache = (cell.encode_cell(), None, None)
 
 
 def _own_size(cell: Cell, enc: bytes) -> int:
@@ -266,7 +268,7 @@ def _measure_below(root: Cell) -> int:
             size = _own_size(cell, c[0])
             for child in kids:
                 size += memory_size(child)
-            c[2] = size
+            cell._cache = (c[0], c[1], size)
     return root._cache[2]
 
 
@@ -280,9 +282,6 @@ def encode_long_bytes(n: int) -> bytes:
     return n.to_bytes(length, "big", signed=True)
 
 
-_small_int_cache: dict[int, bytes] = {}
-
-
 def encode_integer(n: int) -> bytes:
     b = encode_long_bytes(n)
     if len(b) <= 8:
@@ -292,23 +291,20 @@ def encode_integer(n: int) -> bytes:
     return b"\x19" + vlq(len(b)) + b
 
 
+# The encodings of -128..127 indexed by the integer itself (a negative index counts from the
+# end): a small integer's encoding, which is also its ref, is one list lookup.
+SMALL_REFS = [encode_integer(i - 256 if i >= 128 else i) for i in range(256)]
+
+
 def encode_double(d: float) -> bytes:
     return b"\x1d" + _pack_double(d)
-
-
-_SMALL_INTS: list = []
 
 
 def encoding(v: Any) -> bytes:
     """The canonical top-cell encoding of any CVM value."""
     t = type(v)
     if t is int:
-        if -128 <= v < 128:
-            e = _small_int_cache.get(v)
-            if e is None:
-                e = _small_int_cache[v] = encode_integer(v)
-            return e
-        return encode_integer(v)
+        return SMALL_REFS[v] if -128 <= v < 128 else encode_integer(v)
     if v is None:
         return b"\x00"
     if t is bool:
@@ -323,21 +319,19 @@ def encoding(v: Any) -> bytes:
 
 def value_id(v: Any) -> bytes:
     """SHA3-256 of the value's encoding: its identity."""
-    c = getattr(v, "_cache", _NO_CACHE)
-    if c is None:                               # Cell.value_id's first use, inlined
-        if (len(nesting) < NEST_LIMIT or not v.nests) and type(v) is not BranchRef:
-            enc = v.encode_cell()
-            vid = _sha3(enc).digest()
-            v._cache = [enc, vid, None]
-            return vid
-        return v.value_id()
-    if c is _NO_CACHE:                          # a native value
+    try:
+        c = v._cache
+    except AttributeError:                      # a native value
         return _sha3(encoding(v)).digest()
+    if c is None:                               # Cell.value_id's first use, inlined
+        if type(v) is BranchRef:
+            return v.hash
+        enc = v.encode_cell()
+        vid = _sha3(enc).digest()
+        v._cache = (enc, vid, None)
+        return vid
     vid = c[1]
     return vid if vid is not None else v.value_id()
-
-
-_NO_CACHE = object()
 
 
 def memory_size(v: Any) -> int:
@@ -358,7 +352,7 @@ def write_ref(v: Any) -> bytes:
     """How a parent cell refers to child v: embedded encoding, or 0x20 + value ID."""
     t = type(v)
     if t is int and -128 <= v < 128:
-        return _SMALL_INTS[v + 128]
+        return SMALL_REFS[v]
     if v is None:
         return b"\x00"
     if t is BranchRef:
@@ -377,11 +371,10 @@ def join_refs(items: Any, head: bytes = b"") -> bytes:
     """The refs of `items` one after another (what a collection's encoding holds), with
     small integers and embedded cells already encoded taken inline (most children of small
     cells are one or the other), after `head` (a cell's first bytes: one join, no copy)."""
-    small = _SMALL_INTS
     out = [head]        # a loop, not a comprehension: one Python frame fewer (3.11)
     for x in items:
         if type(x) is int and -128 <= x < 128:
-            out.append(small[x + 128])
+            out.append(SMALL_REFS[x])
         else:           # a child cell's cached encoding is its ref when it is embedded
             c = getattr(x, "_cache", None)
             out.append(c[0] if c is not None and len(c[0]) <= MAX_EMBEDDED else write_ref(x))
@@ -397,9 +390,9 @@ def is_branch(v: Any) -> bool:
 def vlq(n: int) -> bytes:
     """Unsigned VLQ count: 7 bits per byte, most significant first, high bit = more."""
     if n < 0x80:
-        return _ONE_BYTE[n]
+        return ONE_BYTE[n]
     if n < 0x4000:
-        return bytes((0x80 | (n >> 7), n & 0x7F))
+        return ONE_BYTE[0x80 | n >> 7] + ONE_BYTE[n & 0x7F]
     out = [n & 0x7F]
     n >>= 7
     while n:
@@ -408,7 +401,7 @@ def vlq(n: int) -> bytes:
     return bytes(reversed(out))
 
 
-_ONE_BYTE = [bytes((i,)) for i in range(256)]
+ONE_BYTE = [bytes((i,)) for i in range(256)]     # looked up, not built
 
 
 def heads(tag: int) -> list:
@@ -457,5 +450,3 @@ def all_cells(v: Any) -> Iterable[Any]:
         if isinstance(c, Cell):
             stack.extend(reversed(c.children()))
 
-
-_SMALL_INTS.extend(encode_integer(i) for i in range(-128, 128))

@@ -15,12 +15,13 @@ looks up alternately never rebuilds O(n) indexes.
 """
 from __future__ import annotations
 
+from hashlib import sha3_256 as _sha3
 from operator import itemgetter
 from typing import Any, Iterable, Iterator
 
 from kernel.data.blobs import PartialBlob
-from kernel.data.cell import (_SMALL_INTS, MAX_EMBEDDED, BranchRef, Cell, DecodeError,
-                              MissingData, heads, value_id, vlq, write_ref)
+from kernel.data.cell import (MAX_EMBEDDED, SMALL_REFS, BranchRef, Cell, DecodeError,
+                              MissingData, encoding, heads, value_id, vlq, write_ref)
 from kernel.data.decoding import Decoder, register
 from kernel.data.equality import dict_key
 
@@ -28,6 +29,7 @@ MAX_LEAF = 15                   # largest leaf; 16 or more entries make a tree n
 _NEVER = -(1 << 62)             # probe count of a map that can never be indexed (partial)
 _by_hash = itemgetter(0)
 _int_hashes: dict[int, bytes] = {}
+_MAP_HEADS, _SET_HEADS = heads(0x82), heads(0x83)
 
 
 def key_hash(k: Any) -> bytes:
@@ -41,7 +43,7 @@ def key_hash(k: Any) -> bytes:
         return h
     if isinstance(k, Cell):
         return k.value_id()
-    return value_id(k)
+    return _sha3(encoding(k)).digest()     # nil, a boolean or a double
 
 
 def _digit(h: bytes, i: int) -> int:
@@ -103,19 +105,13 @@ class _HashTrie(Cell):
         return cls._build(sorted(by_hash.values(), key=_by_hash))
 
     # --- cell protocol --------------------------------------------------------------------
-    def encode_cell(self) -> bytes:
+    # Map and Set each write a leaf's entries in their own encode_cell (one frame per cell)
+    def _tree_encoding(self) -> bytes:
+        """A tree node's encoding: tag, count, shift, digit mask, then its children's refs."""
         n = self.count
         head = self._HEADS[n] if n < 0x80 else bytes((self.tag,)) + vlq(n)
-        if self.shift < 0:
-            return self._leaf_refs(self.nodes, head)
         return (head + bytes((self.shift, self.mask >> 8, self.mask & 0xFF))
-                + b"".join(write_ref(k) for k in self.nodes))
-
-    @staticmethod
-    def _leaf_refs(nodes: tuple, head: bytes) -> bytes:
-        """`head` and the refs of a leaf node's entries, in order (one join for the whole
-        node)."""
-        raise NotImplementedError
+                + b"".join(map(write_ref, self.nodes)))
 
     def __eq__(self, other: Any) -> bool:
         if self is other:
@@ -323,21 +319,22 @@ class Map(_HashTrie):
     __slots__ = ()
     tag = 0x82
     EMPTY: "Map"
-    _HEADS = heads(0x82)
+    _HEADS = _MAP_HEADS
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple]) -> "Map":
         """Map of (key, value) pairs; a later duplicate key wins."""
         return cls._from_entries((key_hash(k), k, v) for k, v in pairs)
 
-    @staticmethod
-    def _leaf_refs(nodes: tuple, head: bytes) -> bytes:
-        small = _SMALL_INTS     # values are often small integers: looked up inline
-        out = [head]
-        for _, k, v in nodes:
-            c = getattr(k, "_cache", None)      # a key cell's cached encoding, inline
+    def encode_cell(self) -> bytes:
+        n = self.count
+        if self.shift >= 0:
+            return self._tree_encoding()
+        out = [_MAP_HEADS[n]]
+        for _, k, v in self.nodes:  # keys' cached encodings and small values inline
+            c = getattr(k, "_cache", None)
             out.append(c[0] if c is not None and len(c[0]) <= MAX_EMBEDDED else write_ref(k))
-            out.append(small[v + 128] if type(v) is int and -128 <= v < 128 else write_ref(v))
+            out.append(SMALL_REFS[v] if type(v) is int and -128 <= v < 128 else write_ref(v))
         return b"".join(out)
 
     def children(self) -> tuple:
@@ -398,18 +395,19 @@ class Set(_HashTrie):
     __slots__ = ()
     tag = 0x83
     EMPTY: "Set"
-    _HEADS = heads(0x83)
+    _HEADS = _SET_HEADS
 
     @classmethod
     def from_seq(cls, xs: Iterable) -> "Set":
         return cls._from_entries((key_hash(x), x, None) for x in xs)
 
-    @staticmethod
-    def _leaf_refs(nodes: tuple, head: bytes) -> bytes:
-        small = _SMALL_INTS
-        out = [head]
-        for _, x, _v in nodes:
-            out.append(small[x + 128] if type(x) is int and -128 <= x < 128 else write_ref(x))
+    def encode_cell(self) -> bytes:
+        n = self.count
+        if self.shift >= 0:
+            return self._tree_encoding()
+        out = [_SET_HEADS[n]]
+        for _, x, _v in self.nodes:     # small elements inline
+            out.append(SMALL_REFS[x] if type(x) is int and -128 <= x < 128 else write_ref(x))
         return b"".join(out)
 
     def children(self) -> tuple:

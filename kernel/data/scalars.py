@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from kernel.data.cell import Cell, DecodeError, encode_long_bytes, vlq
+from kernel.data.cell import ONE_BYTE, Cell, DecodeError, encode_long_bytes, heads, vlq
 from kernel.data.decoding import Decoder, register
 
 _unpack_double = struct.Struct(">d").unpack
@@ -90,6 +90,10 @@ class Keyword(_Named):
     _table: dict = {}
 
 
+_ADDRESS_HEADS = heads(0xEA)
+_ADDRESS_HEADS_2 = [bytes((0xEA, 0x80 | i)) for i in range(0x80)]
+
+
 class Address(Cell):
     """An account address, #n."""
 
@@ -103,7 +107,12 @@ class Address(Cell):
         self.n = n
 
     def encode_cell(self) -> bytes:
-        return b"\xea" + vlq(self.n)
+        n = self.n
+        if n < 0x80:
+            return _ADDRESS_HEADS[n]
+        if n < 0x4000:          # a two-byte count: looked up in halves, not built
+            return _ADDRESS_HEADS_2[n >> 7] + ONE_BYTE[n & 0x7F]
+        return b"\xea" + vlq(n)
 
     def __eq__(self, other: Any) -> bool:
         return type(other) is Address and other.n == self.n

@@ -21,8 +21,8 @@ from __future__ import annotations
 from itertools import chain
 from typing import Any, Iterable, Iterator
 
-from kernel.data.cell import (NEST_LIMIT, BranchRef, Cell, DecodeError, MissingData, heads,
-                              join_refs, nesting, value_id, vlq, write_ref)
+from kernel.data.cell import (MAX_EMBEDDED, NEST_LIMIT, SMALL_REFS, BranchRef, Cell, DecodeError,
+                              MissingData, heads, nesting, value_id, vlq, write_ref)
 from kernel.data.decoding import Decoder, register
 from kernel.data.equality import equals
 
@@ -207,8 +207,16 @@ class VectorLeaf(Vector):
 
     def encode_cell(self) -> bytes:
         n = self.count
-        head = join_refs(self.items, _VECTOR_HEADS[n] if n < 0x80 else b"\x80" + vlq(n))
-        return head if self.prefix is None else head + write_ref(self.prefix)
+        out = [_VECTOR_HEADS[n] if n < 0x80 else b"\x80" + vlq(n)]
+        for x in self.items:    # join_refs inlined (one frame per cell), as in List
+            if type(x) is int and -128 <= x < 128:
+                out.append(SMALL_REFS[x])
+            else:
+                c = getattr(x, "_cache", None)
+                out.append(c[0] if c is not None and len(c[0]) <= MAX_EMBEDDED else write_ref(x))
+        if self.prefix is not None:
+            out.append(write_ref(self.prefix))
+        return b"".join(out)
 
     def children(self) -> tuple:
         return self.items if self.prefix is None else self.items + (self.prefix,)
@@ -459,10 +467,16 @@ class List(Cell):
 
     def encode_cell(self) -> bytes:
         r = self.rvec
-        if type(r) is VectorLeaf and r.prefix is None and r._cache is None:
-            n = r.count         # a short list: its body built here, not cached in rvec
-            return join_refs(r.items, _LIST_HEADS[n] if n < 0x80 else b"\x81" + vlq(n))
-        return b"\x81" + r.encoding()[1:]
+        if type(r) is not VectorLeaf or r.prefix is not None or r._cache is not None:
+            return b"\x81" + r.encoding()[1:]
+        out = [_LIST_HEADS[r.count]]    # a short list: its body built here, not cached in rvec
+        for x in r.items:       # join_refs inlined (one frame per cell), as in VectorLeaf
+            if type(x) is int and -128 <= x < 128:
+                out.append(SMALL_REFS[x])
+            else:
+                c = getattr(x, "_cache", None)
+                out.append(c[0] if c is not None and len(c[0]) <= MAX_EMBEDDED else write_ref(x))
+        return b"".join(out)
 
     def children(self) -> tuple:
         return self.rvec.children()
