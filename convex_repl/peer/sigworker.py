@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import sys
 
+from nacl.bindings import crypto_sign_open      # at start: ready before the first batch
+from nacl.exceptions import BadSignatureError
+
 MAX_BATCH = 4096                # signatures in one batch
 MAX_MESSAGE = 1 << 20           # bytes of one signed message
 
 
 def verify_batch(data: bytes, count: int) -> bytes:
     """One byte per signature of a batch body: 1 if valid for its key."""
-    from nacl.bindings import crypto_sign_open
-    from nacl.exceptions import BadSignatureError
-
     out = bytearray(count)
     i = 0
     for k in range(count):
