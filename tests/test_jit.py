@@ -200,14 +200,20 @@ SHARED = [  # (definitions, call): the later calls of sq test the state again, o
 ]
 
 
-@pytest.mark.parametrize("defs,call", SHARED)
-def test_calls_of_one_definition_at_every_juice_limit(defs, call):
+def calls_at_every_juice_limit(defs: str, call: str) -> None:
+    """`call` after `defs`, JIT and interpreter alike at every juice limit up to its cost,
+    with the bodies compiled first (so every call site can enter them)."""
     base = session()
     assert base.eval(defs).error is None
-    with jit.threshold(0):          # compile the bodies, so every call site can enter them
+    with jit.threshold(0):
         base.eval(call)
     juice = same(call, s=base)[2]
     same_at_limits(call, range(juice + 2), s=base)
+
+
+@pytest.mark.parametrize("defs,call", SHARED)
+def test_calls_of_one_definition_at_every_juice_limit(defs, call):
+    calls_at_every_juice_limit(defs, call)
 
 
 # --- recursive calls inlined into the direct entry ---------------------------------------------

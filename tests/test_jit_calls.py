@@ -10,7 +10,7 @@ import pytest
 from cvm import session
 from kernel.cvm import jit
 from kernel.cvm.fn import Fn
-from test_jit import FIB, same, same_at_limits
+from test_jit import FIB, calls_at_every_juice_limit, same
 
 PROGRAMS = [  # (definitions, call)
     (FIB, "(fib 6)"),
@@ -38,12 +38,7 @@ PROGRAMS = [  # (definitions, call)
 
 @pytest.mark.parametrize("defs,call", PROGRAMS)
 def test_direct_calls_end_as_interpreted_at_every_juice_limit(defs, call):
-    base = session()
-    assert base.eval(defs).error is None
-    with jit.threshold(0):          # compile the bodies, so every call site can enter them
-        base.eval(call)
-    juice = same(call, s=base)[2]
-    same_at_limits(call, range(juice + 2), s=base)
+    calls_at_every_juice_limit(defs, call)
 
 
 def test_compiled_code_calls_compiled_code_without_fn_invoke(monkeypatch):

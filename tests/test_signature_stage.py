@@ -4,27 +4,12 @@ stay in order), forgeries answered :SIGNATURE, nothing lost when a worker dies o
 stops."""
 from __future__ import annotations
 
-import pytest
-
 from convex_repl.peer import sigworker
 from convex_repl.peer.peer import Peer
 from convex_repl.peer.verifier import SignatureStage, _Worker, _encode
 from kernel import Signed
-from kernel.state.transactions import (Transfer, clear_verified_cache, is_verified, sign,
-                                       signature_parts)
-from kernel.transition.ledger import genesis_signing_key
-from stdlib.genesis import FIRST_USER
-
-USER = FIRST_USER
-KEY = genesis_signing_key(USER)
-K = __import__("kernel").Keyword
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    clear_verified_cache()
-    yield
-    clear_verified_cache()
+from kernel.state.transactions import Transfer, is_verified, sign, signature_parts
+from test_peer_pipeline import KEY, USER, K, _fresh_cache  # noqa: F401 (autouse fixture)
 
 
 class _Ticket:
