@@ -4,6 +4,8 @@ stay in order), forgeries answered :SIGNATURE, nothing lost when a worker dies o
 stops."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from convex_repl.peer import sigworker
 from convex_repl.peer.peer import Peer
 from convex_repl.peer.verifier import SignatureStage, _Worker, _encode
@@ -29,6 +31,10 @@ def test_the_worker_answers_one_byte_per_signature():
     assert sigworker.verify_batch(body, len(items)) == bytes([1, 1, 0, 1, 1, 1])
     empty = b"\x00" + b"\x00" + (0).to_bytes(4, "big")     # no key, no signature: invalid
     assert sigworker.verify_batch(empty + body, 1 + len(items)) == bytes([0, 1, 1, 0, 1, 1, 1])
+    odd = SimpleNamespace(public_key=b"\x01" * 300, signature=good[0].signature,
+                          value=good[0].value)              # (Signed itself refuses these)
+    assert _encode(odd) == _encode(None)                    # a record that fails, not an error
+    assert sigworker.verify_batch(b"".join(_encode(odd)), 1) == b"\x00"
 
 
 def test_the_stage_hands_tickets_on_in_order_and_rejects_forgeries():

@@ -63,8 +63,7 @@ class _Worker:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-        for f in (self.proc.stdout,):
-            f.close()
+        self.proc.stdout.close()
 
 
 def _worker_env() -> dict:
@@ -75,10 +74,13 @@ def _worker_env() -> dict:
 
 
 def _encode(signed: Any) -> list:
-    """A signature's record in a batch (one that fails, if the value can't be encoded)."""
+    """A signature's record in a batch (an empty one, which fails, if the value can't be
+    encoded or its key or signature has the wrong length)."""
     try:
         pk, sig, msg = signature_parts(signed)
     except Exception:
+        pk = sig = msg = b""
+    if len(pk) != 32 or len(sig) != 64:
         pk = sig = msg = b""
     return [bytes((len(pk),)), pk, bytes((len(sig),)), sig, len(msg).to_bytes(4, "big"), msg]
 
