@@ -130,7 +130,7 @@ def decode(data: bytes) -> Optional[tuple]:
             if end != length or len(vid) != 32:
                 return None
             if isinstance(v, Cell):
-                v._cache = [enc, vid, size]
+                v._cache = (enc, vid, size)
             store[vid] = v
     except Exception:    # a file from another version of the code: the caller rebuilds
         return None
@@ -179,12 +179,12 @@ def decode_sharing(data: bytes, shared: dict) -> Any:
                     if misses or end != len(raw[h]):
                         return None
                     if isinstance(v, Cell):
-                        v._cache = [raw[h], h, None]
+                        v._cache = (raw[h], h, None)
                     store[h] = v
                     stack.pop()
             v, end = dec(data, store).value(0)
             if isinstance(v, Cell):
-                v._cache = [data[:end], None, None]
+                v._cache = (data[:end], None, None)
         finally:
             if enabled:
                 gc.enable()
