@@ -82,3 +82,22 @@ def test_saved_session_shares_genesis_cells(tmp_path):
     assert faithful(ws.session.state, back.session.state)
     r = back.transact("(+ answer 1)")
     assert r.ok and r.value == 43
+
+
+def test_decode_sharing_decodes_a_whole_message_and_refuses_one_with_a_cell_missing():
+    from kernel import String, Vector, equals
+    from kernel.data.cell import read_vlq
+    from kernel.data.decoding import encode_multi
+    v = Vector.of(*[String.of(f"{i:03d}" * 60) for i in range(40)])
+    msg = encode_multi(v)
+    got = snapshot.decode_sharing(msg, {})
+    assert equals(got, v) and value_id(got) == value_id(v)
+    child = got.kids[0]                                       # a branch cell: its cache primed
+    assert type(child._cache) is tuple and child._cache[1] == value_id(child)
+    _, pos = snapshot._trusting()(msg, {}, []).value(0)     # drop the last branch cell
+    last = pos
+    while pos < len(msg):
+        last = pos
+        n, pos = read_vlq(msg, pos)
+        pos += n
+    assert snapshot.decode_sharing(msg[:last], {}) is None

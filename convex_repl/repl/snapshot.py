@@ -140,12 +140,24 @@ def decode(data: bytes) -> Optional[tuple]:
     return (v, store) if v is not None else None
 
 
+def _complete_and_primed(h: bytes, v: Any, enc: bytes, end: int, misses: list) -> None:
+    """decode_sharing's check of each branch cell: every ref resolved, no trailing bytes;
+    its cache primed with the encoding and value ID already known."""
+    from kernel.data.cell import Cell
+    from kernel.data.decoding import DecodeError
+    if misses or end != len(enc):
+        raise DecodeError("incomplete snapshot cell")
+    if isinstance(v, Cell):
+        v._cache = (enc, h, None)
+
+
 def decode_sharing(data: bytes, shared: dict) -> Any:
     """The value of a CAD3 `encode_multi` message (one this REPL wrote, checked by its hash),
     reusing the cells of `shared` ({value ID: cell}) for the branch cells it has; the others
     are decoded trusting their encoding. None if the message does not decode."""
     import gc
     from kernel.data.cell import Cell, read_vlq
+    from kernel.data.decoding import decode_cells
     dec = _trusting()
     store = dict(shared)
     try:
@@ -161,27 +173,7 @@ def decode_sharing(data: bytes, shared: dict) -> Any:
         enabled = gc.isenabled()
         gc.disable()
         try:
-            # encode_multi writes a cell before those under it: decode last first, and a cell
-            # that meets one not decoded yet is decoded again after it (as decode_multi does)
-            for h in reversed(list(raw)):
-                stack = [h]
-                while stack:
-                    h = stack[-1]
-                    if h in store:
-                        stack.pop()
-                        continue
-                    misses: list = []
-                    v, end = dec(raw[h], store, misses).value(0)
-                    todo = [c for c in misses if c in raw and c not in store]
-                    if todo:
-                        stack.extend(todo)
-                        continue
-                    if misses or end != len(raw[h]):
-                        return None
-                    if isinstance(v, Cell):
-                        v._cache = (raw[h], h, None)
-                    store[h] = v
-                    stack.pop()
+            decode_cells(raw, store, dec, _complete_and_primed)
             v, end = dec(data, store).value(0)
             if isinstance(v, Cell):
                 v._cache = (data[:end], None, None)

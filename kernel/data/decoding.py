@@ -146,11 +146,27 @@ def _decode_multi(data: bytes) -> Any:
         enc = data[pos:pos + n]
         raw[_hash(enc)] = enc
         pos += n
-    # Each cell is decoded after the cells it refers to, with an explicit stack (any depth).
-    # Cells are taken last first: encode_multi writes a cell before the cells under it, so
-    # those are usually decoded already; a cell that meets one still to decode (a cell shared
-    # by several parents) is decoded again once that one is.
     store: dict[bytes, Any] = {}
+    decode_cells(raw, store)
+    v, end = Decoder(data, store).value(0)
+    return v
+
+
+def _strict_branch(h: bytes, v: Any, enc: bytes, end: int, misses: list) -> None:
+    if end != len(enc):
+        raise DecodeError("trailing bytes in branch cell")
+    if not is_branch(v):
+        raise DecodeError("embedded-size value sent as a branch cell")
+
+
+def decode_cells(raw: dict, store: dict, decoder: Any = Decoder,
+                 accept: Any = _strict_branch) -> None:
+    """Decode the branch cells `raw` ({value ID: encoding}, in encode_multi's order) into
+    `store`, each after the cells it refers to, with an explicit stack (any depth).
+    `accept(h, value, encoding, end, refs left unresolved)` checks each decoded cell before it
+    is stored (raising refuses the message). Cells are taken last first: encode_multi writes
+    a cell before the cells under it, so those are usually decoded already; a cell that meets
+    one still to decode (a cell shared by several parents) is decoded again once that one is."""
     for h in reversed(list(raw)):
         stack = [h]
         while stack:
@@ -160,19 +176,14 @@ def _decode_multi(data: bytes) -> Any:
                 continue
             enc = raw[h]
             misses: list = []
-            v, end = Decoder(enc, store, misses).value(0)
+            v, end = decoder(enc, store, misses).value(0)
             todo = [c for c in misses if c in raw and c not in store]
             if todo:
                 stack.extend(todo)
                 continue
-            if end != len(enc):
-                raise DecodeError("trailing bytes in branch cell")
-            if not is_branch(v):
-                raise DecodeError("embedded-size value sent as a branch cell")
+            accept(h, v, enc, end, misses)
             store[h] = v
             stack.pop()
-    v, end = Decoder(data, store).value(0)
-    return v
 
 
 def _hash(enc: bytes) -> bytes:
@@ -198,4 +209,5 @@ def _branch_hashes(enc: bytes) -> list:
 
 
 __all__ = ["Decoder", "DecodeError", "decode", "register", "encode_multi", "decode_multi",
+           "decode_cells",
            "value_id"]
