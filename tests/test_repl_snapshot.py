@@ -92,7 +92,7 @@ def test_decode_sharing_decodes_a_whole_message_and_refuses_one_with_a_cell_miss
     msg = encode_multi(v)
     got = snapshot.decode_sharing(msg, {})
     assert equals(got, v) and value_id(got) == value_id(v)
-    child = got.kids[0]                                       # a branch cell: its cache primed
+    child = got.items[0]                          # a 180-character string: a branch cell
     assert type(child._cache) is tuple and child._cache[1] == value_id(child)
     _, pos = snapshot._trusting()(msg, {}, []).value(0)     # drop the last branch cell
     last = pos
