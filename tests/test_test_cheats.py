@@ -3,22 +3,11 @@
 them exist outside a test session (a normal session, the CLI, a transaction's encoding)."""
 from __future__ import annotations
 
-import io
 import json
-import sys
-
-import pytest
 
 from convex_repl.api import Session
 from test_cli import run   # (exit code, stdout, stderr) of `convex args...` in-process
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    monkeypatch.setenv("CONVEX_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+from test_test_props import project  # noqa: F401 (fixture: a directory with its own CONVEX_HOME)
 
 
 def results(project, capsys, source: str) -> dict:
