@@ -310,13 +310,12 @@ def verify(signed: Signed, public_key: Any = None) -> bool:
         expected = public_key.data if type(public_key) is Blob else bytes(public_key)
         if expected != pk:
             return False
-    sig = signed.signature
-    msg = write_ref(signed.value)
-    key = (pk, sig, msg)
+    key = signature_parts(signed)
     if key in _verified:
         return True
     from nacl.bindings import crypto_sign_open
     from nacl.exceptions import BadSignatureError
+    _, sig, msg = key
     try:
         crypto_sign_open(sig + msg, pk)
     except (BadSignatureError, ValueError):
@@ -331,7 +330,7 @@ def is_verified(signed: Any) -> bool:
     if type(signed) is not Signed:
         return False
     try:
-        return (signed.public_key, signed.signature, write_ref(signed.value)) in _verified
+        return signature_parts(signed) in _verified
     except Exception:           # malformed: verify will say
         return False
 
