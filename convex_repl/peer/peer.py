@@ -17,8 +17,8 @@ results: a confirmed transaction survives the peer being killed.
 Pre-checks done on submission, answered at once with source :PEER and changing nothing: the
 origin exists (:NOBODY), its sequence number is above the account's (:SEQUENCE), it is not
 an actor (:STATE), the key is the account's (:SIGNATURE). The signature itself is checked
-then too, or, by a started peer with a second core, in worker processes (verifier.py), which
-answer a bad one with the same :SIGNATURE Result soon after.
+then too, or, by a started peer with a second core under load, in worker processes
+(verifier.py), which answer a bad one with the same :SIGNATURE Result soon after.
 """
 from __future__ import annotations
 
@@ -187,6 +187,7 @@ class Peer:
         self._lock = threading.Lock()       # _stopping, and nothing queued after a stop
         self._stopping = False
         self._stop_seen = False             # the producer met the stop mark
+        self._arriving = 0                  # submissions being checked, not yet queued
         self._first: Optional[_Pending] = None   # taken by the producer, next block's first
         self._thread: Optional[threading.Thread] = None
         self._signatures: Any = None      # verifier.SignatureStage once started
@@ -276,28 +277,41 @@ class Peer:
 
     def submit(self, signed: Any, timeout: float = 60.0) -> Result:
         """Check, then queue a signed transaction; its Result once its block has run."""
-        pre = self.admit(signed)
-        if pre is not None:
-            return pre
-        return self._enqueue(_Pending(signed=signed), timeout)
+        return self._enqueue(self.submit_nowait(signed), timeout)
 
     def submit_nowait(self, signed: Any) -> _Pending:
         """Check and queue a signed transaction without waiting for it: a ticket whose
         wait(timeout) gives the Result (at once when a check fails). One client can keep
         many transactions in flight, as the peer protocol allows."""
-        pre = self.admit(signed)
-        if pre is not None:
-            return _Pending(result=pre)
-        return self._queue_pending(_Pending(signed=signed))
+        with self._lock:
+            self._arriving += 1
+        try:
+            pre = self.admit(signed)
+            if pre is not None:
+                return _Pending(result=pre)
+            return self._queue_pending(_Pending(signed=signed))
+        finally:
+            with self._lock:
+                self._arriving -= 1
 
     def collect(self, ticket: _Pending, timeout: float = 60.0) -> Result:
         """The Result of a submit_nowait ticket, exactly as submit would have given it."""
         return self._enqueue(ticket, timeout)
 
+    # A lightly loaded peer (its signature stage idle, fewer than CHECK_HERE_BELOW queued
+    # for blocks) checks a signature in the submitting thread: the stage's round trip to a
+    # worker process costs a few times the check itself, all of it added to a waiting
+    # client's latency, while libsodium releases the interpreter lock, so submitters' checks
+    # run side by side on the cores. Under load, the stage keeps them off the interpreter
+    # lock the block producer needs.
+    CHECK_HERE_BELOW = 16
+
     def admit(self, signed: Any) -> Optional[Result]:
-        """Why the peer won't take this transaction now (a Result), or None; a running
-        peer leaves the signature itself to its signature stage (verifier.py)."""
-        return self.precheck(signed, signature=self._signatures is None)
+        """Why the peer won't take this transaction now (a Result), or None; the signature
+        itself may be left to the signature stage (verifier.py)."""
+        stage = self._signatures
+        here = stage is None or (stage.idle() and self._queue.qsize() < self.CHECK_HERE_BELOW)
+        return self.precheck(signed, signature=here)
 
     def run_as_faucet(self, form: Any, timeout: float = 60.0) -> Result:
         """Run a command as the faucet account (#12), signed with its key; its sequence
@@ -348,18 +362,25 @@ class Peer:
         return self._signatures is None or self._signatures.idle()
 
     # Group commit: while transactions keep arriving, wait up to GATHER seconds for more, as
-    # a block costs a signature and bookkeeping whatever its size; a lone transaction waits
-    # one short GATHER_STEP. Not with GATHER_ENOUGH queued (that cost is spread thin
-    # already); with a signature stage, only while it is checking more, until it hands on
-    # its next chunk (its chunks are the batches).
+    # a block costs a signature and bookkeeping whatever its size. Not with GATHER_ENOUGH
+    # queued (that cost is spread thin already). While a submission is being checked, look
+    # again every ARRIVAL_STEP (clients that each wait for their result submit together: a
+    # block made without the last of them would leave it for a block of its own); with a
+    # signature stage, while it is checking more, until it hands on its next chunk (its
+    # chunks are the batches); else a lone transaction waits one short GATHER_STEP.
     GATHER = 0.005
     GATHER_STEP = 0.0005
     GATHER_ENOUGH = 64
+    ARRIVAL_STEP = 0.00005
 
     def _gather(self) -> None:
         q, stage = self._queue, self._signatures
         n, end = q.qsize(), time.perf_counter() + self.GATHER
         while n < min(self.max_block, self.GATHER_ENOUGH) and time.perf_counter() < end:
+            if self._arriving:
+                time.sleep(self.ARRIVAL_STEP)
+                n = q.qsize()
+                continue
             if stage is None:
                 time.sleep(self.GATHER_STEP)
             elif not stage.wait_handed(self.GATHER_STEP):
