@@ -224,16 +224,23 @@ def test_recursive_call_is_inlined():
     with jit.threshold(0):
         assert s.eval("(fib 15)").value == 610
     entry = s.eval("fib").value.body.jit_pos[0, 1]
-    assert entry.source.count(" is f:") == 2 and "w0 = " in entry.source
+    # two calls, each copy inlining its own two: 2 + 4 copies, the inner ones named x, H
+    assert entry.source.count(" is f:") == 6 == jit.INLINE
+    assert "w0 = " in entry.source and "x0 = " in entry.source and "H0 = " in entry.source
 
 
 def test_inlined_calls_are_capped():
+    """Three calls would need 3 + 9 copies for two levels: one level, within the budget."""
     s = session()
-    s.eval("(defn five [n] (if (< n 1) 1 (+ (five (- n 1)) (five (- n 2)) (five (- n 3))"
-           " (five (- n 4)) (five (- n 5)))))")
+    s.eval("(defn three [n] (if (< n 1) 1 (+ (three (- n 1)) (three (- n 2)) (three (- n 3)))))")
+    s.eval("(defn seven [n] (if (< n 1) 1 (+ (seven (- n 1)) (seven (- n 2)) (seven (- n 3))"
+           " (seven (- n 4)) (seven (- n 5)) (seven (- n 6)) (seven (- n 7)))))")
     with jit.threshold(0):
-        same("(five 7)", s=s)
-    assert s.eval("five").value.body.jit_pos[0, 1].source.count(" is f:") == jit.INLINE
+        same("(three 7)", s=s)
+        same("(seven 9)", s=s)
+    three = s.eval("three").value.body.jit_pos[0, 1].source
+    assert three.count(" is f:") == 3 and "x0 = " not in three
+    assert s.eval("seven").value.body.jit_pos[0, 1].source.count(" is f:") == jit.INLINE
 
 
 def test_direct_entry_without_inlining_where_python_cannot_compile_it(monkeypatch):
@@ -253,7 +260,7 @@ def test_direct_entry_without_inlining_where_python_cannot_compile_it(monkeypatc
     assert "jit_pos" in entry.source and " is f:" not in entry.source
 
 
-INLINED = [  # (definitions, call): bodies calling themselves by name, inlined one level deep
+INLINED = [  # (definitions, call): bodies calling themselves by name, inlined
     (FIB, "[(fib 6) (fib 1.5) (fib 9223372036854775807) (fib nil)]"),
     (FIB, "[(fib -9223372036854775808) (fib 18446744073709551616) (fib 2.5) (fib true)]"),
     ("(defn fd [n] (if (<= n 1) n (+ (fd (dec n)) (fd (- n 2)))))",

@@ -22,7 +22,7 @@ from kernel.cvm.context import Context
 from kernel.cvm.ops import Op
 
 THRESHOLD: Optional[int] = 2
-INLINE = 4      # recursive calls a direct entry inlines at most (each copies the body)
+INLINE = 6      # recursive calls a direct entry inlines at most (each copies the body)
 
 
 def run_body(body: Any, ctx: Context, env: list, d: int) -> Any:

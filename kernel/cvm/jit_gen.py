@@ -24,7 +24,7 @@ semantics of `body.ex(ctx, env, d)`, and, once compiled code calls the closure, 
 * Calls of closures go from compiled body to compiled body (kernel/jit_gen_calls.py): a
   call site caches the callee's direct entry and passes arguments as Python parameters. The
   batch pending at the call is handed to the callee (`p`), which pays it with its first own.
-  A direct entry calling itself by name runs its own body inline, one level deep.
+  A direct entry calling itself by name runs its own body inline, up to two levels deep.
 * Python frames cost per local: temporaries of inlined code are reused after it.
 
 Anything else (query, try, def, lookups of computed addresses, malformed ops, op types this
@@ -109,7 +109,8 @@ class Generator(CallGen):
         # inlined into it (kernel/jit_gen_calls.py, `inline`)
         self.vp, self.fp = "v", "F"     # prefixes of bindings and of facts about them
         self.base = 0                   # depth of the body's top relative to d
-        self.inlined = False            # generating an inlined copy
+        self.inlined = 0                # level of the inlined copy being generated (0: none)
+        self.levels = 0 if captured is None else self.inline_levels(inline)
         targets = set_targets(body)
         self.targets = targets          # positions set! may assign (None: maybe any)
         # bindings of the entry that nothing assigns: facts about them hold for the whole body

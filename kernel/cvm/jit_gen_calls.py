@@ -4,9 +4,10 @@ a call-site cache into their direct entries (kernel/jit_calls.py), calls of defi
 state test for lookup and call), and recur in tail position of a loop as a jump.
 
 A recursive call -- a definition whose value is the running closure, in its direct entry --
-runs the closure's body inline, one level deep, instead of a Python call: half as many
-Python frames for a recursion that branches, each of which costs more than the code it
-saves (arguments, locals to clear).
+runs the closure's body inline instead of a Python call, and where the budget allows the
+copies inline their own recursive calls once more: a quarter as many Python frames for a
+recursion that branches in two, each of which costs more than the code it saves (arguments,
+locals to clear).
 
 `CallGen` is a mixin of `jit_gen.Generator`, whose juice bookkeeping (pending batch, what the
 caller owes) and output methods it uses.
@@ -19,9 +20,12 @@ from kernel.cvm import juice as J
 from kernel.cvm.fn import CoreFn
 from kernel.cvm.jit_calls import CallerOverdraw
 from kernel.cvm.jit_inline import INLINERS, NOT_CONSTANT, Arg, Fast
-from kernel.cvm.ops import Constant, Invoke, Local, Lookup
+from kernel.cvm.ops import Cond, Constant, Do, Invoke, Let, Local, Lookup, SetLocal
 from kernel.cvm.registry import CORE
 from kernel.data.scalars import Address
+
+# names of the bindings and facts of an inlined copy, by level (a copy inside a copy: 2)
+LEVELS = (("w", "G"), ("x", "H"))
 
 
 class CallGen:
@@ -151,12 +155,25 @@ class CallGen:
 
     def inlines(self, op: Invoke) -> bool:
         """Whether a call of a definition has the body being generated inline for when the
-        value is the running closure: in a direct entry (which has it, `f`), one level deep,
-        with as many arguments as its parameters, of a name seen to hold a closure of this
-        body (`note_name` in kernel/jit_calls.py), so likely a recursive call."""
-        return (self.captured is not None and not self.inlined and self.inline_left > 0
-                and len(op.args) == self.nlocals - self.captured
+        value is the running closure: in a direct entry (which has it, `f`), at most
+        `self.levels` deep, within the budget, with as many arguments as its parameters, of
+        a name seen to hold a closure of this body (`note_name` in kernel/jit_calls.py), so
+        likely a recursive call."""
+        return (self.captured is not None and self.inlined < self.levels
+                and self.inline_left > 0 and self.recursive(op))
+
+    def recursive(self, op: Any) -> bool:
+        """A call of a definition that is likely the body's own recursive call (`inlines`)."""
+        return (type(op) is Invoke and is_global(op.fn)
+                and len(op.args) == self.nlocals - (self.captured or 0)
                 and (op.fn.address.value, op.fn.symbol) in getattr(self.body, "jit_names", ()))
+
+    def inline_levels(self, budget: int) -> int:
+        """How deep copies nest: two levels (the copies inline their own recursive calls)
+        when a copy for every call at both fits the budget, as for a body calling itself
+        twice, else one. Each level halves the Python calls of a branching recursion."""
+        n = recursive_sites(self, self.body)
+        return 2 if n + n * n <= budget else 1
 
     def inline(self, args: list, off: int, op: Invoke) -> str:
         """The temporary holding the value of the body being generated, run here for the
@@ -165,8 +182,9 @@ class CallGen:
         counts); it pays the pending batch with its own first, as the callee of a call does,
         which that batch's one segment tagged CallerOverdraw marks: a failure to pay it is
         this body's own, as for a call; its errors are traced by the call op, and exits end
-        at its boundary (`finish_exit`). Its bindings and facts have names of their own (w,
-        G); a parameter bound to a value known to be an int where a fact holds keeps that."""
+        at its boundary (`finish_exit`). Its bindings and facts have names of their own
+        (`LEVELS`: w and G, in a copy inside a copy x and H); a parameter bound to a value
+        known to be an int where a fact holds keeps that."""
         self.inline_left -= 1
         owed, segments, total = self.owed, self.segments(), self.pending_total()
         frame = (self.vp, self.fp, self.base, self.ready)
@@ -174,14 +192,15 @@ class CallGen:
         self.emit("try:")
         self.emit("    try:")
         self.indent += 2
-        self.vp, self.fp, self.base = "w", "G", self.base + off + 1
-        self.ready, self.inlined = set(), True
+        level = self.inlined
+        (self.vp, self.fp), self.base = LEVELS[level], self.base + off + 1
+        self.ready, self.inlined = set(), level + 1
         self.pending = [[total, CallerOverdraw]] if total else []
         k = self.captured
         if k:
-            self.emit("".join(f"w{i}, " for i in range(k)) + "= f.env")
+            self.emit("".join(f"{self.vp}{i}, " for i in range(k)) + "= f.env")
         for i, a in enumerate(args):
-            w = f"w{k + i}"
+            w = f"{self.vp}{k + i}"
             self.emit(f"{w} = {a.expr}")
             fact = self.ints.get(a.expr)
             if fact is not None and k + i in self.fixed:
@@ -197,7 +216,7 @@ class CallGen:
         (self.vp, self.fp, self.base, self.ready) = frame
         # the copy's temporaries end with it, but the value's
         self.spare = [x for x in spare + self.temps[made:] if x != t]
-        self.inlined = False
+        self.inlined = level
         self.indent -= 1
         self.emit("except Exit as e:")
         self.emit(f"    {t} = finish_exit(ctx, f, e, {self.at(off)})")
@@ -278,6 +297,19 @@ class CallGen:
         self.rebind(loop, temps)
         self.emit("continue")
         return "None"
+
+
+def recursive_sites(gen: CallGen, op: Any) -> int:
+    """The calls in `op` that `gen` would inline (`CallGen.recursive`), outside functions."""
+    t = type(op)
+    if t is Invoke:
+        return (gen.recursive(op) + recursive_sites(gen, op.fn)
+                + sum(recursive_sites(gen, a) for a in op.args))
+    if t in (Do, Cond, Let):
+        return sum(recursive_sites(gen, o) for o in op.ops)
+    if t is SetLocal:
+        return recursive_sites(gen, op.op)
+    return 0
 
 
 def is_global(op: Any) -> bool:
