@@ -197,6 +197,15 @@ SHARED = [  # (definitions, call): the later calls of sq test the state again, o
      "(lp 3)"),
     ("(defn v [& xs] (count xs)) (defn sq [x] (* x x)) (defn ar [x] (+ (v x) (v x x) (sq (v))))",
      "[(ar 1) (ar 2)]"),
+    # a lookup right after another of the same name, no call between: tested once
+    ("(defn sq [x] (* x x)) (defn n2 [x] (sq (sq x)))", "[(n2 3) (n2 2.5) (n2 nil)]"),
+    # ... unless something between may change the state: a def, one arm of a cond, a loop
+    ("(defn sq [x] (* x x)) (defn n2 [x] (sq (do (def sq inc) (sq x))))", "[(n2 3) (n2 3)]"),
+    ("(defn sq [x] (* x x)) (defn n2 [x] (sq (+ (if x (do (def sq inc) 1) 2) (sq 3))))",
+     "[(n2 false) (n2 true) (n2 true)]"),
+    ("(defn sq [x] (* x x)) "
+     "(defn n2 [n] (sq (loop [i 0] (if (< i n) (do (def sq inc) (recur (inc i))) (sq i)))))",
+     "[(n2 0) (n2 2)]"),
 ]
 
 

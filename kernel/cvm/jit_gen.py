@@ -105,6 +105,8 @@ class Generator(CallGen):
                                         # was set) that, when True, means it holds an int
         self.globals: dict = {}         # (address, symbol, nargs) -> cache site and locals
                                         # read from it, set on every path to here
+        self.fresh: set = set()         # keys of `globals` whose locals were tested against
+                                        # ctx.state with nothing since that may change it
         # names and offsets of the body being generated: the function's own, or a copy
         # inlined into it (kernel/jit_gen_calls.py, `inline`)
         self.vp, self.fp = "v", "F"     # prefixes of bindings and of facts about them
@@ -241,6 +243,11 @@ class Generator(CallGen):
 
     def set_scope(self, saved: tuple) -> None:
         self.globals, self.ready = dict(saved[0]), set(saved[1])
+        self.fresh &= self.globals.keys()
+
+    def changes_state(self) -> None:
+        """Code emitted here may change ctx.state (a call): no cached lookup is fresh."""
+        self.fresh = set()
 
     def set_state(self, saved: tuple) -> None:
         self.pending = [list(p) for p in saved[0]]
@@ -311,6 +318,7 @@ class Generator(CallGen):
         t = self.temp()
         call = f"{t} = {self.const(op)}.ex(ctx, el, {self.at(off)})"
         self.emit(f"el = {env}")
+        self.changes_state()
         if back:
             self.emit("try:")
             self.emit("    " + call)
@@ -353,6 +361,7 @@ class Generator(CallGen):
         self.flush()
         t = self.temp()
         self.emit(f"{t} = special_value({self.const(op.code)}, ctx, {self.at(off)})")
+        self.changes_state()
         self.charge(J.SPECIAL)
         return self.finish(t, mode)
 
@@ -416,15 +425,18 @@ class Generator(CallGen):
         target = None if mode is not None else self.temp()
         indent = self.indent
         known = self.scope()            # what tests after the first set may not have run
+        fresh = []                      # `fresh` where each arm reaches the merge
         for i in range(0, n - 1, 2):
             t = self.gen(ops[i], off + 1, live, None, None)
             self.emit(f"ctx.result = {t}")
             self.emit(f"if {self.truthy(t)}:")
-            saved = self.state(), self.scope()
+            saved = self.state(), self.scope(), set(self.fresh)
             self.indent += 1
             self.branch(ops[i + 1], off + 1, live, mode, loop, target)
+            fresh.append(self.fresh)
             self.set_state(saved[0])
             self.set_scope(saved[1])
+            self.fresh = saved[2]
             self.indent -= 1
             if mode is None:            # arms that return need no else: stay flat
                 self.emit("else:")
@@ -439,6 +451,7 @@ class Generator(CallGen):
         self.indent = indent
         self.pending = []
         self.owed = False
+        self.fresh = self.fresh.intersection(*fresh)
         self.set_scope(known)
         return target
 
@@ -495,6 +508,7 @@ class Generator(CallGen):
         n = len(binding_symbols(f))
         self.flush()                    # destructuring may fail
         self.emit("tb = []")
+        self.changes_state()
         self.emit(f"{self.const(binder)}(ctx, tb, {x})")
         if n:
             self.emit("".join(f"{self.vp}{live + i}, " for i in range(n)) + "= tb")
@@ -511,6 +525,7 @@ class Generator(CallGen):
         self.flush()
         target = None if mode is not None else self.temp()
         self.emit("while True:")
+        self.changes_state()            # the head, also reached by recur after calls
         self.indent += 1
         self.emit("try:")
         self.indent += 1
@@ -535,6 +550,7 @@ class Generator(CallGen):
         self.emit(f"if len(rv) != {nb}: raise recur_arity({nb}, len(rv)) from None")
         self.rebind(info, [f"rv[{i}]" for i in range(nb)])
         self.pending = []
+        self.changes_state()
         self.indent -= 2
         if target is not None:
             self.restore(info.saved)

@@ -104,6 +104,7 @@ class CallGen:
         ns = self.const(self.ns)
         self.traced(f"{t} = call_slow(ctx, {f}, [{values[2:]}], {self.at(off)}, {ns}, '{site}')",
                     op)
+        self.changes_state()
         self.indent -= 1
 
     def global_call(self, op: Invoke, off: int, live: int, mode: Optional[str]):
@@ -116,7 +117,9 @@ class CallGen:
         from the cache here are set on every path (`self.globals`), tests the state against
         them again instead of reading the cache anew: they always hold one consistent entry
         (a refill replaces all three), and when a call in between changed the state, the test
-        fails and refills them."""
+        fails and refills them. Where that test has already been made on every path here and
+        nothing since may have changed the state (`self.fresh`: no call, only inlined core
+        functions, whose slow paths are pure), the locals hold the lookup's value: no test."""
         self.deepen(off + 1)
         n = len(op.args)
         key = (op.fn.address.value, op.fn.symbol, n)
@@ -131,8 +134,12 @@ class CallGen:
         cs, entry, f = c.split(", ")
         lookup, ns = self.const(op.fn), self.const(self.ns)
         slow = f"{c} = global_fill(ctx, {lookup}, {n}, {self.at(off + 1)}, {ns}, '{site}')"
-        self.guarded(f"ctx.state is {cs}", "pass", lambda: self.emit(slow),
-                     J.CONSTANT + J.LOOKUP_DYNAMIC, None, negate=True)
+        if key in self.fresh:           # tested since, and the state cannot have changed
+            self.charge(J.CONSTANT + J.LOOKUP_DYNAMIC)
+        else:
+            self.guarded(f"ctx.state is {cs}", "pass", lambda: self.emit(slow),
+                         J.CONSTANT + J.LOOKUP_DYNAMIC, None, negate=True)
+            self.fresh.add(key)
         args = [self.arg(a, off + 1, live) for a in op.args]
         values = "".join(f", {a.expr}" for a in args)
         if not self.inlines(op):
@@ -220,6 +227,7 @@ class CallGen:
         self.indent -= 1
         self.emit("except Exit as e:")
         self.emit(f"    {t} = finish_exit(ctx, f, e, {self.at(off)})")
+        self.changes_state()
         self.indent -= 1
         self.emit("except ErrorValue as e:")
         self.emit(f"    e.add_trace({self.const(op)})")
@@ -236,6 +244,7 @@ class CallGen:
         handing it the pending batch; its errors are traced as Invoke.ex does, and a failure
         to pay the batch is this body's own (`CallerOverdraw`). Nothing is pending after."""
         handoff, segments, owed = self.handoff(), self.segments(), self.owed
+        self.changes_state()
         self.emit("try:")
         self.emit(f"    {t} = {entry}(ctx, {self.at(off + 1)}, {handoff}, {f}{values})")
         self.emit("except ErrorValue as e:")
@@ -251,6 +260,7 @@ class CallGen:
         """`t = call`, a call of function `f` made without `invoke`: exits are finished by
         `resume`, errors traced as Invoke.ex does."""
         o = self.const(op)
+        self.changes_state()
         self.emit("try:")
         self.emit(f"    {t} = {call}")
         self.emit("except ErrorValue as e:")
