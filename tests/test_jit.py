@@ -225,6 +225,29 @@ def test_calls_of_one_definition_at_every_juice_limit(defs, call):
     calls_at_every_juice_limit(defs, call)
 
 
+# --- *result* after a bool test, stored only where code may read it ---------------------------
+
+RESULTS = [  # (definitions, call)
+    ("(defn k [x] [(if (< x 2) 1 2) *result*])", "[(k 1) (k 5) (k 1.5) (k nil)]"),
+    ("(defn k [x] (do (if (< x 2) 1 2) *result*))", "[(k 1) (k 5)]"),
+    ("(defn k [x] [(if (< x 2) (do) 2) *result*])", "[(k 1) (k 5)]"),
+    ("(defn k [x] (if (nil? x) *result* (if (< x 2) *result* :no)))", "[(k nil) (k 1) (k 3)]"),
+    ("(defn k [x] (cond (< x 0) 1 (> x 5) 2 *result*))", "[(k -1) (k 6) (k 3)]"),
+    ("(defn k [x] (cond (< x 0) 1 (> x 5) 2))", "[(k -1) (k 6) (k 3) *result*]"),
+    ("(defn rd [] *result*) (defn k [x] (if (< x 2) (rd) (rd)))", "[(k 1) (k 3)]"),
+    ("(defn rd [& a] *result*) (defn k [x] (if (< x 2) (rd (+ x 1)) (+ x 1)))", "[(k 1) (k 3)]"),
+    ("(defn k [x] (if (< x 2) (return *result*) 0))", "[(k 1) (k 3)]"),
+    ("(defn k [x] (loop [i x] (if (< i 3) (recur (inc i)) *result*)))", "[(k 0) (k 5)]"),
+    ("(defn rr [n] (if (< n 1) 0 [(rr (dec n)) *result*]))", "[(rr 4) (rr 0)]"),
+    ("(defn rr [n] (if (< n 2) n (+ (rr (- n 1)) (rr (- n 2)) (if *result* 100 0))))", "(rr 6)"),
+]
+
+
+@pytest.mark.parametrize("defs,call", RESULTS)
+def test_result_after_bool_tests_at_every_juice_limit(defs, call):
+    calls_at_every_juice_limit(defs, call)
+
+
 # --- recursive calls inlined into the direct entry ---------------------------------------------
 
 def test_recursive_call_is_inlined():

@@ -14,6 +14,8 @@ semantics of `body.ex(ctx, env, d)`, and, once compiled code calls the closure, 
   in `pending` and are paid by one check at the next point where juice can be observed:
   before any call, anything that may raise, a special symbol, a loop head, a branch merge,
   a return. A batch that cannot be paid fails as the interpreter would (`overdraw`).
+* *result* after a Cond's test that is a bool is a constant in each arm (True, then False):
+  stored only where code may read it, so a store another overwrites first is never made.
 * Environment lookups of a constant address are cached per op against the state object,
   which is immutable: a def makes a new state, so a stale value is never used. Caches are
   globals of the generated code's namespace (`site`), one load to read.
@@ -95,6 +97,8 @@ class Generator(CallGen):
         self.lines: list = []
         self.indent = 1
         self.pending: list = []         # [amount, tag] charges not yet paid
+        self.result: Optional[str] = None   # a constant *result* not yet stored (a Cond's
+                                            # bool test: True in its arm, False after)
         self.owed = captured is not None    # `p`, the caller's unpaid batch, is pending first
         self.ntemp = 0
         self.temps: list = []           # every temporary made
@@ -222,9 +226,23 @@ class Generator(CallGen):
         return self.const(tuple(segments))
 
     def flush(self) -> None:
+        self.flush_result()
         self.pay()
         self.pending = []
         self.owed = False
+
+    # --- *result* ----------------------------------------------------------------------------
+    def store_result(self, x: str) -> None:
+        """ctx.result = x, now (what was deferred is overwritten)."""
+        self.emit(f"ctx.result = {x}")
+        self.result = None
+
+    def flush_result(self) -> None:
+        """Store the deferred *result*: wherever code may read it (a call, a special symbol,
+        an interpreted op, a return, a merge, a loop). Slow paths of inlined core functions
+        and lookups run no CVM code: they leave it deferred."""
+        if self.result is not None:
+            self.store_result(self.result)
 
     def handoff(self) -> str:
         """The pending batch as the amount a direct call hands to its callee (then paid)."""
@@ -234,7 +252,7 @@ class Generator(CallGen):
         return str(total)
 
     def state(self) -> tuple:
-        return [list(p) for p in self.pending], self.owed
+        return [list(p) for p in self.pending], self.owed, self.result
 
     def scope(self) -> tuple:
         """What code from here on may use because it was set on every path here: the locals
@@ -251,7 +269,7 @@ class Generator(CallGen):
 
     def set_state(self, saved: tuple) -> None:
         self.pending = [list(p) for p in saved[0]]
-        self.owed = saved[1]
+        self.owed, self.result = saved[1], saved[2]
 
     def guarded(self, test: str, fast: str, slow: Callable[[], None], cost: int,
                 tag: Any, negate: bool = False) -> None:
@@ -281,7 +299,7 @@ class Generator(CallGen):
         if mode is None:
             return x
         if mode == RETURN_RESULT:
-            self.emit(f"ctx.result = {x}")
+            self.store_result(x)
         self.flush()
         self.emit(f"return {x}")
         return None
@@ -410,11 +428,11 @@ class Generator(CallGen):
             return self.finish("None", mode)
         for child in ops[:-1]:
             x = self.gen(child, off + 1, live, None, None)
-            self.emit(f"ctx.result = {x}")
+            self.store_result(x)
         if mode is not None:
             return self.gen(ops[-1], off + 1, live, RETURN_RESULT, loop)
         x = self.gen(ops[-1], off + 1, live, None, loop)
-        self.emit(f"ctx.result = {x}")
+        self.store_result(x)
         return x
 
     def cond(self, op: Cond, off, live, mode, loop):
@@ -428,15 +446,23 @@ class Generator(CallGen):
         fresh = []                      # `fresh` where each arm reaches the merge
         for i in range(0, n - 1, 2):
             t = self.gen(ops[i], off + 1, live, None, None)
-            self.emit(f"ctx.result = {t}")
+            known_bool = t in self.bools    # *result* is True in the arm, else False
+            if known_bool:
+                self.result = None          # overwritten on both paths
+            else:
+                self.store_result(t)
             self.emit(f"if {self.truthy(t)}:")
             saved = self.state(), self.scope(), set(self.fresh)
             self.indent += 1
+            if known_bool:
+                self.result = "True"
             self.branch(ops[i + 1], off + 1, live, mode, loop, target)
             fresh.append(self.fresh)
             self.set_state(saved[0])
             self.set_scope(saved[1])
             self.fresh = saved[2]
+            if known_bool:
+                self.result = "False"
             self.indent -= 1
             if mode is None:            # arms that return need no else: stay flat
                 self.emit("else:")
@@ -451,6 +477,7 @@ class Generator(CallGen):
         self.indent = indent
         self.pending = []
         self.owed = False
+        self.result = None
         self.fresh = self.fresh.intersection(*fresh)
         self.set_scope(known)
         return target
@@ -478,7 +505,7 @@ class Generator(CallGen):
         saved = self.save([p for p in outer if p < base])
         for i in range(nb):
             x = self.gen(ops[i], off + 1, live, None, None)
-            self.emit(f"ctx.result = {x}")
+            self.store_result(x)
             live = self.bind(forms[i], binders[i], x, live)
         body = ops[nb:]
         if op.is_loop:

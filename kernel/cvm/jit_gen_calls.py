@@ -244,6 +244,7 @@ class CallGen:
         handing it the pending batch; its errors are traced as Invoke.ex does, and a failure
         to pay the batch is this body's own (`CallerOverdraw`). Nothing is pending after."""
         handoff, segments, owed = self.handoff(), self.segments(), self.owed
+        self.flush_result()
         self.changes_state()
         self.emit("try:")
         self.emit(f"    {t} = {entry}(ctx, {self.at(off + 1)}, {handoff}, {f}{values})")
