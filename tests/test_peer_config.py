@@ -40,6 +40,7 @@ def test_values_are_converted_and_paths_are_relative_to_the_file(tmp_path):
     ('json = 1\n', "peer.toml:1: json: expected true or false, not 1"),
     ('peer = [1, 2]\n', "peer.toml:1: peer: expected a list of strings"),
     ('\nlog-level = "loud"\n', "peer.toml:2: log-level: expected 'debug' or 'info'"),
+    ('sync = "fast"\n', "peer.toml:1: sync: expected 'normal' or 'full'"),
     ('port = \n', "peer.toml:1:8: Invalid value"),
     ('[limit]\nframe = "big"\n', 'peer.toml:2: limit.frame: expected a number, not "big"'),
     ('[limit]\nconnections = 3\nframes = 5\n', "peer.toml:3: limit.frames: unknown limit"),

@@ -193,6 +193,24 @@ def test_confirmed_transactions_survive_kill(tmp_path):
         stop(p)
 
 
+def test_the_store_syncs_to_disk_as_asked(tmp_path):
+    """The default keeps a commit across a killed process (the test above); "full" waits
+    for the disk at every commit as well."""
+    from convex_repl.peer.store import Store
+
+    def level(store):
+        return store._db.execute("PRAGMA synchronous").fetchone()[0]
+    assert level(Store(str(tmp_path / "a.db"))) == 1                     # NORMAL
+    assert level(Store(str(tmp_path / "b.db"), sync="full")) == 2        # FULL
+    with pytest.raises(ValueError, match="sync must be one of normal, full"):
+        Store(str(tmp_path / "c.db"), sync="fast")
+    out = subprocess.run([sys.executable, "-m", "convex_repl", "peer", "start", "--sync",
+                          "fast", "--data", str(tmp_path / "d")], capture_output=True,
+                         text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 2 and out.stderr.strip() == (
+        "convex: error: --sync must be normal or full, not 'fast'")
+
+
 @pytest.mark.parametrize("n", [3])
 def test_store_round_trips_states(tmp_path, n):
     from convex_repl.peer.peer import Peer

@@ -61,13 +61,14 @@ def _accounts(peer: Any) -> list:
 def open_peer(data: Optional[Path], faucet: bool = True, faucet_max: Optional[int] = None,
               host: str = "127.0.0.1", protocol_port: Optional[int] = None,
               limits: Optional[dict] = None, keep_states: Optional[int] = None,
-              state: Any = None):
+              state: Any = None, sync: str = "normal"):
     """A lone peer speaking REST and the peer protocol, persistent when `data` is a
     directory (created if needed); `limits` as parse_limits gives them; `keep_states`: the
-    states of only the last N blocks are kept; `state`: start from it (a fork), not genesis."""
+    states of only the last N blocks are kept; `state`: start from it (a fork), not genesis;
+    `sync`: the store's durability (Store)."""
     from convex_repl.peer.peer import GOLD
     from convex_repl.peer.protocol_peer import ProtocolPeer
-    store = _store(data, keep_states)
+    store = _store(data, keep_states, sync)
     kw = dict((limits or {}).get("peer", {}))
     if state is not None:
         kw["state"] = state
@@ -80,13 +81,13 @@ def open_cluster_peer(size: int, index: int, host: str, protocol_port: Optional[
                       data: Optional[Path], faucet: bool = True,
                       faucet_max: Optional[int] = None, outgoing: Optional[int] = None,
                       limits: Optional[dict] = None, advertise: Optional[tuple] = None,
-                      keep_states: Optional[int] = None):
+                      keep_states: Optional[int] = None, sync: str = "normal"):
     """Peer `index` of the local network of `size` equal-stake peers (cluster.py), persistent
     when `data` is a directory, listening for the peer protocol on `protocol_port`;
     `advertise` is the HOST:PORT it announces for others to dial (None: it announces none)."""
     from convex_repl.peer.cluster import DEFAULT_OUTGOING, ClusterPeer, cluster_genesis
     from convex_repl.peer.peer import GOLD
-    store = _store(data, keep_states)
+    store = _store(data, keep_states, sync)
     kw = dict((limits or {}).get("peer", {}))
     if advertise is not None:
         kw["advertise"] = advertise
@@ -98,7 +99,8 @@ def open_cluster_peer(size: int, index: int, host: str, protocol_port: Optional[
 
 def open_joining_peer(join: tuple, key: Any, host: str, protocol_port: Optional[int],
                       outgoing: Optional[int] = None, limits: Optional[dict] = None,
-                      data: Optional[Path] = None, advertise: Optional[tuple] = None):
+                      data: Optional[Path] = None, advertise: Optional[tuple] = None,
+                      sync: str = "normal"):
     """A peer with its own `key` that joins the network of the peer at `join`: the
     consensus state is fetched from it and checked (join.py), then the peer starts from it
     (no faucet; persistent in `data` when given). Raises JoinError when the state does not
@@ -109,7 +111,7 @@ def open_joining_peer(join: tuple, key: Any, host: str, protocol_port: Optional[
     kw = dict((limits or {}).get("peer", {}))
     if advertise is not None:
         kw["advertise"] = advertise
-    store = _store(data)
+    store = _store(data, sync=sync)
     return _listening(lambda port: ClusterPeer(None, None, host, port, False, store,
                                                outgoing or DEFAULT_OUTGOING, key=key,
                                                joined=joined, **kw),
@@ -131,12 +133,13 @@ def _peer_key(name: Optional[str]) -> Any:
     return seed_key(seed)
 
 
-def _store(data: Optional[Path], keep_states: Optional[int] = None) -> Any:
+def _store(data: Optional[Path], keep_states: Optional[int] = None,
+           sync: str = "normal") -> Any:
     from convex_repl.peer.store import Store
     if data is None:
         return None
     data.mkdir(parents=True, exist_ok=True)
-    return Store(str(data / "peer.db"), keep_states=keep_states)
+    return Store(str(data / "peer.db"), keep_states=keep_states, sync=sync)
 
 
 def _listening(make: Any, default_port: int, port: Optional[int]) -> Any:
@@ -377,6 +380,10 @@ KEEP_STATES = typer.Option(None, "--keep-states", min=1, show_default=False,
                            help="With --data: keep the states of only the last N blocks "
                                 "(older ones are pruned; blocks and results stay). Default: "
                                 "keep every state.")
+SYNC = typer.Option("normal", "--sync", help="With --data: normal (a commit survives the "
+                    "peer's process being killed, as the reference's store) or full (it "
+                    "also survives an OS crash or power loss: the disk is synced at every "
+                    "commit, ~1 ms per block).")
 ADVERTISE = typer.Option(None, "--advertise", metavar="HOST:PORT", help="The protocol "
                          "address other peers should dial (port 0: the protocol port this "
                          "peer gets); the peer announces it on chain as its :url when its "
@@ -396,7 +403,7 @@ def peer_start(ctx: typer.Context, host: str = HOST, port: Optional[int] = PORT,
                join: Optional[str] = JOIN, key: Optional[str] = PEER_KEY,
                advertise: Optional[str] = ADVERTISE, config: Optional[Path] = CONFIG,
                log_format: str = LOG_FORMAT, log_level: str = LOG_LEVEL,
-               keep_states: Optional[int] = KEEP_STATES) -> None:
+               keep_states: Optional[int] = KEEP_STATES, sync: str = SYNC) -> None:
     """Start a peer serving the Convex REST API (Ctrl-C stops it)."""
     o = dict(ctx.params)
     if config is not None:
@@ -430,6 +437,9 @@ def start_peer(o: dict) -> int:
         typer.echo(f"convex: error: {e}", err=True)
         return 2
     limits = parse_limits(o["limit"])
+    if o["sync"] not in ("normal", "full"):
+        typer.echo(f"convex: error: --sync must be normal or full, not {o['sync']!r}", err=True)
+        return 2
     advertise = parse_address(o["advertise"]) if o["advertise"] else None
     data, cluster, index, outgoing = o["data"], o["cluster"], o["index"], o["outgoing"]
     if o["join"] is not None or o["key"] is not None or (
@@ -443,7 +453,7 @@ def start_peer(o: dict) -> int:
             return 2
         node = _open_or_exit(lambda: open_peer(data, faucet, o["faucet_max"], o["host"],
                                                o["protocol_port"], limits,
-                                               o.get("keep_states")))
+                                               o.get("keep_states"), sync=o["sync"]))
         return serve(node, o["host"], o["port"], data, faucet, o["as_json"], o["verbose"],
                      watch_stdin=o["stop_on_eof"], limits=limits)
     if cluster < 1 or not 0 <= index < cluster:
@@ -456,7 +466,7 @@ def start_peer(o: dict) -> int:
     bootstrap = [parse_address(x) for x in o["peer"] or ()]
     node = _open_or_exit(lambda: open_cluster_peer(
         cluster, index, o["host"], o["protocol_port"], data, faucet, o["faucet_max"],
-        outgoing, limits, advertise, o.get("keep_states")))
+        outgoing, limits, advertise, o.get("keep_states"), o["sync"]))
     return serve(node, o["host"], o["port"], data, faucet, o["as_json"], o["verbose"],
                  bootstrap, o["stop_on_eof"], limits)
 
@@ -490,7 +500,7 @@ def _start_joining(o: dict, limits: dict, advertise: Optional[tuple]) -> int:
     target = parse_address(join)
     try:
         node = open_joining_peer(target, sk, o["host"], o["protocol_port"], outgoing, limits,
-                                 data, advertise)
+                                 data, advertise, o["sync"])
     except JoinError as e:
         typer.echo(f"convex: error: can't join {join}: {e}", err=True)
         return 1

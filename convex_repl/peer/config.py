@@ -28,7 +28,7 @@ OPTIONS: dict = {
     "protocol-port": "int", "peer": "list", "outgoing": "int", "limit": "limit",
     "join": "str", "key": "str", "advertise": "str",
     "log-format": ("text", "json"), "log-level": ("debug", "info", "warning", "error"),
-    "keep-states": "int",
+    "keep-states": "int", "sync": ("normal", "full"),
 }
 
 
