@@ -393,7 +393,8 @@ _SHORT_INT_BITS = 8 * (MAX_EMBEDDED - 8)    # an int with at most this many bits
 
 def novelty(v: Any, known: set) -> list:
     """(ID, encoding) of the branch cells reachable from v that are not in `known`, without
-    descending into known ones (a state's unchanged accounts cost nothing)."""
+    descending into known ones (a state's unchanged accounts cost nothing), nor into
+    embedded cells known to reach none (memory size 0)."""
     out: list = []
     seen: set = set()
     stack = [v]
@@ -415,6 +416,8 @@ def novelty(v: Any, known: set) -> list:
                 continue
             seen.add(h)
             out.append((h, c.encoding()))
+        elif c._cache[2] == 0:      # embedded, and its memory size says no branch below it
+            continue                # (an account in a changed leaf beside the changed one)
         stack.extend(c.children())
     return out
 
