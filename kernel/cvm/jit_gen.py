@@ -140,6 +140,12 @@ class Generator(CallGen):
         self.temps.append(t)
         return t
 
+    def release(self, *names: str) -> None:
+        """Temporaries whose values nothing after this point reads: spare for reuse."""
+        for x in names:
+            if x in self.temps and x not in self.spare:
+                self.spare.append(x)
+
     def const(self, v: Any) -> str:
         if v is None or v is True or v is False:
             return repr(v)
@@ -452,6 +458,7 @@ class Generator(CallGen):
             else:
                 self.store_result(t)
             self.emit(f"if {self.truthy(t)}:")
+            self.release(t)
             saved = self.state(), self.scope(), set(self.fresh)
             self.indent += 1
             if known_bool:

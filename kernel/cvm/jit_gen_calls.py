@@ -59,6 +59,7 @@ class CallGen:
             self.direct(t, f"{f}.invoke(ctx, {argv}, {self.at(off)})", f, off, op)
         else:
             self.closure_call(t, f, args, off, op)
+        self.release(f, *(a.expr for a in args))
         return self.finish(t, mode)
 
     def arg(self, a: Any, off: int, live: int) -> Arg:
@@ -145,6 +146,7 @@ class CallGen:
         if not self.inlines(op):
             t = self.temp()
             self.enter(t, entry, f, values, off, op)
+            self.release(*(a.expr for a in args))
             return self.finish(t, mode)
         self.emit(f"if {f} is f:")      # the running closure calls itself: its body inline
         saved = self.state(), self.scope()
@@ -158,6 +160,7 @@ class CallGen:
         self.enter(t, entry, f, values, off, op)
         self.indent -= 1
         self.set_scope(saved[1])
+        self.release(*(a.expr for a in args))
         return self.finish(t, mode)
 
     def inlines(self, op: Invoke) -> bool:
