@@ -1,5 +1,6 @@
 """The inlined encoders (kernel/data: leaf vectors, short lists, map and set leaves, addresses,
-small integers, VLQ counts) against a reference encoder written from the CAD3 rules here.
+blobs and strings, small integers, VLQ counts) against a reference encoder written from the
+CAD3 rules here.
 
 The fast paths write children's refs inline (small integers from a table, cached embedded
 encodings as they are) and build counts from tables; this reference builds every ref through
@@ -114,6 +115,33 @@ def test_nested_cells_become_refs():
         return v
     for level in range(4):
         check(lambda: deep(level))
+
+
+@pytest.mark.parametrize("n", [126, 127, 128, 129, 4095, 4096, 4097, 16383, 16384, 65536,
+                               65537, 2**20 + 1])
+def test_blob_and_string_sizes(n):
+    """Blob and String each write up to 127 bytes from their own table, longer ones (a longer
+    count, a chunk tree above 4096 bytes) in the shared method: both sides of each edge."""
+    data = bytes(i * 7 % 256 for i in range(n))
+    check(lambda: Blob(data))
+    check(lambda: String(data))
+    check(lambda: String.of("\u00e9" * (n // 2)))
+    check(lambda: Vector.of(Blob(data), String(data)))      # embedded or a branch ref
+
+
+def test_scalar_caches_are_slots():
+    """Addresses, keywords and symbols keep their cache in a slot that starts empty and is
+    filled by value_id like any cell's, whichever of value_id, encoding and memory_size is first."""
+    for make in (lambda: Address(1234), lambda: Address(5), lambda: Address(2**40)):
+        a, b = make(), make()
+        assert a._cache is None and "_cache" not in getattr(a, "__dict__", {})
+        vid = kernel.value_id(a)
+        assert a._cache == (ref_encode(a), vid, None) == (kernel.encode(b), vid, None)
+        assert kernel.memory_size(b) == 0 and kernel.value_id(b) == vid
+    k = Keyword("a-keyword-made-only-here")
+    assert k._cache is None
+    assert kernel.value_id(k) == hashlib.sha3_256(ref_encode(k)).digest() == k._cache[1]
+    assert Symbol("a-symbol-made-only-here")._cache is None
 
 
 @pytest.mark.parametrize("n", [0, 1, 63, 64, 127, 128, 255, 256, 16383, 16384, 2**21 - 1, 2**21,

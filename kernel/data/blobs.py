@@ -14,6 +14,7 @@ from kernel.data.cell import BranchRef, Cell, DecodeError, MissingData, heads, v
 from kernel.data.decoding import Decoder, register
 
 CHUNK = 4096
+_STRING_HEADS, _BLOB_HEADS = heads(0x30), heads(0x31)   # tag and one-byte count, looked up
 
 
 def _child_size(n: int) -> int:
@@ -45,14 +46,17 @@ class _Bytes(Cell):
             kids = self._kids = tuple(Blob(d[i:i + step]) for i in range(0, len(d), step))
             return kids
 
-    def encode_cell(self) -> bytes:
+    def _encode_long(self) -> bytes:
+        """The encoding of more than 127 bytes: a longer count, and a tree above CHUNK.
+
+        Shorter ones (the usual case) Blob and String each write in their own encode_cell
+        from a module table: Python 3.11 does not specialise a class attribute read through an
+        instance, and one method shared by both classes would switch between the two."""
         d = self.data
         n = len(d)
-        if n < 0x80:
-            return self._HEADS[n] + d
         if n <= CHUNK:
             return bytes((self.tag,)) + vlq(n) + d
-        return bytes((self.tag,)) + vlq(len(d)) + b"".join(write_ref(k) for k in self.children())
+        return bytes((self.tag,)) + vlq(n) + b"".join(write_ref(k) for k in self.children())
 
     def __hash__(self) -> int:
         return hash((self.tag, self.data))
@@ -63,7 +67,11 @@ class Blob(_Bytes):
 
     __slots__ = ()
     tag = 0x31
-    _HEADS = heads(0x31)
+
+    def encode_cell(self) -> bytes:
+        d = self.data
+        n = len(d)
+        return _BLOB_HEADS[n] + d if n < 0x80 else self._encode_long()
 
     def __eq__(self, other: Any) -> bool:
         if type(other) is Blob:
@@ -78,7 +86,11 @@ class String(_Bytes):
 
     __slots__ = ("_text",)
     tag = 0x30
-    _HEADS = heads(0x30)
+
+    def encode_cell(self) -> bytes:
+        d = self.data
+        n = len(d)
+        return _STRING_HEADS[n] + d if n < 0x80 else self._encode_long()
 
     @classmethod
     def of(cls, text: str) -> "String":

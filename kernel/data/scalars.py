@@ -51,7 +51,7 @@ class Char(Cell):
 class _Named(Cell):
     """Interned name (Symbol or Keyword): 1-128 bytes of UTF-8."""
 
-    __slots__ = ("name", "_utf8")
+    __slots__ = ("name", "_utf8", "_cache")   # the cache in a slot, as in Address
     nests = False           # encodes without recursion (kernel.data.cell.Cell.nests)
     _table: dict
 
@@ -65,6 +65,7 @@ class _Named(Cell):
             v = object.__new__(cls)
             v.name = name
             v._utf8 = utf8
+            v._cache = None
             cls._table[name] = v
         return v
 
@@ -97,7 +98,9 @@ _ADDRESS_HEADS_2 = [bytes((0xEA, 0x80 | i)) for i in range(0x80)]
 class Address(Cell):
     """An account address, #n."""
 
-    __slots__ = ("n",)
+    # The cache in a slot, set here, not in the instance dict: kernel.value_id reads and fills
+    # it through the slot, without the dict lookups a dict attribute costs
+    __slots__ = ("n", "_cache")
     nests = False           # encodes without recursion (kernel.data.cell.Cell.nests)
     tag = 0xEA
 
@@ -105,6 +108,7 @@ class Address(Cell):
         if n < 0 or n >= 1 << 63:
             raise ValueError(f"address out of range: {n}")
         self.n = n
+        self._cache = None
 
     def encode_cell(self) -> bytes:
         n = self.n
