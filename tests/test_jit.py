@@ -225,6 +225,53 @@ def test_calls_of_one_definition_at_every_juice_limit(defs, call):
     calls_at_every_juice_limit(defs, call)
 
 
+# --- integer ranges: a Long fact that is the int fact where the range says so -----------------
+
+RANGES = [  # (definitions, call): recursions inlined with arguments near the Long edges
+    ("(defn up [n] (if (> n 9223372036854775805) n (up (+ n 1))))",
+     "[(up 9223372036854775804) (up 9223372036854775806) (up 9223372036854775808) (up 1.5)]"),
+    ("(defn dn [n] (if (< n -9223372036854775805) n (dn (- n 1))))",
+     "[(dn -9223372036854775803) (dn -9223372036854775808) (dn -9223372036854775809)]"),
+    ("(defn ic [n] (if (>= n 9223372036854775807) n (ic (inc n))))",
+     "[(ic 9223372036854775805) (ic 9223372036854775807) (ic 9223372036854775809)]"),
+    ("(defn dc [n] (if (<= n -9223372036854775808) n (dc (dec n))))",
+     "[(dc -9223372036854775806) (dc -9223372036854775808)]"),
+    ("(defn ng [n] (if (> n 0) (ng (- n)) n))",
+     "[(ng 3) (ng 9223372036854775807) (ng -9223372036854775808) (ng 0)]"),
+    ("(defn rv [n] (if (< 9223372036854775805 n) (rv (- n 2)) n))",
+     "[(rv 9223372036854775807) (rv 9223372036854775809) (rv 3)]"),
+    ("(defn sm [n] (if (< n 2) n (+ (sm (- n 1)) (sm (- 1 n)))))", "[(sm 3) (sm 4)]"),
+]
+
+
+@pytest.mark.parametrize("defs,call", RANGES)
+def test_ranges_at_the_long_edges_at_every_juice_limit(defs, call):
+    calls_at_every_juice_limit(defs, call)
+
+
+@pytest.mark.parametrize("defs,call", [
+    # a range computed the wrong way would take n + 1 past the largest Long for a Long
+    ("(defn dn [n] (if (< n 2) n (dn (+ n 1))))", "(dn 9223372036854775805)"),
+    ("(defn dn [n] (if (> n -2) n (dn (- n 1))))", "(dn -9223372036854775805)"),
+    ("(defn dn [n] (if (< n 2) n (dn (inc n))))", "(dn 9223372036854775805)"),
+])
+def test_ranges_past_the_long_edges(defs, call):
+    base = session()
+    assert base.eval(defs).error is None
+    with jit.threshold(0):
+        base.eval(call)
+    same(call, s=base)
+
+
+def test_a_long_fact_in_range_is_the_int_fact():
+    s = session()
+    s.eval(FIB)
+    with jit.threshold(0):
+        s.eval("(fib 10)")
+    source = s.eval("fib").value.body.jit_pos[0, 1].source
+    assert "G0 = F0" in source and "H0 = G0" in source
+
+
 # --- *result* after a bool test, stored only where code may read it ---------------------------
 
 RESULTS = [  # (definitions, call)

@@ -52,6 +52,7 @@ from kernel.cvm.fn import Fn
 from kernel.cvm.jit_calls import RUNTIME as CALL_RUNTIME
 from kernel.cvm.jit_gen_calls import CallGen
 from kernel.cvm.jit_inline import RUNTIME, long_test
+from kernel.cvm.jit_ranges import is_long_range, narrowed
 from kernel.cvm.ops import (Cond, Constant, Do, Invoke, Lambda, Let, Local, Lookup, Op, SetLocal,
                             Special, set_positions)
 from kernel.data.scalars import Address, Symbol
@@ -105,6 +106,10 @@ class Generator(CallGen):
         self.spare: list = []           # temporaries nothing after this point uses
         self.height = -1                # deepest offset of a native op that checks depth
         self.bools: set = set()         # temporaries known to hold a Python bool
+        self.ranges: dict = {}          # name in `ints` -> (lo, hi) it lies in where its
+                                        # fact holds (kernel/jit_ranges.py)
+        self.tests: dict = {}           # bool temporary -> (name, op, constant, fact): it is
+                                        # `name op constant` where that fact holds
         self.ints: dict = {}            # temporary or binding -> a fact (computed before it
                                         # was set) that, when True, means it holds an int
         self.globals: dict = {}         # (address, symbol, nargs) -> cache site and locals
@@ -134,6 +139,8 @@ class Generator(CallGen):
             t = self.spare.pop()
             self.bools.discard(t)
             self.ints.pop(t, None)
+            self.ranges.pop(t, None)
+            self.tests.pop(t, None)
             return t
         self.ntemp += 1
         t = f"t{self.ntemp}"
@@ -192,7 +199,10 @@ class Generator(CallGen):
     def fact(self, pos: int) -> str:
         """The statement computing F<pos>, that binding pos holds a Long (a bool, by a jump)."""
         x = f"{self.vp}{pos}"
-        return f"{self.fp}{pos} = True if {long_test(x, self.ints.get(x))} else False"
+        int_fact = self.ints.get(x)
+        if int_fact is not None and is_long_range(self.ranges.get(x)):
+            return f"{self.fp}{pos} = {int_fact}"       # where it is an int, it is a Long
+        return f"{self.fp}{pos} = True if {long_test(x, int_fact)} else False"
 
     def at(self, off: int) -> str:
         """The depth of an op at offset `off` of the body."""
@@ -262,11 +272,12 @@ class Generator(CallGen):
 
     def scope(self) -> tuple:
         """What code from here on may use because it was set on every path here: the locals
-        read from global call-site caches and the facts. A branch restores it when it ends."""
-        return dict(self.globals), set(self.ready)
+        read from global call-site caches, the facts and the ranges known. A branch restores
+        it when it ends."""
+        return dict(self.globals), set(self.ready), dict(self.ranges)
 
     def set_scope(self, saved: tuple) -> None:
-        self.globals, self.ready = dict(saved[0]), set(saved[1])
+        self.globals, self.ready, self.ranges = dict(saved[0]), set(saved[1]), dict(saved[2])
         self.fresh &= self.globals.keys()
 
     def changes_state(self) -> None:
@@ -459,10 +470,12 @@ class Generator(CallGen):
                 self.store_result(t)
             self.emit(f"if {self.truthy(t)}:")
             self.release(t)
+            test = self.tests.get(t)
             saved = self.state(), self.scope(), set(self.fresh)
             self.indent += 1
             if known_bool:
                 self.result = "True"
+            self.narrow(test, True)
             self.branch(ops[i + 1], off + 1, live, mode, loop, target)
             fresh.append(self.fresh)
             self.set_state(saved[0])
@@ -470,6 +483,7 @@ class Generator(CallGen):
             self.fresh = saved[2]
             if known_bool:
                 self.result = "False"
+            self.narrow(test, False)
             self.indent -= 1
             if mode is None:            # arms that return need no else: stay flat
                 self.emit("else:")
@@ -488,6 +502,14 @@ class Generator(CallGen):
         self.fresh = self.fresh.intersection(*fresh)
         self.set_scope(known)
         return target
+
+    def narrow(self, test: Optional[tuple], holds: bool) -> None:
+        """In the arm of a comparison with a constant (`tests`) that was made where the name's
+        int fact holds, or after it: where that fact holds, the name's range is narrowed."""
+        if test is not None:
+            x, op, c, fact = test
+            if self.ints.get(x) == fact:
+                self.ranges[x] = narrowed(self.ranges.get(x), op, c, holds)
 
     def branch(self, op, off, live, mode, loop, target) -> None:
         """One arm of a Cond: returns in a return mode, else assigns `target` and pays, so

@@ -20,6 +20,7 @@ from kernel.cvm import juice as J
 from kernel.cvm.fn import CoreFn
 from kernel.cvm.jit_calls import CallerOverdraw
 from kernel.cvm.jit_inline import INLINERS, NOT_CONSTANT, Arg, Fast
+from kernel.cvm.jit_ranges import comparison, long_range, result_range
 from kernel.cvm.ops import Cond, Constant, Do, Invoke, Let, Local, Lookup, SetLocal
 from kernel.cvm.registry import CORE
 from kernel.data.scalars import Address
@@ -54,6 +55,7 @@ class CallGen:
         t = self.temp()
         if fast is not None:
             self.fast_call(fast, t, f"invoke(ctx, {f}, {argv}, {self.at(off)})", op)
+            self.note_range(callee.name, args, fast, t)
         elif type(callee) is CoreFn:
             self.flush()
             self.direct(t, f"{f}.invoke(ctx, {argv}, {self.at(off)})", f, off, op)
@@ -61,6 +63,31 @@ class CallGen:
             self.closure_call(t, f, args, off, op)
         self.release(f, *(a.expr for a in args))
         return self.finish(t, mode)
+
+    def note_range(self, name: str, args: list, fast: Fast, t: str) -> None:
+        """After an inlined core function whose fast path is guarded by one fact: the range
+        of its int value where that fact holds, or that its bool value compares a name with
+        a constant there (kernel/jit_ranges.py)."""
+        g = fast.guard
+        if g is None or not g.isidentifier():
+            return
+        if fast.is_int:
+            r = result_range(name, [self.arg_range(a, g) for a in args])
+            if r is not None:
+                self.ranges[t] = r
+        elif fast.is_bool:
+            test = comparison(name, args)
+            if test is not None:
+                self.tests[t] = test + (g,)
+
+    def arg_range(self, a: Arg, guard: str) -> Optional[tuple]:
+        """Where `guard` holds: the range of argument `a`, as far as known."""
+        if a.value is not NOT_CONSTANT:
+            return (a.value, a.value) if type(a.value) is int else None
+        r = self.ranges.get(a.expr) if self.ints.get(a.expr) is not None else None
+        if a.fact == guard:         # its Long fact: within the Long range
+            return long_range(r)
+        return r if self.ints.get(a.expr) == guard else None
 
     def arg(self, a: Any, off: int, live: int) -> Arg:
         """An argument of a call: its expression, constant value, and the name of the fact
@@ -215,8 +242,10 @@ class CallGen:
             fact = self.ints.get(a.expr)
             if fact is not None and k + i in self.fixed:
                 self.ints[w] = fact
+                self.ranges[w] = self.ranges.get(a.expr)
             else:
                 self.ints.pop(w, None)
+                self.ranges.pop(w, None)
         t = self.gen(self.body, 0, self.nlocals, None, None)
         if t not in self.temps:             # a binding or a constant
             x, t = t, self.temp()
