@@ -287,6 +287,13 @@ RESULTS = [  # (definitions, call)
     ("(defn k [x] (loop [i x] (if (< i 3) (recur (inc i)) *result*)))", "[(k 0) (k 5)]"),
     ("(defn rr [n] (if (< n 1) 0 [(rr (dec n)) *result*]))", "[(rr 4) (rr 0)]"),
     ("(defn rr [n] (if (< n 2) n (+ (rr (- n 1)) (rr (- n 2)) (if *result* 100 0))))", "(rr 6)"),
+    # tests kept as conditions (no bool set first), their slow paths where a fact fails
+    ("(defn k [x] [(if (not x) 1 2) *result* (if (nil? x) 3 4) *result*])",
+     "[(k nil) (k false) (k 0) (k [])]"),
+    ("(defn k [x] [(if (= x 3) 1 2) *result* (if (!= x 3) 3 4) *result*])",
+     "[(k 3) (k 3.0) (k nil) (k 9223372036854775808)]"),
+    ("(defn k [x] (let [y (- x 1)] [(if (< y 2) 1 2) *result* (if (>= 5 y 1) 3 4)]))",
+     "[(k 1) (k 9) (k 2.5) (k -9223372036854775808)]"),
 ]
 
 

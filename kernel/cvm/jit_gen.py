@@ -105,7 +105,8 @@ class Generator(CallGen):
         self.temps: list = []           # every temporary made
         self.spare: list = []           # temporaries nothing after this point uses
         self.height = -1                # deepest offset of a native op that checks depth
-        self.bools: set = set()         # temporaries known to hold a Python bool
+        self.bools: set = set()         # temporaries (or conditions) known to hold a Python bool
+        self.testing = False            # generating a Cond's test (kernel/jit_gen_calls.py)
         self.ranges: dict = {}          # name in `ints` -> (lo, hi) it lies in where its
                                         # fact holds (kernel/jit_ranges.py)
         self.tests: dict = {}           # bool temporary -> (name, op, constant, fact): it is
@@ -462,7 +463,9 @@ class Generator(CallGen):
         known = self.scope()            # what tests after the first set may not have run
         fresh = []                      # `fresh` where each arm reaches the merge
         for i in range(0, n - 1, 2):
+            self.testing = type(ops[i]) is Invoke   # a bool may stay a condition (invoke)
             t = self.gen(ops[i], off + 1, live, None, None)
+            self.testing = False
             known_bool = t in self.bools    # *result* is True in the arm, else False
             if known_bool:
                 self.result = None          # overwritten on both paths
@@ -470,7 +473,7 @@ class Generator(CallGen):
                 self.store_result(t)
             self.emit(f"if {self.truthy(t)}:")
             self.release(t)
-            test = self.tests.get(t)
+            test = self.tests.pop(t, None)
             saved = self.state(), self.scope(), set(self.fresh)
             self.indent += 1
             if known_bool:

@@ -33,6 +33,7 @@ class CallGen:
     """The Invoke handler and its helpers (see the module docstring)."""
 
     def invoke(self, op: Invoke, off, live, mode, loop):
+        testing, self.testing = self.testing, False
         self.deepen(off)
         fop = op.fn
         if is_global(fop):
@@ -54,7 +55,7 @@ class CallGen:
         argv = "[" + "".join(f"{a.expr}, " for a in args) + "]"
         t = self.temp()
         if fast is not None:
-            self.fast_call(fast, t, f"invoke(ctx, {f}, {argv}, {self.at(off)})", op)
+            t = self.fast_call(fast, t, f"invoke(ctx, {f}, {argv}, {self.at(off)})", op, testing)
             self.note_range(callee.name, args, fast, t)
         elif type(callee) is CoreFn:
             self.flush()
@@ -310,8 +311,21 @@ class CallGen:
         self.emit(f"    e.add_trace({self.const(op)})")
         self.emit("    raise")
 
-    def fast_call(self, fast: Fast, t: str, call: str, op: Invoke) -> None:
-        """An inlined core function: its fast path, else the traced call."""
+    def fast_call(self, fast: Fast, t: str, call: str, op: Invoke, testing: bool) -> str:
+        """An inlined core function: its fast path, else the traced call; the expression of
+        its value. A bool for a Cond's test (`testing`) under at most one fact is not set to
+        a temporary but tested as a condition, the slow path's value where the fact fails."""
+        g = fast.guard
+        if testing and fast.test is not None and (g is None or g.isidentifier()):
+            if g is None:
+                self.charge(fast.cost, op)
+                x = f"({fast.test})"
+            else:
+                self.guarded(g, "", lambda: self.traced(f"{t} = {call}", op), fast.cost, op,
+                             negate=True)
+                x = f"({fast.test} if {g} else {t} is not None and {t} is not False)"
+            self.bools.add(x)
+            return x
         if fast.is_bool:
             self.bools.add(t)
         if fast.is_int and fast.guard is not None and fast.guard.isidentifier():
@@ -319,13 +333,14 @@ class CallGen:
         if fast.guard is None and not fast.none_is_slow:
             self.emit(f"{t} = {fast.value}")
             self.charge(fast.cost, op)
-            return
+            return t
         if fast.none_is_slow:
             self.emit(f"{t} = {fast.value}")
             test, body = f"{t} is not None", "pass"
         else:
             test, body = fast.guard, f"{t} = {fast.value}"
         self.guarded(test, body, lambda: self.traced(f"{t} = {call}", op), fast.cost, op)
+        return t
 
     def jump(self, op: Invoke, loop: Any, exprs: list) -> str:
         """(recur ...) in tail position of the innermost loop: pay recur's charge, rebind,
