@@ -117,6 +117,8 @@ class Generator(CallGen):
                                         # read from it, set on every path to here
         self.fresh: set = set()         # keys of `globals` whose locals were tested against
                                         # ctx.state with nothing since that may change it
+        self.running: set = set()       # keys of `globals` whose value local was found to be
+                                        # the running closure `f`, with no refill since
         # names and offsets of the body being generated: the function's own, or a copy
         # inlined into it (kernel/jit_gen_calls.py, `inline`)
         self.vp, self.fp = "v", "F"     # prefixes of bindings and of facts about them
@@ -280,6 +282,7 @@ class Generator(CallGen):
     def set_scope(self, saved: tuple) -> None:
         self.globals, self.ready, self.ranges = dict(saved[0]), set(saved[1]), dict(saved[2])
         self.fresh &= self.globals.keys()
+        self.running &= self.globals.keys()
 
     def changes_state(self) -> None:
         """Code emitted here may change ctx.state (a call): no cached lookup is fresh."""
@@ -461,7 +464,7 @@ class Generator(CallGen):
         target = None if mode is not None else self.temp()
         indent = self.indent
         known = self.scope()            # what tests after the first set may not have run
-        fresh = []                      # `fresh` where each arm reaches the merge
+        fresh = []                      # `fresh`, `running` where each arm reaches the merge
         for i in range(0, n - 1, 2):
             self.testing = type(ops[i]) is Invoke   # a bool may stay a condition (invoke)
             t = self.gen(ops[i], off + 1, live, None, None)
@@ -474,16 +477,16 @@ class Generator(CallGen):
             self.emit(f"if {self.truthy(t)}:")
             self.release(t)
             test = self.tests.pop(t, None)
-            saved = self.state(), self.scope(), set(self.fresh)
+            saved = self.state(), self.scope(), set(self.fresh), set(self.running)
             self.indent += 1
             if known_bool:
                 self.result = "True"
             self.narrow(test, True)
             self.branch(ops[i + 1], off + 1, live, mode, loop, target)
-            fresh.append(self.fresh)
+            fresh.append((self.fresh, self.running))
             self.set_state(saved[0])
             self.set_scope(saved[1])
-            self.fresh = saved[2]
+            self.fresh, self.running = saved[2], saved[3]
             if known_bool:
                 self.result = "False"
             self.narrow(test, False)
@@ -502,7 +505,8 @@ class Generator(CallGen):
         self.pending = []
         self.owed = False
         self.result = None
-        self.fresh = self.fresh.intersection(*fresh)
+        self.fresh = self.fresh.intersection(*(f for f, _ in fresh))
+        self.running = self.running.intersection(*(r for _, r in fresh))
         self.set_scope(known)
         return target
 
@@ -585,6 +589,7 @@ class Generator(CallGen):
         target = None if mode is not None else self.temp()
         self.emit("while True:")
         self.changes_state()            # the head, also reached by recur after calls
+        self.running = set()
         self.indent += 1
         self.emit("try:")
         self.indent += 1
@@ -610,6 +615,7 @@ class Generator(CallGen):
         self.rebind(info, [f"rv[{i}]" for i in range(nb)])
         self.pending = []
         self.changes_state()
+        self.running = set()
         self.indent -= 2
         if target is not None:
             self.restore(info.saved)

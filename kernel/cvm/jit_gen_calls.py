@@ -169,6 +169,7 @@ class CallGen:
             self.guarded(f"ctx.state is {cs}", "pass", lambda: self.emit(slow),
                          J.CONSTANT + J.LOOKUP_DYNAMIC, None, negate=True)
             self.fresh.add(key)
+            self.running.discard(key)   # the locals may have been refilled
         args = [self.arg(a, off + 1, live) for a in op.args]
         values = "".join(f", {a.expr}" for a in args)
         if not self.inlines(op):
@@ -176,10 +177,17 @@ class CallGen:
             self.enter(t, entry, f, values, off, op)
             self.release(*(a.expr for a in args))
             return self.finish(t, mode)
+        if key in self.running:         # tested, not refilled since: the running closure
+            t = self.inline(args, off, op)
+            self.release(*(a.expr for a in args))
+            return self.finish(t, mode)
         self.emit(f"if {f} is f:")      # the running closure calls itself: its body inline
         saved = self.state(), self.scope()
+        running = set(self.running)
+        self.running.add(key)
         self.indent += 1
         t = self.inline(args, off, op)
+        self.running &= running         # not after the else branch
         self.indent -= 1
         self.set_state(saved[0])
         self.set_scope(saved[1])
@@ -193,7 +201,8 @@ class CallGen:
 
     def inlines(self, op: Invoke) -> bool:
         """Whether a call of a definition has the body being generated inline for when the
-        value is the running closure: in a direct entry (which has it, `f`), at most
+        value is the running closure (tested, unless `running` says so): in a direct entry
+        (which has it, `f`), at most
         `self.levels` deep, within the budget, with as many arguments as its parameters, of
         a name seen to hold a closure of this body (`note_name` in kernel/jit_calls.py), so
         likely a recursive call."""
