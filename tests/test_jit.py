@@ -372,6 +372,9 @@ INLINED = [  # (definitions, call): bodies calling themselves by name, inlined
     ("(defn cl [n] (if (< n 1) 0 ((fn [x] (+ x n)) (cl (dec n)))))", "(cl 4)"),
     ("(defn q [n] (if (< n 1) *depth* (+ (query (def z n) n) (q (dec n)) *juice*)))", "(q 3)"),
     ("(defn ab [n m] (if (< n 1) m (ab (dec n) (+ m (ab 0 n)))))", "(ab 3 1)"),
+    # an exit ending at a copy's boundary whose finishing call fails: traced by the call
+    ("(defn ra [n] (if (= n 2) (recur 1 2) (if (< n 1) 0 (+ 1 (ra (dec n))))))",
+     "[(ra 4) (ra 3) (ra 2)]"),
 ]
 
 

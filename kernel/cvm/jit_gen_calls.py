@@ -237,8 +237,7 @@ class CallGen:
         frame = (self.vp, self.fp, self.base, self.ready)
         spare, made = list(self.spare), len(self.temps)
         self.emit("try:")
-        self.emit("    try:")
-        self.indent += 2
+        self.indent += 1
         level = self.inlined
         (self.vp, self.fp), self.base = LEVELS[level], self.base + off + 1
         self.ready, self.inlined = set(), level + 1
@@ -268,9 +267,11 @@ class CallGen:
         self.inlined = level
         self.indent -= 1
         self.emit("except Exit as e:")
-        self.emit(f"    {t} = finish_exit(ctx, f, e, {self.at(off)})")
+        self.emit(f"    try: {t} = finish_exit(ctx, f, e, {self.at(off)})")
+        self.emit("    except ErrorValue as x:")
+        self.emit(f"        x.add_trace({self.const(op)})")
+        self.emit("        raise")
         self.changes_state()
-        self.indent -= 1
         self.emit("except ErrorValue as e:")
         self.emit(f"    e.add_trace({self.const(op)})")
         self.emit("    raise")
@@ -288,8 +289,7 @@ class CallGen:
         handoff, segments, owed = self.handoff(), self.segments(), self.owed
         self.flush_result()
         self.changes_state()
-        self.emit("try:")
-        self.emit(f"    {t} = {entry}(ctx, {self.at(off + 1)}, {handoff}, {f}{values})")
+        self.emit(f"try: {t} = {entry}(ctx, {self.at(off + 1)}, {handoff}, {f}{values})")
         self.emit("except ErrorValue as e:")
         self.emit(f"    e.add_trace({self.const(op)})")
         self.emit("    raise")
@@ -304,8 +304,7 @@ class CallGen:
         `resume`, errors traced as Invoke.ex does."""
         o = self.const(op)
         self.changes_state()
-        self.emit("try:")
-        self.emit(f"    {t} = {call}")
+        self.emit(f"try: {t} = {call}")
         self.emit("except ErrorValue as e:")
         self.emit(f"    e.add_trace({o})")
         self.emit("    raise")
@@ -314,8 +313,7 @@ class CallGen:
 
     def traced(self, line: str, op: Invoke) -> None:
         """A call, with the error trace Invoke.ex adds."""
-        self.emit("try:")
-        self.emit("    " + line)
+        self.emit("try: " + line)
         self.emit("except ErrorValue as e:")
         self.emit(f"    e.add_trace({self.const(op)})")
         self.emit("    raise")
