@@ -21,13 +21,15 @@ semantics of `body.ex(ctx, env, d)`, and, once compiled code calls the closure, 
   globals of the generated code's namespace (`site`), one load to read.
 * Hot core functions are inlined behind type guards (kernel/jit_inline.py); `recur` in tail
   position of a loop becomes a jump. That a binding of the entry nothing assigns holds a
-  Long is tested once on each path that needs it (the fact F<pos>), for all its guards.
-  Range tests are written so that CPython specializes them (kernel/jit_inline.py).
+  Long is tested once on each path that needs it (the fact F<pos>), for all its guards, or
+  not at all where its known range lies within the Longs (kernel/jit_ranges.py). Range
+  tests are written so that CPython specializes them (kernel/jit_inline.py); a bool tested
+  by a Cond stays a condition.
 * Calls of closures go from compiled body to compiled body (kernel/jit_gen_calls.py): a
   call site caches the callee's direct entry and passes arguments as Python parameters. The
   batch pending at the call is handed to the callee (`p`), which pays it with its first own.
   A direct entry calling itself by name runs its own body inline, up to two levels deep.
-* Python frames cost per local: temporaries of inlined code are reused after it.
+* Python frames cost per local: temporaries are reused once nothing reads them.
 
 Anything else (query, try, def, lookups of computed addresses, malformed ops, op types this
 module does not know) runs through the interpreter as a subtree: its `ex` gets a list of the
