@@ -126,7 +126,7 @@ class Generator(CallGen):
         self.vp, self.fp = "v", "F"     # prefixes of bindings and of facts about them
         self.base = 0                   # depth of the body's top relative to d
         self.inlined = 0                # level of the inlined copy being generated (0: none)
-        self.levels = 0 if captured is None else self.inline_levels(inline)
+        self.levels = self.inline_levels(inline) if captured is not None and inline else 0
         targets = set_targets(body)
         self.targets = targets          # positions set! may assign (None: maybe any)
         # bindings of the entry that nothing assigns: facts about them hold for the whole body
