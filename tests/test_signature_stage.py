@@ -1,17 +1,21 @@
 """A started peer's signature stage (convex_repl/peer/verifier.py): signatures checked in
 worker processes, tickets handed on in the order they were put (a client's sequence numbers
 stay in order), forgeries answered :SIGNATURE, nothing lost when a worker dies or the peer
-stops; a lightly loaded peer checks in the submitting thread instead."""
+stops; a lightly loaded peer checks in the submitting thread instead, and its block producer
+waits for submissions being checked."""
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
+from nacl.signing import SigningKey
 
 from convex_repl.peer import sigworker
 from convex_repl.peer.peer import Peer
 from convex_repl.peer.verifier import SignatureStage, _Worker, _encode
 from kernel import Signed
 from kernel.state.transactions import Transfer, is_verified, sign, signature_parts
+from lisp import read
 from test_peer_pipeline import KEY, USER, K, _fresh_cache  # noqa: F401 (autouse fixture)
 
 
@@ -160,4 +164,41 @@ def test_a_lightly_loaded_peer_checks_in_the_submitting_thread(monkeypatch):
         assert peer.submit(sign(KEY, Transfer.create(USER, 2, 12, 1))).error is None
         assert len(staged) == 1
     finally:
+        peer.stop()
+
+
+def test_the_producer_waits_for_a_submission_being_checked(monkeypatch):
+    """Clients that each wait for their result submit together: a block made while one of
+    them is still being checked would leave it for the next block (twice the blocks)."""
+    import threading
+    monkeypatch.setattr(Peer, "OFFLOAD_SIGNATURES", True)
+    monkeypatch.setattr(Peer, "GATHER", 10.0)
+    peer = Peer().start()
+    checking, release = threading.Event(), threading.Event()
+    precheck = peer.precheck
+
+    def slow(signed, *a, **k):
+        if signed.value.amount == 2:
+            checking.set()
+            release.wait(10)
+        return precheck(signed, *a, **k)
+    peer.precheck = slow
+    try:
+        other = SigningKey(b"\x05" * 32)
+        a = peer.run_as_faucet(read(f"(let [a (create-account 0x{bytes(other.verify_key).hex()})]"
+                                    " (transfer a 1000000000) a)")).value.n
+        slow_one = threading.Thread(target=lambda: out.append(peer.submit(
+            sign(other, Transfer.create(a, 1, 12, 2)))))
+        out: list = []
+        slow_one.start()
+        assert checking.wait(10)
+        first = peer.submit_nowait(sign(KEY, Transfer.create(USER, 1, 12, 1)))
+        time.sleep(0.2)
+        assert not first.answered           # its block waits for the one being checked
+        release.set()
+        slow_one.join(10)
+        assert first.wait(10).error is None and out[0].error is None
+        assert first.result.info_value("loc")[0] == out[0].info_value("loc")[0]
+    finally:
+        release.set()
         peer.stop()

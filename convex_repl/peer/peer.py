@@ -187,6 +187,7 @@ class Peer:
         self._lock = threading.Lock()       # _stopping, and nothing queued after a stop
         self._stopping = False
         self._stop_seen = False             # the producer met the stop mark
+        self._arriving = 0                  # submissions being checked, not yet queued
         self._first: Optional[_Pending] = None   # taken by the producer, next block's first
         self._thread: Optional[threading.Thread] = None
         self._signatures: Any = None      # verifier.SignatureStage once started
@@ -276,19 +277,22 @@ class Peer:
 
     def submit(self, signed: Any, timeout: float = 60.0) -> Result:
         """Check, then queue a signed transaction; its Result once its block has run."""
-        pre = self.admit(signed)
-        if pre is not None:
-            return pre
-        return self._enqueue(_Pending(signed=signed), timeout)
+        return self._enqueue(self.submit_nowait(signed), timeout)
 
     def submit_nowait(self, signed: Any) -> _Pending:
         """Check and queue a signed transaction without waiting for it: a ticket whose
         wait(timeout) gives the Result (at once when a check fails). One client can keep
         many transactions in flight, as the peer protocol allows."""
-        pre = self.admit(signed)
-        if pre is not None:
-            return _Pending(result=pre)
-        return self._queue_pending(_Pending(signed=signed))
+        with self._lock:
+            self._arriving += 1
+        try:
+            pre = self.admit(signed)
+            if pre is not None:
+                return _Pending(result=pre)
+            return self._queue_pending(_Pending(signed=signed))
+        finally:
+            with self._lock:
+                self._arriving -= 1
 
     def collect(self, ticket: _Pending, timeout: float = 60.0) -> Result:
         """The Result of a submit_nowait ticket, exactly as submit would have given it."""
@@ -358,18 +362,25 @@ class Peer:
         return self._signatures is None or self._signatures.idle()
 
     # Group commit: while transactions keep arriving, wait up to GATHER seconds for more, as
-    # a block costs a signature and bookkeeping whatever its size; a lone transaction waits
-    # one short GATHER_STEP. Not with GATHER_ENOUGH queued (that cost is spread thin
-    # already); with a signature stage, only while it is checking more, until it hands on
-    # its next chunk (its chunks are the batches).
+    # a block costs a signature and bookkeeping whatever its size. Not with GATHER_ENOUGH
+    # queued (that cost is spread thin already). While a submission is being checked, look
+    # again every ARRIVAL_STEP (clients that each wait for their result submit together: a
+    # block made without the last of them would leave it for a block of its own); with a
+    # signature stage, while it is checking more, until it hands on its next chunk (its
+    # chunks are the batches); else a lone transaction waits one short GATHER_STEP.
     GATHER = 0.005
     GATHER_STEP = 0.0005
     GATHER_ENOUGH = 64
+    ARRIVAL_STEP = 0.00005
 
     def _gather(self) -> None:
         q, stage = self._queue, self._signatures
         n, end = q.qsize(), time.perf_counter() + self.GATHER
         while n < min(self.max_block, self.GATHER_ENOUGH) and time.perf_counter() < end:
+            if self._arriving:
+                time.sleep(self.ARRIVAL_STEP)
+                n = q.qsize()
+                continue
             if stage is None:
                 time.sleep(self.GATHER_STEP)
             elif not stage.wait_handed(self.GATHER_STEP):
