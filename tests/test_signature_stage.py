@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from types import SimpleNamespace
 
+import pytest
 from nacl.signing import SigningKey
 
 from convex_repl.peer import sigworker
@@ -87,9 +88,14 @@ def test_a_dead_worker_loses_nothing_and_is_replaced():
         stage.close()
 
 
-def test_a_started_peer_checks_signatures_in_the_stage(monkeypatch):
+@pytest.fixture
+def staging(monkeypatch):
+    """Peers started here check signatures in the stage, every one (as under load)."""
     monkeypatch.setattr(Peer, "OFFLOAD_SIGNATURES", True)
-    monkeypatch.setattr(Peer, "CHECK_HERE_BELOW", 0)        # as under load: every one staged
+    monkeypatch.setattr(Peer, "CHECK_HERE_BELOW", 0)
+
+
+def test_a_started_peer_checks_signatures_in_the_stage(staging):
     peer = Peer().start()
     try:
         assert peer._signatures is not None
@@ -105,9 +111,7 @@ def test_a_started_peer_checks_signatures_in_the_stage(monkeypatch):
         peer.stop()
 
 
-def test_stopping_answers_everything_the_stage_held(monkeypatch):
-    monkeypatch.setattr(Peer, "OFFLOAD_SIGNATURES", True)
-    monkeypatch.setattr(Peer, "CHECK_HERE_BELOW", 0)        # as under load: every one staged
+def test_stopping_answers_everything_the_stage_held(staging):
     peer = Peer().start()
     tickets = [peer.submit_nowait(sign(KEY, Transfer.create(USER, i, 12, 1)))
                for i in range(1, 401)]
@@ -131,13 +135,11 @@ def test_signature_parts_are_what_the_signature_covers():
         w.close()
 
 
-def test_a_checked_signature_does_not_overtake_those_in_the_stage(monkeypatch):
+def test_a_checked_signature_does_not_overtake_those_in_the_stage(staging):
     """A transaction whose signature the peer knows already (submitted before, or seen in
     a belief) would skip the stage; while the stage holds earlier ones it must not: the
     sequence numbers of one account have no gaps."""
     from kernel.state.transactions import verify
-    monkeypatch.setattr(Peer, "OFFLOAD_SIGNATURES", True)
-    monkeypatch.setattr(Peer, "CHECK_HERE_BELOW", 0)        # as under load: every one staged
     peer = Peer().start()
     try:
         txs = [sign(KEY, Transfer.create(USER, i, 12, 1)) for i in range(1, 201)]

@@ -437,8 +437,10 @@ def start_peer(o: dict) -> int:
         typer.echo(f"convex: error: {e}", err=True)
         return 2
     limits = parse_limits(o["limit"])
-    if o["sync"] not in ("normal", "full"):
-        typer.echo(f"convex: error: --sync must be normal or full, not {o['sync']!r}", err=True)
+    from convex_repl.peer.store import Store
+    if o["sync"] not in Store.SYNC:
+        typer.echo(f"convex: error: --sync must be {' or '.join(Store.SYNC)}, not "
+                   f"{o['sync']!r}", err=True)
         return 2
     advertise = parse_address(o["advertise"]) if o["advertise"] else None
     data, cluster, index, outgoing = o["data"], o["cluster"], o["index"], o["outgoing"]

@@ -20,6 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
+from convex_repl.peer.store import Store
+
 # key -> its kind: "str", "int", "bool", "path", "list" (of strings), "limit" (a table, or a
 # list of "NAME=VALUE"), or a tuple of the allowed strings
 OPTIONS: dict = {
@@ -28,7 +30,7 @@ OPTIONS: dict = {
     "protocol-port": "int", "peer": "list", "outgoing": "int", "limit": "limit",
     "join": "str", "key": "str", "advertise": "str",
     "log-format": ("text", "json"), "log-level": ("debug", "info", "warning", "error"),
-    "keep-states": "int", "sync": ("normal", "full"),
+    "keep-states": "int", "sync": Store.SYNC,
 }
 
 

@@ -28,8 +28,8 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator, Optional
 
-from kernel.data.cell import (MAX_EMBEDDED, BranchRef, Cell, MissingData, encoding,
-                              is_branch, value_id)
+from kernel.data.cell import (BranchRef, Cell, MissingData, encoding, is_branch,
+                              memory_size, value_id)
 from kernel.data.decoding import Decoder, _branch_hashes
 
 SCHEMA = """
@@ -383,12 +383,9 @@ def _cell_ids(v: Any, into: Optional[set] = None, refs: Optional[list] = None) -
                         continue
                     out.add(h)
                 stack.append(x)
-            elif t is int and is_branch(x):
+            elif t is int and memory_size(x):      # a huge integer is a branch cell
                 out.add(value_id(x))
     return out
-
-
-_SHORT_INT_BITS = 8 * (MAX_EMBEDDED - 8)    # an int with at most this many bits is embedded
 
 
 def novelty(v: Any, known: set) -> list:
@@ -402,9 +399,8 @@ def novelty(v: Any, known: set) -> list:
         c = stack.pop()
         t = type(c)
         if t is BranchRef or not isinstance(c, Cell):
-            # a huge integer is a branch cell too (an int's encoding has about bit_length/8
-            # bytes: one that short can't be, and isn't encoded to find out)
-            if t is int and c.bit_length() > _SHORT_INT_BITS and is_branch(c):
+            # a huge integer is a branch cell too (memory_size tells without encoding it)
+            if t is int and memory_size(c):
                 h = value_id(c)
                 if h not in known and h not in seen:
                     seen.add(h)
