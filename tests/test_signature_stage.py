@@ -1,8 +1,8 @@
 """A started peer's signature stage (convex_repl/peer/verifier.py): signatures checked in
 worker processes, tickets handed on in the order they were put (a client's sequence numbers
 stay in order), forgeries answered :SIGNATURE, nothing lost when a worker dies or the peer
-stops; a lightly loaded peer checks in the submitting thread instead, and its block producer
-waits for submissions being checked."""
+stops; a lightly loaded peer's producer checks them instead, with a helper thread beside it
+(side_checks.py), and waits for submissions being pre-checked."""
 from __future__ import annotations
 
 import time
@@ -150,7 +150,7 @@ def test_a_checked_signature_does_not_overtake_those_in_the_stage(staging):
         peer.stop()
 
 
-def test_a_lightly_loaded_peer_checks_in_the_submitting_thread(monkeypatch):
+def test_a_lightly_loaded_peer_checks_beside_its_producer(monkeypatch):
     monkeypatch.setattr(Peer, "OFFLOAD_SIGNATURES", True)
     staged = []
     peer = Peer().start()
@@ -159,7 +159,8 @@ def test_a_lightly_loaded_peer_checks_in_the_submitting_thread(monkeypatch):
         monkeypatch.setattr(peer._signatures, "put", lambda *a: (staged.append(a), put(*a)))
         good = sign(KEY, Transfer.create(USER, 1, 12, 1))
         forged = peer.submit_nowait(_forged(good, 10**9))
-        assert forged.answered and forged.wait(0).error == K("SIGNATURE")   # at once, here
+        assert forged.wait(10).error == K("SIGNATURE")
+        assert forged.result.info_value("loc") is None       # in no block
         assert peer.submit(good).error is None
         assert staged == []
         monkeypatch.setattr(Peer, "CHECK_HERE_BELOW", 0)    # as with a long queue
@@ -167,6 +168,51 @@ def test_a_lightly_loaded_peer_checks_in_the_submitting_thread(monkeypatch):
         assert len(staged) == 1
     finally:
         peer.stop()
+
+
+def test_a_burst_with_forgeries_keeps_its_order_and_loses_nothing(monkeypatch):
+    """Checked by the producer and its helper in any order, a burst still runs in the order it
+    came (one account's sequence numbers), the forgeries answered :SIGNATURE."""
+    monkeypatch.setattr(Peer, "OFFLOAD_SIGNATURES", True)
+    peer = Peer().start()
+    try:
+        good = [sign(KEY, Transfer.create(USER, i, 12, 1)) for i in range(1, 11)]
+        items = good[:3] + [_forged(good[0], 10**9)] + good[3:7] + [_forged(good[1], 7)] \
+            + good[7:]
+        tickets = [peer.submit_nowait(s) for s in items]
+        results = [t.wait(10) for t in tickets]
+        assert [r.error for r in results] == [None] * 3 + [K("SIGNATURE")] + [None] * 4 \
+            + [K("SIGNATURE")] + [None] * 3
+        locs = [tuple(r.info_value("loc")) for r in results if r.error is None]
+        assert locs == sorted(locs) and len(locs) == 10
+        assert peer.state.account(USER).sequence == 10
+    finally:
+        peer.stop()
+
+
+def test_side_checks_share_the_work_and_check_each_once(monkeypatch):
+    import threading
+    from convex_repl.peer import side_checks
+    seen = []
+
+    def slow_verify(signed):
+        seen.append((signed.value.amount, threading.get_ident()))
+        if signed.value.amount == 1:
+            time.sleep(0.2)                 # the producer is busy: the helper takes the rest
+        return signed.value.amount != 3
+    monkeypatch.setattr(side_checks, "verify", slow_verify)
+    side = side_checks.SideChecks()
+    try:
+        tickets = [_Ticket(sign(KEY, Transfer.create(USER, 1, 12, a))) for a in (1, 2, 3, 4)]
+        for t in tickets:
+            side.add(t)
+        side.kick()
+        side.finish()
+        assert sorted(a for a, _ in seen) == [1, 2, 3, 4]     # each exactly once
+        assert [t.forged for t in tickets] == [False, False, True, False]
+        assert len({th for _, th in seen}) == 2     # whoever took the slow one, the other did more
+    finally:
+        side.close()
 
 
 def test_the_producer_waits_for_a_submission_being_checked(monkeypatch):

@@ -17,8 +17,9 @@ results: a confirmed transaction survives the peer being killed.
 Pre-checks done on submission, answered at once with source :PEER and changing nothing: the
 origin exists (:NOBODY), its sequence number is above the account's (:SEQUENCE), it is not
 an actor (:STATE), the key is the account's (:SIGNATURE). The signature itself is checked
-then too, or, by a started peer with a second core under load, in worker processes
-(verifier.py), which answer a bad one with the same :SIGNATURE Result soon after.
+then too; by a started peer with a second core, soon after, with the same :SIGNATURE Result
+for a bad one: lightly loaded, by the block producer and a helper thread as the block is
+gathered (side_checks.py); under load, in worker processes (verifier.py).
 """
 from __future__ import annotations
 
@@ -121,7 +122,7 @@ class _Pending:
     Python Condition per transaction, which under load cost a client more than its
     pre-checks."""
 
-    __slots__ = ("signed", "form", "_unanswered", "result", "queued")
+    __slots__ = ("signed", "form", "_unanswered", "result", "queued", "unchecked", "forged")
 
     def __init__(self, signed: Optional[Signed] = None, form: Any = None,
                  result: Optional[Result] = None):
@@ -130,6 +131,8 @@ class _Pending:
         self._unanswered = _thread.allocate_lock()
         self.result: Optional[Result] = result
         self.queued = result is not None    # handed to the producer (or answered already)
+        self.unchecked = False      # its signature is left to the producer (side_checks.py)
+        self.forged = False         # ... which found it bad
         if result is None:
             self._unanswered.acquire()
 
@@ -188,9 +191,10 @@ class Peer:
         self._stopping = False
         self._stop_seen = False             # the producer met the stop mark
         self._arriving = 0                  # submissions being checked, not yet queued
-        self._first: Optional[_Pending] = None   # taken by the producer, next block's first
+        self._taken: list = []            # taken off the queue by the producer: the next block
         self._thread: Optional[threading.Thread] = None
         self._signatures: Any = None      # verifier.SignatureStage once started
+        self._side: Any = None            # side_checks.SideChecks once started
         self._prepared: "OrderedDict[bytes, tuple]" = OrderedDict()   # hash -> (cell, size)
         self._prepared_bytes = 0
         self.prepared_budget = prepared_budget
@@ -229,8 +233,10 @@ class Peer:
     def start(self) -> "Peer":
         if self._thread is None:
             if self.OFFLOAD_SIGNATURES:
+                from convex_repl.peer.side_checks import SideChecks
                 from convex_repl.peer.verifier import signature_stage
                 self._signatures = signature_stage()
+                self._side = SideChecks()
             self._thread = threading.Thread(target=self._run, name="block-producer",
                                             daemon=True)
             self._thread.start()
@@ -248,6 +254,9 @@ class Peer:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._side is not None:
+            self._side.close()
+            self._side = None
 
     # --- transactions -------------------------------------------------------------------------
     def precheck(self, signed: Any, state: Any = None,
@@ -298,20 +307,17 @@ class Peer:
         """The Result of a submit_nowait ticket, exactly as submit would have given it."""
         return self._enqueue(ticket, timeout)
 
-    # A lightly loaded peer (its signature stage idle, fewer than CHECK_HERE_BELOW queued
-    # for blocks) checks a signature in the submitting thread: the stage's round trip to a
-    # worker process costs a few times the check itself, all of it added to a waiting
-    # client's latency, while libsodium releases the interpreter lock, so submitters' checks
-    # run side by side on the cores. Under load, the stage keeps them off the interpreter
-    # lock the block producer needs.
+    # A lightly loaded started peer (its signature stage idle, fewer than CHECK_HERE_BELOW
+    # queued for blocks) leaves a signature to the block producer and its helper thread
+    # (side_checks.py): the stage's round trip to a worker process costs a few times the
+    # check itself, all of it added to a waiting client's latency. Under load, the stage
+    # keeps the checks off the interpreter lock the block producer needs.
     CHECK_HERE_BELOW = 16
 
     def admit(self, signed: Any) -> Optional[Result]:
-        """Why the peer won't take this transaction now (a Result), or None; the signature
-        itself may be left to the signature stage (verifier.py)."""
-        stage = self._signatures
-        here = stage is None or (stage.idle() and self._queue.qsize() < self.CHECK_HERE_BELOW)
-        return self.precheck(signed, signature=here)
+        """Why the peer won't take this transaction now (a Result), or None; a started peer
+        with a second core leaves the signature itself for later (see _queue_pending)."""
+        return self.precheck(signed, signature=self._signatures is None)
 
     def run_as_faucet(self, form: Any, timeout: float = 60.0) -> Result:
         """Run a command as the faucet account (#12), signed with its key; its sequence
@@ -333,10 +339,14 @@ class Peer:
                 return _Pending(result=error_result("LOAD", "Peer is shutting down",
                                                     K("SERVER")))
             p.queued = True
-            stage = self._signatures    # a checked signature skips it only when it is
-            if stage is not None and p.signed is not None \
-                    and not (stage.idle() and is_verified(p.signed)):   # empty: order kept
-                stage.put(p, self._queue.put, _reject_signature)
+            stage = self._signatures    # skipped only when empty: order kept
+            if stage is not None and p.signed is not None:
+                known = is_verified(p.signed)
+                if stage.idle() and (known or self._queue.qsize() < self.CHECK_HERE_BELOW):
+                    p.unchecked = not known
+                    self._queue.put(p)
+                else:
+                    stage.put(p, self._queue.put, _reject_signature)
             else:
                 self._queue.put(p)
         if self._thread is None:            # not started: run it here (tests, tools)
@@ -351,8 +361,8 @@ class Peer:
             if first is None:
                 return
             settled = settle_heap(settled)
+            self._take(first)
             self._gather()
-            self._first = first
             self._make_blocks()
             if self._stop_seen:
                 return
@@ -363,43 +373,47 @@ class Peer:
 
     # Group commit: while transactions keep arriving, wait up to GATHER seconds for more, as
     # a block costs a signature and bookkeeping whatever its size. Not with GATHER_ENOUGH
-    # queued (that cost is spread thin already). While a submission is being checked, look
-    # again every ARRIVAL_STEP (clients that each wait for their result submit together: a
-    # block made without the last of them would leave it for a block of its own); with a
-    # signature stage, while it is checking more, until it hands on its next chunk (its
-    # chunks are the batches); else a lone transaction waits one short GATHER_STEP.
+    # taken (that cost is spread thin already). Meanwhile check the signatures left to the
+    # producer; while a submission is being pre-checked, look again every ARRIVAL_STEP
+    # (clients that each wait for their result submit together: a block made without the
+    # last of them would leave it for a block of its own); with a signature stage, while it
+    # is checking more, until it hands on its next chunk (its chunks are the batches); else
+    # a lone transaction waits one short GATHER_STEP.
     GATHER = 0.005
     GATHER_STEP = 0.0005
     GATHER_ENOUGH = 64
     ARRIVAL_STEP = 0.00005
 
     def _gather(self) -> None:
-        q, stage = self._queue, self._signatures
-        n, end = q.qsize(), time.perf_counter() + self.GATHER
-        while n < min(self.max_block, self.GATHER_ENOUGH) and time.perf_counter() < end:
+        stage, side = self._signatures, self._side
+        limit, end = min(self.max_block, self.GATHER_ENOUGH), time.perf_counter() + self.GATHER
+        while len(self._taken) < limit and time.perf_counter() < end:
+            if side is not None and side.check_one():
+                self._take()
+                continue
             if self._arriving:
                 time.sleep(self.ARRIVAL_STEP)
-                n = q.qsize()
+                self._take()
                 continue
+            n = len(self._taken)
             if stage is None:
                 time.sleep(self.GATHER_STEP)
             elif not stage.wait_handed(self.GATHER_STEP):
                 return
-            m = q.qsize()
-            if m == n:
+            self._take()
+            if len(self._taken) == n:
                 return
-            n = m
 
-    def _make_blocks(self) -> None:
-        """Make the next block: what is queued (the producer's first item, then more as long
-        as there are any), at most max_block transactions."""
-        batch = []
-        first = self._first
+    def _take(self, first: Optional[_Pending] = None) -> None:
+        """Move what is queued (after `first`, taken off already) to the block in the making,
+        at most max_block; signatures left to the producer go to its side checks."""
+        taken, side = self._taken, self._side
         if first is not None:
-            self._first = None
-            batch.append(first)
+            taken.append(first)
+            if first.unchecked:
+                side.add(first)
         get = self._queue.get_nowait
-        while len(batch) < self.max_block:
+        while len(taken) < self.max_block and not self._stop_seen:
             try:
                 p = get()
             except queue.Empty:
@@ -407,7 +421,25 @@ class Peer:
             if p is None:               # stop: nothing was queued after it
                 self._stop_seen = True
                 break
-            batch.append(p)
+            taken.append(p)
+            if p.unchecked:
+                side.add(p)
+        if side is not None:
+            side.kick()
+
+    def _make_blocks(self) -> None:
+        """Make the next block: what the producer took and what is queued, as long as there
+        is any, at most max_block transactions, less those with a bad signature."""
+        self._take()
+        if self._side is not None:
+            self._side.finish()
+        batch = []
+        for p in self._taken:
+            if p.forged:
+                _reject_signature(p)
+            else:
+                batch.append(p)
+        self._taken = []
         if not batch:
             return
         try:
