@@ -10,7 +10,8 @@ import time
 import pytest
 from nacl.signing import SigningKey
 
-from convex_repl.peer.peer import Peer, _Pending
+from convex_repl.peer.peer import Peer
+from convex_repl.peer.tickets import Ticket
 from kernel import Signed, encode
 from kernel.state import transactions as T
 from kernel.transition.ledger import genesis_signing_key
@@ -158,7 +159,7 @@ def _run(limit: int, monkeypatch) -> tuple:
     batches = _mixed_batches(_accounts(peer, 3))
     results = []
     for batch in batches:
-        ps = [_Pending(signed=s) for s in batch]
+        ps = [Ticket(signed=s) for s in batch]
         peer._apply(ps)
         results.append([encode(p.result) for p in ps])
     return results, peer.state.value_id()
@@ -176,7 +177,7 @@ def test_peer_results_are_the_state_transitions_with_tx_and_loc():
     for batch in batches:
         state, n, ts = peer.state, peer.block_count, peer.clock() + 1
         peer.clock = lambda ts=ts: ts
-        ps = [_Pending(signed=s) for s in batch]
+        ps = [Ticket(signed=s) for s in batch]
         peer._apply(ps)
         br = apply_block(state, Block.create(ts, batch), peer.peer_key)
         assert br.state.value_id() == peer.state.value_id()
@@ -236,7 +237,7 @@ def test_stop_runs_what_is_queued_then_refuses():
 def test_a_started_peer_takes_what_is_queued_as_one_block():
     peer = Peer()
     signed = [sign(KEY, Transfer.create(USER, i, 12, 1)) for i in range(1, 9)]
-    ps = [_Pending(signed=s) for s in signed]
+    ps = [Ticket(signed=s) for s in signed]
     for p in ps:
         peer._queue.put(p)
     assert peer.status()["pending"] == 8
@@ -305,7 +306,7 @@ def test_a_peer_block_still_compares_each_key_with_its_origin_at_its_turn():
     stale = sign(KEY, Transfer.create(USER, 2, 12, 5))
     fresh = sign(new_key, Transfer.create(USER, 2, 12, 7))
     assert peer.precheck(stale) is None                      # admitted before the rotation
-    ps = [_Pending(signed=s) for s in (rotate, stale, fresh)]
+    ps = [Ticket(signed=s) for s in (rotate, stale, fresh)]
     for p in ps:
         peer._queue.put(p)
     peer.start()

@@ -67,7 +67,8 @@ from kernel.data.vectors import List, Vector
 from convex_repl.peer.connections import announced, announcement, format_url, to_dial, to_drop
 from convex_repl.peer import log
 from convex_repl.peer.genesis import cluster_genesis, cluster_key, faucet_account
-from convex_repl.peer.peer import _Pending, _summary, error_result, now_ms
+from convex_repl.peer.peer import _summary, now_ms
+from convex_repl.peer.tickets import Ticket, error_result
 from convex_repl.peer.protocol import (Connection, challenge, check_response, decode_message,
                                        missing_cells, serve_connection)
 from convex_repl.peer.protocol_peer import ProtocolPeer, cell_of
@@ -132,7 +133,7 @@ class ClusterPeer(ProtocolPeer):
         self.recent_beliefs: dict = {}    # belief hash -> belief, the last few STATUS named
         self.snapshots = 0                # states taken from other peers instead of replaying
         self._syncing = False
-        self.waiting: dict = {}           # signed tx hash -> _Pending
+        self.waiting: dict = {}           # signed tx hash -> Ticket
         self.proposed: list = []          # signed blocks of ours not merged yet
         self.dirty = threading.Event()
         self.outgoing_target = outgoing
@@ -502,7 +503,7 @@ class ClusterPeer(ProtocolPeer):
             self.dirty.set()
         # the submitters wait on their own events; the producer goes on with the next batch
 
-    def _enqueue(self, p: _Pending, timeout: float) -> Result:
+    def _enqueue(self, p: Ticket, timeout: float) -> Result:
         r = super()._enqueue(p, timeout)
         if r is not None and r.error is not None and r.error.name == "TIMEOUT":
             with self.lock:

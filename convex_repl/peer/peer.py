@@ -23,7 +23,6 @@ gathered (side_checks.py); under load, in worker processes (verifier.py).
 """
 from __future__ import annotations
 
-import _thread
 import gc
 import os
 import queue
@@ -43,6 +42,7 @@ from kernel.data.vectors import Vector
 from kernel.transition import gc_paused
 
 from convex_repl.peer import log
+from convex_repl.peer.tickets import Ticket, bad_signature, error_result, reject_signature
 
 K = Keyword
 PEER, CODE = K("PEER"), K("CODE")
@@ -77,22 +77,6 @@ def log_event(kind: str, message: str) -> None:
     log.event(None, kind, message + more, level="warning")
 
 
-def error_result(code: str, message: str, source: Keyword = PEER, info: Any = None) -> Result:
-    m = Map.from_pairs([(K("source"), source)])
-    if info:
-        for k, v in info.items():
-            m = m.assoc(K(k), v)
-    return Result.create(None, String.of(message), K(code), None, m)
-
-
-def _bad_signature(signed: Signed) -> Result:
-    return error_result("SIGNATURE", "Bad signature", info={"tx": Blob(signed.value_id())})
-
-
-def _reject_signature(p: "_Pending") -> None:
-    p.answer(_bad_signature(p.signed))
-
-
 SETTLE_SECONDS = 60.0
 
 
@@ -113,47 +97,6 @@ def settle_heap(last: float) -> float:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-class _Pending:
-    """A queued transaction: its Result arrives once its block has run (`wait`).
-
-    A C-level lock held until the answer comes, not a threading.Event: an Event builds a
-    Python Condition per transaction, which under load cost a client more than its
-    pre-checks."""
-
-    __slots__ = ("signed", "form", "_unanswered", "result", "queued", "unchecked", "forged")
-
-    def __init__(self, signed: Optional[Signed] = None, form: Any = None,
-                 result: Optional[Result] = None):
-        self.signed = signed
-        self.form = form            # for the faucet: a command run as the faucet account
-        self._unanswered = _thread.allocate_lock()
-        self.result: Optional[Result] = result
-        self.queued = result is not None    # handed to the producer (or answered already)
-        self.unchecked = False      # its signature is left to the producer (side_checks.py)
-        self.forged = False         # ... which found it bad
-        if result is None:
-            self._unanswered.acquire()
-
-    @property
-    def answered(self) -> bool:
-        return not self._unanswered.locked()
-
-    def answer(self, result: Result) -> None:
-        """Give the Result and wake whoever waits; the first answer stands."""
-        if self._unanswered.locked():
-            self.result = result
-            try:
-                self._unanswered.release()
-            except RuntimeError:        # answered by another thread meanwhile
-                pass
-
-    def wait(self, timeout: float = 60.0) -> Result:
-        if not self._unanswered.acquire(timeout=timeout):
-            return error_result("TIMEOUT", "Transaction not confirmed in time", K("SERVER"))
-        self._unanswered.release()      # answered for good: later waits return at once
-        return self.result
 
 
 class Peer:
@@ -184,7 +127,7 @@ class Peer:
         self.faucet_max = faucet_max
         self.clock = clock or now_ms
         self.max_block = max_block or MAX_TRANSACTIONS_PER_BLOCK
-        # Submitters put _Pending items on a C-level queue the producer blocks on (None asks
+        # Submitters put Ticket items on a C-level queue the producer blocks on (None asks
         # it to stop): no Python condition variable to wake or contend for per transaction.
         self._queue: "queue.SimpleQueue" = queue.SimpleQueue()
         self._lock = threading.Lock()       # _stopping, and nothing queued after a stop
@@ -281,14 +224,14 @@ class Peer:
             return error_result("SIGNATURE", "Key does not match the account's key",
                                 info=info)
         if signature and not verify(signed):
-            return _bad_signature(signed)
+            return bad_signature(signed)
         return None
 
     def submit(self, signed: Any, timeout: float = 60.0) -> Result:
         """Check, then queue a signed transaction; its Result once its block has run."""
         return self._enqueue(self.submit_nowait(signed), timeout)
 
-    def submit_nowait(self, signed: Any) -> _Pending:
+    def submit_nowait(self, signed: Any) -> Ticket:
         """Check and queue a signed transaction without waiting for it: a ticket whose
         wait(timeout) gives the Result (at once when a check fails). One client can keep
         many transactions in flight, as the peer protocol allows."""
@@ -297,13 +240,13 @@ class Peer:
         try:
             pre = self.admit(signed)
             if pre is not None:
-                return _Pending(result=pre)
-            return self._queue_pending(_Pending(signed=signed))
+                return Ticket(result=pre)
+            return self._queue_pending(Ticket(signed=signed))
         finally:
             with self._lock:
                 self._arriving -= 1
 
-    def collect(self, ticket: _Pending, timeout: float = 60.0) -> Result:
+    def collect(self, ticket: Ticket, timeout: float = 60.0) -> Result:
         """The Result of a submit_nowait ticket, exactly as submit would have given it."""
         return self._enqueue(ticket, timeout)
 
@@ -324,19 +267,19 @@ class Peer:
         number is given when its block is made, so any number of requests may be waiting."""
         if self.faucet_key is None:
             return error_result("STATE", "No key for the faucet account", K("SERVER"))
-        return self._enqueue(_Pending(form=form), timeout)
+        return self._enqueue(Ticket(form=form), timeout)
 
-    def _enqueue(self, p: _Pending, timeout: float) -> Result:
+    def _enqueue(self, p: Ticket, timeout: float) -> Result:
         """Queue p, unless submit_nowait did, and wait for its Result (subclasses refine
         what a wait gives: a cluster peer answers a timeout with :NETWORK when cut off)."""
         if not p.queued:
             p = self._queue_pending(p)
         return p.wait(timeout)
 
-    def _queue_pending(self, p: _Pending) -> _Pending:
+    def _queue_pending(self, p: Ticket) -> Ticket:
         with self._lock:
             if self._stopping:
-                return _Pending(result=error_result("LOAD", "Peer is shutting down",
+                return Ticket(result=error_result("LOAD", "Peer is shutting down",
                                                     K("SERVER")))
             p.queued = True
             stage = self._signatures    # skipped only when empty: order kept
@@ -346,7 +289,7 @@ class Peer:
                     p.unchecked = not known
                     self._queue.put(p)
                 else:
-                    stage.put(p, self._queue.put, _reject_signature)
+                    stage.put(p, self._queue.put, reject_signature)
             else:
                 self._queue.put(p)
         if self._thread is None:            # not started: run it here (tests, tools)
@@ -404,7 +347,7 @@ class Peer:
             if len(self._taken) == n:
                 return
 
-    def _take(self, first: Optional[_Pending] = None) -> None:
+    def _take(self, first: Optional[Ticket] = None) -> None:
         """Move what is queued (after `first`, taken off already) to the block in the making,
         at most max_block; signatures left to the producer go to its side checks."""
         taken, side = self._taken, self._side
@@ -436,7 +379,7 @@ class Peer:
         batch = []
         for p in self._taken:
             if p.forged:
-                _reject_signature(p)
+                reject_signature(p)
             else:
                 batch.append(p)
         self._taken = []
