@@ -1,8 +1,5 @@
 """convex-repl, the user's side: the public Session API (api), home, the Pygments lexer, and the
 client, peer, repl, testing and cli packages; api imports only kernel, lisp and stdlib."""
-from kernel import compiled as _compiled
-
-_compiled.install()     # the peer's compiled modules too: a stale build runs as its source
 
 
 def __getattr__(name: str):

@@ -8,8 +8,6 @@ Public entry points:
     value_id(value) -> bytes      SHA3-256 of the encoding
     memory_size(value) -> int     CAD006 memory size
 """
-from kernel import compiled as _compiled
-_compiled.install()     # before the compiled modules load: a stale build runs as its source
 from kernel.data.cell import (BranchRef, Cell, DecodeError, MissingData, encoding, memory_size,
                               value_id, write_ref)
 from kernel.data.scalars import NAN, Address, ByteFlag, Char, Extension, Keyword, Symbol
