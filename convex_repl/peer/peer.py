@@ -108,8 +108,9 @@ class Peer:
     # they cost more to collect than to measure again: a new one starts past this many.
     METER_LIMIT = 300
 
-    # A started peer checks submitted signatures in worker processes (verifier.py) when
-    # there is a second core for them; else in the submitting thread.
+    # A started peer with a second core checks submitted signatures in worker processes
+    # (verifier.py) under load, with its producer and a helper thread when lightly loaded
+    # (side_checks.py); else in the submitting thread.
     OFFLOAD_SIGNATURES = (os.cpu_count() or 1) >= 2
 
     def __init__(self, state: Any = None, store: Any = None, key: Any = None,
