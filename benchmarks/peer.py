@@ -67,6 +67,13 @@ def peer_transfers_per_second(n: int, pipelined: bool = True) -> float:
     return per * threads_n / dt
 
 
+def ratio_to_verifies(n: int, pipelined: bool = True) -> float:
+    """One run's transfers/s as a ratio to verifications/s measured just before it: this
+    machine's speed drifts between runs (a verification takes 52-78 us at different times)."""
+    v = verifies_per_second()
+    return peer_transfers_per_second(n, pipelined) / v
+
+
 def cluster_latency(n: int = 40) -> tuple:
     """Median seconds from sending [:TX] to its Result, for transactions sent one after
     another to the peers of `convex local start --peers 3` in turn (real processes)."""
@@ -111,14 +118,12 @@ def main() -> None:
     n = 4000
     if "--n" in sys.argv:
         n = int(sys.argv[sys.argv.index("--n") + 1])
-    v = verifies_per_second()
-    runs = sorted(peer_transfers_per_second(n) for _ in range(5))   # short runs: the median
-    tps = runs[2]
-    sync = peer_transfers_per_second(n, pipelined=False)
-    print(f"pynacl verifies/s              {v:10.0f}")
-    print(f"signed transfers/s via a peer  {tps:10.0f}   ratio {tps / v:.3f}   (8 clients, "
-          f"pipelined; median of 5, {runs[0] / v:.2f}-{runs[-1] / v:.2f})")
-    print(f"  one at a time per client     {sync:10.0f}   ratio {sync / v:.3f}")
+    piped = sorted(ratio_to_verifies(n) for _ in range(5))     # short runs: the medians
+    waiting = sorted(ratio_to_verifies(n, pipelined=False) for _ in range(5))
+    print("signed transfers via a peer / verifies/s, 8 clients (median of 5, range)")
+    print(f"  pipelined                    {piped[2]:.3f}   ({piped[0]:.2f}-{piped[-1]:.2f})")
+    print(f"  each waiting for its result  {waiting[2]:.3f}   "
+          f"({waiting[0]:.2f}-{waiting[-1]:.2f})")
     from convex_repl.peer.cluster import BLOCK_INTERVAL, MERGE_INTERVAL
     med = cluster_latency()
     budget = BLOCK_INTERVAL + MERGE_INTERVAL
