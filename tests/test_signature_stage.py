@@ -250,3 +250,28 @@ def test_the_producer_waits_for_a_submission_being_checked(monkeypatch):
     finally:
         release.set()
         peer.stop()
+
+
+def test_a_check_that_fails_refuses_the_ticket_and_stops_nothing(monkeypatch):
+    import threading
+    from convex_repl.peer import side_checks
+
+    def broken(signed):
+        if signed.value.amount == 2:
+            raise ValueError("malformed")
+        return True
+    monkeypatch.setattr(side_checks, "verify", broken)
+    side = side_checks.SideChecks()
+    try:
+        for _ in range(2):              # the helper and the producer both live on
+            tickets = [_Ticket(sign(KEY, Transfer.create(USER, 1, 12, a))) for a in (1, 2, 3)]
+            for t in tickets:
+                side.add(t)
+            side.kick()
+            finished = threading.Event()
+            threading.Thread(target=lambda: (side.finish(), finished.set()), daemon=True).start()
+            assert finished.wait(10)
+            assert [t.forged for t in tickets] == [False, True, False]
+    finally:
+        side.close()
+
