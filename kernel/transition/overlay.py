@@ -212,11 +212,11 @@ class BlockOverlay:
             mem = _ilen(after) - len_b + d_t
         # completion (transaction.complete on success)
         juice = J.TRANSFER
-        c = tx._cache       # storage_size from the cached encoding and size when there
-        if c is not None and c[2] is not None:
-            size = len(c[0])
-            size = c[2] + (size if size <= MAX_EMBEDDED else 0)
-            tx_juice = J.sat_add(J.TRANSACTION, J.sat_mul(J.TRANSACTION_PER_BYTE, size))
+        if type(seq) is int and -_LONG <= seq < _LONG:
+            # storage_size without the walk: a transfer of Longs between addresses is one
+            # embedded cell (~40 bytes at most) with nothing stored below it
+            tx_juice = J.sat_add(J.TRANSACTION,
+                                 J.sat_mul(J.TRANSACTION_PER_BYTE, len(tx.encoding())))
         else:
             tx_juice = transaction_juice(tx)
         juice_fees = J.sat_mul(J.sat_add(juice, tx_juice), price)
