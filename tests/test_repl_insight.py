@@ -45,7 +45,7 @@ def test_debug_steps_shows_locals_and_stops_at_breakpoints(term):  # noqa: F811
     tail = s[s.rindex("debug> c"):]
     assert "13" in tail and "nothing was kept" in tail
     term.submit(":break sq", "breakpoints: sq")
-    s = term.submit(":debug (f 3 4)", "breakpoint sq")
+    s = term.submit(":debug (f 3 4)", "locals: x (%0) = 3")    # the stop's last line
     tail = s[s.rindex(":debug (f 3 4)"):]
     assert "in sq ← f" in tail and "locals: x (%0) = 3" in tail
     s = term.submit("o", "debug>")                          # out of sq, back in f
