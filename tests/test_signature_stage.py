@@ -275,3 +275,28 @@ def test_a_check_that_fails_refuses_the_ticket_and_stops_nothing(monkeypatch):
     finally:
         side.close()
 
+
+
+def test_a_stop_that_gives_up_waiting_leaves_the_producer_its_checks(monkeypatch):
+    """stop() whose join times out while a block still runs: the producer goes on with its
+    own side checks (it closes them when it ends), so what was queued meanwhile is checked and
+    answered, a forgery refused."""
+    monkeypatch.setattr(Peer, "OFFLOAD_SIGNATURES", True)
+    errors: list = []
+    monkeypatch.setattr("threading.excepthook", lambda a: errors.append(a.exc_value))
+
+    class SlowBlocks(Peer):
+        def _apply(self, batch):
+            time.sleep(0.5)
+            super()._apply(batch)
+    peer = SlowBlocks().start()
+    first = peer.submit_nowait(sign(KEY, Transfer.create(USER, 1, 12, 1)))
+    time.sleep(0.2)                                     # its block is running
+    good = sign(KEY, Transfer.create(USER, 2, 12, 1))
+    second = peer.submit_nowait(good)
+    forged = peer.submit_nowait(_forged(good, 10**9))
+    assert second.unchecked and forged.unchecked        # left to the producer
+    peer.stop(timeout=0.05)
+    assert first.wait(10).error is None and second.wait(10).error is None
+    assert forged.wait(10).error == K("SIGNATURE")
+    assert peer.state.account(USER).sequence == 2 and errors == []

@@ -198,9 +198,6 @@ class Peer:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        if self._side is not None:
-            self._side.close()
-            self._side = None
 
     # --- transactions -------------------------------------------------------------------------
     def precheck(self, signed: Any, state: Any = None,
@@ -247,6 +244,10 @@ class Peer:
             with self._lock:
                 self._arriving -= 1
 
+    def pending(self) -> int:
+        """Transactions waiting for a block: queued, or taken for the next one."""
+        return self._queue.qsize() + len(self._taken)
+
     def collect(self, ticket: Ticket, timeout: float = 60.0) -> Result:
         """The Result of a submit_nowait ticket, exactly as submit would have given it."""
         return self._enqueue(ticket, timeout)
@@ -286,7 +287,7 @@ class Peer:
             stage = self._signatures    # skipped only when empty: order kept
             if stage is not None and p.signed is not None:
                 known = is_verified(p.signed)
-                if stage.idle() and (known or self._queue.qsize() < self.CHECK_HERE_BELOW):
+                if stage.idle() and (known or self.pending() < self.CHECK_HERE_BELOW):
                     p.unchecked = not known
                     self._queue.put(p)
                 else:
@@ -298,6 +299,16 @@ class Peer:
         return p
 
     def _run(self) -> None:
+        side = self._side       # the producer's own: closed when it ends, not by stop()
+        try:                    # (whose join may time out while a block still runs)
+            self._produce()
+        finally:
+            if side is not None:
+                side.close()
+            if self._side is side:
+                self._side = None
+
+    def _produce(self) -> None:
         q = self._queue
         settled = settle_heap(-SETTLE_SECONDS)
         while not (self._stopping and self._upstream_idle() and q.empty()):
@@ -565,7 +576,7 @@ class Peer:
                 "consensus-point": self.block_count,
                 "proposal-point": self.block_count,
                 "consensus": True,
-                "pending": self._queue.qsize()}
+                "pending": self.pending()}
 
 
 class _Resolver(dict):

@@ -26,8 +26,8 @@ from kernel.state.transactions import verify
 
 class SideChecks:
     """The producer's work list of unchecked tickets (each with `.signed`; a check sets
-    `.forged`) and the helper thread that shares it. Only the producer calls add, kick,
-    check_one and finish."""
+    `.forged`) and the helper thread that shares it. Only the producer calls its methods,
+    and closes it when it ends."""
 
     def __init__(self) -> None:
         self._work: deque = deque()
@@ -43,7 +43,7 @@ class SideChecks:
     def kick(self) -> None:
         """Wake the helper if it is idle and there is work (if busy, it takes the new work
         itself, or the producer does)."""
-        if self._work and self._busy.acquire(False):
+        if self._work and not self._closed and self._busy.acquire(False):
             self._go.release()
 
     def check_one(self) -> bool:
@@ -66,6 +66,7 @@ class SideChecks:
         self._busy.release()
 
     def close(self) -> None:
+        """Let the helper end (once its checks in hand are done); finish still works."""
         self._closed = True
         if self._busy.acquire(False):
             self._go.release()
@@ -73,11 +74,12 @@ class SideChecks:
     def _help(self) -> None:
         while True:
             self._go.acquire()
-            if self._closed:
-                return
-            while self.check_one():
-                pass
+            if not self._closed:
+                while self.check_one():
+                    pass
             self._busy.release()
+            if self._closed:        # (closed while it was checking: nothing wakes it again)
+                return
 
 
 __all__ = ["SideChecks"]
