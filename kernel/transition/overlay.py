@@ -31,7 +31,7 @@ from kernel.data.scalars import Address
 from kernel.data.vectors import VectorLeaf, VectorTree
 from kernel.state.state import MAX_SUPPLY, MAX_TRANSACTION_JUICE, Account, State
 from kernel.state.transactions import Transfer, verify
-from kernel.transition.transaction import Outcome, transaction_juice
+from kernel.transition.transaction import Outcome, storage_juice, transaction_juice
 
 # A transfer changes at most three integer fields of a record (sequence, balance, allowance),
 # each encoding's length by at most 8 bytes, in at most two records (so a record's length by
@@ -215,8 +215,7 @@ class BlockOverlay:
         if type(seq) is int and -_LONG <= seq < _LONG:
             # storage_size without the walk: a transfer of Longs between addresses is one
             # embedded cell (~40 bytes at most) with nothing stored below it
-            tx_juice = J.sat_add(J.TRANSACTION,
-                                 J.sat_mul(J.TRANSACTION_PER_BYTE, len(tx.encoding())))
+            tx_juice = storage_juice(len(tx.encoding()))
         else:
             tx_juice = transaction_juice(tx)
         juice_fees = J.sat_mul(J.sat_add(juice, tx_juice), price)

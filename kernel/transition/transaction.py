@@ -169,7 +169,13 @@ def apply_transaction(state: State, tx: Transaction, meter: Optional[Meter] = No
 def transaction_juice(tx: Any) -> int:
     """Juice.priceTransaction: the base cost plus a cost per byte of storage size, charged on
     top of the juice used by execution."""
-    return J.sat_add(J.TRANSACTION, J.sat_mul(J.TRANSACTION_PER_BYTE, storage_size(tx)))
+    return storage_juice(storage_size(tx))
+
+
+def storage_juice(size: int) -> int:
+    """The juice of a transaction whose storage size is known: the base cost plus the cost
+    per byte."""
+    return J.sat_add(J.TRANSACTION, J.sat_mul(J.TRANSACTION_PER_BYTE, size))
 
 
 def juice_available(balance: int, price: int) -> int:
